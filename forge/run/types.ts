@@ -1,0 +1,124 @@
+/**
+ * What a run produces (FORGE.md §8): per-stream traces, and what is derived from them —
+ * extractions, branch paths and statistics. The engine fills `streams`; `forge/run/derive.ts`
+ * computes the rest from the traces and the workflow.
+ */
+import type { SzcpWorkflow } from "../szcp/types.js";
+
+/** Why a stream stopped. Every limit that ends a stream early is named here, never silent. */
+export type StreamStatus =
+  | "done" // walked past the last zone
+  | "truncated" // hit the context length or the request's maxTokens
+  | "timeout" // reached the end, but at least one zone was closed by its maxGen limit
+  | "interrupted" // the request was aborted (AbortSignal / kernel interrupt)
+  | "tool_error"; // a capture tool threw or timed out; `message` says which and why
+
+export type TraceEventKind =
+  | "jump" // the control pattern took a jump at a jump site
+  | "ignored_jump" // the control pattern fired but a loop's `min` was not reached, or it was escaped
+  | "forced_exit" // a loop's `max` was reached: the exit was taken by force
+  | "timeout" // the zone reached maxGen: its advance pattern is being injected
+  | "advance" // the zone's advance pattern fired: moved to `next`
+  | "capture" // a capture zone ended; its text went to the tool
+  | "tool_result"; // the tool's output arrived in the stream's input buffer
+
+export interface TraceEvent {
+  /** Index into the stream's token arrays of the token that caused the event. */
+  step: number;
+  kind: TraceEventKind;
+  /** Zone (pc) the stream was in. */
+  zone: number;
+  /** Zone moved to (END = -1 when the program ended), for jump / forced_exit / advance. */
+  target?: number;
+}
+
+export interface StreamTrace {
+  /** Workflow instance this stream ran (equals the slot unless batching refilled slots). */
+  instance: number;
+  /** Emitted token per step of this stream, forced or generated, up to the step it finished. */
+  tokens: Int32Array;
+  /** Zone id (pc) in which each token was emitted, before any transition it caused. */
+  pcs: Int32Array;
+  /** 1 where the automaton forced the token (prompt feed, timeout injection, tool output). */
+  forced: Uint8Array;
+  events: TraceEvent[];
+  status: StreamStatus;
+  message?: string;
+}
+
+/** One stretch of a stream spent in one zone: a step of the branch path. */
+export interface PathSegment {
+  zoneId: number;
+  sequence: string;
+  block: number;
+  zone: number;
+  repetition: number;
+  /** [stepStart, stepEnd) in the stream's token arrays. */
+  stepStart: number;
+  stepEnd: number;
+  /** The segment was left by a jump (taken or forced exit) rather than the nominal edge. */
+  jumped: boolean;
+}
+
+export interface JumpSiteStatistics {
+  zoneId: number;
+  sequence: string;
+  block: number;
+  /** Times the site was entered, over all streams. */
+  visits: number;
+  /** Jumps taken there (by the model's control pattern). */
+  taken: number;
+  /** Exits taken by force because a loop's `max` was reached. */
+  forced: number;
+  /** Streams that took the jump at least once. */
+  streamsTaking: number;
+}
+
+export interface LoopStatistics {
+  /** The loop head's jump-site zone. */
+  zoneId: number;
+  sequence: string;
+  /** Per stream: body iterations completed (summed over every entry of the loop). */
+  iterations: number[];
+}
+
+export interface RunStatistics {
+  jumpSites: JumpSiteStatistics[];
+  loops: LoopStatistics[];
+  /** Per stream. */
+  generatedTokens: number[];
+  forcedTokens: number[];
+  length: number[];
+  /** Per sequence name: tokens generated and forced, over all streams. */
+  bySequence: Record<string, { generated: number; forced: number }>;
+  status: Record<StreamStatus, number>;
+}
+
+export interface RunMetadata {
+  runId: string;
+  seed: number;
+  workflowHash: string;
+  /** tfjs backend that ran it: "tensorflow" | "wasm" | "cpu". */
+  backend: string;
+  model: string;
+  tokenizer: string;
+  batchSize: number;
+  instances: number;
+  startedAt: string;
+  wallMs: number;
+  /** Decode steps taken by the batch. */
+  steps: number;
+  interrupted: boolean;
+  sampling: Record<string, number | string | null>;
+}
+
+export interface Run {
+  meta: RunMetadata;
+  workflow: SzcpWorkflow;
+  streams: StreamTrace[];
+  /** extraction name → per stream (instance order) decoded text. */
+  extractions: Record<string, string[]>;
+  /** Per stream (instance order): the branch path. */
+  paths: PathSegment[][];
+  statistics: RunStatistics;
+}

@@ -109,7 +109,7 @@ export interface RunMetadata {
   /** Decode steps taken by the batch. */
   steps: number;
   interrupted: boolean;
-  sampling: Record<string, number | string | null>;
+  sampling: Record<string, number | string | boolean | null>;
 }
 
 export interface Run {

@@ -1,0 +1,17 @@
+/**
+ * Errors of the run stage. A trace that does not fit its workflow is an engine bug or a
+ * hand-edited file, never a user's prompt mistake; the message still says which stream,
+ * which step and what was wrong so it can be found without a debugger.
+ */
+export class RunTraceError extends Error {
+  constructor(
+    /** Position of the stream in `streams` (instance order). */
+    readonly stream: number,
+    /** Step index in that stream's token arrays, or null when the whole stream is at fault. */
+    readonly step: number | null,
+    detail: string,
+  ) {
+    super(`trace of stream ${stream}${step === null ? "" : `, step ${step}`}: ${detail}`);
+    this.name = "RunTraceError";
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Errors of the datasets stage. Every message says where (file, table, row, field) and
+ * what was wrong, so a bad row or a wrong path is found without a stack trace.
+ */
+export class DatasetError extends Error {
+  constructor(
+    /** Where it went wrong: a file path, `samples row 12, field "stream"`, `run r1`… */
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+    this.name = "DatasetError";
+  }
+}

@@ -1,0 +1,16 @@
+/** Resources: what fills placeholders when a workflow is sampled (FORGE.md §3). */
+export type { Resource, ResourceArguments, ResourceMap, ResourceValue } from "./types.js";
+export { ResourceError } from "./errors.js";
+export {
+  staticResource,
+  listSampler,
+  feedbackBuffer,
+  isResource,
+  toResource,
+  type StaticResource,
+  type ListSampler,
+  type FeedbackBuffer,
+  type FeedbackBufferOptions,
+  type SamplerOptions,
+} from "./resources.js";
+export { seededRandom, sampleWithoutReplacement } from "./random.js";

@@ -1,0 +1,5 @@
+/** UDPL: TOML prompt files → validated config and ZCP sequences (FORGE.md §2). */
+export { parseUdpl, parseUdplFile, parseUdplFolder, type ParseUdplOptions } from "./parse.js";
+export { UdplError, formatUdplProblem, type UdplLocation, type UdplProblem, type UdplWarning } from "./errors.js";
+export { TomlLocator, formatPath, type PathSegment, type SourcePosition } from "./locate.js";
+export { DEFAULT_MAX_GEN, type UdplConfig, type UdplParseResult } from "./types.js";

@@ -1,0 +1,358 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { feedbackBuffer, listSampler, ResourceError } from "../../../forge/resources/index.js";
+import { newProgram, SfcsError } from "../../../forge/sfcs/index.js";
+import { END, serializeWorkflow } from "../../../forge/szcp/index.js";
+import { parseUdpl, parseUdplFile } from "../../../forge/udpl/index.js";
+
+const seed = parseUdplFile("test/fixtures/udpl/seed-fixed.toml");
+
+const DOC = `[config]
+zone_tokens = ["[P]", "[A]", "[E]"]
+valid_tags = ["q", "a"]
+sequences = ["intro", "think", "check", "yes", "no", "ask", "results", "topic", "user", "fb"]
+control_token = "[J]"
+default_max_token_length = 100
+tools = ["search", "calc"]
+
+[[intro]]
+text = "[P] intro [A]"
+max_gen_tokens = 7
+[[think]]
+text = "[P] think [A]"
+tags = [["q"], ["a"]]
+[[check]]
+text = "[P] done? [A]"
+[[yes]]
+text = "[P] yes [A]"
+[[no]]
+text = "[P] no [A]"
+[[ask]]
+text = "[P] query: [A]"
+[[results]]
+text = "[P] results: [A]"
+[[topic]]
+text = "[P] about {t} [A]"
+[topic.t]
+name = "topics"
+[[user]]
+text = "[P] user says {u} [A]"
+[user.u]
+name = "user_input"
+type = "argument"
+[[fb]]
+text = "[P] earlier: {f} [A]"
+[fb.f]
+name = "feedback"
+type = "custom"
+arguments = { num_samples = 2 }
+`;
+const doc = parseUdpl(DOC, { file: "flows.toml" });
+const TOPICS = listSampler(["cats", "dogs", "owls", "bats"], { seed: 4 });
+
+function sfcsError(fn: () => unknown): SfcsError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SfcsError) return err;
+    throw err;
+  }
+  throw new Error("expected an SfcsError");
+}
+
+describe("the seed README's program (section 3)", () => {
+  const build = (form: "callback" | "using") => {
+    const program = newProgram(seed.sequences, {}, seed.config);
+    program.run("setup");
+    if (form === "callback") {
+      program.loop("control", (loop) => {
+        loop.run("reasoning", { question: "Are you alive?" });
+      });
+    } else {
+      using loop = program.loop("control");
+      loop.run("reasoning", { question: "Are you alive?" });
+    }
+    program.run("conclusion");
+    program.extract("training_data", ["answer"]);
+    return program.compile();
+  };
+
+  it("compiles, with the loop's back edge and exit edge where FORGE.md §4 puts them", () => {
+    const w = build("callback")();
+    expect(w.zones.map((z) => `${z.sequence}.${z.zone}`)).toEqual([
+      "setup.0", "setup.1", "control.0", "control.1", "reasoning.0", "reasoning.1", "conclusion.0", "conclusion.1",
+    ]);
+    expect(w.zones.map((z) => z.next)).toEqual([1, 2, 3, 4, 5, 2, 7, END]);
+    expect(w.zones.map((z) => z.jump)).toEqual([null, null, null, 6, null, null, null, null]);
+    expect(w.zones[3].loop).toEqual({ counter: 0, min: null, max: null });
+    expect(w.counters).toBe(1);
+    expect(w.extractions).toEqual([{ name: "training_data", tags: ["answer"] }]);
+    expect(w.zones[4].text).toBe("[Prompt]\nAnswer the following question, thinking it\nthrough from a first person perspective Are you alive?\n[Answer]");
+    expect(w.zones[7].tags).toEqual(["answer"]);
+    expect(w.config.tokenizerOverride).toEqual({ eos_token: "[EOS]" });
+    expect(w.meta.source).toBe("test/fixtures/udpl/seed-fixed.toml");
+  });
+
+  it("the `using` form closes its scope at dispose and yields the same workflow", () => {
+    expect(serializeWorkflow(build("using")())).toBe(serializeWorkflow(build("callback")()));
+  });
+});
+
+describe("the `using` form under tsx (Node 20 has no native Symbol.dispose)", () => {
+  it("closes the loop scope at the end of the block", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "test/forge/sfcs/using-under-tsx.fixture.ts"], { encoding: "utf8", timeout: 60_000 });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({
+      next: [1, 2, 3, 4, 5, 2, 7, END],
+      jump: [null, null, null, 6, null, null, null, null],
+      loop: { counter: 0, min: 1, max: 6 },
+    });
+  });
+});
+
+describe("flow control graph", () => {
+  it("run chains zones; maxGen comes from the block, then the config default", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("intro").run("think");
+    const w = p.compile()();
+    expect(w.zones.map((z) => [z.next, z.jump, z.maxGen])).toEqual([[1, null, 7], [2, null, 7], [3, null, 100], [END, null, 100]]);
+  });
+
+  it("loop records min/max on the jump site; nested loops get their own counters", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.loop("check", (outer) => {
+      outer.run("think");
+      outer.loop("check", (inner) => inner.run("yes"), { min: 2 });
+    }, { min: 1, max: 6 });
+    p.run("intro");
+    const w = p.compile()();
+    // check 0,1 · think 2,3 · check 4,5 · yes 6,7 · intro 8,9
+    expect(w.zones[1]).toMatchObject({ next: 2, jump: 8, loop: { counter: 0, min: 1, max: 6 } });
+    expect(w.zones[3].next).toBe(4);
+    expect(w.zones[5]).toMatchObject({ next: 6, jump: 0, loop: { counter: 1, min: 2, max: null } });
+    expect(w.zones[7].next).toBe(4); // inner back edge
+    expect(w.counters).toBe(2);
+  });
+
+  it("when: nominal → if-branch, jump → else-branch, both rejoin after", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.when("check", (ifB, elseB) => {
+      ifB.run("yes");
+      elseB.run("no");
+    });
+    p.run("intro");
+    const w = p.compile()();
+    // check 0,1 · yes 2,3 · no 4,5 · intro 6,7
+    expect(w.zones[1]).toMatchObject({ next: 2, jump: 4, loop: null });
+    expect(w.zones[3].next).toBe(6);
+    expect(w.zones[5].next).toBe(6);
+  });
+
+  it("when with an empty else jumps past the if-branch; at the end of the program that is END", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.when("check", (ifB) => ifB.run("yes"));
+    const w = p.compile()();
+    expect(w.zones[1]).toMatchObject({ next: 2, jump: END });
+    expect(w.zones[3].next).toBe(END);
+  });
+
+  it("a loop whose body ends in a when: both branch exits return to the head", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.loop("think", (body) => body.when("check", (ifB) => ifB.run("yes")));
+    const w = p.compile()();
+    // think 0,1 · check 2,3 · yes 4,5
+    expect(w.zones[1]).toMatchObject({ next: 2, jump: END });
+    expect(w.zones[3]).toMatchObject({ next: 4, jump: 0 });
+    expect(w.zones[5].next).toBe(0);
+  });
+
+  it("subroutine inlines another program's calls and extractions", () => {
+    const sub = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    sub.run("yes").extract("answers", ["a"]);
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("intro").subroutine(sub).run("no");
+    const w = p.compile()();
+    expect(w.zones.map((z) => z.sequence)).toEqual(["intro", "intro", "yes", "yes", "no", "no"]);
+    expect(w.zones.map((z) => z.next)).toEqual([1, 2, 3, 4, 5, END]);
+    expect(w.extractions).toEqual([{ name: "answers", tags: ["a"] }]);
+  });
+
+  it("capture and feed mark the last zone; feed defaults to the last captured tool", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.capture("ask", { tool: "search" }).feed("results").feed("results", { tool: "calc" });
+    const w = p.compile()();
+    expect(w.zones.map((z) => [z.capture, z.feed])).toEqual([[null, null], ["search", null], [null, null], [null, "search"], [null, null], [null, "calc"]]);
+    expect(w.config.tools).toEqual(["search", "calc"]);
+  });
+});
+
+describe("resources and placeholders", () => {
+  it("standard placeholders sample newProgram's resources afresh at every factory call", () => {
+    const p = newProgram(doc.sequences, { topics: listSampler(["cats", "dogs", "owls", "bats"], { seed: 9 }) }, doc.config);
+    p.run("topic");
+    const factory = p.compile();
+    const texts = Array.from({ length: 12 }, () => factory().zones[0].text);
+    expect(new Set(texts).size).toBeGreaterThan(1);
+    for (const t of texts) expect(t).toMatch(/^\[P\] about (cats|dogs|owls|bats) \[A\]$/);
+  });
+
+  it("custom placeholders take the call's arguments by resource name; a feedback buffer changes between batches", () => {
+    const fb = feedbackBuffer({ capacity: 4, numSamples: 2 });
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("fb", { feedback: fb });
+    const factory = p.compile();
+    expect(factory().zones[0].text).toBe("[P] earlier:  [A]");
+    fb.append("good answer");
+    expect(factory().zones[0].text).toBe("[P] earlier: good answer [A]");
+  });
+
+  it("argument placeholders come from the factory's arguments; plain values become static resources", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("user");
+    const factory = p.compile();
+    expect(factory.argumentNames).toEqual(["user_input"]);
+    expect(factory({ user_input: "hello" }).zones[0].text).toBe("[P] user says hello [A]");
+    expect(factory({ user_input: 42 }).zones[0].text).toBe("[P] user says 42 [A]");
+  });
+
+  it("a missing argument at factory time names the placeholder, the sequence and the call site", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("user");
+    const factory = p.compile();
+    const err = sfcsError(() => factory());
+    expect(err.message).toMatch(/placeholder \{u\} of sequence "user" \(block 0\) needs resource "user_input" \(argument\)/);
+    expect(err.site.call).toBe('program.run("user")');
+    expect(err.site.location).toMatch(/program\.test\.ts:\d+:\d+/);
+    const unknown = sfcsError(() => factory({ user_input: "x", usr_input: "y" }));
+    expect(unknown.message).toMatch(/unknown workflow argument "usr_input"; expected: user_input/);
+    expect(unknown.site.location).toMatch(/program\.test\.ts:\d+:\d+/);
+  });
+
+  it("a standard placeholder without its resource fails at newProgram, naming placeholder and sequence", () => {
+    expect(() => newProgram(doc.sequences, {}, doc.config)).toThrowError(ResourceError);
+    expect(() => newProgram(doc.sequences, {}, doc.config)).toThrowError(/placeholder \{t\} of sequence "topic" \(block 0\) needs resource "topics"/);
+  });
+
+  it("a custom placeholder without an argument, or an argument for no placeholder, is a compile error", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("fb");
+    p.run("intro", { feedback: "x" });
+    const err = sfcsError(() => p.compile());
+    expect(err.problems).toHaveLength(2);
+    expect(err.problems[0].message).toMatch(/custom placeholder \{f\} filled by resource "feedback": pass it as \{ feedback: … \}/);
+    expect(err.problems[1].message).toMatch(/argument "feedback" fills no custom placeholder of sequence "intro"/);
+  });
+});
+
+describe("structural errors name the call site", () => {
+  const fresh = () => newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+  const thisFile = /test\/forge\/sfcs\/program\.test\.ts:\d+:\d+/;
+
+  it("unknown sequence", () => {
+    const p = fresh();
+    p.run("intro");
+    p.run("intr");
+    const err = sfcsError(() => p.compile());
+    expect(err.message).toMatch(/program\.run\("intr"\) at .*program\.test\.ts:\d+:\d+: unknown sequence "intr"; known sequences: intro/);
+    expect(err.site.location).toMatch(thisFile);
+  });
+
+  it("empty loop body, in both forms", () => {
+    const p = fresh();
+    p.loop("check", () => {});
+    {
+      using _empty = p.loop("think");
+    }
+    const err = sfcsError(() => p.compile());
+    expect(err.problems.map((x) => [x.site.call, x.message])).toEqual([
+      ['program.loop("check")', "the loop body is empty"],
+      ['program.loop("think")', "the loop body is empty"],
+    ]);
+  });
+
+  it("empty if-branch", () => {
+    const p = fresh();
+    p.when("check", (_ifB, elseB) => elseB.run("no"));
+    expect(() => p.compile()).toThrowError(/program\.when\("check"\) at .*: the if-branch is empty/);
+  });
+
+  it("unclosed scope", () => {
+    const p = fresh();
+    const loop = p.loop("check");
+    loop.run("think");
+    const err = sfcsError(() => p.compile());
+    expect(err.message).toMatch(/program\.loop\("check"\) at .*program\.test\.ts:\d+:\d+: scope opened here was never closed/);
+  });
+
+  it("calls on an outer scope while an inner one is open", () => {
+    const p = fresh();
+    {
+      using loop = p.loop("check");
+      loop.run("think");
+      p.run("intro");
+    }
+    expect(() => p.compile()).toThrowError(/program\.run\("intro"\) at .*: call on an outer scope while the scope of program\.loop\("check"\)/);
+  });
+
+  it("extraction of an unknown tag", () => {
+    const p = fresh();
+    p.run("intro");
+    p.extract("data", ["answer"]);
+    const err = sfcsError(() => p.compile());
+    expect(err.site.call).toBe('program.extract("data")');
+    expect(err.site.location).toMatch(thisFile);
+    expect(err.message).toMatch(/extraction of unknown tag "answer"; valid_tags: \["q","a"\]/);
+  });
+
+  it("bad loop bounds, unknown tools, empty programs", () => {
+    const p = fresh();
+    p.loop("check", (b) => b.run("yes"), { min: 5, max: 2 });
+    p.capture("ask", { tool: "web" });
+    expect(() => p.compile()).toThrowError(/loop min \(5\) is greater than max \(2\)[\s\S]*tool "web" is not in \[config\]\.tools/);
+    expect(() => fresh().compile()).toThrowError(/the program is empty/);
+  });
+
+  it("a subroutine with another config is refused", () => {
+    const other = newProgram(seed.sequences, {}, seed.config);
+    other.run("setup");
+    const p = fresh();
+    p.run("intro").subroutine(other);
+    expect(() => p.compile()).toThrowError(/the subroutine's config differs: zone_tokens/);
+  });
+});
+
+describe("arguments of loop and when", () => {
+  it("fill the head's or condition's custom placeholders; plain values become static resources", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.loop("fb", (body) => body.run("think"), { args: { feedback: "from loop" }, max: 3 });
+    p.when("fb", (ifB) => ifB.run("yes"), { args: { feedback: 7 } });
+    const w = p.compile()();
+    expect(w.zones[0].text).toBe("[P] earlier: from loop [A]");
+    expect(w.zones[1].loop).toEqual({ counter: 0, min: null, max: 3 });
+    expect(w.zones[4].text).toBe("[P] earlier: 7 [A]");
+  });
+
+  it("a missing one is a compile error at the loop's call site", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.loop("fb", (body) => body.run("think"));
+    expect(() => p.compile()).toThrowError(/program\.loop\("fb"\) at .*program\.test\.ts:\d+:\d+: sequence "fb" has custom placeholder \{f\}/);
+  });
+});
+
+describe("prototype-named resources", () => {
+  it("a standard placeholder whose resource is named like an Object method still needs that resource", () => {
+    const d = parseUdpl(`[config]
+zone_tokens = ["[P]", "[A]"]
+sequences = ["s"]
+control_token = "[J]"
+[[s]]
+text = "[P] {c}"
+[s.c]
+name = "constructor"
+`);
+    expect(() => newProgram(d.sequences, {}, d.config)).toThrowError(/needs resource "constructor"/);
+    const p = newProgram(d.sequences, { constructor: "built" }, d.config);
+    p.run("s");
+    expect(p.compile()().zones[0].text).toBe("[P] built");
+  });
+});

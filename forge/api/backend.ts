@@ -1,0 +1,95 @@
+/**
+ * `makeBackend` — a model, its tokenizer and the tools, ready to run SZCP workflows
+ * (the seed's `forge.make_backend(model, tokenizer, config, tools)`).
+ */
+import type { SzcpWorkflow } from "../szcp/types.js";
+import type { ForgeTokenizer } from "../tokenizer/types.js";
+import type { Run } from "../run/types.js";
+import { DecoderModel, loadModel } from "../model/index.js";
+import { initBackend, type BackendName } from "../backend/index.js";
+import { loadTokenizer } from "../tokenizer/index.js";
+import { runWorkflow, prepareProgram, type EngineParts } from "../engine/generate.js";
+import type { RequestOptions, ToolRegistry } from "../engine/types.js";
+import { defaultModelFolder } from "./default-model.js";
+
+export interface BackendOptions {
+  /** "default": the embedded engine in this process (the only type so far). */
+  type?: "default";
+  /** Tools the workflows may capture to / feed from. */
+  tools?: ToolRegistry;
+  /** tfjs backend; default: tensorflow → wasm → cpu, or $FORGE_BACKEND. */
+  device?: BackendName;
+}
+
+/** What a backend tells a client about itself (also served as the HTTP server's /info). */
+export interface BackendInfo {
+  model: string;
+  tokenizer: string;
+  backend: string;
+  contextLength: number;
+  vocabSize: number;
+  tools: string[];
+}
+
+export class ForgeBackend {
+  constructor(private readonly parts: EngineParts) {}
+
+  get tokenizer(): ForgeTokenizer {
+    return this.parts.tokenizer;
+  }
+
+  get model(): DecoderModel {
+    return this.parts.model;
+  }
+
+  info(): BackendInfo {
+    return {
+      model: this.parts.model.name,
+      tokenizer: this.parts.tokenizer.identity,
+      backend: this.parts.backend,
+      contextLength: this.parts.model.config.maxPositions,
+      vocabSize: this.parts.model.config.vocabSize,
+      tools: Object.keys(this.parts.tools),
+    };
+  }
+
+  /** Lowers the workflow for this backend's tokenizer and checks its tools; throws RequestError. */
+  check(workflow: SzcpWorkflow): void {
+    prepareProgram(this.parts, workflow);
+  }
+
+  run(workflow: SzcpWorkflow, options: RequestOptions = {}): Promise<Run> {
+    return runWorkflow(this.parts, workflow, options);
+  }
+}
+
+/**
+ * `makeBackend()` loads the project's own model (models/forge-tiny); `makeBackend(folder)`
+ * a Hugging Face layout folder; `makeBackend(model, tokenizer)` objects already in memory.
+ */
+export async function makeBackend(
+  model?: DecoderModel | string,
+  tokenizer?: ForgeTokenizer | string,
+  options: BackendOptions = {},
+): Promise<ForgeBackend> {
+  if (options.type !== undefined && options.type !== "default") {
+    throw new TypeError(`makeBackend: unknown backend type "${String(options.type)}" (known: "default")`);
+  }
+  const backend = await initBackend(options.device);
+  let decoder: DecoderModel;
+  let tok: ForgeTokenizer | undefined = typeof tokenizer === "object" ? tokenizer : undefined;
+  if (model instanceof DecoderModel) {
+    decoder = model;
+  } else {
+    const loaded = await loadModel(model ?? (await defaultModelFolder()));
+    decoder = loaded.model;
+    tok ??= await loadTokenizer(typeof tokenizer === "string" ? tokenizer : loaded.tokenizerJsonPath);
+  }
+  if (!tok) tok = await loadTokenizer(tokenizer as string);
+  if (tok.vocabSize > decoder.config.vocabSize) {
+    throw new TypeError(
+      `makeBackend: the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
+    );
+  }
+  return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend });
+}

@@ -1,0 +1,25 @@
+/**
+ * The engine's vocabulary: what a request asks for, and the pieces a backend holds.
+ */
+import type { SamplingOptions } from "../sampler/index.js";
+import type { ProgressListener } from "../api/ambient.js";
+
+/** A tool a workflow can `capture` to and `feed` from: text in, text out. */
+export type ToolFunction = (input: string, context: { instance: number; tool: string }) => Promise<string> | string;
+export type ToolRegistry = Record<string, ToolFunction>;
+
+export interface RequestOptions extends SamplingOptions {
+  /** Streams decoded together (slots). Default 32. */
+  batchSize?: number;
+  /** Workflow instances to run; default = batchSize. More than batchSize runs in successive waves. */
+  instances?: number;
+  /** Seed of the per-instance random draws. Default 0. */
+  seed?: number;
+  /** Cap on each stream's tokens (prompt + generated); default and ceiling: the model's context length. */
+  maxTokens?: number;
+  /** Interrupts the run within one step; the partial results come back marked interrupted. */
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Milliseconds a tool may take before its stream ends with tool_error. Default 30 000. */
+  toolTimeoutMs?: number;
+}

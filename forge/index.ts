@@ -1,0 +1,59 @@
+/**
+ * Workflow Forge — the public API, stage by stage in pipeline order (FORGE.md §1):
+ *
+ *   UDPL text ─parse→ ZCP sequences ─SFCS program→ compile → WorkflowFactory
+ *   factory(args) ─RZCP graph, resources sampled→ SZCP workflow      (serialization boundary)
+ *   SZCP ─tokenize→ LZCP ─assemble→ TTFA program ─engine: model + sampler + automaton→ Run
+ *   Run → extractions, branch paths, statistics (→ viz/, datasets/)
+ */
+
+// 1. UDPL: TOML prompt files → config + sequences of ZCP blocks.
+export { parseUdpl, parseUdplFile, parseUdplFolder, UdplError, DEFAULT_MAX_GEN } from "./udpl/index.js";
+export type { UdplConfig, UdplParseResult, UdplWarning, ParseUdplOptions } from "./udpl/index.js";
+
+// 2. Resources: what fills placeholders when a workflow is sampled.
+export { staticResource, listSampler, feedbackBuffer, ResourceError } from "./resources/index.js";
+export type { Resource, ResourceMap, StaticResource, ListSampler, FeedbackBuffer } from "./resources/index.js";
+
+// 3. SFCS: flow control in TypeScript → a workflow factory (through the RZCP graph).
+export { newProgram, Program, SfcsError } from "./sfcs/index.js";
+export type { WorkflowFactory, LoopOptions, CallArgs } from "./sfcs/index.js";
+
+// 4. SZCP: the serializable workflow — the client/backend boundary.
+export {
+  serializeWorkflow,
+  deserializeWorkflow,
+  workflowHash,
+  dumpWorkflow,
+  workflowToMermaid,
+  workflowToDot,
+  szcpSchema,
+  SzcpError,
+} from "./szcp/index.js";
+export type { SzcpWorkflow, SzcpZone, SzcpConfig, SzcpExtraction, EscapeSpec } from "./szcp/types.js";
+
+// 5. Backend side: tokenizer → LZCP → TTFA program (bytecode + trigger automaton).
+export { ByteTokenizer, HfTokenizer, loadTokenizer, loadGpt2Tokenizer, byteLevelTokenizerJson, TokenizerError } from "./tokenizer/index.js";
+export type { ForgeTokenizer } from "./tokenizer/types.js";
+export { lowerWorkflow } from "./lzcp/index.js";
+export { compileForBackend, assembleProgram, ReferenceInterpreter, TensorAutomaton, TtfaEvent } from "./ttfa/index.js";
+export type { TtfaProgram } from "./ttfa/index.js";
+
+// 6. Model, sampler and the tfjs backend the engine runs on.
+export { DecoderModel, loadModel, saveModel, smallConfig } from "./model/index.js";
+export type { DecoderConfig } from "./model/index.js";
+export { initBackend, currentBackend } from "./backend/index.js";
+export type { SamplingOptions } from "./sampler/index.js";
+
+// 7. Running: backend, server, session (the seed's make_backend / make_server / make_session).
+export { makeBackend, ForgeBackend, type BackendOptions, type BackendInfo } from "./api/backend.js";
+export { makeServer, makeSession, defaultSession, Session, DirectServer } from "./api/session.js";
+export type { ForgeServer, RequestResult, ServerOptions } from "./api/session.js";
+export { setAmbientHooks, type Progress, type ProgressListener } from "./api/ambient.js";
+export { RequestError } from "./engine/errors.js";
+export type { RequestOptions, ToolFunction, ToolRegistry } from "./engine/types.js";
+
+// 8. What a run yields.
+export { deriveRun } from "./run/index.js";
+export type { Run, RunMetadata, StreamTrace, StreamStatus, PathSegment, RunStatistics, TraceEvent } from "./run/types.js";
+export { mimeBundle, isDisplayable, type MimeBundle } from "./display.js";

@@ -56,15 +56,18 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
   const startedAt = new Date();
   const clock = new ProgressClock(instances, options.onProgress);
 
+  const firstInstance = options.firstInstance ?? 0;
+  if (!Number.isInteger(firstInstance) || firstInstance < 0) throw new RequestError(`firstInstance must be an integer ≥ 0, got ${firstInstance}`);
   const traces: StreamTrace[] = new Array(instances);
   let interrupted = false;
   let steps = 0;
   for (let first = 0; first < instances; first += batchSize) {
     const wave = Array.from({ length: Math.min(batchSize, instances - first) }, (_, i) => first + i);
+    const ids = wave.map((k) => firstInstance + k);
     if (options.signal?.aborted) interrupted = true;
     const result: WaveResult = interrupted
-      ? { traces: wave.map((i) => emptyTrace(i)), steps: 0, interrupted: true }
-      : await runWave(parts, program, wave, { ...options, seed, maxTokens, sampling }, clock);
+      ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true }
+      : await runWave(parts, program, ids, { ...options, seed, maxTokens, sampling }, clock);
     result.traces.forEach((trace, k) => (traces[wave[k]!] = trace));
     steps += result.steps;
     interrupted ||= result.interrupted;

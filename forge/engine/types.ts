@@ -13,6 +13,8 @@ export interface RequestOptions extends SamplingOptions {
   batchSize?: number;
   /** Workflow instances to run; default = batchSize. More than batchSize runs in successive waves. */
   instances?: number;
+  /** Id of the first instance (a partition of a larger request: instances firstInstance … firstInstance+instances−1). Default 0. */
+  firstInstance?: number;
   /** Seed of the per-instance random draws. Default 0. */
   seed?: number;
   /** Cap on each stream's tokens (prompt + generated); default and ceiling: the model's context length. */

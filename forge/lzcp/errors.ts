@@ -1,0 +1,11 @@
+/** A workflow the backend cannot lower: the message names the zone and field at fault. */
+export class LzcpError extends Error {
+  override readonly name = "LzcpError";
+  constructor(
+    message: string,
+    /** Where: e.g. "zones[3].capture" or "config.escape". */
+    readonly where: string,
+  ) {
+    super(`${where}: ${message}`);
+  }
+}

@@ -1,0 +1,19 @@
+/** TTFA stage: LZCP → program (bytecode), trigger automaton, reference interpreter, tensor automaton. */
+export type { TtfaProgram, TriggerTable, ByteAutomaton, TtfaExtraction, StepRecord, TtfaEventBits } from "./types.js";
+export { TTFA_FORMAT, TTFA_VERSION, TtfaEvent } from "./types.js";
+export { TtfaError } from "./errors.js";
+export { assembleProgram, compileForBackend, checkProgramTokenizer } from "./assemble.js";
+export { buildTriggerTable, buildByteAutomaton, runBytes, scanBytes, triggerColumn, type TokenByteSource } from "./trigger.js";
+export {
+  ReferenceInterpreter,
+  runScripted,
+  segmentTokens,
+  DEFAULT_MAX_TOOL_TOKENS,
+  type InterpreterState,
+  type InterpreterOptions,
+  type ScriptedTool,
+  type ScriptedRunOptions,
+} from "./reference.js";
+export { TensorAutomaton, type AutomatonStepOutput, type TensorAutomatonOptions } from "./tensor.js";
+export { StreamTraceBuilder, TraceRecorder, type HostStepOutput } from "./trace.js";
+export { HostAutomaton, type HostStepArrays } from "./host.js";

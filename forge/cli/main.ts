@@ -2,7 +2,7 @@
  * The main job (`npm start`): the seed README's example end to end on the embedded default
  * backend — parse the UDPL, program the flow, compile, run a batch, export.
  *
- *   npm start -- [--udpl notebooks/seed-example.toml] [--batch 64] [--seed 0] [--out out/]
+ *   npm start -- [--udpl notebooks/seed-example.toml] [--model folder] [--batch 64] [--seed 0] [--out out/]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import { exportRun } from "../../datasets/index.js";
 const { values } = parseArgs({
   options: {
     udpl: { type: "string", default: "notebooks/seed-example.toml" },
+    model: { type: "string" },
     batch: { type: "string", default: "64" },
     seed: { type: "string", default: "0" },
     out: { type: "string", default: "out" },
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   program.extract("training_data", ["answer"]);
   const factory = program.compile();
 
-  const backend = await forge.makeBackend();
+  const backend = await forge.makeBackend(values.model);
   const session = forge.makeSession(forge.makeServer(backend, { address: null }));
   const info = backend.info();
   console.log(`model ${info.model} · tokenizer ${info.tokenizer} · tfjs backend ${info.backend}`);
@@ -67,10 +68,10 @@ async function main(): Promise<void> {
 
   const outDir = resolve(values.out!);
   await mkdir(outDir, { recursive: true });
-  const files = await exportRun(run, { dir: outDir, formats: ["arrow"] });
+  const { files } = await exportRun(run, { dir: outDir, formats: ["arrow"], name: "seed-example" });
   const svgPath = join(outDir, "branch-paths.svg");
   await writeFile(svgPath, await renderSvg(branchPathChart(run)));
-  for (const file of [...Object.values(files).flat(), svgPath]) console.log(`wrote ${file}`);
+  console.log(`wrote ${[files.samples.arrow, files.paths.arrow, svgPath].join("\n      ")}`);
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,8 @@ import type { ForgeTokenizer } from "../tokenizer/types.js";
 import type { Run, RunMetadata, StreamStatus, StreamTrace } from "../run/types.js";
 import type { DecoderModel } from "../model/index.js";
 import type { Progress, ProgressListener } from "../api/ambient.js";
-import { compileForBackend, TensorAutomaton, TraceRecorder, TtfaEvent, type TtfaProgram } from "../ttfa/index.js";
+import { compileForBackend, TraceRecorder, TtfaEvent, type TtfaProgram } from "../ttfa/index.js";
+import { defaultAutomatonKind, makeBatchAutomaton } from "./automaton.js";
 import { resolveSampling, sampleTokens, type SamplingOptions } from "../sampler/index.js";
 import { deriveRun } from "../run/index.js";
 import { workflowHash } from "../szcp/index.js";
@@ -114,7 +115,7 @@ async function runWave(
 ): Promise<WaveResult> {
   const { model, tokenizer } = parts;
   const b = instances.length;
-  const automaton = new TensorAutomaton(program, b);
+  const automaton = makeBatchAutomaton(program, b, options.automaton ?? defaultAutomatonKind(parts.backend));
   const cache = model.createCache(b, options.maxTokens);
   const recorder = new TraceRecorder(program.zoneCount, b);
   const instanceIds = Int32Array.from(instances);
@@ -125,6 +126,7 @@ async function runWave(
   const overrides = new Map<number, { status: StreamStatus; message: string }>();
   const captures: number[][] = Array.from({ length: b }, () => []);
   const pendingTools = new Set<Promise<void>>();
+  const pendingBySlot = new Int32Array(b);
   let lastTokens: tf.Tensor1D = tf.fill([b], program.padId, "int32");
   let steps = 0;
   let interrupted = false;
@@ -143,13 +145,11 @@ async function runWave(
         sampled = sampleTokens(logits, options.sampling, options.seed, instanceIds, streamSteps);
         logits.dispose();
       }
-      const out = automaton.step(sampled);
+      const { next, host } = await automaton.step(sampled);
       sampled.dispose();
-      const host = await readStep(out);
       for (let s = 0; s < b; s++) positions[s]! += active[s]!;
       lastTokens.dispose();
-      lastTokens = out.token;
-      disposeExcept(out, "token");
+      lastTokens = next;
       recorder.append(host);
       steps++;
 
@@ -177,6 +177,11 @@ async function runWave(
           automaton.stop(s);
           finished[s] = 1;
           clock.streamDone();
+          continue;
+        }
+        if (event & TtfaEvent.HELD && pendingBySlot[s] === 0) {
+          // A feed zone waits for output no capture will ever deliver.
+          failStream(s, `zone ${pc} feeds tool output, but no capture zone called a tool before it`);
           continue;
         }
         live++;
@@ -210,39 +215,27 @@ async function runWave(
     const text = tokenizer.decode(captures[slot]!).trim();
     captures[slot] = [];
     const timeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-    const call = withTimeout(Promise.resolve().then(() => tool(text, { instance: instances[slot]!, tool: toolName })), timeoutMs, toolName)
-      .then(
-        (output) => {
-          if (!finished[slot]) automaton.setToolOutput(slot, tokenizer.encode(String(output)));
-        },
-        (error: unknown) => {
-          if (finished[slot]) return;
-          const reason = error instanceof Error ? error.message : String(error);
-          overrides.set(slot, { status: "tool_error", message: `tool "${toolName}" failed: ${reason}` });
-          automaton.stop(slot);
-          finished[slot] = 1;
-          clock.streamDone();
-        },
-      )
-      .finally(() => pendingTools.delete(call));
+    const call = withTimeout(Promise.resolve().then(() => tool(text, { instance: instances[slot]!, tool: toolName })), timeoutMs)
+      .then((output) => {
+        if (!finished[slot]) automaton.setToolOutput(slot, tokenizer.encode(String(output)));
+      })
+      .catch((error: unknown) => failStream(slot, `tool "${toolName}" failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        pendingTools.delete(call);
+        pendingBySlot[slot]!--;
+      });
     pendingTools.add(call);
+    pendingBySlot[slot]!++;
   }
-}
 
-type StepTensors = Record<"token" | "pc" | "forced" | "event" | "nextPc" | "done" | "record", tf.Tensor>;
-
-/** One read-back of the step's small outputs (on wasm/cpu host memory is shared: ≈ 0.05 ms). */
-async function readStep(out: StepTensors) {
-  const stacked = tf.tidy(() => tf.stack([out.token, out.pc, out.forced, out.event, out.nextPc, out.done, out.record]));
-  const data = (await stacked.data()) as Int32Array;
-  stacked.dispose();
-  const b = out.token.shape[0]!;
-  const row = (k: number) => data.subarray(k * b, (k + 1) * b);
-  return { token: row(0), pc: row(1), forced: row(2), event: row(3), nextPc: row(4), done: row(5), record: row(6) };
-}
-
-function disposeExcept(out: StepTensors, keep: keyof StepTensors): void {
-  for (const [name, tensor] of Object.entries(out)) if (name !== keep) tensor.dispose();
+  /** Ends one stream with tool_error; the others go on. */
+  function failStream(slot: number, message: string): void {
+    if (finished[slot]) return;
+    overrides.set(slot, { status: "tool_error", message });
+    automaton.stop(slot);
+    finished[slot] = 1;
+    clock.streamDone();
+  }
 }
 
 function emptyTrace(instance: number): StreamTrace {
@@ -262,7 +255,7 @@ function positiveInt(value: number, name: string): number {
   return value;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);

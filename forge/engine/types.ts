@@ -3,6 +3,7 @@
  */
 import type { SamplingOptions } from "../sampler/index.js";
 import type { ProgressListener } from "../api/ambient.js";
+import type { AutomatonKind } from "./automaton.js";
 
 /** A tool a workflow can `capture` to and `feed` from: text in, text out. */
 export type ToolFunction = (input: string, context: { instance: number; tool: string }) => Promise<string> | string;
@@ -22,6 +23,8 @@ export interface RequestOptions extends SamplingOptions {
   /** Interrupts the run within one step; the partial results come back marked interrupted. */
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** Automaton form: "tensor" (tfjs ops, for GPU backends) or "host" (typed arrays); default by backend. */
+  automaton?: AutomatonKind;
   /** Milliseconds a tool may take before its stream ends with tool_error. Default 30 000. */
   toolTimeoutMs?: number;
 }

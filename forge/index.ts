@@ -50,6 +50,9 @@ export { makeBackend, ForgeBackend, type BackendOptions, type BackendInfo } from
 export { makeServer, makeSession, defaultSession, Session, DirectServer } from "./api/session.js";
 export type { ForgeServer, RequestResult, ServerOptions } from "./api/session.js";
 export { setAmbientHooks, type Progress, type ProgressListener } from "./api/ambient.js";
+// Remote execution over HTTP: makeServer(backend, {address}) serves, makeSession("http://…") connects.
+export * as server from "./server/index.js";
+export type { HttpForgeServer, RemoteOptions, ServerLimits, ServerInfo } from "./server/index.js";
 export { RequestError } from "./engine/errors.js";
 export type { RequestOptions, ToolFunction, ToolRegistry } from "./engine/types.js";
 

@@ -1,0 +1,99 @@
+/**
+ * Running an agent from the top: build the context, open the run on the tape (or reopen it
+ * to resume), call the agent, record how it ended.
+ */
+import { randomUUID } from "node:crypto";
+import { systemClock, type Clock } from "./clock.js";
+import { AgentError, errorMessage } from "./errors.js";
+import { callChild, invokeAgent } from "./invoke.js";
+import type { Tape } from "./tape/index.js";
+import type { Agent, AgentContext, AgentLookup, Inputs, Outputs } from "./types.js";
+
+export interface RunOptions {
+  registry?: AgentLookup;
+  tape?: Tape;
+  /** Id of the run on the tape (default: a fresh UUID). */
+  runId?: string;
+  /** Default concurrency of workflows (default 8). */
+  concurrency?: number;
+  clock?: Clock;
+  random?: () => number;
+  dryRun?: boolean;
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  runId: string;
+  outputs: Outputs;
+  /** True when this call continued an earlier, interrupted run. */
+  resumed: boolean;
+}
+
+const EMPTY_REGISTRY: AgentLookup = { get: () => undefined };
+
+function makeContext(options: RunOptions, runId: string, resumed?: AgentContext["resumed"]): AgentContext {
+  return {
+    path: "",
+    registry: options.registry ?? EMPTY_REGISTRY,
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    signal: options.signal ?? new AbortController().signal,
+    dryRun: options.dryRun ?? false,
+    env: options.env ?? {},
+    tape: options.tape,
+    runId,
+    resumed,
+    concurrency: options.concurrency ?? 8,
+    call(agent, inputs, key) {
+      return callChild(this, agent, inputs, key);
+    },
+  };
+}
+
+function resolveAgent(agent: string | Agent, registry: AgentLookup | undefined): Agent {
+  if (typeof agent !== "string") return agent;
+  const found = registry?.get(agent);
+  if (!found) throw new AgentError(`unknown agent "${agent}"`, "unknown-agent");
+  return found;
+}
+
+/** Run an agent (a workflow or any other kind) with `inputs`. */
+export async function runAgent(agent: string | Agent, inputs: Inputs, options: RunOptions = {}): Promise<RunResult> {
+  const resolved = resolveAgent(agent, options.registry);
+  const runId = options.runId ?? randomUUID();
+  options.tape?.startRun(runId, resolved.name, inputs);
+  return execute(resolved, inputs, options, runId, undefined);
+}
+
+/**
+ * Continue a run recorded on `options.tape`: steps that settled are not run again. The
+ * agent and inputs come from the tape; pass `agent` when it is not in the registry.
+ */
+export async function resumeRun(runId: string, options: RunOptions & { tape: Tape; agent?: Agent }): Promise<RunResult> {
+  const record = options.tape.getRun(runId);
+  if (!record) throw new AgentError(`tape "${options.tape.file}" has no run "${runId}"`, "tape");
+  if (record.status === "succeeded") return { runId, outputs: record.outputs ?? {}, resumed: true };
+  const agent = options.agent ?? resolveAgent(record.agent, options.registry);
+  if (agent.name !== record.agent) throw new AgentError(`run "${runId}" was of agent "${record.agent}", not "${agent.name}"`, "tape");
+  options.tape.reopenRun(runId);
+  return execute(agent, record.inputs, options, runId, options.tape.outcomes(runId));
+}
+
+async function execute(
+  agent: Agent,
+  inputs: Inputs,
+  options: RunOptions,
+  runId: string,
+  resumed: AgentContext["resumed"],
+): Promise<RunResult> {
+  const ctx = makeContext(options, runId, resumed);
+  try {
+    const outputs = await invokeAgent(agent, inputs, ctx);
+    options.tape?.finishRun(runId, { outputs });
+    return { runId, outputs, resumed: resumed !== undefined };
+  } catch (error) {
+    options.tape?.finishRun(runId, { error: errorMessage(error) });
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The agent interface (AGENTS.md): three kinds of agent — proc, template, workflow — that
+ * all declare inputs, optional inputs and outputs with help text and are called the same
+ * way, so a workflow is itself an agent and nests to any depth.
+ */
+import type { z } from "zod";
+import type { Clock } from "./clock.js";
+import type { StepOutcome, Tape } from "./tape/tape.js";
+
+/** One declared input or output. */
+export interface PortSpec {
+  help: string;
+  /** Type check (zod). Inputs are parsed through it; absent means "any value". */
+  schema?: z.ZodType;
+  /** Optional inputs only: the value used when the caller gives none. */
+  default?: unknown;
+}
+
+export type Ports = Record<string, PortSpec>;
+
+export type Inputs = Record<string, unknown>;
+export type Outputs = Record<string, unknown>;
+
+interface AgentBase {
+  name: string;
+  help: string;
+  inputs: Ports;
+  optionalInputs: Ports;
+  outputs: Ports;
+}
+
+/** A TypeScript function. */
+export interface ProcAgent extends AgentBase {
+  kind: "proc";
+  run(inputs: Inputs, ctx: AgentContext): Promise<Outputs> | Outputs;
+}
+
+/** A text template over its inputs; its single output is `text`. */
+export interface TemplateAgent extends AgentBase {
+  kind: "template";
+  template: string;
+}
+
+/** What a step does when it fails for good (after retries). */
+export type OnFailure =
+  | "abort"
+  | "skip"
+  | { fallback: string }
+  | { compensate: string };
+
+export interface RetryPolicy {
+  maxRetries: number;
+  /** Delay before the first retry. */
+  backoffSeconds?: number;
+  /** Each further retry waits `multiplier` times longer (default 2). */
+  multiplier?: number;
+  /** Relative jitter in [0, 1]: the delay is scaled by a random factor in [1-jitter, 1+jitter]. */
+  jitter?: number;
+  /** Cap on one delay, in seconds. */
+  maxBackoffSeconds?: number;
+  /** Error kinds that are retried (AgentError.kind); absent: every kind except validation/input/expression. */
+  retryOn?: string[];
+}
+
+export interface StepSpec {
+  id: string;
+  agent: string;
+  /** Literals or templates (`"{{fetch.items[0].name}}"`); strings inside objects/arrays are templated too. */
+  inputs?: Record<string, unknown>;
+  dependsOn?: string[];
+  /** Run only when true, e.g. `{{check.success}} == true` or `$count > 5`. */
+  condition?: string;
+  retry?: RetryPolicy;
+  timeoutSeconds?: number;
+  onFailure?: OnFailure;
+}
+
+/** A workflow of steps. */
+export interface WorkflowAgent extends AgentBase {
+  kind: "workflow";
+  steps: StepSpec[];
+  /** Output name → template over workflow inputs and step results. */
+  returns: Record<string, string>;
+  /** Most steps of this workflow running at once (default 8). */
+  concurrency?: number;
+}
+
+export type Agent = ProcAgent | TemplateAgent | WorkflowAgent;
+
+/** Looks agents up by name (see registry.ts). */
+export interface AgentLookup {
+  get(name: string): Agent | undefined;
+}
+
+/** Handed to every agent call. */
+export interface AgentContext {
+  /** Path of this call on the tape ("" for the root call, "a/b#2/c" for nested steps). */
+  path: string;
+  registry: AgentLookup;
+  clock: Clock;
+  /** Random numbers in [0,1) (retry jitter); injectable for tests. */
+  random: () => number;
+  signal: AbortSignal;
+  /** The CLI's --dry-run: passed as input `dryRun` to agents declaring that optional input. */
+  dryRun: boolean;
+  /** Values of `$name` that are not workflow inputs (the CLI fills it from the environment). */
+  env: Record<string, string>;
+  tape?: Tape;
+  runId: string;
+  /** When resuming: settled steps by tape path; the executor returns these instead of running. */
+  resumed?: Map<string, StepOutcome>;
+  /** Default concurrency for workflows that declare none. */
+  concurrency: number;
+  /**
+   * Run another agent as a child of this call; `key` names the child on the tape
+   * (`<path>/<key>`), so a resumed run finds what the child already did.
+   */
+  call(agent: string | Agent, inputs: Inputs, key: string): Promise<Outputs>;
+}

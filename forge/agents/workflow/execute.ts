@@ -1,0 +1,307 @@
+/**
+ * The workflow executor. Scheduling follows dependencies, not levels: a step is queued the
+ * moment its own dependencies have settled, and up to `concurrency` queued steps run at
+ * once — so a slow branch never holds up an unrelated one. Around each step: condition,
+ * input templates, retries with backoff, timeout, `onFailure` (abort / skip / fallback /
+ * compensate), and tape events. On abort, running siblings are signalled, then the
+ * compensations of completed steps run in reverse order of completion.
+ */
+import { invokeAgent } from "../invoke.js";
+import {
+  AbortedError,
+  StepFailedError,
+  StepTimeoutError,
+  errorMessage,
+} from "../errors.js";
+import { evaluateExpression, MISSING, renderTemplate, type Scope } from "../expressions/index.js";
+import type { StepOutcome, StepStatus, TapeEvent } from "../tape/index.js";
+import type { AgentContext, Inputs, Outputs, WorkflowAgent } from "../types.js";
+import { planWorkflow, type CompiledValue, type Plan, type PlannedStep } from "./plan.js";
+import { isRetryable, retryDelayMs } from "./retry.js";
+
+export type StepResult = StepOutcome;
+
+/** A step that failed for good; carries how many attempts it took. */
+class StepFailure {
+  constructor(
+    readonly error: unknown,
+    readonly attempts: number,
+  ) {}
+}
+
+export function childPath(parent: string, key: string): string {
+  return parent ? `${parent}/${key}` : key;
+}
+
+export async function runWorkflow(workflow: WorkflowAgent, inputs: Inputs, ctx: AgentContext): Promise<Outputs> {
+  const plan = planWorkflow(workflow, ctx.registry);
+  return new WorkflowRun(plan, inputs, ctx).run();
+}
+
+class WorkflowRun {
+  private readonly results: Array<StepResult | undefined>;
+  /** Per step: dependencies not yet settled. */
+  private readonly waiting: number[];
+  private readonly ready: number[] = [];
+  private head = 0;
+  private running = 0;
+  private unsettled: number;
+  /** Steps that succeeded (or fell back), in completion order — compensation runs this backwards. */
+  private readonly completed: number[] = [];
+  private failure: { step: PlannedStep; failure: StepFailure } | null = null;
+  private readonly controller = new AbortController();
+  private readonly records: Array<Record<string, unknown> | undefined>;
+  private readonly limit: number;
+  private readonly scope: Scope;
+  private finish: () => void = () => {};
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly inputs: Inputs,
+    private readonly ctx: AgentContext,
+  ) {
+    const n = plan.steps.length;
+    this.results = new Array(n);
+    this.records = new Array(n);
+    this.waiting = plan.steps.map((s) => s.deps.length);
+    this.unsettled = plan.steps.filter((s) => s.handlerOf === null).length;
+    this.limit = Math.max(1, plan.workflow.concurrency ?? ctx.concurrency);
+    this.scope = { get: (name) => this.lookup(name) };
+  }
+
+  async run(): Promise<Outputs> {
+    const outer = this.ctx.signal;
+    const onOuterAbort = () => this.controller.abort();
+    if (outer.aborted) throw new AbortedError(`workflow "${this.plan.workflow.name}"`);
+    outer.addEventListener("abort", onOuterAbort, { once: true });
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    for (const i of this.plan.roots) this.enqueue(i);
+    this.pump();
+    await done;
+    outer.removeEventListener("abort", onOuterAbort);
+
+    if (this.failure) {
+      await this.compensate();
+      const { step, failure } = this.failure;
+      if (failure.error instanceof AbortedError && outer.aborted) throw failure.error;
+      throw new StepFailedError(this.plan.workflow.name, step.id, failure.attempts, failure.error);
+    }
+    if (outer.aborted) throw new AbortedError(`workflow "${this.plan.workflow.name}"`);
+    const outputs: Outputs = {};
+    for (const [name, template] of this.plan.returns) outputs[name] = renderTemplate(template, this.scope, "");
+    return outputs;
+  }
+
+  // ── scheduling ──────────────────────────────────────────────────────────────
+
+  private enqueue(i: number): void {
+    const step = this.plan.steps[i]!;
+    if (!this.ctx.resumed?.has(childPath(this.ctx.path, step.id))) this.event(step, "queued", {});
+    this.ready.push(i);
+  }
+
+  private pump(): void {
+    const stopped = () => this.failure !== null || this.controller.signal.aborted;
+    while (!stopped() && this.running < this.limit && this.head < this.ready.length) {
+      const i = this.ready[this.head++]!;
+      this.running++;
+      this.execute(this.plan.steps[i]!).then(
+        (result) => this.settle(i, result),
+        (error) => this.fail(i, error instanceof StepFailure ? error : new StepFailure(error, 1)),
+      );
+    }
+    if (this.running === 0 && (stopped() || this.head === this.ready.length)) this.finish();
+  }
+
+  private settle(i: number, result: StepResult): void {
+    this.running--;
+    this.unsettled--;
+    this.results[i] = result;
+    if (result.status === "succeeded" || result.status === "fallback") this.completed.push(i);
+    for (const d of this.plan.steps[i]!.dependents) if (--this.waiting[d]! === 0) this.enqueue(d);
+    this.pump();
+  }
+
+  private fail(i: number, failure: StepFailure): void {
+    this.running--;
+    if (!this.failure) {
+      this.failure = { step: this.plan.steps[i]!, failure };
+      this.controller.abort();
+    }
+    this.pump();
+  }
+
+  // ── one step ────────────────────────────────────────────────────────────────
+
+  private async execute(step: PlannedStep): Promise<StepResult> {
+    const path = childPath(this.ctx.path, step.id);
+    const resumed = this.ctx.resumed?.get(path);
+    if (resumed) return resumed; // settled before the process died: do not run it again
+
+    if (step.condition) {
+      const ok = evaluateExpression(step.condition, this.scope, `${step.where}, condition`);
+      if (!ok) {
+        this.event(step, "skipped", { status: "skipped" });
+        return { status: "skipped", outputs: {} };
+      }
+    }
+    try {
+      return { status: "succeeded", outputs: await this.attempt(step, path) };
+    } catch (error) {
+      return this.handleFailure(step, error instanceof StepFailure ? error : new StepFailure(error, 1));
+    }
+  }
+
+  /** Run the step's agent, retrying per its policy; throws StepFailure when out of retries. */
+  private async attempt(step: PlannedStep, path: string): Promise<Outputs> {
+    const policy = step.spec.retry;
+    for (let attempt = 1; ; attempt++) {
+      const started = this.ctx.clock.now();
+      let inputs: Inputs | undefined;
+      try {
+        inputs = this.resolveInputs(step);
+        this.event(step, "started", { attempt, inputs });
+        const outputs = await this.callAgent(step, inputs, path);
+        this.event(step, "succeeded", { attempt, outputs, durationMs: this.ctx.clock.now() - started, status: "succeeded" });
+        return outputs;
+      } catch (error) {
+        if (this.controller.signal.aborted) throw new StepFailure(error, attempt);
+        if (policy && attempt <= policy.maxRetries && isRetryable(policy, error)) {
+          const delay = retryDelayMs(policy, attempt, this.ctx.random);
+          this.event(step, "retried", { attempt, error: errorMessage(error), durationMs: this.ctx.clock.now() - started });
+          try {
+            await this.ctx.clock.sleep(delay, this.controller.signal);
+          } catch {
+            throw new StepFailure(error, attempt);
+          }
+          continue;
+        }
+        throw new StepFailure(error, attempt);
+      }
+    }
+  }
+
+  private async callAgent(step: PlannedStep, inputs: Inputs, path: string): Promise<Outputs> {
+    const seconds = step.spec.timeoutSeconds;
+    if (seconds === undefined) return invokeAgent(step.agent!, inputs, { ...this.ctx, path, signal: this.controller.signal });
+    const local = new AbortController();
+    const signal = AbortSignal.any([this.controller.signal, local.signal]);
+    const timeout = new Promise<never>((_, reject) => {
+      this.ctx.clock.sleep(seconds * 1000, signal).then(
+        () => {
+          reject(new StepTimeoutError(step.id, seconds));
+          local.abort(); // tell the agent to stop
+        },
+        () => {},
+      );
+    });
+    try {
+      return await Promise.race([invokeAgent(step.agent!, inputs, { ...this.ctx, path, signal }), timeout]);
+    } finally {
+      if (!local.signal.aborted) local.abort(); // cancel the timer
+    }
+  }
+
+  private async handleFailure(step: PlannedStep, failure: StepFailure): Promise<StepResult> {
+    const error = errorMessage(failure.error);
+    const onFailure = step.spec.onFailure ?? "abort";
+    if (this.controller.signal.aborted) throw failure;
+    if (onFailure === "skip") {
+      this.event(step, "failed", { attempt: failure.attempts, error, status: "failed" });
+      return { status: "failed", outputs: {}, error };
+    }
+    this.event(step, "failed", { attempt: failure.attempts, error });
+    if (typeof onFailure === "object" && "fallback" in onFailure) {
+      const handler = this.plan.steps[this.plan.byId.get(onFailure.fallback)!]!;
+      this.results[step.index] = { status: "failed", outputs: {}, error }; // visible to the fallback's templates
+      this.records[step.index] = undefined;
+      const outputs = await this.attempt(handler, childPath(this.ctx.path, handler.id));
+      this.event(step, "fallback", { outputs, status: "fallback", error });
+      return { status: "fallback", outputs, error };
+    }
+    throw failure; // abort, or compensate (which also aborts, then undoes)
+  }
+
+  /** Undo completed steps that declare `compensate`, most recent first; the failing step's own comes first. */
+  private async compensate(): Promise<void> {
+    const order = [...this.completed];
+    const failed = this.failure!.step;
+    if (!order.includes(failed.index)) {
+      order.push(failed.index);
+      this.results[failed.index] ??= { status: "failed", outputs: {}, error: errorMessage(this.failure!.failure.error) };
+    }
+    for (const i of order.reverse()) {
+      const step = this.plan.steps[i]!;
+      const f = step.spec.onFailure;
+      if (!f || typeof f !== "object" || !("compensate" in f)) continue;
+      const handler = this.plan.steps[this.plan.byId.get(f.compensate)!]!;
+      this.records[i] = undefined;
+      try {
+        const outputs = await this.compensationAttempt(handler);
+        this.event(step, "compensated", { outputs });
+      } catch (error) {
+        this.event(step, "failed", { error: `compensation "${handler.id}" failed: ${errorMessage(error instanceof StepFailure ? error.error : error)}` });
+      }
+    }
+  }
+
+  /** Compensations run after the abort, so they need a live signal of their own. */
+  private async compensationAttempt(handler: PlannedStep): Promise<Outputs> {
+    const inputs = this.resolveInputs(handler);
+    const path = childPath(this.ctx.path, handler.id);
+    this.event(handler, "started", { attempt: 1, inputs });
+    const outputs = await invokeAgent(handler.agent!, inputs, { ...this.ctx, path, signal: this.ctx.signal });
+    this.event(handler, "succeeded", { attempt: 1, outputs, status: "succeeded" });
+    return outputs;
+  }
+
+  // ── names and values ────────────────────────────────────────────────────────
+
+  /** Scope of templates: `$name` → workflow input or env; `step` → its outputs + success/status/error; `name` → workflow input. */
+  private lookup(name: string): unknown {
+    if (name.charCodeAt(0) === 36 /* $ */) {
+      const key = name.slice(1);
+      if (Object.hasOwn(this.inputs, key)) return this.inputs[key];
+      if (Object.hasOwn(this.ctx.env, key)) return this.ctx.env[key];
+      return MISSING;
+    }
+    const index = this.plan.byId.get(name);
+    if (index !== undefined) return this.record(index);
+    return Object.hasOwn(this.inputs, name) ? this.inputs[name] : MISSING;
+  }
+
+  private record(index: number): unknown {
+    const cached = this.records[index];
+    if (cached) return cached;
+    const result = this.results[index];
+    if (!result) return MISSING;
+    const record = { ...result.outputs, success: result.status === "succeeded", status: result.status, error: result.error };
+    this.records[index] = record;
+    return record;
+  }
+
+  private resolveInputs(step: PlannedStep): Inputs {
+    const inputs: Inputs = {};
+    for (const [name, value] of step.inputs) inputs[name] = this.resolve(value, `${step.where}, input "${name}"`);
+    return inputs;
+  }
+
+  private resolve(value: CompiledValue, where: string): unknown {
+    switch (value.kind) {
+      case "literal":
+        return value.value;
+      case "template":
+        return renderTemplate(value.template, this.scope, where);
+      case "array":
+        return value.items.map((item) => this.resolve(item, where));
+      case "object":
+        return Object.fromEntries(value.entries.map(([k, v]) => [k, this.resolve(v, where)]));
+    }
+  }
+
+  private event(step: PlannedStep, kind: TapeEvent["kind"], fields: Partial<TapeEvent> & { status?: StepStatus }): void {
+    const tape = this.ctx.tape;
+    if (!tape) return;
+    tape.record({ runId: this.ctx.runId, path: childPath(this.ctx.path, step.id), kind, ...fields });
+  }
+}

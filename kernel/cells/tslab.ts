@@ -1,0 +1,89 @@
+/**
+ * tslab's TypeScript converter and executor, loaded from its CommonJS build.
+ * Only the parts the kernel calls are typed here (tslab ships its own .d.ts, but those pull
+ * in its private TypeScript fork's types, which the project's compiler need not see).
+ */
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+export interface TslabDiagnosticPos {
+  offset: number;
+  line: number;
+  character: number;
+}
+
+export interface TslabCompletion {
+  start: number;
+  end: number;
+  candidates: string[];
+}
+
+export interface TsDisplayPart {
+  text: string;
+  kind: string;
+}
+
+/** TypeScript's QuickInfo, the fields we read. */
+export interface TsQuickInfo {
+  kind: string;
+  textSpan: { start: number; length: number };
+  displayParts?: TsDisplayPart[];
+  documentation?: TsDisplayPart[];
+  tags?: { name: string; text?: TsDisplayPart[] }[];
+}
+
+export interface TslabConverter {
+  convert(prevDecl: string, src: string): unknown;
+  inspect(prevDecl: string, src: string, position: number): TsQuickInfo | undefined;
+  complete(prevDecl: string, src: string, position: number): TslabCompletion;
+  close(): void;
+  addModule(name: string, content: string): { start: TslabDiagnosticPos; messageText: string }[];
+}
+
+export interface TslabExecutor {
+  execute(src: string): Promise<boolean>;
+  inspect(src: string, position: number): TsQuickInfo | undefined;
+  complete(src: string, position: number): TslabCompletion;
+  reset(): void;
+  interrupt(): void;
+  locals: Record<string, unknown>;
+  close(): void;
+}
+
+/** What tslab's executor reports through: `log` gets a cell's last expression value, `error` its failures. */
+export interface TslabConsole {
+  log(value?: unknown, ...rest: unknown[]): void;
+  error(value?: unknown, ...rest: unknown[]): void;
+}
+
+export interface TslabConverterSet {
+  node: TslabConverter;
+  browser: TslabConverter;
+  close(): void;
+}
+
+interface ConverterModule {
+  createConverter(options?: { isJS?: boolean; isBrowser?: boolean }): TslabConverter;
+  isCompleteCode(content: string): { completed: boolean; indent?: string };
+}
+
+interface ExecutorModule {
+  createExecutor(rootDir: string, convs: TslabConverterSet, console: TslabConsole): TslabExecutor;
+}
+
+/** Minimal view of the TypeScript build tslab bundles (used to parse cells for is_complete). */
+export interface TslabTypeScript {
+  version: string;
+  createSourceFile(name: string, text: string, target: number, setParents?: boolean, kind?: number): {
+    parseDiagnostics?: { start: number; length: number; messageText: string | { messageText: string } }[];
+  };
+  ScriptTarget: { Latest: number };
+  ScriptKind: { TS: number };
+}
+
+export const tslabConverter = require("tslab/dist/converter") as ConverterModule;
+export const tslabExecutor = require("tslab/dist/executor") as ExecutorModule;
+export const tslabTypeScript = createRequire(require.resolve("tslab/dist/converter"))(
+  "@tslab/typescript-for-tslab",
+) as TslabTypeScript;

@@ -1,0 +1,123 @@
+/**
+ * Cell history kept in SQLite (like IPython's): every kernel start is a new session; each
+ * stored execution is (session, line = execution_count, source, text/plain output or null).
+ * Several kernels may share the file: sessions come from an AUTOINCREMENT table.
+ */
+import { mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
+
+/** [session, line, source] or, with output, [session, line, [source, output]]. */
+export type HistoryEntry = [number, number, string] | [number, number, [string, string | null]];
+
+export interface HistoryQuery {
+  output: boolean;
+  hist_access_type: "tail" | "range" | "search";
+  /** range: session number; 0 or negative counts back from the current session. */
+  session?: number;
+  start?: number;
+  stop?: number;
+  n?: number;
+  pattern?: string;
+  unique?: boolean;
+}
+
+/** Where history lives unless FORGE_KERNEL_HISTORY says otherwise (":memory:" keeps it in memory). */
+export function defaultHistoryPath(): string {
+  const fromEnv = process.env.FORGE_KERNEL_HISTORY;
+  if (fromEnv) return fromEnv;
+  const data = process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share");
+  return join(data, "forge-kernel", "history.sqlite");
+}
+
+/** IPython's search patterns are globs (`*`, `?`, `[…]`) matched against the whole source. */
+export function globToRegExp(pattern: string): RegExp {
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === "*") out += "[\\s\\S]*";
+    else if (ch === "?") out += "[\\s\\S]";
+    else if (ch === "[") {
+      const close = pattern.indexOf("]", i + 2);
+      if (close < 0) out += "\\[";
+      else {
+        out += "[" + pattern.slice(i + 1, close).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
+        i = close;
+      }
+    } else out += ch.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${out}$`);
+}
+
+interface Row {
+  session: number;
+  line: number;
+  source: string;
+  output: string | null;
+}
+
+export class HistoryStore {
+  readonly session: number;
+  private readonly db: Database.Database;
+
+  constructor(path: string = defaultHistoryPath()) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    // History is a convenience, not a ledger: no fsync per cell.
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS sessions (session INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS history (
+        session INTEGER NOT NULL, line INTEGER NOT NULL, source TEXT NOT NULL, output TEXT,
+        PRIMARY KEY (session, line));`);
+    this.session = Number(this.db.prepare("INSERT INTO sessions (started) VALUES (?)").run(new Date().toISOString()).lastInsertRowid);
+  }
+
+  record(line: number, source: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO history (session, line, source, output) VALUES (?, ?, ?, NULL)").run(this.session, line, source);
+  }
+
+  recordOutput(line: number, output: string): void {
+    this.db.prepare("UPDATE history SET output = ? WHERE session = ? AND line = ?").run(output, this.session, line);
+  }
+
+  query(q: HistoryQuery): HistoryEntry[] {
+    const rows = this.rows(q);
+    return rows.map((r): HistoryEntry => (q.output ? [r.session, r.line, [r.source, r.output]] : [r.session, r.line, r.source]));
+  }
+
+  private rows(q: HistoryQuery): Row[] {
+    const all = "SELECT session, line, source, output FROM history";
+    if (q.hist_access_type === "tail") {
+      const n = q.n ?? 10;
+      const rows = this.db.prepare(`${all} ORDER BY session DESC, line DESC LIMIT ?`).all(n) as Row[];
+      return rows.reverse();
+    }
+    if (q.hist_access_type === "range") {
+      const session = (q.session ?? 0) <= 0 ? this.session + (q.session ?? 0) : q.session!;
+      const start = q.start ?? 1;
+      const stop = q.stop ?? Number.MAX_SAFE_INTEGER;
+      return this.db.prepare(`${all} WHERE session = ? AND line >= ? AND line < ? ORDER BY line`).all(session, start, stop) as Row[];
+    }
+    const pattern = globToRegExp(q.pattern ?? "*");
+    const matching = (this.db.prepare(`${all} ORDER BY session, line`).all() as Row[]).filter((r) => pattern.test(r.source));
+    let result = matching;
+    if (q.unique) {
+      // Keep the latest occurrence of each source.
+      const seen = new Set<string>();
+      result = [];
+      for (let i = matching.length - 1; i >= 0; i--) {
+        if (seen.has(matching[i]!.source)) continue;
+        seen.add(matching[i]!.source);
+        result.unshift(matching[i]!);
+      }
+    }
+    return q.n !== undefined && q.n > 0 ? result.slice(-q.n) : result;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

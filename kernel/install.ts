@@ -1,0 +1,91 @@
+/**
+ * Writes the kernelspec that starts this repository's kernel with this Node:
+ *   npm run kernel:install [-- --prefix <dir> | --user] [--name <kernel name>]
+ * Default destination: the per-user Jupyter data dir ($JUPYTER_DATA_DIR, else
+ * $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter); with --prefix: <prefix>/share/jupyter.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { REPO_ROOT } from "./cells/prelude.js";
+import { DISPLAY_NAME, KERNEL_NAME } from "./server/kernel-info.js";
+
+export interface InstallOptions {
+  /** Install under <prefix>/share/jupyter/kernels (like `jupyter kernelspec install --prefix`). */
+  prefix?: string;
+  /** Kernel directory name (default forge-typescript). */
+  name?: string;
+}
+
+export interface Kernelspec {
+  argv: string[];
+  display_name: string;
+  language: string;
+  interrupt_mode: "signal" | "message";
+  env: Record<string, string>;
+  metadata: Record<string, unknown>;
+}
+
+export function kernelspec(): Kernelspec {
+  const tsxLoader = createRequire(join(REPO_ROOT, "package.json")).resolve("tsx");
+  return {
+    argv: [
+      process.execPath,
+      "--disable-warning=ExperimentalWarning",
+      "--import",
+      pathToFileURL(tsxLoader).href,
+      join(REPO_ROOT, "kernel", "main.ts"),
+      "--connection-file",
+      "{connection_file}",
+    ],
+    display_name: DISPLAY_NAME,
+    language: "typescript",
+    // SIGINT also stops synchronous loops; interrupt_request on control works as well.
+    interrupt_mode: "signal",
+    env: {},
+    metadata: { debugger: false },
+  };
+}
+
+export function kernelsDir(prefix?: string): string {
+  if (prefix) return join(resolve(prefix), "share", "jupyter", "kernels");
+  const data = process.env.JUPYTER_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "jupyter");
+  return join(data, "kernels");
+}
+
+/** Writes kernel.json; returns the kernelspec directory. */
+export function installKernelspec(options: InstallOptions = {}): string {
+  const dir = join(kernelsDir(options.prefix), options.name ?? KERNEL_NAME);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "kernel.json"), JSON.stringify(kernelspec(), null, 2) + "\n");
+  return dir;
+}
+
+function parseArgs(argv: string[]): InstallOptions {
+  const options: InstallOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
+      if (!v) throw new Error(`${arg.split("=")[0]} needs a value`);
+      return v;
+    };
+    if (arg === "--prefix" || arg.startsWith("--prefix=")) options.prefix = value();
+    else if (arg === "--name" || arg.startsWith("--name=")) options.name = value();
+    else if (arg === "--user") options.prefix = undefined;
+    else throw new Error(`unknown option ${arg} (use --prefix <dir>, --user, --name <name>)`);
+  }
+  return options;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  try {
+    const dir = installKernelspec(parseArgs(process.argv.slice(2)));
+    console.log(`Installed kernelspec ${KERNEL_NAME} in ${dir}`);
+  } catch (e) {
+    console.error(`kernel:install: ${(e as Error).message}`);
+    process.exit(2);
+  }
+}

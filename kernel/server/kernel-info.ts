@@ -1,0 +1,37 @@
+/** The kernel_info_reply content: who we are and what language cells are in. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT, tslabTypeScript } from "../cells/index.js";
+import { PROTOCOL_VERSION } from "../protocol/index.js";
+
+export const KERNEL_NAME = "forge-typescript";
+export const DISPLAY_NAME = "TypeScript (Workflow Forge)";
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version?: string }).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export function kernelInfo(): Record<string, unknown> {
+  return {
+    status: "ok",
+    protocol_version: PROTOCOL_VERSION,
+    implementation: "forge-kernel",
+    implementation_version: packageVersion(),
+    language_info: {
+      name: "typescript",
+      // The TypeScript that type-checks and compiles cells (tslab's build).
+      version: tslabTypeScript.version,
+      mimetype: "text/typescript",
+      file_extension: ".ts",
+      codemirror_mode: { name: "javascript", typescript: true },
+      pygments_lexer: "typescript",
+    },
+    banner: `Workflow Forge TypeScript kernel — Node ${process.version}, TypeScript ${tslabTypeScript.version}; forge, viz and datasets are preloaded.`,
+    debugger: false,
+    help_links: [],
+  };
+}

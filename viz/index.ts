@@ -18,6 +18,7 @@ export {
   type DistinctPath,
 } from "./decisionTree.js";
 export { tokenBudgetChart, type TokenBudgetOptions } from "./tokenBudget.js";
+export { workflowGraphChart, type WorkflowGraphInput } from "./workflowGraph.js";
 export {
   asDisplayable,
   chartBundle,

@@ -1,16 +1,21 @@
-/** Where the project's own model lives (trained by `npm run train:model`, committed under models/). */
+/**
+ * Where the default model lives: $FORGE_MODEL when set, else the project's own model
+ * (trained by `npm run train:model`, committed under models/forge-tiny).
+ */
 import { access } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 export const DEFAULT_MODEL_FOLDER = fileURLToPath(new URL("../../models/forge-tiny/", import.meta.url));
+export const MODEL_ENV = "FORGE_MODEL";
 
 export async function defaultModelFolder(): Promise<string> {
+  const fromEnv = process.env[MODEL_ENV];
+  const folder = fromEnv !== undefined && fromEnv !== "" ? fromEnv : DEFAULT_MODEL_FOLDER;
   try {
-    await access(DEFAULT_MODEL_FOLDER);
+    await access(folder);
   } catch {
-    throw new Error(
-      `the default model is missing at ${DEFAULT_MODEL_FOLDER}; run \`npm run train:model\` or pass a model folder to makeBackend(folder)`,
-    );
+    const origin = folder === fromEnv ? `$${MODEL_ENV} names ${folder}, which does not exist` : `the default model is missing at ${folder}`;
+    throw new Error(`${origin}; run \`npm run train:model\` or pass a model folder to makeBackend(folder)`);
   }
-  return DEFAULT_MODEL_FOLDER;
+  return folder;
 }

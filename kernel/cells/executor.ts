@@ -4,6 +4,7 @@
  * process (top-level await allowed). tslab reports through a console object — `log` receives
  * the last expression's value, `error` a failure — which we turn into a CellOutcome.
  */
+import { expandShorthandProperties } from "./shorthand.js";
 import { preludeDeclarations, REPO_ROOT } from "./prelude.js";
 import { diagnosticsError, interruptedError, parseTslabDiagnostic, thrownError, type CellDiagnostic, type CellError } from "./errors.js";
 import { tslabConverter, tslabExecutor, type TsQuickInfo, type TslabConverter, type TslabExecutor } from "./tslab.js";
@@ -66,7 +67,7 @@ export class CellExecutor {
     this.report = { hasValue: false, value: undefined, diagnostics: [], thrown: [] };
     const report = this.report;
     try {
-      await this.executor.execute(code);
+      await this.executor.execute(expandShorthandProperties(code));
     } finally {
       this.report = null;
     }

@@ -1,0 +1,35 @@
+/**
+ * Errors of the Redis job queue. `QueueConfigError`: a bad URL or option (the message says
+ * which). `QueueJobError`: a job of the request failed on a worker; it extends the engine's
+ * `RequestError`, so `session.request` fails with the same class as a direct or HTTP session,
+ * and its message carries the worker's reason and the instances the job held.
+ */
+import { RequestError } from "../engine/errors.js";
+
+export class QueueConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "QueueConfigError";
+  }
+}
+
+export class QueueJobError extends RequestError {
+  constructor(
+    message: string,
+    /** The failed job's id and instance range. */
+    readonly jobId: string,
+    readonly firstInstance: number,
+    readonly instances: number,
+  ) {
+    super(message);
+    this.name = "QueueJobError";
+  }
+}
+
+/** A merge that would lose or repeat instances (a bug or a foreign result on the queue). */
+export class QueueMergeError extends Error {
+  constructor(message: string) {
+    super(`cannot merge the job results: ${message}`);
+    this.name = "QueueMergeError";
+  }
+}

@@ -53,6 +53,9 @@ export { setAmbientHooks, type Progress, type ProgressListener } from "./api/amb
 // Remote execution over HTTP: makeServer(backend, {address}) serves, makeSession("http://…") connects.
 export * as server from "./server/index.js";
 export type { HttpForgeServer, RemoteOptions, ServerLimits, ServerInfo } from "./server/index.js";
+// Many machines: makeSession("redis://…") splits a request into BullMQ jobs for `forge worker` processes.
+export { makeQueueSession, QueueServer, startQueueWorker, QueueJobError } from "./queue/index.js";
+export type { QueueSessionOptions } from "./queue/index.js";
 export { RequestError } from "./engine/errors.js";
 export type { RequestOptions, ToolFunction, ToolRegistry } from "./engine/types.js";
 

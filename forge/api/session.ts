@@ -3,6 +3,7 @@
  * the backend in this process; `session.request` is the same whether the server is direct
  * or, later, remote.
  */
+import { makeQueueSession, type QueueSessionOptions } from "../queue/index.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { Run } from "../run/types.js";
 import type { RequestOptions } from "../engine/types.js";
@@ -92,10 +93,12 @@ export function toResult(run: Run): RequestResult {
 /**
  * `makeSession(server)`, `makeSession(backend)` as in the seed's section 4, or
  * `makeSession("http://host:port", { auth: { type: "bearer", payload: token } })` for a
- * remote Forge server (same `request` API, same results).
+ * remote Forge server (same `request` API, same results); `makeSession("redis://host:6379")`
+ * for `forge worker` processes behind a BullMQ queue (forge/queue/README.md).
  */
-export function makeSession(target: ForgeServer | ForgeBackend | string, options: RemoteOptions = {}): Session {
-  if (typeof target === "string") return new Session(new RemoteServer(target, options));
+export function makeSession(target: ForgeServer | ForgeBackend | string, options: RemoteOptions & QueueSessionOptions = {}): Session {
+  if (typeof target === "string")
+    return /^rediss?:\/\//.test(target) ? makeQueueSession(target, options) : new Session(new RemoteServer(target, options));
   return new Session(target instanceof ForgeBackend ? new DirectServer(target) : target);
 }
 

@@ -2,8 +2,7 @@
  * Scale-out: many backends behind a BullMQ job queue on Redis.
  *
  *   types.ts       jobs, results, progress, options, Forge's Redis keys
- *   resp.ts        a minimal RESP2 Redis client (BullMQ's driver; see its header) + URL parsing
- *   connection.ts  BullMQ connections over it
+ *   connection.ts  Redis URL checking; ioredis clients for BullMQ and for Forge's own keys
  *   split.ts       request → instance ranges (jobs)
  *   codec.ts       job data / job results across Redis (typed arrays as base64)
  *   merge.ts       the jobs' Runs → the request's Run, in instance order
@@ -12,7 +11,7 @@
  */
 export * from "./types.js";
 export { QueueConfigError, QueueJobError, QueueMergeError } from "./errors.js";
-export { parseRedisUrl, RespClient, RespParser, encodeCommand, type RedisTarget } from "./resp.js";
+export { parseRedisUrl, bullConnection, controlClient, type RedisTarget, type BullConnectionOptions } from "./connection.js";
 export { splitInstances } from "./split.js";
 export { encodeJobData, decodeJobData, encodeJobResult, decodeJobResult } from "./codec.js";
 export { mergeRuns, mergeStatistics, unstartedRun, type MergeRequest } from "./merge.js";

@@ -6,12 +6,17 @@
  *
  * Stages of `submit`: check options → split (split.ts) → add the jobs → poll them: progress,
  * and each job settled once (completed / failed / removed by a cancel) → merge (merge.ts).
- * Polling rather than BullMQ's QueueEvents: its blocking reader holds a timer that would keep
- * an idle session's process alive, and progress is published every 250 ms anyway.
+ * Polling rather than BullMQ's QueueEvents: it would hold one more (blocking) connection per
+ * session, and progress is published every 250 ms anyway.
  * Cancelling (the request's AbortSignal) removes the jobs still waiting and raises the request's
  * cancel flag, which the workers running its jobs poll; the result comes back marked interrupted.
+ *
+ * Connections: the session opens them (ioredis, connection.ts) when a call needs them and
+ * closes them when the last call in progress ends, so an idle session holds no socket and never
+ * keeps a script's process alive; the next call reconnects (a few milliseconds on a LAN).
  */
 import { Queue, type IRedisClient, type Job } from "bullmq";
+import type { Redis } from "ioredis";
 import type { ForgeServer } from "../api/session.js";
 import { Session } from "../api/session.js";
 import type { BackendInfo } from "../api/backend.js";
@@ -20,11 +25,10 @@ import type { RequestOptions } from "../engine/types.js";
 import { RequestError } from "../engine/errors.js";
 import type { Run } from "../run/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
-import { bullConnection, closeAll, controlClient } from "./connection.js";
+import { bullConnection, closeAll, controlClient, parseRedisUrl, type RedisTarget } from "./connection.js";
 import { decodeJobResult, encodeJobData } from "./codec.js";
 import { QueueJobError } from "./errors.js";
 import { mergeRuns, unstartedRun, type MergeRequest } from "./merge.js";
-import { parseRedisUrl, type RedisTarget, type RespClient } from "./resp.js";
 import { splitInstances } from "./split.js";
 import { DEFAULT_QUEUE, keys, type JobRange, type QueueJobProgress, type QueueSessionOptions, type WorkerRecord } from "./types.js";
 
@@ -32,14 +36,26 @@ import { DEFAULT_QUEUE, keys, type JobRange, type QueueJobProgress, type QueueSe
 const POLL_MS = 250;
 /** Finished jobs (and their results) stay in Redis this long, then BullMQ drops them. */
 const RETAIN_S = 3600;
+/** Reconnect attempts a session's command waits through (≈ 10 s of ioredis back-off) before the request fails. */
+const SESSION_RETRIES = 20;
+
+/** A session's open connections: a BullMQ Queue on its own client, and a plain client for Forge's keys. */
+interface Connections {
+  queue: Queue;
+  bull: IRedisClient;
+  control: Redis;
+}
 
 export class QueueServer implements ForgeServer {
   /** The Redis URL, without its password. */
   readonly address: string;
   readonly queueName: string;
   private readonly target: RedisTarget;
-  private opened: Promise<{ queue: Queue; control: RespClient }> | null = null;
-  private connections: IRedisClient[] = [];
+  private connections: Promise<Connections> | null = null;
+  /** Calls in progress that use the connections; the last one out closes them. */
+  private users = 0;
+  /** The latest closing of connections; a new open waits for it. */
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(
     url: string,
@@ -50,30 +66,63 @@ export class QueueServer implements ForgeServer {
     this.queueName = options.queue ?? DEFAULT_QUEUE;
   }
 
-  /** Connects on first use; idle connections do not keep the process alive. */
-  private open() {
-    this.opened ??= (async () => {
-      // The plain client first: if Redis is not there, say so, and leave no reconnecting BullMQ client behind.
-      const control = await controlClient(this.target, { unref: true }).catch((err: Error) => {
+  /** Runs `work` on the session's connections (opened if need be); the last call out closes them. */
+  private async withConnections<T>(work: (connections: Connections) => Promise<T>): Promise<T> {
+    this.users++;
+    try {
+      return await work(await this.open());
+    } finally {
+      if (--this.users === 0) void this.release();
+    }
+  }
+
+  private open(): Promise<Connections> {
+    if (this.connections) return this.connections;
+    const opening = (async () => {
+      await this.closing;
+      // The plain client first: if Redis is not there or refuses the login, say so, and leave no
+      // reconnecting BullMQ client behind.
+      const control = await controlClient(this.target).catch((err: Error) => {
         throw new RequestError(`queue session: ${err.message}`);
       });
-      const connection = bullConnection(this.target, { unref: true });
-      this.connections.push(connection);
-      const queue = new Queue(this.queueName, { connection });
+      const bull = bullConnection(this.target, { retries: SESSION_RETRIES });
+      const queue = new Queue(this.queueName, { connection: bull });
       queue.on("error", () => undefined); // connection trouble surfaces as the failing command's error
-      await queue.waitUntilReady();
-      return { queue, control };
+      try {
+        await queue.waitUntilReady();
+      } catch (err) {
+        await closeConnections({ queue, bull, control });
+        throw new RequestError(`queue session: Redis at ${this.address}: ${(err as Error).message}`);
+      }
+      return { queue, bull, control };
     })();
-    this.opened.catch(() => (this.opened = null));
-    return this.opened;
+    this.connections = opening;
+    opening.catch(() => {
+      if (this.connections === opening) this.connections = null; // the next call tries again
+    });
+    return opening;
+  }
+
+  /** Closes the open connections (if any) after any earlier closing. */
+  private release(): Promise<void> {
+    const opened = this.connections;
+    this.connections = null;
+    const previous = this.closing;
+    this.closing = (async () => {
+      await previous;
+      const connections = await opened?.catch(() => null);
+      if (connections) await closeConnections(connections);
+    })();
+    return this.closing;
   }
 
   /** The workers registered on this queue now (each refreshes its record every few seconds). */
-  async workers(): Promise<WorkerRecord[]> {
-    const { control } = await this.open();
-    const names = ((await control.send("KEYS", [keys.workers(this.queueName)])) as string[]).sort();
-    const records = (await Promise.all(names.map((k) => control.send("GET", [k])))) as (string | null)[];
-    return records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as WorkerRecord);
+  workers(): Promise<WorkerRecord[]> {
+    return this.withConnections(async ({ control }) => {
+      const names = (await control.keys(keys.workers(this.queueName))).sort();
+      const records = names.length === 0 ? [] : await control.mget(names);
+      return records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as WorkerRecord);
+    });
   }
 
   /** The first registered worker's backend (all workers of a queue should serve the same model). */
@@ -84,25 +133,24 @@ export class QueueServer implements ForgeServer {
   }
 
   async submit(workflow: SzcpWorkflow, options: RequestOptions = {}): Promise<Run> {
-    // The sockets are unref'd (an idle session must not keep a script alive): hold the process
-    // open while this request runs.
-    const keepAlive = setInterval(() => undefined, 60_000);
-    try {
-      return await this.run(workflow, options);
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  private async run(workflow: SzcpWorkflow, options: RequestOptions): Promise<Run> {
     const batchSize = positiveInt(options.batchSize ?? 32, "batchSize");
     const instances = positiveInt(options.instances ?? batchSize, "instances");
     const firstInstance = options.firstInstance ?? 0;
     if (!Number.isInteger(firstInstance) || firstInstance < 0) throw new RequestError(`firstInstance must be an integer ≥ 0, got ${firstInstance}`);
     const ranges = splitInstances(instances, this.options.jobInstances ?? batchSize, firstInstance);
-    const { queue, control } = await this.open();
-    if ((this.options.requireWorker ?? true) && (await this.workers()).length === 0) throw this.noWorker();
+    return this.withConnections(async ({ queue, control }) => {
+      if ((this.options.requireWorker ?? true) && (await this.workers()).length === 0) throw this.noWorker();
+      return this.run(queue, control, workflow, options, { batchSize, instances, firstInstance, ranges });
+    });
+  }
 
+  private async run(
+    queue: Queue,
+    control: Redis,
+    workflow: SzcpWorkflow,
+    options: RequestOptions,
+    { batchSize, instances, firstInstance, ranges }: { batchSize: number; instances: number; firstInstance: number; ranges: JobRange[] },
+  ): Promise<Run> {
     const requestId = crypto.randomUUID();
     const tokenizer = this.options.tokenizer ?? workflow.meta.tokenizer;
     const merge: MergeRequest = { workflow, seed: options.seed ?? 0, batchSize, firstInstance, instances, startedAt: new Date() };
@@ -113,9 +161,10 @@ export class QueueServer implements ForgeServer {
     const cancel = () => {
       cancelled ??= (async () => {
         merge.interrupted = true;
-        // Waiting jobs first, so that a worker freed by the flag finds nothing of this request left to take.
+        // The flag first: a job a worker takes from now on stops before it generates anything (workers
+        // look at the flag when a job starts, then every 250 ms); then the waiting jobs go.
+        await control.set(keys.cancel(this.queueName, requestId), "1", "EX", RETAIN_S);
         await tracker.removeWaiting();
-        await control.send("SET", [keys.cancel(this.queueName, requestId), "1", "EX", RETAIN_S]);
         await tracker.poll();
       })();
       return cancelled;
@@ -149,16 +198,9 @@ export class QueueServer implements ForgeServer {
     }
   }
 
-  /** Closes this session's Redis connections. */
-  async close(): Promise<void> {
-    const opened = this.opened;
-    this.opened = null;
-    if (opened) {
-      const { queue, control } = await opened.catch(() => ({ queue: null, control: null }));
-      await queue?.close();
-      control?.close();
-    }
-    await closeAll(this.connections.splice(0));
+  /** Closes this session's Redis connections now (they also close by themselves when the session is idle). */
+  close(): Promise<void> {
+    return this.release();
   }
 
   private noWorker(): RequestError {
@@ -167,6 +209,12 @@ export class QueueServer implements ForgeServer {
         `\`forge worker --redis ${this.address} --queue ${this.queueName}\` (see forge/queue/README.md)`,
     );
   }
+}
+
+async function closeConnections({ queue, bull, control }: Connections): Promise<void> {
+  await queue.close().catch(() => undefined);
+  closeAll([bull]);
+  control.disconnect();
 }
 
 /**
@@ -316,8 +364,9 @@ function positiveInt(value: number, name: string): number {
 
 /**
  * `makeQueueSession("redis://127.0.0.1:6379", { queue: "forge" })`: a Session whose requests
- * run on the `forge worker` processes serving that queue. `session.server.close()` (a
- * QueueServer) closes its connections; idle, they do not keep the process alive.
+ * run on the `forge worker` processes serving that queue. The session holds connections only
+ * while a call is in progress, so it never keeps the process alive; `session.server.close()`
+ * (a QueueServer) closes them at once.
  */
 export function makeQueueSession(url: string, options: QueueSessionOptions = {}): Session & { server: QueueServer } {
   return new Session(new QueueServer(url, options)) as Session & { server: QueueServer };

@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { makeBackend } from "../api/backend.js";
 import type { BackendName } from "../backend/index.js";
 import { startQueueWorker, type QueueWorker } from "./worker.js";
-import { parseRedisUrl } from "./resp.js";
+import { parseRedisUrl } from "./connection.js";
 
 const USAGE = "usage: forge worker --redis redis://host:6379 [--model DIR] [--queue NAME] [--name NAME] [--concurrency N] [--device tensorflow|wasm|cpu] [--lock-ms N] [--stalled-ms N]";
 

@@ -11,12 +11,12 @@
  */
 import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type IRedisClient, type Job } from "bullmq";
+import type { Redis } from "ioredis";
 import type { ForgeBackend } from "../api/backend.js";
 import type { QueueJobProgress, QueueWorkerOptions, WorkerRecord } from "./types.js";
 import { DEFAULT_QUEUE, keys } from "./types.js";
-import { bullConnection, closeAll, controlClient } from "./connection.js";
+import { bullConnection, closeAll, controlClient, parseRedisUrl } from "./connection.js";
 import { decodeJobData, encodeJobResult } from "./codec.js";
-import { parseRedisUrl, type RespClient } from "./resp.js";
 import type { QueueJobResult } from "./types.js";
 
 /** How often a running job looks at its request's cancel flag. */
@@ -38,11 +38,13 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const info = backend.info();
+  // The plain client first: a Redis that is not there or refuses the login fails the start, with the reason.
   const control = await controlClient(target);
+  // No retry limit: a worker's commands wait for Redis to come back (BullMQ requires it of a Worker).
   const connections: IRedisClient[] = [bullConnection(target)];
 
   const record: WorkerRecord = { name, queue, pid: process.pid, startedAt: new Date().toISOString(), info };
-  const register = () => control.send("SET", [keys.worker(queue, name), JSON.stringify(record), "EX", RECORD_TTL_S]);
+  const register = () => control.set(keys.worker(queue, name), JSON.stringify(record), "EX", RECORD_TTL_S);
   await register();
   const heartbeat = setInterval(() => void register().catch(() => undefined), (RECORD_TTL_S * 1000) / 3);
 
@@ -69,9 +71,9 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
       closing ??= (async () => {
         clearInterval(heartbeat);
         await worker.close();
-        await control.send("DEL", [keys.worker(queue, name)]).catch(() => undefined);
-        control.close();
-        await closeAll(connections);
+        await control.del(keys.worker(queue, name)).catch(() => undefined);
+        control.disconnect();
+        closeAll(connections);
       })();
       return closing;
     },
@@ -80,7 +82,7 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
 
 interface JobContext {
   backend: ForgeBackend;
-  control: RespClient;
+  control: Redis;
   queue: string;
   name: string;
   log: (line: string) => void;
@@ -113,7 +115,7 @@ async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext
   signal?.addEventListener("abort", () => controller.abort(), { once: true });
   const cancelKey = keys.cancel(ctx.queue, data.requestId);
   const watchCancel = async () => {
-    if ((await ctx.control.send("EXISTS", [cancelKey])) === 1) controller.abort();
+    if ((await ctx.control.exists(cancelKey)) === 1) controller.abort();
   };
   await watchCancel();
   const watcher = setInterval(() => void watchCancel().catch(() => undefined), CANCEL_POLL_MS);

@@ -3,6 +3,7 @@
  * to a worker and what comes back. Everything that crosses Redis is JSON; the trace columns of
  * a result travel as base64 of their bytes (forge/server/wire.ts's `encodeRun`).
  */
+import type { BackendInfo } from "../api/backend.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { WireRequestOptions, WireRun } from "../server/types.js";
 
@@ -84,14 +85,7 @@ export interface WorkerRecord {
   queue: string;
   pid: number;
   startedAt: string;
-  info: {
-    model: string;
-    tokenizer: string;
-    backend: string;
-    contextLength: number;
-    vocabSize: number;
-    tools: string[];
-  };
+  info: BackendInfo;
 }
 
 /** Redis keys of Forge's own (besides BullMQ's `bull:<queue>:*`). */

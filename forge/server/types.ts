@@ -2,6 +2,7 @@
  * The remote-execution vocabulary: what travels over HTTP between a `RemoteServer` (client)
  * and the Forge HTTP server, and how the server is configured. See openapi.yaml for the routes.
  */
+import type { BackendInfo } from "../api/backend.js";
 import type { Progress } from "../api/ambient.js";
 import type { RunMetadata, RunStatistics, PathSegment, TraceEvent, StreamStatus } from "../run/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
@@ -93,13 +94,7 @@ export interface HttpServerOptions {
 }
 
 /** `GET /info`: the backend's identity, this server's limits and how it queues work. */
-export interface ServerInfo {
-  model: string;
-  tokenizer: string;
-  backend: string;
-  contextLength: number;
-  vocabSize: number;
-  tools: string[];
+export interface ServerInfo extends BackendInfo {
   ident: string | null;
   limits: ServerLimits;
   auth: string | null;

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as forge from "../../../forge/index.js";
+import { tinySeedProgram } from "../../helpers/workflows.js";
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
 export function freePort(): Promise<number> {
@@ -61,46 +62,10 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess
   };
 }
 
-/**
- * The seed example's shape with short prompts (the byte-level tokenizer feeds one token per
- * character): setup, a loop of control + reasoning, conclusion, one extraction.
- */
-const TINY_UDPL = `[config]
-zone_tokens = ["[P]", "[A]", "[E]"]
-required_tokens = ["[P]"]
-sequences = ["setup", "control", "reasoning", "conclusion"]
-valid_tags = ["answer"]
-control_token = "[J]"
-escape_token = "[X]"
-default_max_token_length = MAXGEN
-
-[[setup]]
-text = "[P]Hi[A]Hello[E]"
-tags = [[], []]
-
-[[control]]
-text = "[P]Done? say [X][J][A]"
-tags = [[], []]
-
-[[reasoning]]
-text = "[P]Why {q}[A]"
-[reasoning.q]
-type = "control"
-name = "question"
-
-[[conclusion]]
-text = "[P]So[A]"
-tags = [[], ["answer"]]
-`;
-
+/** The seed example's shape with short prompts (loop 1…3 times), as one workflow. */
 export function tinyWorkflow(maxGen = 6) {
-  const { sequences, config } = forge.parseUdpl(TINY_UDPL.replace("MAXGEN", String(maxGen)), { file: "tiny.toml" });
-  const program = forge.newProgram(sequences, {}, config);
-  program.run("setup");
-  program.loop("control", (loop) => loop.run("reasoning", { question: "sky?" }), { min: 1, max: 3 });
-  program.run("conclusion");
-  program.extract("training_data", ["answer"]);
-  return { config, workflow: program.compile()() };
+  const { config, factory } = tinySeedProgram(maxGen, 3);
+  return { config, workflow: factory() };
 }
 
 /** The brief's small random GPT-2-family model, saved with the byte-level tokenizer.json. */

@@ -1,0 +1,153 @@
+/**
+ * A copy of the engine's step-by-step loop (forge/engine/generate.ts with prefill off,
+ * feedChunk 1 and one wave; the two automaton forms of forge/engine/automaton.ts inlined)
+ * with a timer around each part of a step, to say where a Forge run spends the time a raw
+ * loop does not. Same calls in the same order; left out: tools (the benchmark workflow has
+ * none), the abort signal and the progress clock (a counter and a clock read per step).
+ * test/bench/ttfa/profiled-wave.test.ts checks it records the engine's traces.
+ *
+ * Phases per step: decode (model.decode) · sample (sampleTokens) · readBack (host form: the
+ * sampled tokens; tensor form: the stacked step outputs) · automaton (the step itself; host
+ * form: HostAutomaton on typed arrays, tensor form: TensorAutomaton's tfjs ops) · upload
+ * (host form: the emitted tokens back into a tensor) · host (positions, trace recorder,
+ * per-stream bookkeeping) · yield (setImmediate to the event loop).
+ *
+ * `yieldEvery` prototypes a fix: yield to the event loop every N steps instead of every step.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { SzcpWorkflow } from "../../forge/szcp/types.js";
+import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
+import type { DecoderModel } from "../../forge/model/index.js";
+import { compileForBackend, HostAutomaton, TensorAutomaton, TraceRecorder, type HostStepOutput } from "../../forge/ttfa/index.js";
+import type { StreamTrace } from "../../forge/run/types.js";
+import { sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+
+export const PHASES = ["setup", "decode", "sample", "readBack", "automaton", "upload", "host", "yield", "finish"] as const;
+export type Phase = (typeof PHASES)[number];
+export type AutomatonForm = "host" | "tensor";
+
+export interface ProfiledWave {
+  form: AutomatonForm;
+  steps: number;
+  /** Tokens recorded in the traces (forced + generated), and generated only. */
+  tokens: number;
+  generated: number;
+  ms: number;
+  /** Milliseconds per phase, summed over the run. */
+  phaseMs: Record<Phase, number>;
+  traces: StreamTrace[];
+}
+
+export async function profiledWave(
+  model: DecoderModel,
+  tokenizer: ForgeTokenizer,
+  workflow: SzcpWorkflow,
+  options: {
+    batchSize: number; seed: number; maxTokens: number; form: AutomatonForm; sampling?: SamplingOptions;
+    yieldEvery?: number;
+  },
+): Promise<ProfiledWave> {
+  const phaseMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  const start = performance.now();
+  let mark = start;
+  const lap = (phase: Phase): void => {
+    const now = performance.now();
+    phaseMs[phase] += now - mark;
+    mark = now;
+  };
+  const b = options.batchSize;
+  const sampling = options.sampling ?? {};
+  const yieldEvery = options.yieldEvery ?? 1;
+  const program = compileForBackend(workflow, tokenizer);
+  const hostAutomaton = options.form === "host" ? new HostAutomaton(program, b) : null;
+  const tensorAutomaton = options.form === "tensor" ? new TensorAutomaton(program, b) : null;
+  const cache = model.createCache(b, options.maxTokens);
+  const recorder = new TraceRecorder(program.zoneCount, b);
+  const instanceIds = Int32Array.from({ length: b }, (_, i) => i);
+  const positions = new Int32Array(b);
+  const active = new Uint8Array(b);
+  const streamSteps = new Int32Array(b);
+  const finished = new Uint8Array(b);
+  let lastTokens: tf.Tensor1D = tf.fill([b], program.padId, "int32");
+  let steps = 0;
+  let tokens = 0;
+  let generated = 0;
+  lap("setup");
+  try {
+    for (;;) {
+      let sampled: tf.Tensor1D;
+      if (steps === 0) sampled = tf.fill([b], program.padId, "int32");
+      else {
+        const logits = model.decode(cache, lastTokens, positions, active);
+        lap("decode");
+        sampled = sampleTokens(logits, sampling, options.seed, instanceIds, streamSteps);
+        logits.dispose();
+        lap("sample");
+      }
+      let next: tf.Tensor1D;
+      let host: HostStepOutput;
+      if (hostAutomaton) {
+        const ids = (await sampled.data()) as Int32Array;
+        sampled.dispose();
+        lap("readBack");
+        host = hostAutomaton.step(ids);
+        lap("automaton");
+        next = tf.tensor1d(host.token as Int32Array, "int32");
+        lap("upload");
+      } else {
+        const out = tensorAutomaton!.step(sampled);
+        sampled.dispose();
+        lap("automaton");
+        const stacked = tf.tidy(() => tf.stack([out.token, out.pc, out.forced, out.event, out.nextPc, out.done, out.record]));
+        const data = (await stacked.data()) as Int32Array;
+        stacked.dispose();
+        for (const [name, tensor] of Object.entries(out)) if (name !== "token") tensor.dispose();
+        const row = (k: number) => data.subarray(k * b, (k + 1) * b);
+        host = { token: row(0), pc: row(1), forced: row(2), event: row(3), nextPc: row(4), done: row(5), record: row(6) };
+        next = out.token;
+        lap("readBack");
+      }
+      for (let s = 0; s < b; s++) positions[s]! += active[s]!;
+      lastTokens.dispose();
+      lastTokens = next;
+      recorder.append(host);
+      steps++;
+      let live = 0;
+      for (let s = 0; s < b; s++) {
+        if (finished[s]) continue;
+        const record = host.record[s]!;
+        active[s] = record && !host.done[s] ? 1 : 0;
+        if (record) {
+          streamSteps[s]!++;
+          tokens++;
+          if (!host.forced[s]) generated++;
+        }
+        if (host.done[s]) {
+          finished[s] = 1;
+          continue;
+        }
+        if (streamSteps[s]! >= options.maxTokens) {
+          // The engine calls automaton.stop(s) here; every stream of this benchmark reaches
+          // the cap at the same step, so the loop ends now and stop() has nothing to change.
+          // (Not calling it also sidesteps TensorAutomaton.stop failing at batch 1: see report.)
+          finished[s] = 1;
+          continue;
+        }
+        live++;
+      }
+      lap("host");
+      if (live === 0) break;
+      if (steps % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      lap("yield");
+    }
+  } finally {
+    lastTokens.dispose();
+    hostAutomaton?.dispose();
+    tensorAutomaton?.dispose();
+    cache.dispose();
+  }
+  const traces = Array.from({ length: b }, (_, s) => recorder.take(s, s));
+  lap("finish");
+  return { form: options.form, steps, tokens, generated, ms: performance.now() - start, phaseMs, traces };
+}
+

@@ -392,7 +392,7 @@ export class TensorAutomaton {
   /** Overwrite some fields of one slot (host-side bookkeeping, outside the step). */
   private updateSlot(slot: number, values: Partial<Record<Exclude<keyof StreamState, "counters">, number>>, counters?: Int32Array): void {
     const next = tf.tidy(() => {
-      const mask = tf.oneHot(tf.tensor1d([slot], "int32"), this.batch).reshape([this.batch]).cast("bool");
+      const mask = tf.equal(tf.range(0, this.batch, 1, "int32"), tf.scalar(slot, "int32")); // oneHot needs depth ≥ 2: fails at batch 1
       const updated: Partial<StreamState> = {};
       for (const [key, value] of Object.entries(values) as Array<[Exclude<keyof StreamState, "counters">, number]>) {
         const old = this.state[key];

@@ -222,3 +222,17 @@ describe("TensorAutomaton with continuous batching", () => {
     }
   });
 });
+
+describe("TensorAutomaton at batch 1", () => {
+  it("updates its one slot (tool output, stop, reset) — tf.oneHot would need depth ≥ 2", async () => {
+    await tf.setBackend("wasm");
+    const t = (await loadTestTokenizers()).byte;
+    const automaton = new TensorAutomaton(fullProgram(t, null), 1);
+    const out = automaton.step(tf.tensor1d([0], "int32"));
+    Object.values(out).forEach((tensor) => tensor.dispose());
+    expect(() => automaton.setToolOutput(0, t.encode("ok"))).not.toThrow();
+    expect(() => automaton.stop(0)).not.toThrow();
+    expect(() => automaton.resetSlot(0)).not.toThrow();
+    automaton.dispose();
+  });
+});

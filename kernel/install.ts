@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "./cells/prelude.js";
+import { buildTypeSurface } from "./cells/type-surface.js";
 import { DISPLAY_NAME, KERNEL_NAME } from "./server/kernel-info.js";
 
 export interface InstallOptions {
@@ -63,8 +64,8 @@ export function installKernelspec(options: InstallOptions = {}): string {
   return dir;
 }
 
-function parseArgs(argv: string[]): InstallOptions {
-  const options: InstallOptions = {};
+function parseArgs(argv: string[]): InstallOptions & { typeSurface: boolean } {
+  const options: InstallOptions & { typeSurface: boolean } = { typeSurface: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -75,15 +76,22 @@ function parseArgs(argv: string[]): InstallOptions {
     if (arg === "--prefix" || arg.startsWith("--prefix=")) options.prefix = value();
     else if (arg === "--name" || arg.startsWith("--name=")) options.name = value();
     else if (arg === "--user") options.prefix = undefined;
-    else throw new Error(`unknown option ${arg} (use --prefix <dir>, --user, --name <name>)`);
+    else if (arg === "--no-type-surface") options.typeSurface = false;
+    else throw new Error(`unknown option ${arg} (use --prefix <dir>, --user, --name <name>, --no-type-surface)`);
   }
   return options;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   try {
-    const dir = installKernelspec(parseArgs(process.argv.slice(2)));
+    const options = parseArgs(process.argv.slice(2));
+    const dir = installKernelspec(options);
     console.log(`Installed kernelspec ${KERNEL_NAME} in ${dir}`);
+    if (options.typeSurface) {
+      // Build the cells' type surface now, so the first notebook start does not pay for it.
+      const surface = await buildTypeSurface();
+      console.log(`Cell type surface ready in ${surface.dir}`);
+    }
   } catch (e) {
     console.error(`kernel:install: ${(e as Error).message}`);
     process.exit(2);

@@ -30,22 +30,14 @@ export class CellExecutor {
   private readonly converter: TslabConverter;
   private report: { hasValue: boolean; value: unknown; diagnostics: CellDiagnostic[]; thrown: unknown[] } | null = null;
 
-  /** Building the converter loads TypeScript and the lib declarations: hundreds of ms. */
-  constructor(rootDir: string = process.cwd()) {
-    // The converter type-checks as if the cell lived in its working directory, and refuses
-    // sources outside it ("not under rootDir"). The preloaded modules live in the repository,
-    // and notebooks usually elsewhere: build it from the repository root, run cells from rootDir.
-    const notebookDir = process.cwd();
-    process.chdir(REPO_ROOT);
-    try {
-      this.converter = tslabConverter.createConverter({ isJS: false, isBrowser: false });
-    } finally {
-      process.chdir(notebookDir);
-    }
-    const problems = this.converter.addModule("__forge_prelude__", preludeDeclarations());
-    if (problems.length > 0) {
-      throw new Error(`the cell prelude does not type-check: ${problems.map((p) => p.messageText).join("; ")}`);
-    }
+  /**
+   * Building the converter loads TypeScript and the lib declarations: hundreds of ms.
+   * `surfaceDir`: the cached declaration build of the preloaded modules (type-surface.ts), which
+   * the checker reads in a fraction of the time the sources take; null reads the sources.
+   * `converter`: one already built with the prelude (checker-thread.ts: on a worker thread).
+   */
+  constructor(rootDir: string = process.cwd(), options: { surfaceDir?: string | null; converter?: TslabConverter } = {}) {
+    this.converter = options.converter ?? CellExecutor.buildConverter(preludeDeclarations(options.surfaceDir ?? null));
     const converters = { node: this.converter, browser: this.converter, close: () => this.converter.close() };
     this.executor = tslabExecutor.createExecutor(rootDir, converters, {
       log: (value) => {
@@ -60,6 +52,26 @@ export class CellExecutor {
         else this.report?.thrown.push(args[0]);
       },
     });
+  }
+
+  /** Build tslab's converter on this thread, with the prelude's global declarations. */
+  static buildConverter(prelude: string): TslabConverter {
+    // The converter type-checks as if the cell lived in its working directory, and refuses
+    // sources outside it ("not under rootDir"). The preloaded modules live in the repository,
+    // and notebooks usually elsewhere: build it from the repository root, run cells from rootDir.
+    const notebookDir = process.cwd();
+    process.chdir(REPO_ROOT);
+    let converter: TslabConverter;
+    try {
+      converter = tslabConverter().createConverter({ isJS: false, isBrowser: false });
+    } finally {
+      process.chdir(notebookDir);
+    }
+    const problems = converter.addModule("__forge_prelude__", prelude);
+    if (problems.length > 0) {
+      throw new Error(`the cell prelude does not type-check: ${problems.map((p) => p.messageText).join("; ")}`);
+    }
+    return converter;
   }
 
   /** Run one cell. `interrupted` tells whether the kernel asked it to stop (for the error's wording). */

@@ -3,4 +3,6 @@ export { CellExecutor, quickInfoText, type CellOutcome, type CompletionResult } 
 export { preloadModules, preludeDeclarations, PRELOADED_MODULES, REPO_ROOT, type PreloadedModule, type PreloadOutcome } from "./prelude.js";
 export { checkCompleteness, pagerTarget, codePointToUtf16, utf16ToCodePoint, type Completeness } from "./syntax.js";
 export { interruptedError, thrownError, diagnosticsError, type CellError, type CellDiagnostic } from "./errors.js";
-export { tslabTypeScript } from "./tslab.js";
+export { tslabTypeScript, TSLAB_TYPESCRIPT_VERSION, type TslabConverter } from "./tslab.js";
+export { buildTypeSurface, buildTypeSurfaceInBackground, cachedTypeSurface, cutOffHeavyImports, surfaceKey, surfaceCacheRoot, KEPT_PACKAGES, OPAQUE_PREFIX, TypeSurfaceError, type TypeSurface } from "./type-surface.js";
+export { startCheckerThread } from "./checker-thread.js";

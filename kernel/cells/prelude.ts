@@ -2,7 +2,8 @@
  * The first-cell environment: `forge`, `viz`, `datasets` (and `ambient`) loaded through the
  * kernel's own ESM `import` — tslab compiles cell imports to `require()`, which cannot load
  * vega / vega-lite 6 (top-level await) — then set as globals, and declared to tslab's type
- * checker as `typeof import("<abs path>")` so their types grow with the modules.
+ * checker as `typeof import("<abs path>")` — of the cached declaration build (type-surface.ts)
+ * when there is one, else of the sources — so their types grow with the modules.
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,17 +26,23 @@ export const PRELOADED_MODULES: readonly PreloadedModule[] = [
   { name: "ambient", path: "forge/api/ambient.ts", doc: "the running cell's AbortSignal and progress listener" },
 ];
 
-/** Declaration-side path: TypeScript resolves `x.js` to `x.ts`. */
-function declarationPath(path: string): string {
-  return resolve(REPO_ROOT, path).replace(/\.ts$/, ".js");
+/**
+ * Declaration-side path: TypeScript resolves `x.js` to `x.ts` (the sources) or `x.d.ts` (the
+ * declaration build in `surfaceDir`, laid out like the repository).
+ */
+function declarationPath(path: string, surfaceDir: string | null): string {
+  return resolve(surfaceDir ?? REPO_ROOT, path).replace(/\.ts$/, ".js");
 }
 
-/** The global declarations given to the cell type checker (a module file with `declare global`). */
-export function preludeDeclarations(): string {
+/**
+ * The global declarations given to the cell type checker (a module file with `declare global`).
+ * `surfaceDir`: a declaration build of the preloaded modules (type-surface.ts); null reads the sources.
+ */
+export function preludeDeclarations(surfaceDir: string | null = null): string {
   const lines = PRELOADED_MODULES.map(
-    (m) => `  /** ${m.doc} */\n  const ${m.name}: typeof import(${JSON.stringify(declarationPath(m.path))});`,
+    (m) => `  /** ${m.doc} */\n  const ${m.name}: typeof import(${JSON.stringify(declarationPath(m.path, surfaceDir))});`,
   );
-  const api = JSON.stringify(declarationPath("kernel/output/cell-api.ts"));
+  const api = JSON.stringify(declarationPath("kernel/output/cell-api.ts", surfaceDir));
   return [
     "declare global {",
     ...lines,

@@ -1,5 +1,5 @@
 /** Cell text questions answered without running it: is it complete, is it a pager request, cursor offsets. */
-import { tslabConverter, tslabTypeScript as ts } from "./tslab.js";
+import { tslabConverter, tslabTypeScript } from "./tslab.js";
 
 export type Completeness = { status: "complete" } | { status: "incomplete"; indent: string } | { status: "invalid" };
 
@@ -16,7 +16,8 @@ export function pagerTarget(code: string): string | null {
  */
 export function checkCompleteness(code: string): Completeness {
   if (code.trim() === "" || pagerTarget(code) !== null) return { status: "complete" };
-  const tslab = tslabConverter.isCompleteCode(code);
+  const tslab = tslabConverter().isCompleteCode(code);
+  const ts = tslabTypeScript();
   if (!tslab.completed) return { status: "incomplete", indent: tslab.indent ?? "" };
   const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const errors = (file.parseDiagnostics ?? []).filter((d) => d.start < code.length);

@@ -82,8 +82,23 @@ export interface TslabTypeScript {
   ScriptKind: { TS: number };
 }
 
-export const tslabConverter = require("tslab/dist/converter") as ConverterModule;
 export const tslabExecutor = require("tslab/dist/executor") as ExecutorModule;
-export const tslabTypeScript = createRequire(require.resolve("tslab/dist/converter"))(
-  "@tslab/typescript-for-tslab",
-) as TslabTypeScript;
+
+// The converter loads TypeScript (0.5–1 s of CPU): only on first use, so that the kernel's
+// main thread answers kernel_info without it (the type checker runs on its own thread).
+const requireFromConverter = createRequire(require.resolve("tslab/dist/converter"));
+let converterModule: ConverterModule | null = null;
+let typeScriptModule: TslabTypeScript | null = null;
+
+/** tslab's converter module (loaded on first call). */
+export function tslabConverter(): ConverterModule {
+  return (converterModule ??= require("tslab/dist/converter") as ConverterModule);
+}
+
+/** The TypeScript build tslab bundles (loaded on first call). */
+export function tslabTypeScript(): TslabTypeScript {
+  return (typeScriptModule ??= requireFromConverter("@tslab/typescript-for-tslab") as TslabTypeScript);
+}
+
+/** That TypeScript's version, read without loading it. */
+export const TSLAB_TYPESCRIPT_VERSION = (requireFromConverter("@tslab/typescript-for-tslab/package.json") as { version: string }).version;

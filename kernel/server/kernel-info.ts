@@ -1,7 +1,7 @@
 /** The kernel_info_reply content: who we are and what language cells are in. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT, tslabTypeScript } from "../cells/index.js";
+import { REPO_ROOT, TSLAB_TYPESCRIPT_VERSION } from "../cells/index.js";
 import { PROTOCOL_VERSION } from "../protocol/index.js";
 
 export const KERNEL_NAME = "forge-typescript";
@@ -24,13 +24,13 @@ export function kernelInfo(): Record<string, unknown> {
     language_info: {
       name: "typescript",
       // The TypeScript that type-checks and compiles cells (tslab's build).
-      version: tslabTypeScript.version,
+      version: TSLAB_TYPESCRIPT_VERSION,
       mimetype: "text/typescript",
       file_extension: ".ts",
       codemirror_mode: { name: "javascript", typescript: true },
       pygments_lexer: "typescript",
     },
-    banner: `Workflow Forge TypeScript kernel — Node ${process.version}, TypeScript ${tslabTypeScript.version}; forge, viz and datasets are preloaded.`,
+    banner: `Workflow Forge TypeScript kernel — Node ${process.version}, TypeScript ${TSLAB_TYPESCRIPT_VERSION}; forge, viz and datasets are preloaded.`,
     debugger: false,
     help_links: [],
   };

@@ -4,7 +4,7 @@
  * shutdown) are served at once, even while a cell runs.
  */
 import { setAmbientHooks } from "../../forge/api/ambient.js";
-import { CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, utf16ToCodePoint, type CellError, type CellOutcome } from "../cells/index.js";
+import { buildTypeSurfaceInBackground, cachedTypeSurface, CellExecutor, checkCompleteness, preludeDeclarations, startCheckerThread, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, utf16ToCodePoint, type CellError, type CellOutcome, type TslabConverter, type TypeSurface } from "../cells/index.js";
 import { HistoryStore, type HistoryQuery } from "../history/index.js";
 import { captureStreams, CellOutput, installDisplayGlobals, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
 import { KernelChannels, type ConnectionInfo, type IncomingChannel, type JupyterMessage } from "../protocol/index.js";
@@ -21,6 +21,8 @@ export interface KernelOptions {
 }
 
 const PREPARE_DELAY_MS = 300;
+/** FORGE_KERNEL_TIMING=1 logs how long the start's stages took (to stderr). */
+const timing = process.env.FORGE_KERNEL_TIMING === "1";
 
 interface RunningCell {
   controller: AbortController;
@@ -74,9 +76,9 @@ export class Kernel {
     // A promise rejected after its cell finished must not take the kernel down: report it where the output is.
     process.on("unhandledRejection", (reason) => this.reportStray("Unhandled promise rejection", reason));
     process.on("uncaughtException", (error) => this.reportStray("Uncaught exception", error));
-    // Preloading and building the type checker blocks the event loop for a while (TypeScript
-    // reads every declaration forge reaches). Start it once the client's first kernel_info is
-    // answered — or after a short quiet spell — so the handshake is not kept waiting.
+    // Importing forge/viz/datasets blocks this thread for a while, and the type checker's thread
+    // competes for the CPU. Start both once the client's first kernel_info is answered — or
+    // after a short quiet spell — so the handshake is not kept waiting.
     this.prepareTimer = setTimeout(() => this.ensureExecutor(), PREPARE_DELAY_MS);
   }
 
@@ -92,10 +94,42 @@ export class Kernel {
     return this.executor;
   }
 
+  private checker: Promise<TslabConverter> | null = null;
+  /** No up-to-date type surface was found: build one once this start is done. */
+  private surfaceMissing = false;
+  private readonly startedAt = performance.now();
+
+  private sinceStart(): string {
+    return `${(performance.now() - this.startedAt).toFixed(0)} ms`;
+  }
+
+  /** Start building the cell type checker on a worker thread (once). */
+  private startChecker(): Promise<TslabConverter> {
+    if (!this.checker) {
+      // The checker reads the cached declaration build of forge/viz/datasets when it is up to
+      // date (seconds faster); otherwise the sources, and the build is made for the next start.
+      let surface: TypeSurface | null = null;
+      if (process.env.FORGE_KERNEL_TYPE_SURFACE !== "0") {
+        surface = cachedTypeSurface();
+        this.surfaceMissing = surface === null;
+      }
+      this.checker = startCheckerThread(preludeDeclarations(surface?.dir ?? null));
+      this.checker.catch(() => undefined); // awaited by prepareExecutor: not an unhandled rejection meanwhile
+      if (timing) void this.checker.then(() => this.log(`type checker ready ${this.sinceStart()} after start (${surface ? "type surface" : "sources"})`));
+    }
+    return this.checker;
+  }
+
+  /** The imports (this thread) and the checker (its worker) proceed side by side. */
   private async prepareExecutor(): Promise<CellExecutor> {
+    const checker = this.startChecker();
     const preload = await preloadModules();
+    if (timing) this.log(`forge, viz, datasets imported ${this.sinceStart()} after start`);
     this.preloadFailures = Object.values(preload.failures);
-    return new CellExecutor();
+    const executor = new CellExecutor(undefined, { converter: await checker });
+    // For the next start; not alongside this one, which it would slow down.
+    if (this.surfaceMissing) buildTypeSurfaceInBackground();
+    return executor;
   }
 
   private reportStray(what: string, reason: unknown): void {
@@ -338,6 +372,7 @@ export class Kernel {
     this.history.close();
     if (this.prepareTimer) clearTimeout(this.prepareTimer);
     if (this.executor) await this.executor.then((e) => e.close(), () => undefined);
+    else if (this.checker) await this.checker.then((c) => c.close(), () => undefined);
     this.capture.restore();
   }
 }

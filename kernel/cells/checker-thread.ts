@@ -1,0 +1,109 @@
+/**
+ * The cell type checker on its own thread. Building tslab's converter takes seconds of CPU
+ * (TypeScript, @types/node, the prelude's declarations); on a worker thread it overlaps with
+ * the main thread's import of forge/viz/datasets instead of following it.
+ *
+ * The returned object is a TslabConverter whose calls are synchronous, as tslab's executor
+ * expects: each posts the call to the worker and blocks on a shared signal until the answer
+ * is there (a cell's type check took the main thread just as long when it ran there).
+ */
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { REPO_ROOT } from "./prelude.js";
+import type { TslabConverter } from "./tslab.js";
+
+/** What the worker is started with. */
+export interface CheckerInit {
+  rootDir: string;
+  prelude: string;
+  /** One Int32: 0 while a call is pending, 1 once its answer is posted. */
+  signal: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export type CheckerCall =
+  | { method: "convert"; args: [string, string] }
+  | { method: "inspect" | "complete"; args: [string, string, number] }
+  | { method: "addModule"; args: [string, string] }
+  | { method: "close"; args: [] };
+
+export type CheckerReply = { ok: true; value: unknown } | { ok: false; message: string; stack: string };
+
+/** A call that the worker did not answer in this long means it is gone (crashed or stuck). */
+const CALL_TIMEOUT_MS = 2 * 60_000;
+
+/** tsx's ESM API (`register`), located through its package exports' "import" entry. */
+function tsxEsmApiUrl(): string {
+  const manifest = createRequire(join(REPO_ROOT, "package.json")).resolve("tsx/package.json");
+  const exports = (JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import: { default: string } }> }).exports;
+  return pathToFileURL(join(dirname(manifest), exports["./esm/api"]!.import.default)).href;
+}
+
+/**
+ * Start the checker thread for `prelude` (the cells' global declarations); resolves once the
+ * converter is built, rejects with the worker's reason if it cannot be.
+ */
+export function startCheckerThread(prelude: string): Promise<TslabConverter> {
+  const signal = new SharedArrayBuffer(4);
+  const flag = new Int32Array(signal);
+  const { port1: ours, port2: theirs } = new MessageChannel();
+  const init: CheckerInit = { rootDir: REPO_ROOT, prelude, signal, port: theirs };
+  // The worker is TypeScript too. Node 20 does not carry the kernel's tsx hooks over to worker
+  // threads, so a small bootstrap registers tsx in the worker before importing it.
+  const tsxApi = tsxEsmApiUrl();
+  const workerUrl = new URL("./checker-worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: init, transferList: [theirs] });
+
+  let closed = false;
+  /** Why the worker is gone, once it is (calls then fail at once instead of waiting). */
+  let gone: string | null = null;
+  worker.on("exit", (code) => (gone ??= `the cell type checker thread exited (code ${code}); restart the kernel`));
+  worker.on("error", (e) => (gone ??= `the cell type checker thread failed: ${e.message}; restart the kernel`));
+  function call(message: CheckerCall): unknown {
+    if (closed) throw new Error("the cell type checker is closed");
+    if (gone) throw new Error(gone);
+    Atomics.store(flag, 0, 0);
+    ours.postMessage(message);
+    if (Atomics.wait(flag, 0, 0, CALL_TIMEOUT_MS) === "timed-out") throw new Error(`the cell type checker did not answer ${message.method} within ${CALL_TIMEOUT_MS / 1000} s; restart the kernel`);
+    const received = receiveMessageOnPort(ours);
+    if (!received) throw new Error(`the cell type checker answered ${message.method} with nothing`);
+    const reply = received.message as CheckerReply;
+    if (!reply.ok) {
+      const error = new Error(reply.message);
+      error.stack = reply.stack;
+      throw error;
+    }
+    return reply.value;
+  }
+
+  const converter: TslabConverter = {
+    convert: (prevDecl, src) => call({ method: "convert", args: [prevDecl, src] }),
+    inspect: (prevDecl, src, position) => call({ method: "inspect", args: [prevDecl, src, position] }) as ReturnType<TslabConverter["inspect"]>,
+    complete: (prevDecl, src, position) => call({ method: "complete", args: [prevDecl, src, position] }) as ReturnType<TslabConverter["complete"]>,
+    addModule: (name, content) => call({ method: "addModule", args: [name, content] }) as ReturnType<TslabConverter["addModule"]>,
+    close: () => {
+      if (closed) return;
+      try {
+        call({ method: "close", args: [] });
+      } finally {
+        closed = true;
+        ours.close();
+        void worker.terminate();
+      }
+    },
+  };
+
+  return new Promise((resolve, reject) => {
+    worker.once("message", (m: { ready: boolean; error?: string }) => {
+      if (m.ready) return resolve(converter);
+      reject(new Error(m.error ?? "the cell type checker failed to start"));
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the cell type checker exited (code ${code}) before it was ready`)));
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Worker-thread side of the cell type checker (checker-thread.ts starts it): builds tslab's
+ * converter — TypeScript, the lib and @types declarations, the prelude — while the kernel's
+ * main thread imports forge/viz/datasets, then answers convert / inspect / complete calls.
+ *
+ * Each answer is posted on the port, then the shared signal is raised: the main thread waits
+ * on that signal (tslab's executor calls the converter synchronously).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { tslabConverter, tslabTypeScript, type TslabConverter } from "./tslab.js";
+import type { CheckerCall, CheckerInit, CheckerReply } from "./checker-thread.js";
+
+const init = workerData as CheckerInit;
+const signal = new Int32Array(init.signal);
+
+function answer(reply: CheckerReply): void {
+  init.port.postMessage(reply);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+// tslab's file watchers rebuild on a timer when watched folders change (another process editing
+// the repository) and can throw there ("Unexpected pending rebuildTimer"): report it, and keep
+// the checker alive — the next cell's check rebuilds anyway.
+process.on("uncaughtException", (e) => {
+  process.stderr.write(`[forge-kernel] type checker thread: ${(e as Error).stack ?? String(e)}\n`);
+});
+
+let converter: TslabConverter;
+try {
+  // The converter type-checks as if cells lived in its current directory and refuses sources
+  // outside it. A worker cannot chdir (the directory is the process's): tell this thread's
+  // TypeScript (its own module instance) the repository root instead.
+  (tslabTypeScript() as unknown as { sys: { getCurrentDirectory(): string } }).sys.getCurrentDirectory = () => init.rootDir;
+  converter = tslabConverter().createConverter({ isJS: false, isBrowser: false });
+  const problems = converter.addModule("__forge_prelude__", init.prelude);
+  if (problems.length > 0) throw new Error(`the cell prelude does not type-check: ${problems.map((p) => p.messageText).join("; ")}`);
+  parentPort!.postMessage({ ready: true });
+} catch (e) {
+  // The starting side terminates this thread when it reads this.
+  parentPort!.postMessage({ ready: false, error: (e as Error).message });
+}
+
+init.port.on("message", (call: CheckerCall) => {
+  try {
+    switch (call.method) {
+      case "convert":
+        return answer({ ok: true, value: converter.convert(call.args[0], call.args[1]) });
+      case "inspect":
+        return answer({ ok: true, value: converter.inspect(call.args[0], call.args[1], call.args[2]) });
+      case "complete": {
+        // `original` holds TypeScript's completion objects: not needed, and not always cloneable.
+        const { start, end, candidates } = converter.complete(call.args[0], call.args[1], call.args[2]);
+        return answer({ ok: true, value: { start, end, candidates } });
+      }
+      case "addModule":
+        return answer({ ok: true, value: converter.addModule(call.args[0], call.args[1]) });
+      case "close":
+        converter.close();
+        answer({ ok: true, value: undefined });
+        init.port.close();
+        return;
+    }
+  } catch (e) {
+    answer({ ok: false, message: (e as Error).message, stack: (e as Error).stack ?? "" });
+  }
+});

@@ -3,13 +3,14 @@
  * - "tensor": TensorAutomaton, the step as tfjs ops over the batch. The sampled tokens never
  *   leave the device; only the small per-step outputs are read for the trace. The form that
  *   matters on GPU backends.
- * - "host": HostAutomaton, the same step on typed arrays. On wasm and cpu, tensors live in
- *   host memory and reading B sampled tokens costs ≈ 0.05 ms, while the tensor step costs
- *   0.3 ms of kernel launches (bench/ttfa/automaton-step.ts), so this is the default there.
+ * - "host": one ReferenceInterpreter per slot (HostAutomaton's step, plus `replay` of one slot
+ *   for continuous batching). On wasm and cpu, tensors live in host memory and reading B
+ *   sampled tokens costs ≈ 0.05 ms, while the tensor step costs 0.3 ms of kernel launches
+ *   (bench/ttfa/automaton-step.ts), so this is the default there.
  * Both are the reference semantics: the differential test runs both against it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { HostAutomaton, TensorAutomaton, type HostStepOutput, type TtfaProgram } from "../ttfa/index.js";
+import { ReferenceInterpreter, TensorAutomaton, TtfaEvent, type HostStepArrays, type HostStepOutput, type StepRecord, type TtfaProgram } from "../ttfa/index.js";
 
 export type AutomatonKind = "tensor" | "host";
 
@@ -18,6 +19,15 @@ export interface BatchAutomaton {
   step(sampled: tf.Tensor1D): Promise<{ next: tf.Tensor1D; host: HostStepOutput }>;
   setToolOutput(slot: number, tokens: ArrayLike<number>): void;
   stop(slot: number): void;
+  /** The slot starts a new workflow instance from zone 0 (continuous batching). */
+  resetSlot(slot: number): void;
+  /**
+   * Host form only: step one slot `count` times with no sampled input (padding), leaving the
+   * other slots alone; returns its step records. The shared prefix replayed into a refilled slot.
+   */
+  replay?(slot: number, count: number): StepRecord[];
+  /** Host form only: whether the slot's next step emits a prompt token already in its forced run (no sampled token read). */
+  forcedNext?(slot: number): boolean;
   dispose(): void;
 }
 
@@ -48,19 +58,55 @@ function tensorAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
     },
     setToolOutput: (slot, tokens) => automaton.setToolOutput(slot, tokens),
     stop: (slot) => automaton.stop(slot),
+    resetSlot: (slot) => automaton.resetSlot(slot),
     dispose: () => automaton.dispose(),
   };
 }
 
+/** The host form: one reference interpreter per slot (the semantics of HostAutomaton, plus per-slot replay). */
 function hostAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
-  const automaton = new HostAutomaton(program, batch);
+  let streams = Array.from({ length: batch }, () => new ReferenceInterpreter(program));
+  const slot = (s: number) => {
+    const stream = streams[s];
+    if (!stream) throw new Error(`slot ${s} is outside the batch (0..${batch - 1})`);
+    return stream;
+  };
   return {
     async step(sampled) {
-      const host = automaton.step((await sampled.data()) as Int32Array);
+      const tokens = (await sampled.data()) as Int32Array;
+      const host: HostStepArrays = {
+        token: new Int32Array(batch), pc: new Int32Array(batch), forced: new Int32Array(batch), event: new Int32Array(batch),
+        held: new Int32Array(batch), done: new Int32Array(batch), nextPc: new Int32Array(batch), record: new Int32Array(batch),
+      };
+      for (let b = 0; b < batch; b++) {
+        const r = streams[b]!.step(tokens[b]!);
+        host.token[b] = r.token;
+        host.pc[b] = r.pc;
+        host.forced[b] = r.forced;
+        host.event[b] = r.event;
+        host.held[b] = r.event & TtfaEvent.HELD ? 1 : 0;
+        host.done[b] = r.done;
+        host.nextPc[b] = r.nextPc;
+        host.record[b] = r.record;
+      }
       return { next: tf.tensor1d(host.token, "int32"), host };
     },
-    setToolOutput: (slot, tokens) => automaton.setToolOutput(slot, tokens),
-    stop: (slot) => automaton.stop(slot),
-    dispose: () => automaton.dispose(),
+    setToolOutput: (s, tokens) => slot(s).setToolOutput(tokens),
+    stop: (s) => slot(s).stop(),
+    resetSlot(s) {
+      slot(s);
+      streams[s] = new ReferenceInterpreter(program);
+    },
+    forcedNext(s) {
+      const stream = slot(s);
+      return !stream.done && stream.feedPtr < stream.feedEnd;
+    },
+    replay(s, count) {
+      const stream = slot(s);
+      return Array.from({ length: count }, () => stream.step(program.padId));
+    },
+    dispose: () => {
+      streams = [];
+    },
   };
 }

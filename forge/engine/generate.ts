@@ -3,6 +3,12 @@
  * model forward on each stream's last token → logits → seeded sampler → automaton step →
  * emitted token, fed back next step. Control never leaves the tensors: the host only reads
  * each step's small outputs (token, pc, flags) for the trace, progress and tool calls.
+ *
+ * Throughput (issue 10), both on by default and both trace-preserving:
+ * - shared-prefix prefill (prefix.ts, ../model/prefill.ts): the forced text every stream
+ *   starts with is computed once at batch 1 and broadcast to every slot's cache;
+ * - continuous batching (runSlots): a finished slot takes the next instance at once; dead
+ *   cache columns are compacted away once they make up half the cache.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../szcp/types.js";
@@ -16,6 +22,9 @@ import { resolveSampling, sampleTokens, type SamplingOptions } from "../sampler/
 import { deriveRun } from "../run/index.js";
 import { workflowHash } from "../szcp/index.js";
 import { RequestError } from "./errors.js";
+import { sharedPrefix } from "./prefix.js";
+import { broadcastPrefix, compactCache, prefillPrefix } from "../model/prefill.js";
+import { decodeChunk } from "../model/chunk.js";
 import type { RequestOptions, ToolRegistry } from "./types.js";
 
 export interface EngineParts {
@@ -54,23 +63,36 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
   const maxTokens = Math.min(positiveInt(options.maxTokens ?? contextLength, "maxTokens"), contextLength);
   const sampling: SamplingOptions = { greedy: options.greedy, temperature: options.temperature, topK: options.topK, topP: options.topP };
   const resolved = resolveSampling(sampling, parts.model.config.vocabSize); // fails early on a bad option
+  const prefill = flag(options.prefill, true, "prefill");
+  const continuousBatching = flag(options.continuousBatching, true, "continuousBatching");
+  const feedChunk = positiveInt(options.feedChunk ?? 1, "feedChunk");
+  const automatonKind = options.automaton ?? defaultAutomatonKind(parts.backend);
+  if (feedChunk > 1 && automatonKind !== "host")
+    throw new RequestError(`feedChunk ${feedChunk} needs the host automaton (automaton: "host"); the ${automatonKind} automaton steps every slot at once`);
   const startedAt = new Date();
   const clock = new ProgressClock(instances, options.onProgress);
 
   const firstInstance = options.firstInstance ?? 0;
   if (!Number.isInteger(firstInstance) || firstInstance < 0) throw new RequestError(`firstInstance must be an integer ≥ 0, got ${firstInstance}`);
+  // Continuous batching: one run of batchSize slots over all instances. Otherwise waves of
+  // batchSize instances, each waiting for its slowest stream.
+  const groupSize = continuousBatching ? instances : batchSize;
   const traces: StreamTrace[] = new Array(instances);
   let interrupted = false;
   let steps = 0;
-  for (let first = 0; first < instances; first += batchSize) {
-    const wave = Array.from({ length: Math.min(batchSize, instances - first) }, (_, i) => first + i);
-    const ids = wave.map((k) => firstInstance + k);
+  let forwardTokens = 0;
+  let sharedPrefixTokens = 0;
+  for (let first = 0; first < instances; first += groupSize) {
+    const group = Array.from({ length: Math.min(groupSize, instances - first) }, (_, i) => first + i);
+    const ids = group.map((k) => firstInstance + k);
     if (options.signal?.aborted) interrupted = true;
-    const result: WaveResult = interrupted
-      ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true }
-      : await runWave(parts, program, ids, { ...options, seed, maxTokens, sampling }, clock);
-    result.traces.forEach((trace, k) => (traces[wave[k]!] = trace));
+    const result: SlotsResult = interrupted
+      ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true, forwardTokens: 0, sharedPrefixTokens: 0 }
+      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk }, clock);
+    result.traces.forEach((trace, k) => (traces[group[k]!] = trace));
     steps += result.steps;
+    forwardTokens += result.forwardTokens;
+    sharedPrefixTokens = Math.max(sharedPrefixTokens, result.sharedPrefixTokens);
     interrupted ||= result.interrupted;
   }
   clock.finish();
@@ -87,69 +109,134 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
     startedAt: startedAt.toISOString(),
     wallMs: Date.now() - startedAt.getTime(),
     steps,
+    forwardTokens,
+    sharedPrefixTokens,
     interrupted,
     sampling: { ...resolved },
   };
   return deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
 }
 
-interface WaveOptions extends RequestOptions {
+interface SlotsOptions extends RequestOptions {
   seed: number;
   maxTokens: number;
   sampling: SamplingOptions;
+  prefill: boolean;
+  feedChunk: number;
 }
 
-interface WaveResult {
+interface SlotsResult {
+  /** In the order of the instances asked for. */
   traces: StreamTrace[];
   steps: number;
   interrupted: boolean;
+  forwardTokens: number;
+  sharedPrefixTokens: number;
 }
 
-/** One batch of slots, each running one workflow instance from start to end. */
-async function runWave(
+/** Decode steps' worth of dead columns tolerated before compacting (continuous batching). */
+const MIN_COMPACT_COLUMNS = 64;
+
+/**
+ * `slots` streams decoded together over the `instances` queue: each slot runs one workflow
+ * instance from start to end, then (when the queue has more) takes the next one.
+ */
+async function runSlots(
   parts: EngineParts,
   program: TtfaProgram,
   instances: number[],
-  options: WaveOptions,
+  slots: number,
+  options: SlotsOptions,
   clock: ProgressClock,
-): Promise<WaveResult> {
+): Promise<SlotsResult> {
   const { model, tokenizer } = parts;
-  const b = instances.length;
+  const b = slots;
+  const refills = instances.length > b;
   const automaton = makeBatchAutomaton(program, b, options.automaton ?? defaultAutomatonKind(parts.backend));
-  const cache = model.createCache(b, options.maxTokens);
+  // Multi-token forced feeding: up to feedChunk tokens per stream per forward.
+  const feedChunk = options.feedChunk;
+  // Dead columns (finished streams', chunk columns a stream did not fill) are compacted away.
+  const compacting = refills || feedChunk > 1;
+
+  // Shared prefix: P steps every stream takes identically; the K/V of its first P−1 tokens
+  // (those fed before the first sampled token) are computed once and pinned in columns 0..P−2.
+  const prefix = options.prefill ? sharedPrefix(program, options.maxTokens - 1) : null;
+  const P = prefix !== null && prefix.steps.length >= 2 ? prefix.steps.length : 0;
+  const pinned = P > 0 ? P - 1 : 0;
+  // When compacting, dead columns pile up between compactions (at most as many as the live
+  // ones, plus one chunk: see maybeCompact).
+  const cache = model.createCache(b, compacting ? pinned + 2 * options.maxTokens + feedChunk : options.maxTokens);
   const recorder = new TraceRecorder(program.zoneCount, b);
-  const instanceIds = Int32Array.from(instances);
+
+  const slotInstance = new Int32Array(b); // instance id per slot: the sampler's per-row key
+  const slotJob = new Int32Array(b).fill(-1); // index into `instances` of the slot's current stream
   const positions = new Int32Array(b); // tokens already in each stream's cache
+  const ownColumns = new Int32Array(b); // cache columns past the pinned prefix that the stream wrote
   const active = new Uint8Array(b); // 1: the last emitted token is real and must be fed
+  const extra: number[][] = Array.from({ length: b }, () => []); // forced tokens emitted after it, fed in the same forward
   const streamSteps = new Int32Array(b); // recorded steps per stream: the (seed, instance, step) counter
   const finished = new Uint8Array(b);
-  const overrides = new Map<number, { status: StreamStatus; message: string }>();
+  const epoch = new Int32Array(b); // bumped when a slot takes a new stream: late tool answers for the old one are dropped
+  const overrides: Array<{ status: StreamStatus; message: string } | undefined> = new Array(b);
   const captures: number[][] = Array.from({ length: b }, () => []);
   const pendingTools = new Set<Promise<void>>();
   const pendingBySlot = new Int32Array(b);
-  let lastTokens: tf.Tensor1D = tf.fill([b], program.padId, "int32");
+  const traces: StreamTrace[] = new Array(instances.length);
+  let nextJob = 0;
+  let lastHost = new Int32Array(b).fill(program.padId); // host copy of lastTokens (patched on refill)
+  let lastTokens: tf.Tensor1D | null = null;
   let steps = 0;
+  let forwardTokens = 0;
   let interrupted = false;
 
   try {
+    for (let s = 0; s < b; s++) assign(s, nextJob++);
+    if (P > 0) {
+      // "decode": the prefix's K/V by the batch decode's own arithmetic (bit-identical rows), so
+      // runs with and without prefill give the same traces even where sampling is on a knife's
+      // edge (a near-uniform 8k-vocabulary random model flips samples on 1e-6 logit changes).
+      const prefixCache = prefillPrefix(model, prefix!.tokens.subarray(0, pinned), "decode", cache);
+      try {
+        broadcastPrefix(prefixCache, cache);
+      } finally {
+        prefixCache.dispose();
+      }
+      forwardTokens += pinned;
+      await stepThroughPrefix();
+    }
+    lastTokens = tf.tensor1d(lastHost, "int32");
+
     for (;;) {
       if (options.signal?.aborted) {
         interrupted = true;
         break;
       }
+      if (refills && refillFinishedSlots()) {
+        lastTokens.dispose();
+        lastTokens = tf.tensor1d(lastHost, "int32");
+      }
+      if (finished.every((f) => f === 1)) break;
+      const width = feedWidth();
+      if (compacting) maybeCompact(width);
       // decode runs outside any tidy: it may grow the cache, whose tensors must outlive the step.
       let sampled: tf.Tensor1D;
       if (steps === 0) sampled = tf.fill([b], program.padId, "int32");
       else {
-        const logits = model.decode(cache, lastTokens, positions, active);
-        sampled = sampleTokens(logits, options.sampling, options.seed, instanceIds, streamSteps);
+        const { logits, fed } = width > 1 ? decodeFedChunk(width) : { logits: model.decode(cache, lastTokens, positions, active), fed: active };
+        forwardTokens += b * width;
+        sampled = sampleTokens(logits, options.sampling, options.seed, slotInstance, streamSteps);
         logits.dispose();
+        for (let s = 0; s < b; s++) {
+          positions[s]! += fed[s]!;
+          ownColumns[s]! += fed[s]!;
+          extra[s] = [];
+        }
       }
       const { next, host } = await automaton.step(sampled);
       sampled.dispose();
-      for (let s = 0; s < b; s++) positions[s]! += active[s]!;
       lastTokens.dispose();
       lastTokens = next;
+      lastHost = Int32Array.from(host.token);
       recorder.append(host);
       steps++;
 
@@ -157,57 +244,179 @@ async function runWave(
       let heldAll = true;
       for (let s = 0; s < b; s++) {
         if (finished[s]) continue;
-        const record = host.record[s]!;
-        const pc = host.pc[s]!;
-        const event = host.event[s]!;
-        active[s] = record && !host.done[s] ? 1 : 0;
-        if (record) {
-          streamSteps[s]!++;
-          clock.tokens++;
-          if (!host.forced[s] && pc < program.zoneCount && program.capture[pc]! >= 0) captures[s]!.push(host.token[s]!);
+        let state = absorb(s, host.token[s]!, host.pc[s]!, host.forced[s]!, host.event[s]!, host.done[s]!, host.record[s]!);
+        active[s] = state === "fed" ? 1 : 0;
+        // Forced tokens known in advance join this one in the next forward: the automaton still
+        // takes them one by one, so triggers and events fire at the right token.
+        while (state === "fed" && feedChunk > 1 && extra[s]!.length + 1 < feedChunk && automaton.forcedNext!(s)) {
+          const r = automaton.replay!(s, 1)[0]!;
+          recorder.slot(s).push(r.token, r.pc, r.forced, r.event, r.nextPc, r.done, r.record);
+          state = absorb(s, r.token, r.pc, r.forced, r.event, r.done, r.record);
+          if (state === "fed") extra[s]!.push(r.token);
         }
-        if (event & TtfaEvent.CAPTURE) startTool(s, pc);
-        if (host.done[s]) {
-          finished[s] = 1;
-          clock.streamDone();
-          continue;
-        }
-        if (streamSteps[s]! >= options.maxTokens) {
-          // Context limit: the stream ends truncated (its trace builder never saw `done`).
-          automaton.stop(s);
-          finished[s] = 1;
-          clock.streamDone();
-          continue;
-        }
-        if (event & TtfaEvent.HELD && pendingBySlot[s] === 0) {
-          // A feed zone waits for output no capture will ever deliver.
-          failStream(s, `zone ${pc} feeds tool output, but no capture zone called a tool before it`);
+        if (state === "ended") {
+          active[s] = 0;
+          extra[s] = [];
           continue;
         }
         live++;
-        if (!(event & TtfaEvent.HELD)) heldAll = false;
+        if (state !== "held") heldAll = false;
       }
       clock.step();
-      if (live === 0) break;
+      if (live === 0 && nextJob >= instances.length) break;
       // Let the event loop breathe (interrupts, tool results); when every live stream waits
       // on a tool, sleep until one answers instead of spinning.
-      if (heldAll && pendingTools.size > 0) await Promise.race(pendingTools);
+      if (live > 0 && heldAll && pendingTools.size > 0) await Promise.race(pendingTools);
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
-    lastTokens.dispose();
+    lastTokens?.dispose();
     automaton.dispose();
     cache.dispose();
   }
 
-  const traces = instances.map((instance, s) =>
-    recorder.take(
-      s,
-      instance,
-      overrides.get(s) ?? (interrupted && !finished[s] ? { status: "interrupted", message: "the request was interrupted" } : undefined),
-    ),
-  );
-  return { traces, steps, interrupted };
+  for (let s = 0; s < b; s++) {
+    if (slotJob[s]! < 0) continue;
+    const override = overrides[s] ?? (interrupted && !finished[s] ? { status: "interrupted" as const, message: "the request was interrupted" } : undefined);
+    traces[slotJob[s]!] = recorder.take(s, slotInstance[s]!, override);
+  }
+  for (let job = nextJob; job < instances.length; job++) traces[job] = emptyTrace(instances[job]!);
+  return { traces, steps, interrupted, forwardTokens, sharedPrefixTokens: P };
+
+  /**
+   * The host side of one recorded automaton step of slot s: trace bookkeeping, tool calls and
+   * the ends of a stream. "fed": its token goes into the next forward; "held": waiting on a tool.
+   */
+  function absorb(s: number, token: number, pc: number, forced: number, event: number, done: number, record: number): "fed" | "held" | "ended" {
+    if (record) {
+      streamSteps[s]!++;
+      clock.tokens++;
+      if (!forced && pc < program.zoneCount && program.capture[pc]! >= 0) captures[s]!.push(token);
+    }
+    if (event & TtfaEvent.CAPTURE) startTool(s, pc);
+    if (done) {
+      finishStream(s);
+      return "ended";
+    }
+    if (streamSteps[s]! >= options.maxTokens) {
+      // Context limit: the stream ends truncated (its trace builder never saw `done`).
+      automaton.stop(s);
+      finishStream(s);
+      return "ended";
+    }
+    if (event & TtfaEvent.HELD) {
+      // A feed zone waits for output no capture will ever deliver.
+      if (pendingBySlot[s] === 0) {
+        failStream(s, `zone ${pc} feeds tool output, but no capture zone called a tool before it`);
+        return "ended";
+      }
+      return "held";
+    }
+    return record ? "fed" : "held";
+  }
+
+  /** Widest feed this step: 1, or 1 + the most extra forced tokens a stream holds. */
+  function feedWidth(): number {
+    let width = 1;
+    for (let s = 0; s < b; s++) if (active[s]) width = Math.max(width, 1 + extra[s]!.length);
+    return width;
+  }
+
+  /** One forward over each stream's last token and its extra forced tokens. */
+  function decodeFedChunk(width: number): { logits: tf.Tensor2D; fed: Int32Array } {
+    const tokens = new Int32Array(b * width);
+    const fed = new Int32Array(b);
+    for (let s = 0; s < b; s++) {
+      if (!active[s]) continue;
+      tokens[s * width] = lastHost[s]!;
+      tokens.set(extra[s]!, s * width + 1);
+      fed[s] = 1 + extra[s]!.length;
+    }
+    return { logits: decodeChunk(model, cache, tokens, fed, positions, width), fed };
+  }
+
+  /** Slot `s` takes the stream of instances[job], from its first step. */
+  function assign(s: number, job: number): void {
+    slotJob[s] = job;
+    slotInstance[s] = instances[job]!;
+    finished[s] = 0;
+    epoch[s]!++;
+    pendingBySlot[s] = 0;
+    captures[s] = [];
+    overrides[s] = undefined;
+    positions[s] = 0;
+    ownColumns[s] = 0;
+    extra[s] = [];
+    streamSteps[s] = 0;
+    active[s] = 0; // its first step feeds nothing: the stream's first token comes from the automaton
+  }
+
+  /** Every slot's automaton through the P prefix steps at once; the cache already holds their K/V. */
+  async function stepThroughPrefix(): Promise<void> {
+    const pad = tf.fill([b], program.padId, "int32") as tf.Tensor1D;
+    try {
+      for (let i = 0; i < P; i++) {
+        const { next, host } = await automaton.step(pad);
+        next.dispose();
+        for (let s = 0; s < b; s++)
+          if (host.token[s] !== prefix!.tokens[i] || !host.record[s] || host.done[s])
+            throw new Error(`internal: slot ${s} left the shared prefix at step ${i}`);
+        recorder.append(host);
+      }
+    } finally {
+      pad.dispose();
+    }
+    positions.fill(pinned);
+    streamSteps.fill(P);
+    active.fill(1);
+    lastHost.fill(prefix!.tokens[P - 1]!);
+    steps = P;
+    clock.tokens += b * P;
+  }
+
+  /** Continuous batching: each finished slot hands its trace over and takes the next instance. Returns whether lastHost changed. */
+  function refillFinishedSlots(): boolean {
+    let patched = false;
+    for (let s = 0; s < b && nextJob < instances.length; s++) {
+      if (!finished[s]) continue;
+      traces[slotJob[s]!] = recorder.take(s, slotInstance[s]!, overrides[s]);
+      assign(s, nextJob++);
+      automaton.resetSlot(s);
+      cache.resetSlot(s);
+      if (P > 0 && automaton.replay) {
+        // The new stream takes the shared prefix too: the automaton replays it (host, cheap),
+        // and the row's pinned columns — still the prefix's K/V — become visible again.
+        const builder = recorder.slot(s);
+        for (const r of automaton.replay(s, P)) builder.push(r.token, r.pc, r.forced, r.event, r.nextPc, r.done, r.record);
+        cache.validity.fill(1, s * cache.capacity, s * cache.capacity + pinned);
+        positions[s] = pinned;
+        streamSteps[s] = P;
+        active[s] = 1;
+        lastHost[s] = prefix!.tokens[P - 1]!;
+        clock.tokens += P;
+        patched = true;
+      }
+    }
+    return patched;
+  }
+
+  /** Drop dead columns once they make up half the cache past the prefix, or the next `width` would not fit. */
+  function maybeCompact(width: number): void {
+    let widest = 0;
+    for (let s = 0; s < b; s++) if (!finished[s]) widest = Math.max(widest, ownColumns[s]!);
+    const used = cache.length - pinned;
+    if (cache.length + width >= cache.capacity || (used >= MIN_COMPACT_COLUMNS && used >= 2 * widest)) compactCache(cache, pinned);
+  }
+
+  function finishStream(slot: number): void {
+    finished[slot] = 1;
+    clock.streamDone();
+    // Its columns are dead from now on: masked, and dropped at the next compaction.
+    if (compacting) {
+      cache.resetSlot(slot);
+      ownColumns[slot] = 0;
+    }
+  }
 
   function startTool(slot: number, zone: number): void {
     const toolName = program.toolNames[program.capture[zone]!]!;
@@ -215,14 +424,18 @@ async function runWave(
     const text = tokenizer.decode(captures[slot]!).trim();
     captures[slot] = [];
     const timeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-    const call = withTimeout(Promise.resolve().then(() => tool(text, { instance: instances[slot]!, tool: toolName })), timeoutMs)
+    const stream = epoch[slot]!;
+    const current = () => epoch[slot] === stream;
+    const call = withTimeout(Promise.resolve().then(() => tool(text, { instance: slotInstance[slot]!, tool: toolName })), timeoutMs)
       .then((output) => {
-        if (!finished[slot]) automaton.setToolOutput(slot, tokenizer.encode(String(output)));
+        if (current() && !finished[slot]) automaton.setToolOutput(slot, tokenizer.encode(String(output)));
       })
-      .catch((error: unknown) => failStream(slot, `tool "${toolName}" failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) => {
+        if (current()) failStream(slot, `tool "${toolName}" failed: ${error instanceof Error ? error.message : String(error)}`);
+      })
       .finally(() => {
         pendingTools.delete(call);
-        pendingBySlot[slot]!--;
+        if (current()) pendingBySlot[slot]!--;
       });
     pendingTools.add(call);
     pendingBySlot[slot]!++;
@@ -231,10 +444,9 @@ async function runWave(
   /** Ends one stream with tool_error; the others go on. */
   function failStream(slot: number, message: string): void {
     if (finished[slot]) return;
-    overrides.set(slot, { status: "tool_error", message });
+    overrides[slot] = { status: "tool_error", message };
     automaton.stop(slot);
-    finished[slot] = 1;
-    clock.streamDone();
+    finishStream(slot);
   }
 }
 
@@ -248,6 +460,12 @@ function emptyTrace(instance: number): StreamTrace {
     status: "interrupted",
     message: "the request was interrupted before this instance started",
   };
+}
+
+function flag(value: boolean | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new RequestError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function positiveInt(value: number, name: string): number {

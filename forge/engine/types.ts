@@ -27,4 +27,23 @@ export interface RequestOptions extends SamplingOptions {
   automaton?: AutomatonKind;
   /** Milliseconds a tool may take before its stream ends with tool_error. Default 30 000. */
   toolTimeoutMs?: number;
+  /**
+   * Shared-prefix prefill: the forced text every stream starts with (up to the first step
+   * that needs a sampled token) is computed once at batch 1 and its KV cache copied to every
+   * slot, instead of one decode step per token for the whole batch. Default true.
+   */
+  prefill?: boolean;
+  /**
+   * Continuous batching: with more instances than batchSize, a slot whose stream finished
+   * takes the next instance at once (instead of waiting for the whole wave); results still
+   * come back in instance order. Default true.
+   */
+  continuousBatching?: boolean;
+  /**
+   * Multi-token forced feeding: a stream inside a forced run feeds up to this many prompt
+   * tokens in one forward while the others generate (the automaton still steps them one by
+   * one). Default 1 (off): the chunked forward rounds differently from the one-token decode,
+   * so sampled traces may differ in rare near-tie draws. Needs the host automaton.
+   */
+  feedChunk?: number;
 }

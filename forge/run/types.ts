@@ -108,6 +108,14 @@ export interface RunMetadata {
   wallMs: number;
   /** Decode steps taken by the batch. */
   steps: number;
+  /**
+   * Added for issue 10 (optional: runs merged or loaded from elsewhere may lack it). Token
+   * rows the model computed: each decode step counts every slot of the batch, the shared
+   * prefix counts its tokens once.
+   */
+  forwardTokens?: number;
+  /** Added for issue 10: length in tokens of the shared prefix computed once (0 when prefill was off or there was none). */
+  sharedPrefixTokens?: number;
   interrupted: boolean;
   sampling: Record<string, number | string | boolean | null>;
 }

@@ -23,3 +23,38 @@ export function randomByteModel(seed = 1, family: "gpt2" | "llama" = "gpt2") {
     seed,
   );
 }
+
+const TOOL_UDPL = `
+[config]
+zone_tokens = ["[Prompt]", "[Answer]", "[EOS]"]
+required_tokens = ["[Prompt]"]
+sequences = ["ask", "results", "wrap"]
+valid_tags = ["query", "answer"]
+control_token = "[Jump]"
+escape_token = "[Escape]"
+default_max_token_length = 5
+tools = ["search"]
+
+[[ask]]
+text = "[Prompt] What should I look up? [Answer]"
+tags = [[], ["query"]]
+
+[[results]]
+text = "[Prompt] Results: [Answer]"
+tags = [[], ["answer"]]
+
+[[wrap]]
+text = "[Prompt] Thanks. [Answer] Done.[EOS]"
+`;
+
+/** A capture zone whose text goes to the tool "search", a feed zone that takes its answer, and a closing block. */
+export function toolWorkflow() {
+  const { sequences, config } = forge.parseUdpl(TOOL_UDPL, { file: "tools.toml" });
+  const program = forge.newProgram(sequences, {}, config);
+  program.capture("ask", { tool: "search" });
+  program.feed("results", { tool: "search" });
+  program.run("wrap");
+  program.extract("query", ["query"]);
+  program.extract("answer", ["answer"]);
+  return program.compile()();
+}

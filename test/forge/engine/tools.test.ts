@@ -5,41 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
-import { randomByteModel } from "./helpers.js";
-
-const UDPL = `
-[config]
-zone_tokens = ["[Prompt]", "[Answer]", "[EOS]"]
-required_tokens = ["[Prompt]"]
-sequences = ["ask", "results", "wrap"]
-valid_tags = ["query", "answer"]
-control_token = "[Jump]"
-escape_token = "[Escape]"
-default_max_token_length = 5
-tools = ["search"]
-
-[[ask]]
-text = "[Prompt] What should I look up? [Answer]"
-tags = [[], ["query"]]
-
-[[results]]
-text = "[Prompt] Results: [Answer]"
-tags = [[], ["answer"]]
-
-[[wrap]]
-text = "[Prompt] Thanks. [Answer] Done.[EOS]"
-`;
-
-function toolWorkflow() {
-  const { sequences, config } = forge.parseUdpl(UDPL, { file: "tools.toml" });
-  const program = forge.newProgram(sequences, {}, config);
-  program.capture("ask", { tool: "search" });
-  program.feed("results", { tool: "search" });
-  program.run("wrap");
-  program.extract("query", ["query"]);
-  program.extract("answer", ["answer"]);
-  return program.compile()();
-}
+import { randomByteModel, toolWorkflow } from "./helpers.js";
 
 let model: forge.DecoderModel;
 beforeAll(async () => {

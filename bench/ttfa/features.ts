@@ -1,0 +1,125 @@
+/**
+ * Throughput features on and off (issue 10): shared-prefix prefill and continuous batching,
+ * against the one-token-per-step Forge run, on ENGINE.md's benchmark model and the seed
+ * example (setup.ts) — the same model, tokenizer and workflow for every row, in one process.
+ *
+ *   npx tsx bench/ttfa/features.ts                    # batches 64 and 256
+ *   BATCHES=64 WAVES=2 npx tsx bench/ttfa/features.ts # continuous-batching rows: 2 × batch instances
+ *   FEED_BATCHES=64,256 FEED_CHUNK=16 …               # multi-token feeding rows (default: batch 64)
+ *
+ * Definitions.
+ * - tokens/s: tokens that enter the streams' traces (forced + generated: the useful output
+ *   of a Forge run) per second of wall time of the whole backend.run call; gen tok/s counts
+ *   only the sampled tokens. speed-up: wall time of the row's baseline ÷ the row's.
+ * - forward tokens: rows the model computed (RunMetadata.forwardTokens): each decode step
+ *   counts every slot, the shared prefix its tokens once.
+ * - peak tensors: the largest tf.memory().numBytes seen during the row (KV cache, weights
+ *   and temporaries; sampled every 20 ms). Peak RSS: the process's, which never shrinks
+ *   (the wasm heap only grows), so it is a running maximum over the rows before.
+ * - identical: the row's traces equal its baseline's (same seed, same sampler: temperature 1,
+ *   where a near-uniform random 8k-vocabulary model flips a draw on any 1e-6 logit change).
+ */
+import os from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../forge/backend/index.js";
+import { makeBackend } from "../../forge/api/backend.js";
+import type { Run } from "../../forge/run/types.js";
+import type { RequestOptions } from "../../forge/engine/types.js";
+import { benchModel, benchWorkflow } from "./setup.js";
+import { loadGpt2Tokenizer8k } from "./gpt2-8k.js";
+
+const MAX_GEN = Number(process.env.MAX_GEN ?? 16);
+const SEED = 1;
+const BATCHES = (process.env.BATCHES ?? "64,256").split(",").map(Number);
+/** Continuous-batching rows run WAVES × batch instances (0: no such rows). */
+const WAVES = Number(process.env.WAVES ?? 0);
+const CB_BATCHES = (process.env.CB_BATCHES ?? "64").split(",").map(Number);
+/** Multi-token forced feeding rows (off by default in the engine: see RequestOptions.feedChunk). */
+const FEED_BATCHES = (process.env.FEED_BATCHES ?? "64").split(",").map(Number);
+const FEED_CHUNK = Number(process.env.FEED_CHUNK ?? 16);
+
+const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
+
+await initBackend("wasm");
+const model = benchModel();
+const tokenizer = await loadGpt2Tokenizer8k();
+const workflow = benchWorkflow(MAX_GEN);
+const backend = await makeBackend(model, tokenizer);
+const loadAtStart = load();
+
+interface Row {
+  label: string;
+  batch: number;
+  instances: number;
+  ms: number;
+  tokens: number;
+  generated: number;
+  steps: number;
+  forwardTokens: number;
+  prefix: number;
+  peakTensorBytes: number;
+  peakRss: number;
+  run: Run;
+}
+
+async function measure(label: string, batch: number, instances: number, features: Pick<RequestOptions, "prefill" | "continuousBatching" | "feedChunk">): Promise<Row> {
+  let peakTensorBytes = 0;
+  let peakRss = 0;
+  const sample = () => {
+    peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 20);
+  const t0 = performance.now();
+  const run = await backend.run(workflow, { batchSize: batch, instances, seed: SEED, ...features });
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  sample();
+  let tokens = 0;
+  let generated = 0;
+  for (const s of run.streams) {
+    tokens += s.tokens.length;
+    for (const f of s.forced) if (!f) generated++;
+  }
+  const row: Row = {
+    label, batch, instances, ms, tokens, generated, steps: run.meta.steps, forwardTokens: run.meta.forwardTokens ?? 0,
+    prefix: run.meta.sharedPrefixTokens ?? 0, peakTensorBytes, peakRss, run,
+  };
+  console.error(`${label} batch ${batch} × ${instances}: ${fmt(ms / 1000, 1)} s, load ${load()}`);
+  return row;
+}
+
+const same = (a: Run, b: Run) =>
+  a.streams.length === b.streams.length &&
+  a.streams.every((s, i) => s.instance === b.streams[i]!.instance && s.status === b.streams[i]!.status && s.tokens.join() === b.streams[i]!.tokens.join());
+
+await backend.run(workflow, { batchSize: 2, seed: SEED, maxTokens: 8 }); // warm-up: wasm kernels, tables
+
+console.log(`Throughput features — wasm backend, model ${model.name} (GPT-2 family, 4 layers, width 256, vocab 8 192), tokenizer ${tokenizer.identity},`);
+console.log(`workflow: seed example with its setup block, zone cap ${MAX_GEN}, loop 1–3; ${os.cpus().length} cores; load average at start ${loadAtStart}.`);
+console.log("");
+console.log("| feature | batch | instances | wall s | tok/s | gen tok/s | speed-up | steps | forward tokens | shared prefix | peak tensors MB | peak RSS MB | identical |");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+/** Rows print as they finish (a long run can be read while it goes). */
+function print(r: Row, base: Row): void {
+  console.log(
+    `| ${r.label} | ${r.batch} | ${r.instances} | ${fmt(r.ms / 1000, 1)} | ${fmt((r.tokens * 1000) / r.ms)} | ${fmt((r.generated * 1000) / r.ms)} | ` +
+      `${fmt(base.ms / r.ms, 2)}× | ${fmt(r.steps)} | ${fmt(r.forwardTokens)} | ${r.prefix} | ${fmt(r.peakTensorBytes / 2 ** 20)} | ${fmt(r.peakRss / 2 ** 20)} | ${r === base ? "—" : same(r.run, base.run) ? "yes" : "NO"} |`,
+  );
+}
+
+for (const batch of BATCHES) {
+  const base = await measure("one token per step", batch, batch, { prefill: false, continuousBatching: false });
+  print(base, base);
+  print(await measure("shared-prefix prefill", batch, batch, { prefill: true, continuousBatching: false }), base);
+  if (FEED_BATCHES.includes(batch)) print(await measure(`prefill + feeding k=${FEED_CHUNK}`, batch, batch, { prefill: true, continuousBatching: false, feedChunk: FEED_CHUNK }), base);
+  if (WAVES > 1 && CB_BATCHES.includes(batch)) {
+    const n = WAVES * batch;
+    const waves = await measure("waves, one token per step", batch, n, { prefill: false, continuousBatching: false });
+    print(waves, waves);
+    print(await measure("continuous batching", batch, n, { prefill: false, continuousBatching: true }), waves);
+    print(await measure("prefill + continuous batching", batch, n, { prefill: true, continuousBatching: true }), waves);
+  }
+}
+console.log(`\nload average at end ${load()}.`);

@@ -1,0 +1,234 @@
+/**
+ * KV-cache surgery for the engine's throughput features (issue 10):
+ * - `prefillPrefix`: the K/V of a token sequence for ONE stream, computed once;
+ * - `broadcastPrefix`: those columns copied into every stream of a batch cache (shared-prefix
+ *   prefill: the forced text common to all streams costs the forward tokens of one stream);
+ * - `compactCache`: drop the columns no stream may attend to any more (continuous batching:
+ *   a finished stream's columns are released, and the slot's row is reused).
+ *
+ * Columns are global decode steps (cache.ts); attention reads a row's valid columns in any
+ * order (positions live in the K/V themselves: learned embeddings or RoPE), so a row's valid
+ * columns may be moved as long as their order is kept.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { INFERENCE_OPS, type DecoderModel, type ForwardOps } from "./decoder.js";
+import type { KvCache } from "./cache.js";
+import { ModelUsageError } from "./errors.js";
+
+/**
+ * How the prefix K/V are computed:
+ * - "forward": one causal forward over the n tokens (model.forwardIds, with the qkv products
+ *   captured); one pass of 2-D products over n rows — fast.
+ * - "decode": n calls of the model's own `decode` at batch 1 — the same arithmetic as the
+ *   batch decode, slower (one dispatch of every op per token).
+ */
+export type PrefillMethod = "forward" | "decode";
+
+/**
+ * A batch-1 cache holding `tokens` at positions 0..n−1. `layout`: the cache the prefix will
+ * be broadcast into; "decode" then grows its columns as that cache would (same capacity and
+ * chunk), so every step's attention reduces over the same columns and rounds the same way.
+ */
+export function prefillPrefix(
+  model: DecoderModel,
+  tokens: ArrayLike<number>,
+  method: PrefillMethod = "forward",
+  layout?: Pick<KvCache, "capacity" | "chunk" | "mode">,
+): KvCache {
+  return method === "forward" ? prefillByForward(model, tokens) : prefillByDecode(model, tokens, layout);
+}
+
+/**
+ * The causal forward with its qkv products kept: K and V of every layer at positions 0..n−1
+ * (RoPE applied to K as decode does). The head is skipped: only the cache is wanted.
+ */
+function prefillByForward(model: DecoderModel, tokens: ArrayLike<number>): KvCache {
+  const n = tokens.length;
+  checkPrefix(model, n);
+  const { layers, heads, kvHeads, headDim: D, vocabSize } = model.config;
+  const layerOf = new Map(model.weights.layers.map((layer, l) => [layer.qkv, l]));
+  const qkv: tf.Tensor2D[] = new Array(layers);
+  const ops: ForwardOps = {
+    ...INFERENCE_OPS,
+    linear: (x, l) => {
+      const y = INFERENCE_OPS.linear(x, l);
+      const layer = layerOf.get(l);
+      if (layer !== undefined) qkv[layer] = tf.keep(y);
+      return y;
+    },
+    head: (x) => tf.zeros([x.shape[0], vocabSize]),
+  };
+  const cache = model.createCache(1, n, { chunk: n, mode: "functional" });
+  try {
+    const ids = tf.tensor2d(Int32Array.from(tokens), [1, n], "int32");
+    model.forwardIds(ids, ops).dispose();
+    ids.dispose();
+    const rope = model.config.family === "llama" ? ropeAt(model, n) : null;
+    for (let l = 0; l < layers; l++) {
+      const [k, v] = tf.tidy(() => {
+        const [, kRows, vRows] = tf.split(tf.reshape(qkv[l]!, [n, heads + 2 * kvHeads, D]), [heads, kvHeads, kvHeads], 1) as tf.Tensor3D[];
+        let kr = kRows!;
+        if (rope !== null) {
+          // HF rotate-half RoPE, as decode applies it: x·cos + [−x₂, x₁]·sin.
+          const [x1, x2] = tf.split(kr, 2, 2);
+          kr = tf.add(tf.mul(kr, rope.cos), tf.mul(tf.concat([tf.neg(x2!), x1!], 2), rope.sin));
+        }
+        return [tf.reshape(tf.transpose(kr, [1, 0, 2]), [1, kvHeads, n, D]), tf.reshape(tf.transpose(vRows!, [1, 2, 0]), [1, kvHeads, D, n])];
+      });
+      cache.keys[l]!.dispose();
+      cache.values[l]!.dispose();
+      cache.keys[l] = k as tf.Tensor4D;
+      cache.values[l] = v as tf.Tensor4D;
+    }
+    rope?.cos.dispose();
+    rope?.sin.dispose();
+    cache.validity.fill(1, 0, n);
+    cache.length = n;
+    return cache;
+  } catch (error) {
+    cache.dispose();
+    throw error;
+  } finally {
+    for (const t of qkv) t?.dispose();
+  }
+}
+
+/** RoPE cos/sin [n, 1, D] for positions 0..n−1, computed as decoder.ts does (float32 angles). */
+function ropeAt(model: DecoderModel, n: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
+  const D = model.config.headDim;
+  const half = D / 2;
+  const cos = new Float32Array(n * D);
+  const sin = new Float32Array(n * D);
+  for (let p = 0; p < n; p++) {
+    for (let j = 0; j < half; j++) {
+      const invFreq = Math.fround(1 / Math.pow(model.config.ropeTheta, (2 * j) / D));
+      const angle = Math.fround(p * invFreq);
+      cos[p * D + j] = cos[p * D + j + half] = Math.cos(angle);
+      sin[p * D + j] = sin[p * D + j + half] = Math.sin(angle);
+    }
+  }
+  return { cos: tf.tensor3d(cos, [n, 1, D]), sin: tf.tensor3d(sin, [n, 1, D]) };
+}
+
+function checkPrefix(model: DecoderModel, n: number): void {
+  if (n < 1) throw new ModelUsageError("prefillPrefix: no tokens");
+  if (n > model.config.maxPositions) throw new ModelUsageError(`prefillPrefix: ${n} tokens exceed the model's context (${model.config.maxPositions})`);
+}
+
+/**
+ * One batch-1 decode per token: K/V by the very arithmetic of the batch decode (bit-identical
+ * rows when `layout` is the batch cache's).
+ */
+function prefillByDecode(model: DecoderModel, tokens: ArrayLike<number>, layout?: Pick<KvCache, "capacity" | "chunk" | "mode">): KvCache {
+  const n = tokens.length;
+  checkPrefix(model, n);
+  const cache = model.createCache(1, Math.max(n, layout?.capacity ?? n), { chunk: layout?.chunk, mode: layout?.mode });
+  const position = new Int32Array(1);
+  try {
+    for (let i = 0; i < n; i++) {
+      position[0] = i;
+      const token = tf.tensor1d([tokens[i]!], "int32");
+      model.decode(cache, token, position).dispose();
+      token.dispose();
+    }
+  } catch (error) {
+    cache.dispose();
+    throw error;
+  }
+  return cache;
+}
+
+/** Copy the `source.length` columns of a batch-1 cache into columns 0.. of every stream of the empty `target`. */
+export function broadcastPrefix(source: KvCache, target: KvCache): void {
+  source.checkUsable();
+  target.checkUsable();
+  const n = source.length;
+  if (source.batch !== 1) throw new ModelUsageError(`broadcastPrefix: the source cache must hold one stream, it holds ${source.batch}`);
+  if (target.length !== 0) throw new ModelUsageError(`broadcastPrefix: the target cache already holds ${target.length} columns`);
+  if (source.layers !== target.layers || source.kvHeads !== target.kvHeads || source.headDim !== target.headDim)
+    throw new ModelUsageError("broadcastPrefix: the two caches belong to different model shapes");
+  if (n >= target.capacity) throw new ModelUsageError(`broadcastPrefix: ${n} prefix columns leave no room in a cache of ${target.capacity}`);
+  const { batch: B, kvHeads: H, headDim: D } = target;
+  const srcCols = source.mode === "functional" ? n : source.allocated;
+  // Inplace: allocate whole chunks past the prefix so the next decode step writes in place.
+  const cols = target.mode === "functional" ? n : Math.min(target.capacity, Math.ceil((n + 1) / target.chunk) * target.chunk);
+  for (let l = 0; l < target.layers; l++) {
+    const sk = source.keys[l]!.dataSync() as Float32Array; // [1, H, srcCols, D]
+    const sv = source.values[l]!.dataSync() as Float32Array; // [1, H, D, srcCols]
+    const k = new Float32Array(B * H * cols * D);
+    const v = new Float32Array(B * H * D * cols);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        k.set(sk.subarray(h * srcCols * D, h * srcCols * D + n * D), ((b * H + h) * cols) * D);
+        for (let d = 0; d < D; d++) {
+          const from = (h * D + d) * srcCols;
+          v.set(sv.subarray(from, from + n), ((b * H + h) * D + d) * cols);
+        }
+      }
+    }
+    replaceLayer(target, l, k, v, cols);
+  }
+  for (let b = 0; b < B; b++) target.validity.fill(1, b * target.capacity, b * target.capacity + n);
+  target.length = n;
+  if (target.mode === "inplace") target.allocated = cols;
+}
+
+/**
+ * Drop dead columns: columns [0, pinned) stay where they are (the shared prefix, which a
+ * refilled slot attends to again); past them each stream's valid columns are packed to the
+ * front in order. Returns the new length (pinned + the most valid columns any stream has).
+ */
+export function compactCache(cache: KvCache, pinned: number): number {
+  cache.checkUsable();
+  const { batch: B, kvHeads: H, headDim: D, capacity } = cache;
+  if (!Number.isInteger(pinned) || pinned < 0 || pinned > cache.length) throw new ModelUsageError(`compactCache: pinned ${pinned} is outside 0..${cache.length}`);
+  // kept[b] lists the old column of each new column past `pinned`.
+  const kept: number[][] = [];
+  let width = 0;
+  for (let b = 0; b < B; b++) {
+    const row: number[] = [];
+    for (let c = pinned; c < cache.length; c++) if (cache.validity[b * capacity + c]) row.push(c);
+    kept.push(row);
+    width = Math.max(width, row.length);
+  }
+  const length = pinned + width;
+  const oldCols = cache.mode === "functional" ? cache.length : cache.allocated;
+  const cols = cache.mode === "functional" ? length : Math.min(capacity, Math.max(length + 1, Math.ceil((length + 1) / cache.chunk) * cache.chunk));
+  for (let l = 0; l < cache.layers; l++) {
+    const ok = cache.keys[l]!.dataSync() as Float32Array; // [B, H, oldCols, D]
+    const ov = cache.values[l]!.dataSync() as Float32Array; // [B, H, D, oldCols]
+    const k = new Float32Array(B * H * cols * D);
+    const v = new Float32Array(B * H * D * cols);
+    for (let b = 0; b < B; b++) {
+      const row = kept[b]!;
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h;
+        k.set(ok.subarray(bh * oldCols * D, (bh * oldCols + pinned) * D), bh * cols * D);
+        for (let i = 0; i < row.length; i++) k.set(ok.subarray((bh * oldCols + row[i]!) * D, (bh * oldCols + row[i]! + 1) * D), (bh * cols + pinned + i) * D);
+        for (let d = 0; d < D; d++) {
+          const from = (bh * D + d) * oldCols;
+          const to = (bh * D + d) * cols;
+          v.set(ov.subarray(from, from + pinned), to);
+          for (let i = 0; i < row.length; i++) v[to + pinned + i] = ov[from + row[i]!]!;
+        }
+      }
+    }
+    replaceLayer(cache, l, k, v, cols);
+  }
+  for (let b = 0; b < B; b++) {
+    const base = b * capacity;
+    cache.validity.fill(0, base + pinned, base + capacity);
+    cache.validity.fill(1, base + pinned, base + pinned + kept[b]!.length);
+  }
+  cache.length = length;
+  if (cache.mode === "inplace") cache.allocated = cols;
+  return length;
+}
+
+function replaceLayer(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, cols: number): void {
+  const { batch: B, kvHeads: H, headDim: D } = cache;
+  cache.keys[layer]!.dispose();
+  cache.values[layer]!.dispose();
+  cache.keys[layer] = tf.tensor4d(k, [B, H, cols, D]);
+  cache.values[layer] = tf.tensor4d(v, [B, H, D, cols]);
+}

@@ -43,9 +43,13 @@ export function chartTitle(spec: TopLevelSpec): string {
 
 /** What the kernel sends for a chart: the spec as JSON, its SVG, and its title as text. */
 export async function chartBundle(spec: TopLevelSpec): Promise<MimeBundle> {
+  const svg = await renderSvg(spec);
   return {
     [VEGALITE_MIME]: toPlainJson(spec),
-    "image/svg+xml": await renderSvg(spec),
+    "image/svg+xml": svg,
+    // Exported HTML: nbconvert passes image/svg+xml through lxml's clean_html, which strips
+    // every SVG element, but prefers text/html and keeps it as is — so the chart stays drawn.
+    "text/html": `<div class="forge-chart">${svg}</div>`,
     "text/plain": chartTitle(spec),
   };
 }

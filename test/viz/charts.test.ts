@@ -198,7 +198,8 @@ describe("display in the kernel", () => {
   });
 
   it("builds a mime bundle: the spec as JSON, its SVG, its title", () => {
-    expect(Object.keys(bundle).sort()).toEqual([VEGALITE_MIME, "image/svg+xml", "text/plain"].sort());
+    expect(Object.keys(bundle).sort()).toEqual([VEGALITE_MIME, "image/svg+xml", "text/html", "text/plain"].sort());
+    expect(String(bundle["text/html"])).toContain(String(bundle["image/svg+xml"]));
     expect(bundle[VEGALITE_MIME]).toEqual(JSON.parse(JSON.stringify(spec)));
     expect(String(bundle["image/svg+xml"])).toMatch(/^<svg[\s\S]*segments_marks/);
     expect(bundle["text/plain"]).toBe("Branch paths — run-fixture — all 3 streams; bars are zone visits, marks are jumps");

@@ -25,6 +25,10 @@ const optionsSchema = z.strictObject({
   topK: positiveInt.optional(),
   topP: z.number().gt(0).max(1).optional(),
   toolTimeoutMs: positiveInt.optional(),
+  prefill: z.boolean().optional(),
+  continuousBatching: z.boolean().optional(),
+  feedChunk: z.number().int().min(1).max(64).optional(),
+  automaton: z.enum(["tensor", "host"]).optional(),
 });
 
 const bodySchema = z.strictObject({
@@ -99,10 +103,15 @@ export function checkLimits(options: WireRequestOptions, limits: ServerLimits): 
     over("toolTimeoutMs", options.toolTimeoutMs, limits.maxToolTimeoutMs, "ms");
 }
 
+const WIRE_OPTION_KEYS = [
+  "batchSize", "instances", "seed", "maxTokens", "greedy", "temperature", "topK", "topP", "toolTimeoutMs",
+  "prefill", "continuousBatching", "feedChunk", "automaton",
+] as const;
+
 /** The wire subset of in-process request options (callbacks and signals stay home). */
 export function wireOptions(options: RequestOptions): WireRequestOptions {
   const out: WireRequestOptions = {};
-  for (const key of ["batchSize", "instances", "seed", "maxTokens", "greedy", "temperature", "topK", "topP", "toolTimeoutMs"] as const) {
+  for (const key of WIRE_OPTION_KEYS) {
     if (options[key] !== undefined) (out as Record<string, unknown>)[key] = options[key];
   }
   return out;

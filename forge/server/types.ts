@@ -18,6 +18,10 @@ export interface WireRequestOptions {
   topK?: number;
   topP?: number;
   toolTimeoutMs?: number;
+  prefill?: boolean;
+  continuousBatching?: boolean;
+  feedChunk?: number;
+  automaton?: "tensor" | "host";
 }
 
 /** Body of `POST /jobs`. */

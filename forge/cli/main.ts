@@ -64,7 +64,10 @@ async function main(): Promise<void> {
       `status ${JSON.stringify(stats.status)}; loop iterations per stream: ` +
       `min ${Math.min(...iterations)}, max ${Math.max(...iterations)}`,
   );
-  console.log(`training_data[0]: ${JSON.stringify(results.training_data?.[0] ?? "")}`);
+  const samples = results.training_data ?? [];
+  const shown = samples.map((text, stream) => ({ stream, text })).filter((s) => s.text.trim() !== "").slice(0, 3);
+  console.log(`training_data: ${samples.filter((t) => t.trim() !== "").length} of ${samples.length} streams answered; e.g.`);
+  for (const { stream, text } of shown) console.log(`  stream ${stream}: ${JSON.stringify(text.slice(0, 120))}`);
 
   const outDir = resolve(values.out!);
   await mkdir(outDir, { recursive: true });

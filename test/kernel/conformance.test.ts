@@ -3,21 +3,20 @@
  * the kernel through jupyter_client, and asserts every one of its tests ran and passed.
  * Needs the Debian packages python3-jupyter-kernel-test and jupyter-client (/usr/bin/python3).
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../kernel/cells/prelude.js";
+import { runCommand } from "../helpers/command.js";
 
 const PYTHON = "/usr/bin/python3";
 
 describe("jupyter_kernel_test conformance", () => {
-  it("passes all 12 KernelTests with every sample field filled", () => {
+  it("passes all 12 KernelTests with every sample field filled", async () => {
     expect(existsSync(PYTHON), `${PYTHON} with python3-jupyter-kernel-test is required`).toBe(true);
-    const run = spawnSync(PYTHON, [join(REPO_ROOT, "test", "kernel", "test_kernel_conformance.py")], {
+    const run = await runCommand(PYTHON, [join(REPO_ROOT, "test", "kernel", "test_kernel_conformance.py")], {
       cwd: REPO_ROOT,
       env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
-      encoding: "utf8",
       timeout: 540_000,
     });
     const report = `${run.stdout}\n${run.stderr}`;

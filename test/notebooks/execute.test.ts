@@ -4,11 +4,11 @@
  * and with output from every cell that ends in an expression. One executed notebook is then
  * exported to HTML and opened in headless Chromium: its chart must be drawn.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../helpers/command.js";
 
 const PYTHON = "/usr/bin/python3"; // Debian's Jupyter lives here, not under the python3 first on PATH
 const NOTEBOOKS = resolve("notebooks");
@@ -22,9 +22,10 @@ interface Cell {
   outputs?: Array<{ output_type: string; ename?: string; evalue?: string; name?: string; text?: string | string[] }>;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
-  execFileSync("npx", ["tsx", "kernel/install.ts", "--prefix", prefix], { stdio: "pipe" });
+  const install = await runCommand("npx", ["tsx", "kernel/install.ts", "--prefix", prefix]);
+  expect(install.status, install.stderr).toBe(0);
 });
 
 const notebooks = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
@@ -35,12 +36,12 @@ describe("notebooks execute headless", { timeout: 900_000 }, () => {
   });
 
   for (const name of notebooks) {
-    it(name, () => {
-      const result = spawnSync(
+    it(name, async () => {
+      const result = await runCommand(
         PYTHON,
         ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=forge-typescript",
           "--ExecutePreprocessor.timeout=600", "--output-dir", OUTPUT, join(NOTEBOOKS, name)],
-        { env, encoding: "utf8", cwd: NOTEBOOKS },
+        { env, cwd: NOTEBOOKS },
       );
       expect(result.status, `nbconvert failed:\n${result.stderr.slice(-4000)}`).toBe(0);
       const executed = JSON.parse(readFileSync(join(OUTPUT, name), "utf8")) as { cells: Cell[] };
@@ -61,7 +62,8 @@ describe("notebooks execute headless", { timeout: 900_000 }, () => {
 describe("a person's view of an executed notebook", { timeout: 300_000 }, () => {
   it("draws the charts in the exported HTML (headless Chromium)", async () => {
     const executed = join(OUTPUT, "03-branch-paths-and-jumps.ipynb");
-    execFileSync(PYTHON, ["-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", OUTPUT, executed], { env, stdio: "pipe" });
+    const html = await runCommand(PYTHON, ["-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", OUTPUT, executed], { env });
+    expect(html.status, html.stderr).toBe(0);
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",

@@ -3,14 +3,14 @@
  * - "tensor": TensorAutomaton, the step as tfjs ops over the batch. The sampled tokens never
  *   leave the device; only the small per-step outputs are read for the trace. The form that
  *   matters on GPU backends.
- * - "host": one ReferenceInterpreter per slot (HostAutomaton's step, plus `replay` of one slot
- *   for continuous batching). On wasm and cpu, tensors live in host memory and reading B
+ * - "host": HostAutomaton (one ReferenceInterpreter per slot), plus `replay` of one slot
+ *   for continuous batching. On wasm and cpu, tensors live in host memory and reading B
  *   sampled tokens costs ≈ 0.05 ms, while the tensor step costs 0.3 ms of kernel launches
  *   (bench/ttfa/automaton-step.ts), so this is the default there.
  * Both are the reference semantics: the differential test runs both against it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ReferenceInterpreter, TensorAutomaton, TtfaEvent, type HostStepArrays, type HostStepOutput, type StepRecord, type TtfaProgram } from "../ttfa/index.js";
+import { HostAutomaton, TensorAutomaton, type HostStepOutput, type StepRecord, type TtfaProgram } from "../ttfa/index.js";
 
 export type AutomatonKind = "tensor" | "host";
 
@@ -63,50 +63,25 @@ function tensorAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
   };
 }
 
-/** The host form: one reference interpreter per slot (the semantics of HostAutomaton, plus per-slot replay). */
+/** The host form: HostAutomaton, plus per-slot replay of a shared prefix through each slot's interpreter. */
 function hostAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
-  let streams = Array.from({ length: batch }, () => new ReferenceInterpreter(program));
-  const slot = (s: number) => {
-    const stream = streams[s];
-    if (!stream) throw new Error(`slot ${s} is outside the batch (0..${batch - 1})`);
-    return stream;
-  };
+  const automaton = new HostAutomaton(program, batch);
   return {
     async step(sampled) {
-      const tokens = (await sampled.data()) as Int32Array;
-      const host: HostStepArrays = {
-        token: new Int32Array(batch), pc: new Int32Array(batch), forced: new Int32Array(batch), event: new Int32Array(batch),
-        held: new Int32Array(batch), done: new Int32Array(batch), nextPc: new Int32Array(batch), record: new Int32Array(batch),
-      };
-      for (let b = 0; b < batch; b++) {
-        const r = streams[b]!.step(tokens[b]!);
-        host.token[b] = r.token;
-        host.pc[b] = r.pc;
-        host.forced[b] = r.forced;
-        host.event[b] = r.event;
-        host.held[b] = r.event & TtfaEvent.HELD ? 1 : 0;
-        host.done[b] = r.done;
-        host.nextPc[b] = r.nextPc;
-        host.record[b] = r.record;
-      }
+      const host = automaton.step((await sampled.data()) as Int32Array);
       return { next: tf.tensor1d(host.token, "int32"), host };
     },
-    setToolOutput: (s, tokens) => slot(s).setToolOutput(tokens),
-    stop: (s) => slot(s).stop(),
-    resetSlot(s) {
-      slot(s);
-      streams[s] = new ReferenceInterpreter(program);
-    },
+    setToolOutput: (s, tokens) => automaton.setToolOutput(s, tokens),
+    stop: (s) => automaton.stop(s),
+    resetSlot: (s) => automaton.resetSlot(s),
     forcedNext(s) {
-      const stream = slot(s);
+      const stream = automaton.interpreter(s);
       return !stream.done && stream.feedPtr < stream.feedEnd;
     },
     replay(s, count) {
-      const stream = slot(s);
+      const stream = automaton.interpreter(s);
       return Array.from({ length: count }, () => stream.step(program.padId));
     },
-    dispose: () => {
-      streams = [];
-    },
+    dispose: () => automaton.dispose(),
   };
 }

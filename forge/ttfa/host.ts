@@ -52,6 +52,11 @@ export class HostAutomaton {
     return out;
   }
 
+  /** The interpreter running one slot (the engine replays a shared prefix through it). */
+  interpreter(slot: number): ReferenceInterpreter {
+    return this.stream(slot);
+  }
+
   setToolOutput(slot: number, tokens: ArrayLike<number>): void {
     this.stream(slot).setToolOutput(tokens);
   }

@@ -11,13 +11,11 @@
  * per head.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DecoderModel } from "./decoder.js";
+import { linear, type DecoderModel } from "./decoder.js";
 import type { KvCache } from "./cache.js";
-import type { Linear, Norm } from "./weights.js";
 import { ModelUsageError } from "./errors.js";
 
 const MASKED = -1e9;
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 /**
  * tokens: row-major [B, k] (entries past counts[b] are ignored); counts[b] in 0..k: tokens
@@ -77,7 +75,7 @@ export function decodeChunk(model: DecoderModel, cache: KvCache, tokens: Int32Ar
     const ropeT = rope !== null ? { cos: tf.tensor3d(rope.cos, [rows, 1, D]), sin: tf.tensor3d(rope.sin, [rows, 1, D]) } : null;
     const scale = 1 / Math.sqrt(D);
     w.layers.forEach((layer, l) => {
-      const qkv = tf.reshape(linear(norm(model, x, layer.attnNorm), layer.qkv), [rows, heads + 2 * kvHeads, D]);
+      const qkv = tf.reshape(linear(model.norm(x, layer.attnNorm), layer.qkv), [rows, heads + 2 * kvHeads, D]);
       let [q, kk, v] = tf.split(qkv, [heads, kvHeads, kvHeads], 1) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
       if (ropeT !== null) {
         q = rotate(q, ropeT.cos, ropeT.sin);
@@ -102,45 +100,13 @@ export function decodeChunk(model: DecoderModel, cache: KvCache, tokens: Int32Ar
       const attended = tf.matMul(weights, values, false, true); // [B·kvH, k·group, D]
       const merged = tf.reshape(tf.transpose(tf.reshape(attended, [B, kvHeads, k, group, D]), [0, 2, 1, 3, 4]), [rows, heads * D]) as tf.Tensor2D;
       x = tf.add(x, linear(merged, layer.attnOut));
-      x = tf.add(x, mlp(model, norm(model, x, layer.mlpNorm), layer.mlpIn, layer.mlpOut));
+      x = tf.add(x, model.mlp(model.norm(x, layer.mlpNorm), layer));
     });
     const lastRows = tf.gather(x, tf.tensor1d(last, "int32")) as tf.Tensor2D;
-    return tf.matMul(norm(model, lastRows, w.finalNorm), w.head) as tf.Tensor2D;
+    return tf.matMul(model.norm(lastRows, w.finalNorm), w.head) as tf.Tensor2D;
   });
   cache.length = col + k;
   return logits;
-}
-
-function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  return l.b === null ? tf.matMul(x, l.w) : (tf.fused.matMul({ a: x, b: l.w, bias: l.b }) as tf.Tensor2D);
-}
-
-function norm(model: DecoderModel, x: tf.Tensor2D, n: Norm): tf.Tensor2D {
-  const eps = model.config.normEps;
-  if (n.bias !== null) {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), n.gain), n.bias);
-  }
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), n.gain);
-}
-
-function mlp(model: DecoderModel, x: tf.Tensor2D, up: Linear, down: Linear): tf.Tensor2D {
-  const h = linear(x, up);
-  let act: tf.Tensor2D;
-  switch (model.config.activation) {
-    case "gelu_new":
-      act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(h, tf.mul(tf.mul(tf.mul(h, h), h), 0.044715)), GELU_C))));
-      break;
-    case "gelu":
-      act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
-      break;
-    case "silu": {
-      const [gate, u] = tf.split(h, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-      act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), u);
-      break;
-    }
-  }
-  return linear(act, down);
 }
 
 /** HF rotate-half RoPE on [rows, heads, D] with per-row cos/sin [rows, 1, D]. */

@@ -189,8 +189,9 @@ export class DecoderModel {
     });
   }
 
-  /** LayerNorm (with bias) or RMSNorm (without), over the last axis of [rows, hidden]. */
-  private norm(x: tf.Tensor2D, n: Norm): tf.Tensor2D {
+  /** LayerNorm (with bias) or RMSNorm (without), over the last axis of [rows, hidden].
+   * A building block shared with the multi-token pass (chunk.ts). */
+  norm(x: tf.Tensor2D, n: Norm): tf.Tensor2D {
     const eps = this.config.normEps;
     if (n.bias !== null) {
       const { mean, variance } = tf.moments(x, -1, true);
@@ -200,7 +201,8 @@ export class DecoderModel {
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), n.gain);
   }
 
-  private mlp(x: tf.Tensor2D, layer: DecoderWeights["layers"][number], product: typeof linear = linear): tf.Tensor2D {
+  /** The feed-forward block of one layer (shared with chunk.ts). */
+  mlp(x: tf.Tensor2D, layer: DecoderWeights["layers"][number], product: typeof linear = linear): tf.Tensor2D {
     const h = product(x, layer.mlpIn);
     let act: tf.Tensor2D;
     switch (this.config.activation) {
@@ -247,7 +249,7 @@ export const INFERENCE_OPS: ForwardOps = {
 };
 
 /** x·W (+ b) as one fused 2-D product (W is [in, out]: XNNPACK's fast path). */
-function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
+export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
   return l.b === null ? tf.matMul(x, l.w) : (tf.fused.matMul({ a: x, b: l.w, bias: l.b }) as tf.Tensor2D);
 }
 

@@ -5,12 +5,10 @@
  *   tsx scripts/eval-model.ts [--model DIR] [--per-task N] [--seed-streams N] [--checked-streams N] [--seed N]
  */
 import { parseArgs } from "node:util";
+import { failer, intArg } from "./cli-args.js";
 import { evaluateModel, formatReport } from "../forge/training/eval.js";
 
-function fail(message: string): never {
-  process.stderr.write(`eval-model: ${message}\n`);
-  process.exit(2);
-}
+const fail: (message: string) => never = failer("eval-model"); // typed, so a call ends control flow
 
 let args;
 try {
@@ -32,20 +30,15 @@ if (args.help) {
   process.stdout.write("usage: tsx scripts/eval-model.ts [--model DIR] [--per-task N] [--seed-streams N] [--checked-streams N] [--seed N] [--json]\n");
   process.exit(0);
 }
-const intArg = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got "${value}"`);
-  return n;
-};
+const int = (name: string, value: string | undefined) => intArg(fail, name, value);
 
 try {
   const report = await evaluateModel({
     model: args.model,
-    perTask: intArg("per-task", args["per-task"]),
-    seedStreams: intArg("seed-streams", args["seed-streams"]),
-    checkedStreams: intArg("checked-streams", args["checked-streams"]),
-    seed: intArg("seed", args.seed),
+    perTask: int("per-task", args["per-task"]),
+    seedStreams: int("seed-streams", args["seed-streams"]),
+    checkedStreams: int("checked-streams", args["checked-streams"]),
+    seed: int("seed", args.seed),
     onProgress: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report) + "\n");

@@ -10,15 +10,13 @@
  *   COMMAND.txt and the log then hold every command and log in order.
  */
 import { parseArgs } from "node:util";
+import { failer, intArg } from "./cli-args.js";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { initBackend } from "../forge/backend/index.js";
 import { FORGE_TINY_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining } from "../forge/training/index.js";
 
-function fail(message: string): never {
-  process.stderr.write(`train-model: ${message}\n`);
-  process.exit(2);
-}
+const fail: (message: string) => never = failer("train-model"); // typed, so a call ends control flow
 
 let args;
 try {
@@ -40,12 +38,7 @@ if (args.help) {
   process.stdout.write("usage: tsx scripts/train-model.ts [--out DIR] [--seed N] [--steps N] [--lr X] [--resume DIR] [--smoke]\n");
   process.exit(0);
 }
-const intArg = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got "${value}"`);
-  return n;
-};
+const int = (name: string, value: string | undefined) => intArg(fail, name, value);
 
 const smoke = args.smoke === true;
 const plan = smoke ? SMOKE_TRAINING : FULL_TRAINING;
@@ -59,7 +52,7 @@ if (!(lr > 0 && lr < 1)) fail(`--lr must be a number between 0 and 1, got "${arg
 try {
   const result = await runTraining({
     config: smoke ? SMOKE_CONFIG : FORGE_TINY_CONFIG,
-    plan: { ...plan, seed: intArg("seed", args.seed) ?? plan.seed, steps: intArg("steps", args.steps) ?? plan.steps, learningRate: lr },
+    plan: { ...plan, seed: int("seed", args.seed) ?? plan.seed, steps: int("steps", args.steps) ?? plan.steps, learningRate: lr },
     out,
     command,
     resume: args.resume === undefined ? undefined : resolve(args.resume),

@@ -203,24 +203,7 @@ export class DecoderModel {
 
   /** The feed-forward block of one layer (shared with chunk.ts). */
   mlp(x: tf.Tensor2D, layer: DecoderWeights["layers"][number], product: typeof linear = linear): tf.Tensor2D {
-    const h = product(x, layer.mlpIn);
-    let act: tf.Tensor2D;
-    switch (this.config.activation) {
-      case "gelu_new": {
-        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); x³ as products (tf.pow is 10× slower on wasm)
-        const cube = tf.mul(tf.mul(h, h), h);
-        act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(h, tf.mul(cube, 0.044715)), GELU_C))));
-        break;
-      }
-      case "gelu":
-        act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
-        break;
-      case "silu": {
-        const [gate, up] = tf.split(h, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-        act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
-        break;
-      }
-    }
+    const act = activate(product(x, layer.mlpIn), this.config.activation);
     return product(act, layer.mlpOut);
   }
 
@@ -249,6 +232,23 @@ export const INFERENCE_OPS: ForwardOps = {
 };
 
 /** x·W (+ b) as one fused 2-D product (W is [in, out]: XNNPACK's fast path). */
+/** The MLP's activation on the up-projection (SwiGLU splits it into gate and up halves). */
+export function activate(h: tf.Tensor2D, kind: DecoderConfig["activation"]): tf.Tensor2D {
+  switch (kind) {
+    case "gelu_new": {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); x³ as products (tf.pow is 10× slower on wasm)
+      const cube = tf.mul(tf.mul(h, h), h);
+      return tf.mul(tf.mul(h, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(h, tf.mul(cube, 0.044715)), GELU_C))));
+    }
+    case "gelu":
+      return tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
+    case "silu": {
+      const [gate, up] = tf.split(h, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+    }
+  }
+}
+
 export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
   return l.b === null ? tf.matMul(x, l.w) : (tf.fused.matMul({ a: x, b: l.w, bias: l.b }) as tf.Tensor2D);
 }

@@ -15,9 +15,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { DecoderConfig } from "../model/index.js";
 import { oneHotEmbed, trainableMatMul, type DecoderWeights, type Linear, type Norm } from "../model/index.js";
+import { activate } from "../model/decoder.js";
 import { TrainingError } from "./errors.js";
 
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** forge/model's 2-D matMul with explicit-transpose gradients (XNNPACK's fast path both ways). */
 const matmul2d = trainableMatMul;
@@ -128,21 +128,7 @@ export function trainingLogits(config: DecoderConfig, w: DecoderWeights, ids: tf
     }
     const attended = N === 1 ? perSequence[0]! : (tf.concat(perSequence, 0) as tf.Tensor2D);
     x = tf.add(x, linear(attended, layer.attnOut));
-    const h = linear(norm(x, layer.mlpNorm, eps), layer.mlpIn);
-    let act: tf.Tensor2D;
-    switch (config.activation) {
-      case "gelu_new":
-        act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(h, tf.mul(tf.pow(h, 3), 0.044715)), GELU_C))));
-        break;
-      case "gelu":
-        act = tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
-        break;
-      case "silu": {
-        const [gate, up] = tf.split(h, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-        act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
-        break;
-      }
-    }
+    const act = activate(linear(norm(x, layer.mlpNorm, eps), layer.mlpIn), config.activation);
     x = tf.add(x, linear(act, layer.mlpOut));
   }
   return matmul2d(norm(x, w.finalNorm, eps), w.head);

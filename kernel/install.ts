@@ -5,12 +5,12 @@
  * $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter); with --prefix: <prefix>/share/jupyter.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "./cells/prelude.js";
 import { buildTypeSurface } from "./cells/type-surface.js";
+import { kernelBundle } from "./bundle.mjs";
 import { DISPLAY_NAME, KERNEL_NAME } from "./server/kernel-info.js";
 
 export interface InstallOptions {
@@ -30,17 +30,9 @@ export interface Kernelspec {
 }
 
 export function kernelspec(): Kernelspec {
-  const tsxLoader = createRequire(join(REPO_ROOT, "package.json")).resolve("tsx");
   return {
-    argv: [
-      process.execPath,
-      "--disable-warning=ExperimentalWarning",
-      "--import",
-      pathToFileURL(tsxLoader).href,
-      join(REPO_ROOT, "kernel", "main.ts"),
-      "--connection-file",
-      "{connection_file}",
-    ],
+    // The launcher runs the kernel from its bundle, built or rebuilt there when the sources changed.
+    argv: [process.execPath, "--disable-warning=ExperimentalWarning", join(REPO_ROOT, "kernel", "launch.mjs"), "--connection-file", "{connection_file}"],
     display_name: DISPLAY_NAME,
     language: "typescript",
     // SIGINT also stops synchronous loops; interrupt_request on control works as well.
@@ -87,6 +79,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const options = parseArgs(process.argv.slice(2));
     const dir = installKernelspec(options);
     console.log(`Installed kernelspec ${KERNEL_NAME} in ${dir}`);
+    // Build the kernel bundle now, so that the first start does not (each start checks it is up to date).
+    console.log(`Kernel bundle ready in ${await kernelBundle()}`);
     if (options.typeSurface) {
       // Build the cells' type surface now, so the first notebook start does not pay for it.
       const surface = await buildTypeSurface();

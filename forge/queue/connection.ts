@@ -13,8 +13,9 @@
  * ioredis parses the URL itself (credentials, database, TLS for rediss://) and reconnects after
  * a dropped connection with its back-off; commands sent meanwhile wait in its offline queue.
  */
-import { createIORedisClient, type IRedisClient } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import type { IRedisClient } from "bullmq";
+import type { Redis, RedisOptions } from "ioredis";
+import { bullmq, ioredis } from "./drivers.js";
 import { QueueConfigError } from "./errors.js";
 
 /** A checked Redis URL. */
@@ -59,11 +60,11 @@ function redisOptions(options: BullConnectionOptions): RedisOptions {
 
 /** A connection for one BullMQ Queue, Worker or QueueEvents; it connects at once. */
 export function bullConnection(target: RedisTarget, options: BullConnectionOptions = {}): IRedisClient {
-  const client = new Redis(target.url, redisOptions(options));
+  const client = new (ioredis().Redis)(target.url, redisOptions(options));
   // BullMQ listens for the client's errors while a Queue or Worker uses it; this one keeps ioredis
   // from printing "Unhandled error event" when a drop happens outside that time.
   client.on("error", () => undefined);
-  return createIORedisClient(client);
+  return bullmq().createIORedisClient(client);
 }
 
 /**
@@ -73,7 +74,7 @@ export function bullConnection(target: RedisTarget, options: BullConnectionOptio
  * connected, it reconnects by itself after a drop; a command fails after 20 reconnect attempts.
  */
 export async function controlClient(target: RedisTarget): Promise<Redis> {
-  const client = new Redis(target.url, { lazyConnect: true, maxRetriesPerRequest: 20 });
+  const client = new (ioredis().Redis)(target.url, { lazyConnect: true, maxRetriesPerRequest: 20 });
   let firstError: Error | null = null;
   const onError = (err: Error) => void (firstError ??= err);
   client.on("error", onError);

@@ -15,7 +15,7 @@
  * closes them when the last call in progress ends, so an idle session holds no socket and never
  * keeps a script's process alive; the next call reconnects (a few milliseconds on a LAN).
  */
-import { Queue, type IRedisClient, type Job } from "bullmq";
+import type { IRedisClient, Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ForgeServer } from "../api/session.js";
 import { Session } from "../api/session.js";
@@ -25,6 +25,7 @@ import type { RequestOptions } from "../engine/types.js";
 import { RequestError } from "../engine/errors.js";
 import type { Run } from "../run/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
+import { bullmq } from "./drivers.js";
 import { bullConnection, closeAll, controlClient, parseRedisUrl, type RedisTarget } from "./connection.js";
 import { decodeJobResult, encodeJobData } from "./codec.js";
 import { QueueJobError } from "./errors.js";
@@ -86,7 +87,7 @@ export class QueueServer implements ForgeServer {
         throw new RequestError(`queue session: ${err.message}`);
       });
       const bull = bullConnection(this.target, { retries: SESSION_RETRIES });
-      const queue = new Queue(this.queueName, { connection: bull });
+      const queue = new (bullmq().Queue)(this.queueName, { connection: bull });
       queue.on("error", () => undefined); // connection trouble surfaces as the failing command's error
       try {
         await queue.waitUntilReady();

@@ -10,12 +10,13 @@
  * queue and it runs again from the start (same seed, same instances, same samples).
  */
 import { hostname } from "node:os";
-import { UnrecoverableError, Worker, type IRedisClient, type Job } from "bullmq";
+import type { IRedisClient, Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ForgeBackend } from "../api/backend.js";
 import type { QueueJobProgress, QueueWorkerOptions, WorkerRecord } from "./types.js";
 import { DEFAULT_QUEUE, keys } from "./types.js";
 import { bullConnection, closeAll, controlClient, parseRedisUrl } from "./connection.js";
+import { bullmq } from "./drivers.js";
 import { decodeJobData, encodeJobResult } from "./codec.js";
 import type { QueueJobResult } from "./types.js";
 
@@ -51,7 +52,7 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
   const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<QueueJobResult> => {
     return runJob(job, signal, { backend, control, queue, name, log, tokenizer: info.tokenizer });
   };
-  const worker = new Worker(queue, processor, {
+  const worker = new (bullmq().Worker)(queue, processor, {
     connection: connections[0]!,
     concurrency: options.concurrency ?? 1,
     lockDuration: options.lockDurationMs ?? 30_000,
@@ -95,18 +96,18 @@ async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext
   try {
     decoded = decodeJobData(job.data);
   } catch (err) {
-    throw new UnrecoverableError(`worker ${ctx.name}: ${(err as Error).message}`);
+    throw new (bullmq().UnrecoverableError)(`worker ${ctx.name}: ${(err as Error).message}`);
   }
   const { data, workflow } = decoded;
   if (data.tokenizer !== undefined && data.tokenizer !== ctx.tokenizer)
-    throw new UnrecoverableError(
+    throw new (bullmq().UnrecoverableError)(
       `worker ${ctx.name} cannot load the workflow: it was prepared for tokenizer "${data.tokenizer}", ` +
         `but this worker's tokenizer is "${ctx.tokenizer}" (start workers with the model the workflow was prepared for)`,
     );
   try {
     ctx.backend.check(workflow);
   } catch (err) {
-    throw new UnrecoverableError(`worker ${ctx.name} cannot run the workflow: ${(err as Error).message}`);
+    throw new (bullmq().UnrecoverableError)(`worker ${ctx.name} cannot run the workflow: ${(err as Error).message}`);
   }
 
   const last = data.firstInstance + data.instances - 1;

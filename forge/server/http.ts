@@ -14,7 +14,7 @@
  * notebook on the serving machine and remote clients share one line.
  */
 import { PassThrough } from "node:stream";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { tableToIPC } from "apache-arrow";
 import type { ForgeBackend, BackendInfo } from "../api/backend.js";
 import type { ForgeServer } from "../api/session.js";
@@ -132,6 +132,8 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     scheduling: "fifo",
   };
   const queue = new JobQueue(backend, limits, log);
+  // Imported here, not at the top: importing forge (a notebook kernel's start) need not load fastify.
+  const { default: Fastify } = await import("fastify");
   const app = Fastify({
     logger: false,
     bodyLimit: limits.maxBodyBytes,

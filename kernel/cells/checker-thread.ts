@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { bundleDir } from "../bundled.js";
 import { REPO_ROOT } from "./prelude.js";
 import type { TslabConverter } from "./tslab.js";
 
@@ -22,7 +23,12 @@ export interface CheckerInit {
   /** One Int32: 0 while a call is pending, 1 once its answer is posted. */
   signal: SharedArrayBuffer;
   port: MessagePort;
+  /** performance.timeOrigin of the starting thread, for the worker's stage times. */
+  processOrigin: number;
 }
+
+/** When the checker's start-up stages ended, in ms since the process started. */
+export type CheckerStages = Record<string, number>;
 
 export type CheckerCall =
   | { method: "convert"; args: [string, string] }
@@ -42,21 +48,28 @@ function tsxEsmApiUrl(): string {
   return pathToFileURL(join(dirname(manifest), exports["./esm/api"]!.import.default)).href;
 }
 
+/** The worker: its bundled module when the kernel runs from the bundle, else its source through tsx. */
+function startWorker(init: CheckerInit, port: MessagePort): Worker {
+  const bundle = bundleDir();
+  if (bundle !== null) return new Worker(join(bundle, "kernel", "cells", "checker-worker.mjs"), { workerData: init, transferList: [port] });
+  // Node 20 does not carry the kernel's tsx hooks over to worker threads, so a small bootstrap
+  // registers tsx in the worker before importing it.
+  const tsxApi = tsxEsmApiUrl();
+  const workerUrl = new URL("./checker-worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: init, transferList: [port] });
+}
+
 /**
  * Start the checker thread for `prelude` (the cells' global declarations); resolves once the
  * converter is built, rejects with the worker's reason if it cannot be.
  */
-export function startCheckerThread(prelude: string): Promise<TslabConverter> {
+export function startCheckerThread(prelude: string, onStages?: (stages: CheckerStages) => void): Promise<TslabConverter> {
   const signal = new SharedArrayBuffer(4);
   const flag = new Int32Array(signal);
   const { port1: ours, port2: theirs } = new MessageChannel();
-  const init: CheckerInit = { rootDir: REPO_ROOT, prelude, signal, port: theirs };
-  // The worker is TypeScript too. Node 20 does not carry the kernel's tsx hooks over to worker
-  // threads, so a small bootstrap registers tsx in the worker before importing it.
-  const tsxApi = tsxEsmApiUrl();
-  const workerUrl = new URL("./checker-worker.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: init, transferList: [theirs] });
+  const init: CheckerInit = { rootDir: REPO_ROOT, prelude, signal, port: theirs, processOrigin: performance.timeOrigin };
+  const worker = startWorker(init, theirs);
 
   let closed = false;
   /** Why the worker is gone, once it is (calls then fail at once instead of waiting). */
@@ -98,8 +111,11 @@ export function startCheckerThread(prelude: string): Promise<TslabConverter> {
   };
 
   return new Promise((resolve, reject) => {
-    worker.once("message", (m: { ready: boolean; error?: string }) => {
-      if (m.ready) return resolve(converter);
+    worker.once("message", (m: { ready: boolean; error?: string; stages?: CheckerStages }) => {
+      if (m.ready) {
+        if (m.stages) onStages?.(m.stages);
+        return resolve(converter);
+      }
       reject(new Error(m.error ?? "the cell type checker failed to start"));
       void worker.terminate();
     });

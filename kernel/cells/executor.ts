@@ -39,7 +39,7 @@ export class CellExecutor {
   constructor(rootDir: string = process.cwd(), options: { surfaceDir?: string | null; converter?: TslabConverter } = {}) {
     this.converter = options.converter ?? CellExecutor.buildConverter(preludeDeclarations(options.surfaceDir ?? null));
     const converters = { node: this.converter, browser: this.converter, close: () => this.converter.close() };
-    this.executor = tslabExecutor.createExecutor(rootDir, converters, {
+    this.executor = tslabExecutor().createExecutor(rootDir, converters, {
       log: (value) => {
         if (this.report) {
           this.report.hasValue = true;
@@ -52,6 +52,11 @@ export class CellExecutor {
         else this.report?.thrown.push(args[0]);
       },
     });
+  }
+
+  /** Load tslab's executor (and with it TypeScript, on this thread) ahead of the constructor. */
+  static loadTslab(): void {
+    tslabExecutor();
   }
 
   /** Build tslab's converter on this thread, with the prelude's global declarations. */

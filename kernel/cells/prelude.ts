@@ -6,7 +6,8 @@
  * when there is one, else of the sources — so their types grow with the modules.
  */
 import { dirname, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { importModules } from "../bundled.js";
 
 /** The repository root (kernel/cells/ is two levels below it). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -65,19 +66,19 @@ export interface PreloadOutcome {
 /** Import the modules (in parallel) and install them as globals. */
 export async function preloadModules(target: Record<string, unknown> = globalThis as Record<string, unknown>): Promise<PreloadOutcome> {
   const outcome: PreloadOutcome = { modules: {}, failures: {} };
-  await Promise.all(
-    PRELOADED_MODULES.map(async (m) => {
-      try {
-        const loaded = (await import(pathToFileURL(resolve(REPO_ROOT, m.path)).href)) as unknown;
-        outcome.modules[m.name] = loaded;
-        target[m.name] = loaded;
-      } catch (e) {
-        const reason = `${m.name} (${m.path}) failed to load: ${(e as Error).message}`;
-        outcome.failures[m.name] = reason;
-        target[m.name] = unavailableModule(reason);
-      }
-    }),
-  );
+  // The bundled modules when the kernel runs from its bundle: the same instances the kernel's own code uses.
+  const results = await importModules(REPO_ROOT, PRELOADED_MODULES.map((m) => m.path));
+  PRELOADED_MODULES.forEach((m, i) => {
+    const result = results[i]!;
+    if (result.status === "fulfilled") {
+      outcome.modules[m.name] = result.value;
+      target[m.name] = result.value;
+    } else {
+      const reason = `${m.name} (${m.path}) failed to load: ${(result.reason as Error).message}`;
+      outcome.failures[m.name] = reason;
+      target[m.name] = unavailableModule(reason);
+    }
+  });
   return outcome;
 }
 

@@ -23,10 +23,12 @@ interface TsApi {
   ScriptTarget: { Latest: number };
   ScriptKind: { TS: number };
 }
-const ts = createRequire(require.resolve("tslab/dist/converter"))("@tslab/typescript-for-tslab") as TsApi;
+// Loaded on first use (0.2–0.5 s): not while the kernel starts and answers kernel_info.
+let typeScript: TsApi | null = null;
 
 export function expandShorthandProperties(code: string): string {
   if (!/[{,]\s*[A-Za-z_$][\w$]*\s*[,}=]/.test(code)) return code; // nothing that could be one: skip the parse
+  const ts = (typeScript ??= createRequire(require.resolve("tslab/dist/converter"))("@tslab/typescript-for-tslab") as TsApi);
   const source = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const names: Array<{ start: number; end: number }> = [];
   const visit = (node: TsNode): void => {

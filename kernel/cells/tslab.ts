@@ -4,6 +4,7 @@
  * in its private TypeScript fork's types, which the project's compiler need not see).
  */
 import { createRequire } from "node:module";
+import { requireWithCodeCache } from "./code-cache.js";
 
 const require = createRequire(import.meta.url);
 
@@ -82,22 +83,28 @@ export interface TslabTypeScript {
   ScriptKind: { TS: number };
 }
 
-export const tslabExecutor = require("tslab/dist/executor") as ExecutorModule;
-
-// The converter loads TypeScript (0.5–1 s of CPU): only on first use, so that the kernel's
-// main thread answers kernel_info without it (the type checker runs on its own thread).
+// The executor and the converter load TypeScript (0.3–1 s of CPU): only on first use, so that
+// the kernel's main thread answers kernel_info without it (the type checker runs on its own thread).
 const requireFromConverter = createRequire(require.resolve("tslab/dist/converter"));
+let executorModule: ExecutorModule | null = null;
 let converterModule: ConverterModule | null = null;
 let typeScriptModule: TslabTypeScript | null = null;
 
+/** tslab's executor module (loaded on first call). */
+export function tslabExecutor(): ExecutorModule {
+  tslabTypeScript(); // first, so that tslab requires this instance
+  return (executorModule ??= require("tslab/dist/executor") as ExecutorModule);
+}
+
 /** tslab's converter module (loaded on first call). */
 export function tslabConverter(): ConverterModule {
+  tslabTypeScript(); // first, so that tslab requires this instance
   return (converterModule ??= require("tslab/dist/converter") as ConverterModule);
 }
 
-/** The TypeScript build tslab bundles (loaded on first call). */
+/** The TypeScript build tslab bundles (loaded on first call, with V8's code cache: code-cache.ts). */
 export function tslabTypeScript(): TslabTypeScript {
-  return (typeScriptModule ??= requireFromConverter("@tslab/typescript-for-tslab") as TslabTypeScript);
+  return (typeScriptModule ??= requireWithCodeCache(require.resolve("tslab/dist/converter"), "@tslab/typescript-for-tslab") as TslabTypeScript);
 }
 
 /** That TypeScript's version, read without loading it. */

@@ -10,8 +10,10 @@
  * `forge-opaque:<package>` modules, declared as shorthand ambient modules, so those types read
  * as `any` in cells (a cell that imports such a package itself still gets its real types).
  *
- * The build takes seconds (TypeScript reads everything once); it is keyed by the sources'
- * paths, sizes and modification times, so it is redone only after forge/viz/datasets change.
+ * The build takes seconds (TypeScript reads everything once). It records the sources it was
+ * built from (the files of the repository TypeScript read, with sizes and modification times),
+ * so it is redone only after one of them changed — not after edits elsewhere (forge/training,
+ * forge/cli, tests).
  *   buildTypeSurface()      build now (install, bench), or reuse the cached one
  *   cachedTypeSurface()     the up-to-date surface, or null (then the kernel reads the sources)
  *   npx tsx kernel/cells/type-surface.ts   build from the command line (the kernel runs this
@@ -40,7 +42,7 @@ const SOURCE_FOLDERS = ["forge", "viz", "datasets", "kernel/output"];
 export const KEPT_PACKAGES: readonly string[] = ["apache-arrow", "vega-lite", "jsep"];
 
 /** Bumped when the build's output changes shape, so old caches are not reused. */
-const SURFACE_FORMAT = 1;
+const SURFACE_FORMAT = 2;
 
 export const OPAQUE_PREFIX = "forge-opaque:";
 const OPAQUE_FILE = "__opaque__.d.ts";
@@ -76,27 +78,54 @@ function listSources(folder: string, into: string[]): void {
   }
 }
 
-/** The cache key: every source's path, size and mtime, plus the build's own settings. */
-export function surfaceKey(): string {
-  const files: string[] = [];
-  for (const folder of SOURCE_FOLDERS) listSources(join(REPO_ROOT, folder), files);
-  const hash = createHash("sha256");
-  hash.update(JSON.stringify({ SURFACE_FORMAT, KEPT_PACKAGES, SURFACE_ENTRIES }));
-  for (const file of files.sort()) {
-    const stat = statSync(file);
-    hash.update(`${relative(REPO_ROOT, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
+/**
+ * What a surface was built from: the build's settings, and each source of the repository that
+ * TypeScript read for it, with its size and modification time when the build started.
+ */
+interface SurfaceManifest {
+  settings: string;
+  inputs: Record<string, [size: number, mtimeMs: number]>;
+  opaque: string[];
+  files: number;
+}
+
+/** The build's settings: another format, package list, entry list or repository folder is another surface. */
+function surfaceSettings(): string {
+  return JSON.stringify({ SURFACE_FORMAT, KEPT_PACKAGES, SURFACE_ENTRIES, root: REPO_ROOT });
+}
+
+function stamp(path: string): [number, number] | null {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? [stat.size, stat.mtimeMs] : null;
+}
+
+/**
+ * Up to date: same settings, and every source it was built from unchanged. Sources that forge's
+ * entry points do not reach (forge/training, forge/cli, …) do not count.
+ */
+function isFresh(manifest: SurfaceManifest): boolean {
+  if (manifest.settings !== surfaceSettings()) return false;
+  for (const [file, [size, mtime]] of Object.entries(manifest.inputs)) {
+    const current = stamp(join(REPO_ROOT, file));
+    if (!current || current[0] !== size || current[1] !== mtime) return false;
   }
-  return hash.digest("hex").slice(0, 16);
+  return true;
+}
+
+/** The file naming this repository's latest surface (one per repository: FORGE_KERNEL_CACHE may be shared). */
+function currentFile(root: string): string {
+  return join(root, `current-${createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 8)}.json`);
 }
 
 /** The surface for the current sources, if it has been built; null otherwise. */
-export function cachedTypeSurface(key: string = surfaceKey()): TypeSurface | null {
-  const dir = join(surfaceCacheRoot(), key);
+export function cachedTypeSurface(): TypeSurface | null {
+  const root = surfaceCacheRoot();
   try {
-    const meta = JSON.parse(readFileSync(join(dir, COMPLETE_MARKER), "utf8")) as { opaque: string[] };
-    return { dir, opaque: meta.opaque };
+    const { dir } = JSON.parse(readFileSync(currentFile(root), "utf8")) as { dir: string };
+    const manifest = JSON.parse(readFileSync(join(root, dir, COMPLETE_MARKER), "utf8")) as SurfaceManifest;
+    return isFresh(manifest) ? { dir: join(root, dir), opaque: manifest.opaque } : null;
   } catch {
-    return null;
+    return null; // none built yet
   }
 }
 
@@ -129,16 +158,18 @@ function isNodeBuiltin(specifier: string): boolean {
  * Throws TypeSurfaceError when TypeScript cannot emit the declarations.
  */
 export async function buildTypeSurface(options: { force?: boolean } = {}): Promise<TypeSurface> {
-  const key = surfaceKey();
   if (!options.force) {
-    const cached = cachedTypeSurface(key);
+    const cached = cachedTypeSurface();
     if (cached) return cached;
   }
+  // Stats taken before TypeScript reads the sources: one saved during the build shows up as changed.
+  const sources: string[] = [];
+  for (const folder of SOURCE_FOLDERS) listSources(join(REPO_ROOT, folder), sources);
+  const before = new Map(sources.map((file) => [relative(REPO_ROOT, file), stamp(file)] as const));
   const ts = (await import("typescript")).default;
   const root = surfaceCacheRoot();
-  const dir = join(root, key);
   // Build next to the final folder, then rename: a concurrent kernel never sees half a surface.
-  const staging = `${dir}.${process.pid}.tmp`;
+  const staging = join(root, `build-${process.pid}-${Date.now()}.tmp`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
@@ -185,6 +216,13 @@ export async function buildTypeSurface(options: { force?: boolean } = {}): Promi
       throw new TypeSurfaceError(`declaration build failed: ${where}${first ? ts.flattenDiagnosticMessageText(first.messageText, "; ") : "nothing emitted"}`);
     }
     const sorted = [...opaque].sort();
+    const inputs: SurfaceManifest["inputs"] = {};
+    for (const file of program.getSourceFiles()) {
+      const rel = relative(REPO_ROOT, file.fileName);
+      if (rel.startsWith("..") || rel.split(/[\\/]/).includes("node_modules")) continue; // packages: not the repository's sources
+      const s = before.get(rel) ?? stamp(file.fileName);
+      if (s) inputs[rel] = s;
+    }
     writeFileSync(
       join(staging, OPAQUE_FILE),
       [
@@ -193,10 +231,20 @@ export async function buildTypeSurface(options: { force?: boolean } = {}): Promi
         "",
       ].join("\n"),
     );
-    writeFileSync(join(staging, COMPLETE_MARKER), JSON.stringify({ key, opaque: sorted, files: written.length }));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    pruneOldSurfaces(root, key);
+    const manifest: SurfaceManifest = { settings: surfaceSettings(), inputs, opaque: sorted, files: written.length };
+    writeFileSync(join(staging, COMPLETE_MARKER), JSON.stringify(manifest));
+    // Named after what it was built from: kernels that build at once agree on it.
+    const id = createHash("sha256").update(JSON.stringify(manifest)).digest("hex").slice(0, 16);
+    const dir = join(root, id);
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // built by another process first
+    }
+    const pointer = `${currentFile(root)}.${process.pid}.tmp`;
+    writeFileSync(pointer, JSON.stringify({ dir: id }));
+    renameSync(pointer, currentFile(root)); // atomic: a starting kernel reads the old or the new one
+    pruneOldSurfaces(root, id);
     return { dir, opaque: sorted };
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
@@ -209,7 +257,7 @@ function pruneOldSurfaces(root: string, keep: string): void {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const name of readdirSync(root)) {
     const path = join(root, name);
-    if (name === keep || name === "building.lock" || statSync(path).mtimeMs > dayAgo) continue;
+    if (name === keep || name === "building.lock" || name.startsWith("current-") || (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) > dayAgo) continue;
     rmSync(path, { recursive: true, force: true });
   }
 }

@@ -4,18 +4,21 @@
  * shutdown) are served at once, even while a cell runs.
  */
 import { setAmbientHooks } from "../../forge/api/ambient.js";
-import { buildTypeSurfaceInBackground, cachedTypeSurface, CellExecutor, checkCompleteness, preludeDeclarations, startCheckerThread, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, utf16ToCodePoint, type CellError, type CellOutcome, type TslabConverter, type TypeSurface } from "../cells/index.js";
+import { buildTypeSurfaceInBackground, CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, startCellChecker, utf16ToCodePoint, type CellChecker, type CellError, type CellOutcome } from "../cells/index.js";
 import { HistoryStore, type HistoryQuery } from "../history/index.js";
 import { captureStreams, CellOutput, installDisplayGlobals, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
 import { KernelChannels, type ConnectionInfo, type IncomingChannel, type JupyterMessage } from "../protocol/index.js";
 import { randomUUID } from "node:crypto";
 import { kernelInfo } from "./kernel-info.js";
+import { registerTsx } from "../bundled.js";
 
 export interface KernelOptions {
   /** SQLite file for history (default: FORGE_KERNEL_HISTORY or ~/.local/share/forge-kernel/history.sqlite). */
   historyPath?: string;
   /** How long an interrupted cell may take to stop by itself (honouring its AbortSignal) before it is cut off. */
   interruptGraceMs?: number;
+  /** The cell type checker, when started before the kernel (main.ts does, first thing); else the kernel starts it. */
+  checker?: CellChecker;
   /** Called when the kernel has shut down (default: exit the process). */
   onShutdown?: (restart: boolean) => void;
 }
@@ -66,6 +69,9 @@ export class Kernel {
   }
 
   async start(): Promise<void> {
+    // The type checker's thread is the longest part of the start (TypeScript, @types/node, the
+    // type surface): start it first. It runs on another core, beside the handshake.
+    this.startChecker();
     await this.channels.bind();
     this.channels.listen((channel, message) => this.receive(channel, message));
     void this.channels.publish("status", { execution_state: "starting" }, null);
@@ -76,9 +82,8 @@ export class Kernel {
     // A promise rejected after its cell finished must not take the kernel down: report it where the output is.
     process.on("unhandledRejection", (reason) => this.reportStray("Unhandled promise rejection", reason));
     process.on("uncaughtException", (error) => this.reportStray("Uncaught exception", error));
-    // Importing forge/viz/datasets blocks this thread for a while, and the type checker's thread
-    // competes for the CPU. Start both once the client's first kernel_info is answered — or
-    // after a short quiet spell — so the handshake is not kept waiting.
+    // Importing forge/viz/datasets blocks this thread for a while: start it once the client's
+    // first kernel_info is answered — or after a short quiet spell — so the handshake is not kept waiting.
     this.prepareTimer = setTimeout(() => this.ensureExecutor(), PREPARE_DELAY_MS);
   }
 
@@ -94,28 +99,22 @@ export class Kernel {
     return this.executor;
   }
 
-  private checker: Promise<TslabConverter> | null = null;
-  /** No up-to-date type surface was found: build one once this start is done. */
-  private surfaceMissing = false;
-  private readonly startedAt = performance.now();
+  private checker: CellChecker | null = null;
 
+  /** Time since the process started (performance.now() counts from there), for the timing log. */
   private sinceStart(): string {
-    return `${(performance.now() - this.startedAt).toFixed(0)} ms`;
+    return `${performance.now().toFixed(0)} ms`;
   }
 
-  /** Start building the cell type checker on a worker thread (once). */
-  private startChecker(): Promise<TslabConverter> {
+  /** The cell type checker: the one main.ts started, else started now (once). */
+  private startChecker(): CellChecker {
     if (!this.checker) {
-      // The checker reads the cached declaration build of forge/viz/datasets when it is up to
-      // date (seconds faster); otherwise the sources, and the build is made for the next start.
-      let surface: TypeSurface | null = null;
-      if (process.env.FORGE_KERNEL_TYPE_SURFACE !== "0") {
-        surface = cachedTypeSurface();
-        this.surfaceMissing = surface === null;
+      const checker = (this.checker = this.options.checker ?? startCellChecker());
+      if (timing) {
+        void checker.stages.then((stages) =>
+          this.log(`type checker thread (${checker.reads}): ${Object.entries(stages).map(([stage, ms]) => `${stage} ${ms.toFixed(0)} ms`).join(", ")}`),
+        );
       }
-      this.checker = startCheckerThread(preludeDeclarations(surface?.dir ?? null));
-      this.checker.catch(() => undefined); // awaited by prepareExecutor: not an unhandled rejection meanwhile
-      if (timing) void this.checker.then(() => this.log(`type checker ready ${this.sinceStart()} after start (${surface ? "type surface" : "sources"})`));
     }
     return this.checker;
   }
@@ -124,11 +123,17 @@ export class Kernel {
   private async prepareExecutor(): Promise<CellExecutor> {
     const checker = this.startChecker();
     const preload = await preloadModules();
-    if (timing) this.log(`forge, viz, datasets imported ${this.sinceStart()} after start`);
+    if (timing) this.log(`forge, viz, datasets imported ${this.sinceStart()} after the process started`);
     this.preloadFailures = Object.values(preload.failures);
-    const executor = new CellExecutor(undefined, { converter: await checker });
-    // For the next start; not alongside this one, which it would slow down.
-    if (this.surfaceMissing) buildTypeSurfaceInBackground();
+    // tslab's executor loads TypeScript on this thread too: now, while the checker is still being built.
+    CellExecutor.loadTslab();
+    const executor = new CellExecutor(undefined, { converter: await checker.converter });
+    // After this start, which they would slow down: tsx's hooks for cells that import .ts files
+    // (when running from the bundle), and for the next start the type surface, if it was missing.
+    setTimeout(() => {
+      void registerTsx().catch((e: Error) => this.log(`cannot register tsx (.ts files cannot be imported): ${e.message}`));
+      if (checker.surfaceMissing) buildTypeSurfaceInBackground();
+    }, 0);
     return executor;
   }
 
@@ -181,6 +186,7 @@ export class Kernel {
     switch (msg.header.msg_type) {
       case "kernel_info_request":
         await reply("kernel_info_reply", kernelInfo());
+        if (timing && !this.executor) this.log(`kernel_info answered ${this.sinceStart()} after the process started`);
         setImmediate(() => void this.ensureExecutor());
         return;
       case "execute_request":
@@ -372,7 +378,7 @@ export class Kernel {
     this.history.close();
     if (this.prepareTimer) clearTimeout(this.prepareTimer);
     if (this.executor) await this.executor.then((e) => e.close(), () => undefined);
-    else if (this.checker) await this.checker.then((c) => c.close(), () => undefined);
+    else if (this.checker) await this.checker.converter.then((c) => c.close(), () => undefined);
     this.capture.restore();
   }
 }

@@ -14,7 +14,8 @@ describe("kernelspec install", () => {
     expect(run.stdout).toMatch(/Installed kernelspec forge-typescript in .*share\/jupyter\/kernels\/forge-typescript/);
     const spec = JSON.parse(readFileSync(join(prefix, "share", "jupyter", "kernels", "forge-typescript", "kernel.json"), "utf8"));
     expect(spec.argv[0]).toBe(process.execPath);
-    expect(spec.argv).toContain(join(REPO_ROOT, "kernel", "main.ts"));
+    expect(spec.argv).toContain(join(REPO_ROOT, "kernel", "launch.mjs"));
+    expect(run.stdout).toMatch(/Kernel bundle ready in /);
     expect(spec.argv.at(-1)).toBe("{connection_file}");
     expect(spec.language).toBe("typescript");
     const list = spawnSync("/usr/bin/python3", ["-m", "jupyter_client.kernelspecapp", "list", "--json"], {

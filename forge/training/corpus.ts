@@ -10,7 +10,8 @@
  * - Control zones (the seed's "If satisfied with your answer, emit [Jump]…") end either with
  *   `[Jump]` or with a plain answer and `[EOS]`. Whether to jump follows a cue the model can
  *   see near the decision (see `jumpProbability`): on the first visit it says nothing; after a
- *   checker's verdict it jumps when the verdict was right and keeps going when wrong; without
+ *   checker's verdict it restates it ("My answer is wrong.") and then jumps when it was right
+ *   and keeps going when wrong; without
  *   a checker it jumps more often the more tries it has made. Tries are numbered in the
  *   answers ("Try 2: …") so the count is always within a couple of hundred bytes.
  * - Setup blocks (the seed's, verbatim, and shorter variants) teach the escape convention:
@@ -226,6 +227,8 @@ const CONCLUSION_PROMPTS = [
 ];
 const VERDICT_PROMPTS = [`${PROMPT} Check result:${ANSWER}`, `${PROMPT} The checker says:${ANSWER}`];
 export const verdictText = (right: boolean) => (right ? " Your answer is right." : " Your answer is wrong.");
+/** How the model restates the verdict before deciding. */
+export const restateVerdict = (right: boolean) => (right ? "My answer is right." : "My answer is wrong.");
 
 /** A prompt block around a task or question in one of the layouts UDPL text takes. */
 function promptBlock(r: Random, body: string, seedStyle: boolean): string {
@@ -328,18 +331,23 @@ function loop(r: Random, split: Split, checked: boolean): Transcript {
     b.forced(control);
     const cue: JumpCue = tries === 0 ? "first" : lastRight === null ? triesCue(tries) : lastRight ? "right" : "wrong";
     const jump = tries >= maxTries || r() < jumpProbability(cue);
+    // After a verdict the model first restates it ("My answer is right."), copying the word
+    // after "answer is" from the verdict: a lookup a small model learns (an induction head),
+    // and the decision that follows then has its cue right next to it.
+    const restated = lastRight === null ? "" : `${restateVerdict(lastRight)} `;
     if (jump && tries > 0) {
-      b.generated(`${lead(control)}${JUMP}`);
+      b.generated(`${lead(control)}${restated}${JUMP}`);
       break;
     }
-    b.generated(`${lead(control)}${tries === 0 ? "" : notYet(tries)}${EOS}`);
+    b.generated(`${lead(control)}${restated}${tries === 0 ? "" : notYet(tries)}${EOS}`);
     tries++;
     let answer: string;
     if (open !== null) {
       answer = pick(r, open.answers);
     } else if (checked) {
-      // A wrong first try now and then, so the checker's "wrong" verdict has something to follow.
-      answer = tries === 1 && r() < 0.25 ? wrongAnswer(r, task!) : task!.answer;
+      // Wrong tries are common (on any try), so "wrong" verdicts are as frequent a cue as
+      // "right" ones and the decision cannot be guessed from the count of tries alone.
+      answer = r() < 0.45 ? wrongAnswer(r, task!) : task!.answer;
     } else {
       answer = task!.answer;
     }

@@ -95,13 +95,43 @@ function headLinear(x: tf.Tensor2D, l: Linear, from: number, width: number): tf.
  */
 export function trainingLogits(config: DecoderConfig, w: DecoderWeights, ids: tf.Tensor2D, c: ForwardConstants): tf.Tensor2D {
   const [N, T] = ids.shape;
-  if (T !== c.T) throw new TrainingError(`forward constants are for length ${c.T}, the batch has length ${T}`);
-  const { heads, kvHeads, headDim: D, hiddenSize: H, vocabSize: V, normEps: eps } = config;
+  return raggedTrainingLogits(config, w, tf.reshape(ids, [N * T]) as tf.Tensor1D, new Array<number>(N).fill(T), c);
+}
+
+/**
+ * Logits [ΣT, vocab] for sequences of different lengths laid end to end (int32 ids [ΣT]).
+ * Each sequence starts at position 0 and attends only within itself, as an engine stream
+ * does from the start of its workflow; so training on whole transcripts costs attention
+ * Σ T² rather than that of one long window spanning several of them.
+ */
+export function raggedTrainingLogits(config: DecoderConfig, w: DecoderWeights, ids: tf.Tensor1D, lengths: readonly number[], c: ForwardConstants): tf.Tensor2D {
+  const total = lengths.reduce((a, b) => a + b, 0);
+  if (ids.shape[0] !== total) throw new TrainingError(`the sequences' lengths add up to ${total}, the batch has ${ids.shape[0]} ids`);
+  const longest = Math.max(...lengths);
+  if (longest > c.T) throw new TrainingError(`forward constants are for length ${c.T}, a sequence has length ${longest}`);
+  const { heads, kvHeads, headDim: D, hiddenSize: H, normEps: eps } = config;
   const group = heads / kvHeads;
-  let x = oneHotEmbed(w.tokenEmbedding, tf.reshape(ids, [N * T]) as tf.Tensor1D);
+  const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
+  // Per-length views of the constants, shared by every sequence of that length.
+  const views = new Map<number, { mask: tf.Tensor2D; cos: tf.Tensor | null; sin: tf.Tensor | null }>();
+  const viewOf = (T: number) => {
+    let v = views.get(T);
+    if (v === undefined) {
+      const cut = T === c.T;
+      v = {
+        mask: cut ? c.causalMask : (tf.slice(c.causalMask, [0, 0], [T, T]) as tf.Tensor2D),
+        cos: c.rope === null ? null : cut ? c.rope.cos : tf.slice(c.rope.cos, [0, 0], [T, D]),
+        sin: c.rope === null ? null : cut ? c.rope.sin : tf.slice(c.rope.sin, [0, 0], [T, D]),
+      };
+      views.set(T, v);
+    }
+    return v;
+  };
+  let x = oneHotEmbed(w.tokenEmbedding, ids);
   if (w.positionEmbedding !== null) {
-    const pos = tf.slice(w.positionEmbedding, [0, 0], [T, H]);
-    x = tf.reshape(tf.add(tf.reshape(x, [N, T, H]), pos), [N * T, H]);
+    const pe = w.positionEmbedding;
+    const pos = lengths.length === 1 ? tf.slice(pe, [0, 0], [lengths[0]!, H]) : tf.concat(lengths.map((T) => tf.slice(pe, [0, 0], [T, H])), 0);
+    x = tf.add(x, pos);
   }
   const scale = 1 / Math.sqrt(D);
   for (const layer of w.layers) {
@@ -109,24 +139,26 @@ export function trainingLogits(config: DecoderConfig, w: DecoderWeights, ids: tf
     // this is many times faster than rank-3/4 batched products (which leave XNNPACK).
     const normed = norm(x, layer.attnNorm, eps);
     const perSequence: tf.Tensor2D[] = [];
-    for (let n = 0; n < N; n++) {
-      const xn = N === 1 ? normed : (tf.slice(normed, [n * T, 0], [T, H]) as tf.Tensor2D);
+    for (let n = 0; n < lengths.length; n++) {
+      const T = lengths[n]!;
+      const view = viewOf(T);
+      const xn = lengths.length === 1 ? normed : (tf.slice(normed, [offsets[n]!, 0], [T, H]) as tf.Tensor2D);
       const perHead: tf.Tensor2D[] = [];
       for (let h = 0; h < heads; h++) {
         const kv = Math.floor(h / group);
         let q = headLinear(xn, layer.qkv, h * D, D);
         let k = headLinear(xn, layer.qkv, (heads + kv) * D, D);
         const v = headLinear(xn, layer.qkv, (heads + kvHeads + kv) * D, D);
-        if (c.rope !== null) {
-          q = applyRope(q, c.rope.cos, c.rope.sin);
-          k = applyRope(k, c.rope.cos, c.rope.sin);
+        if (view.cos !== null && view.sin !== null) {
+          q = applyRope(q, view.cos, view.sin);
+          k = applyRope(k, view.cos, view.sin);
         }
-        const scores = tf.add(matmul2d(tf.mul(q, scale), tf.transpose(k)), c.causalMask);
+        const scores = tf.add(matmul2d(tf.mul(q, scale), tf.transpose(k)), view.mask);
         perHead.push(matmul2d(tf.softmax(scores) as tf.Tensor2D, v));
       }
       perSequence.push(heads === 1 ? perHead[0]! : (tf.concat(perHead, 1) as tf.Tensor2D));
     }
-    const attended = N === 1 ? perSequence[0]! : (tf.concat(perSequence, 0) as tf.Tensor2D);
+    const attended = lengths.length === 1 ? perSequence[0]! : (tf.concat(perSequence, 0) as tf.Tensor2D);
     x = tf.add(x, linear(attended, layer.attnOut));
     const act = activate(linear(norm(x, layer.mlpNorm, eps), layer.mlpIn), config.activation);
     x = tf.add(x, linear(act, layer.mlpOut));

@@ -10,13 +10,13 @@ export {
   PROMPT, ANSWER, EOS, JUMP, ESCAPE, quoted,
   SEED_SETUP_PROMPT, SEED_SETUP_ANSWER, SEED_CONTROL_PROMPT, SEED_CONCLUSION_PROMPT, seedReasoningPrompt,
   TASK_KINDS, JUMP_CUES, OPEN_QUESTIONS,
-  makeTask, drawTask, splitOf, jumpProbability, triesCue, notYet, tryPrefix, verdictText,
+  makeTask, drawTask, splitOf, jumpProbability, triesCue, notYet, tryPrefix, verdictText, restateVerdict,
   generateTranscript, generateCorpus, packCorpus, transcriptText,
 } from "./corpus.js";
 export type { Task, TaskKind, JumpCue, Split, Segment, SegmentRole, Transcript, DocumentKind, CorpusOptions, PackedCorpus, PackOptions } from "./corpus.js";
-export { trainingLogits, weightedCrossEntropy, forwardConstants, disposeConstants } from "./forward.js";
+export { trainingLogits, raggedTrainingLogits, weightedCrossEntropy, forwardConstants, disposeConstants } from "./forward.js";
 export type { ForwardConstants } from "./forward.js";
-export { initWeights, trainModel, saveTrainedModel, evaluateLoss, learningRateAt, windowOrder, DEFAULT_TRAIN_OPTIONS } from "./train.js";
+export { initWeights, trainModel, saveTrainedModel, evaluateLoss, learningRateAt, transcriptSpans, transcriptOrder, DEFAULT_TRAIN_OPTIONS } from "./train.js";
 export type { TrainOptions, TrainResult } from "./train.js";
 export { FORGE_TINY_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining, BYTE_VOCAB_SIZE, SEPARATOR_ID } from "./recipe.js";
 export type { TrainingPlan, RunTrainingOptions } from "./recipe.js";

@@ -1,7 +1,7 @@
 /**
  * The training loop: a decoder (forge/model's DecoderConfig and weight layout) trained on a
  * packed byte corpus with Adam, on whatever tfjs backend is active (wasm here), deterministic
- * for a seed: the initial weights, the corpus and the order of the windows all come from it,
+ * for a seed: the initial weights, the corpus and the order of the transcripts all come from it,
  * and the step count is fixed in advance (never "until the clock runs out").
  *
  * Stages: `initWeights` (trainable variables in the model's layout) → `trainModel` (steps of
@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { DecoderModel, saveModel, validateConfig, type DecoderConfig, type DecoderWeights, type Linear, type Norm } from "../model/index.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "../tokenizer/index.js";
 import { seededRandom } from "../resources/random.js";
-import { forwardConstants, disposeConstants, trainingLogits, weightedCrossEntropy } from "./forward.js";
+import { forwardConstants, disposeConstants, raggedTrainingLogits, weightedCrossEntropy } from "./forward.js";
 import type { PackedCorpus } from "./corpus.js";
 import { TrainingError } from "./errors.js";
 
@@ -22,10 +22,10 @@ export interface TrainOptions {
   seed: number;
   /** Optimizer steps (fixed: the run is reproducible). */
   steps: number;
-  /** Sequences per step. */
+  /** A step takes whole transcripts until they would pass batchSize · seqLen tokens. */
   batchSize: number;
-  /** Tokens per training window (≤ config.maxPositions). Windows start where a transcript
-   * starts, as the engine's streams do, and run on into the following transcripts. */
+  /** Longest sequence (≤ config.maxPositions): a longer transcript is cut there. Each
+   * transcript is its own sequence from position 0, as an engine stream starts its workflow. */
   seqLen: number;
   /** Peak learning rate (after warmup; cosine decay to `minLrRatio`·peak). */
   learningRate: number;
@@ -124,36 +124,74 @@ function variablesOf(w: DecoderWeights): tf.Variable[] {
   return all.filter((t): t is tf.Variable => t instanceof tf.Variable);
 }
 
-/** Starts of the transcripts with a full window after them, in a seeded order (one pass = one epoch). */
-export function windowOrder(corpus: PackedCorpus, seqLen: number, seed: number): Int32Array {
-  const fits = Array.from(corpus.documentStarts).filter((s) => s + seqLen + 1 <= corpus.tokens.length);
-  if (fits.length === 0) throw new TrainingError(`the corpus (${corpus.tokens.length} tokens) is shorter than one window of ${seqLen + 1} tokens`);
-  const r = seededRandom(seed ^ 0x10ff);
-  for (let i = fits.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [fits[i], fits[j]] = [fits[j]!, fits[i]!];
-  }
-  return Int32Array.from(fits);
+/**
+ * One transcript of the packed corpus: ids tokens[start, start + length), targets one further
+ * on (the last target is the separator, weighted 0).
+ */
+export interface TranscriptSpan {
+  start: number;
+  length: number;
 }
 
+/** Every transcript's span, cut to `maxLength` tokens (the model's context). */
+export function transcriptSpans(corpus: PackedCorpus, maxLength: number): TranscriptSpan[] {
+  const spans: TranscriptSpan[] = [];
+  const starts = corpus.documentStarts;
+  for (let d = 0; d < corpus.documents; d++) {
+    const separator = d + 1 < corpus.documents ? starts[d + 1]! - 1 : corpus.tokens.length - 1;
+    const length = Math.min(separator - starts[d]!, maxLength);
+    if (length > 0) spans.push({ start: starts[d]!, length });
+  }
+  if (spans.length === 0) throw new TrainingError(`the corpus (${corpus.tokens.length} tokens) holds no transcript to train on`);
+  return spans;
+}
+
+/** The transcripts' indices in a seeded order (one pass = one epoch). */
+export function transcriptOrder(count: number, seed: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const r = seededRandom(seed ^ 0x10ff);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/** A step's batch: whole transcripts laid end to end, each its own sequence (positions from 0). */
 interface Batch {
-  ids: tf.Tensor2D;
+  ids: tf.Tensor1D;
   targets: tf.Tensor1D;
   weights: tf.Tensor1D;
+  lengths: number[];
 }
 
-function makeBatch(corpus: PackedCorpus, starts: ArrayLike<number>, seqLen: number): Batch {
-  const n = starts.length;
-  const ids = new Int32Array(n * seqLen);
-  const targets = new Int32Array(n * seqLen);
-  const weights = new Float32Array(n * seqLen);
-  for (let b = 0; b < n; b++) {
-    const s = starts[b]!;
-    ids.set(corpus.tokens.subarray(s, s + seqLen), b * seqLen);
-    targets.set(corpus.tokens.subarray(s + 1, s + seqLen + 1), b * seqLen);
-    weights.set(corpus.weights.subarray(s, s + seqLen), b * seqLen);
+function makeBatch(corpus: PackedCorpus, spans: readonly TranscriptSpan[]): Batch {
+  const total = spans.reduce((n, s) => n + s.length, 0);
+  const ids = new Int32Array(total);
+  const targets = new Int32Array(total);
+  const weights = new Float32Array(total);
+  let at = 0;
+  for (const { start, length } of spans) {
+    ids.set(corpus.tokens.subarray(start, start + length), at);
+    targets.set(corpus.tokens.subarray(start + 1, start + length + 1), at);
+    weights.set(corpus.weights.subarray(start, start + length), at);
+    at += length;
   }
-  return { ids: tf.tensor2d(ids, [n, seqLen], "int32"), targets: tf.tensor1d(targets, "int32"), weights: tf.tensor1d(weights) };
+  return { ids: tf.tensor1d(ids, "int32"), targets: tf.tensor1d(targets, "int32"), weights: tf.tensor1d(weights), lengths: spans.map((s) => s.length) };
+}
+
+/** Takes transcripts in `order` (cyclically, from `next`) until the next would pass `budget` tokens; always at least one. */
+function takeSpans(spans: readonly TranscriptSpan[], order: Int32Array, next: { at: number }, budget: number): TranscriptSpan[] {
+  const taken: TranscriptSpan[] = [];
+  let tokens = 0;
+  for (;;) {
+    const span = spans[order[next.at % order.length]!]!;
+    if (taken.length > 0 && tokens + span.length > budget) return taken;
+    taken.push(span);
+    tokens += span.length;
+    next.at++;
+    if (taken.length === order.length) return taken;
+  }
 }
 
 function disposeBatch(b: Batch): void {
@@ -179,16 +217,17 @@ function checkOptions(config: DecoderConfig, o: TrainOptions): void {
   if (o.seqLen > config.maxPositions) throw new TrainingError(`training option seqLen (${o.seqLen}) exceeds the model's maxPositions (${config.maxPositions})`);
 }
 
-/** Weighted loss of the current weights over (up to `maxWindows`) windows of a corpus. */
-export function evaluateLoss(config: DecoderConfig, weights: DecoderWeights, corpus: PackedCorpus, seqLen: number, batchSize: number, maxWindows = 16): number {
-  const order = windowOrder(corpus, seqLen, 1).slice(0, maxWindows);
-  const c = forwardConstants(config, seqLen);
+/** Weighted loss of the current weights over (up to `maxTranscripts`) transcripts of a corpus, in batches of `budget` tokens. */
+export function evaluateLoss(config: DecoderConfig, weights: DecoderWeights, corpus: PackedCorpus, budget: number, maxTranscripts = 64): number {
+  const spans = transcriptSpans(corpus, config.maxPositions).slice(0, maxTranscripts);
+  const order = Int32Array.from(spans.keys());
+  const c = forwardConstants(config, Math.max(...spans.map((s) => s.length)));
   let sum = 0;
   let weight = 0;
-  for (let i = 0; i < order.length; i += batchSize) {
-    const batch = makeBatch(corpus, order.subarray(i, i + batchSize), seqLen);
+  for (const next = { at: 0 }; next.at < order.length; ) {
+    const batch = makeBatch(corpus, takeSpans(spans, order, next, budget));
     const [l, w] = tf.tidy(() => {
-      const loss = weightedCrossEntropy(trainingLogits(config, weights, batch.ids, c), batch.targets, batch.weights);
+      const loss = weightedCrossEntropy(raggedTrainingLogits(config, weights, batch.ids, batch.lengths, c), batch.targets, batch.weights);
       return [loss.dataSync()[0]!, tf.sum(batch.weights).dataSync()[0]!];
     });
     sum += l * w;
@@ -214,9 +253,11 @@ export function trainModel(config: DecoderConfig, corpus: PackedCorpus, options:
   const weights = initWeights(config, o.seed, initial);
   const vars = variablesOf(weights);
   const paramCount = vars.reduce((n, v) => n + v.size, 0);
-  const order = windowOrder(corpus, o.seqLen, o.seed);
+  const spans = transcriptSpans(corpus, o.seqLen);
+  const order = transcriptOrder(spans.length, o.seed);
+  const budget = o.batchSize * o.seqLen;
   say(`model ${config.family} layers=${config.layers} hidden=${config.hiddenSize} heads=${config.heads}/${config.kvHeads} mlp=${config.intermediateSize} context=${config.maxPositions} vocab=${config.vocabSize} params=${paramCount}`);
-  say(`corpus ${corpus.documents} transcripts, ${corpus.tokens.length} tokens, ${order.length} windows of ${o.seqLen}; steps=${o.steps} batch=${o.batchSize} (${((o.steps * o.batchSize) / order.length).toFixed(2)} epochs)`);
+  say(`corpus ${corpus.documents} transcripts, ${corpus.tokens.length} tokens; steps=${o.steps}, each whole transcripts up to ${budget} tokens (≤ ${o.seqLen} per transcript)`);
   if (initial !== undefined) say("continuing from the given weights (fresh optimizer state)");
   say(`optimizer adam lr=${o.learningRate} warmup=${o.warmupSteps} cosine→${o.minLrRatio} clip=${o.clipNorm} weightDecay=${o.weightDecay} seed=${o.seed} backend=${tf.getBackend()}`);
 
@@ -225,18 +266,16 @@ export function trainModel(config: DecoderConfig, corpus: PackedCorpus, options:
   let tokensSeen = 0;
   const decayed = new Set(vars.filter((v) => v.rank === 2)); // matrices only, not gains and biases
   const started = performance.now();
-  let window = 0;
+  const next = { at: 0 };
   let recent: number[] = [];
   let finalLoss = NaN;
   for (let step = 0; step < o.steps; step++) {
-    const starts = new Int32Array(o.batchSize);
-    for (let b = 0; b < o.batchSize; b++) starts[b] = order[window++ % order.length]!;
-    const batch = makeBatch(corpus, starts, o.seqLen);
-    tokensSeen += o.batchSize * o.seqLen;
+    const batch = makeBatch(corpus, takeSpans(spans, order, next, budget));
+    tokensSeen += batch.ids.shape[0];
     const lr = learningRateAt(step, o);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const lossValue = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => weightedCrossEntropy(trainingLogits(config, weights, batch.ids, c), batch.targets, batch.weights), vars);
+      const { value, grads } = tf.variableGrads(() => weightedCrossEntropy(raggedTrainingLogits(config, weights, batch.ids, batch.lengths, c), batch.targets, batch.weights), vars);
       // Global-norm clipping, then decoupled weight decay on the matrices (AdamW-style).
       const names = Object.keys(grads);
       const norm = Math.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]!)))).dataSync()[0]!);
@@ -266,9 +305,9 @@ export function trainModel(config: DecoderConfig, corpus: PackedCorpus, options:
   disposeConstants(c);
   optimizer.dispose();
   const seconds = (performance.now() - started) / 1000;
-  const heldOutLoss = heldOut ? evaluateLoss(config, weights, heldOut, o.seqLen, o.batchSize) : null;
+  const heldOutLoss = heldOut ? evaluateLoss(config, weights, heldOut, budget) : null;
   if (heldOutLoss !== null) say(`held-out loss ${heldOutLoss.toFixed(4)}`);
-  say(`done: ${o.steps} steps, ${tokensSeen} tokens in ${seconds.toFixed(0)} s`);
+  say(`done: ${o.steps} steps, ${tokensSeen} tokens (${(next.at / spans.length).toFixed(2)} epochs) in ${seconds.toFixed(0)} s`);
   return {
     model: new DecoderModel(name, config, weights),
     steps: o.steps,

@@ -35,16 +35,16 @@ describe("the seeded corpus", () => {
     expect(zones[6] + zones[7]).toBe(SEED_CONCLUSION_PROMPT);
   });
 
-  it("closes every generated segment with [EOS] or, in control zones, [Jump] alone", () => {
+  it("closes every generated segment with [EOS] or, in control zones, [Jump] (alone, or after a restated verdict)", () => {
     let jumps = 0;
     for (const t of corpus) {
       for (const s of t.segments) {
         if (s.role !== "generated") continue;
-        const jump = s.text.trim() === JUMP;
+        const jump = /^\s*(My answer is (right|wrong)\. )?\[Jump\]$/.test(s.text);
         if (jump) jumps++;
         else expect(s.text.endsWith(EOS), JSON.stringify(s.text)).toBe(true);
         // No other unescaped trigger inside what the model writes.
-        const body = s.text.replace(/\[Escape\] "\[(Prompt|Answer|EOS|Jump|Escape)\]"/g, "").replace(/\[EOS\]$/, "").replace(/^\s*\[Jump\]$/, "");
+        const body = s.text.replace(/\[Escape\] "\[(Prompt|Answer|EOS|Jump|Escape)\]"/g, "").replace(/\[EOS\]$/, "").replace(/\[Jump\]$/, "");
         expect(body, JSON.stringify(s.text)).not.toMatch(/\[(Prompt|Answer|EOS|Jump|Escape)\]/);
       }
     }
@@ -90,12 +90,16 @@ describe("the seeded corpus", () => {
       for (let i = 1; i < segs.length; i++) {
         const s = segs[i]!;
         if (s.role !== "generated") continue;
-        const jumped = s.text.trim() === JUMP;
-        const notYet = /^\s*Not yet, 1 done\.\[EOS\]$/.test(s.text);
+        // A decision after a verdict restates it first ("My answer is right. …").
+        const verdict = /^\s*My answer is (right|wrong)\. /.exec(s.text);
+        const decision = verdict === null ? s.text : s.text.slice(verdict[0].length);
+        const jumped = decision.trim() === JUMP;
+        const notYet = /^\s*Not yet, 1 done\.\[EOS\]$/.test(decision);
         if (!jumped && !notYet) continue;
         const before = segs.slice(Math.max(0, i - 4), i).map((x) => x.text).join("");
         const cue = before.includes("answer is right") ? "right" : before.includes("answer is wrong") ? "wrong" : t.kind === "loop" && /Try 1: /.test(before) ? "tries1" : null;
         if (cue === null) continue;
+        if (cue !== "tries1") expect(verdict?.[1], s.text).toBe(cue);
         after[cue]![1]++;
         if (jumped) after[cue]![0]++;
       }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../forge/backend/index.js";
 import { DecoderModel, smallConfig } from "../../../forge/model/index.js";
-import { forwardConstants, disposeConstants, initWeights, trainingLogits, weightedCrossEntropy, TrainingError } from "../../../forge/training/index.js";
+import { forwardConstants, disposeConstants, initWeights, raggedTrainingLogits, trainingLogits, weightedCrossEntropy, TrainingError } from "../../../forge/training/index.js";
 
 beforeAll(async () => {
   await initBackend("wasm");
@@ -33,6 +33,22 @@ describe("the training forward pass", () => {
       const reference = tf.tidy(() => tf.reshape(model.forward(ids), [16, 257]));
       expect(maxDiff(ours, reference)).toBeLessThan(1e-5);
       expect(tf.max(tf.abs(reference)).dataSync()[0]).toBeGreaterThan(1e-3);
+      disposeConstants(c);
+      model.dispose();
+    });
+  }
+
+  for (const [name, config] of [cases[0], cases[2]] as const) {
+    it(`runs sequences of different lengths laid end to end as if each ran alone (${name})`, () => {
+      const weights = initWeights(config, 4);
+      const model = new DecoderModel("t", config, weights);
+      const a = [72, 101, 108, 108, 111];
+      const b = [91, 69, 79, 83, 93, 10, 9, 1, 2, 3, 4];
+      const c = forwardConstants(config, 16);
+      const ragged = tf.tidy(() => raggedTrainingLogits(config, weights, tf.tensor1d([...a, ...b], "int32"), [a.length, b.length], c));
+      const alone = tf.tidy(() => tf.concat([tf.reshape(model.forward([a]), [a.length, 257]), tf.reshape(model.forward([b]), [b.length, 257])], 0));
+      expect(maxDiff(ragged, alone)).toBeLessThan(1e-5);
+      expect(() => raggedTrainingLogits(config, weights, tf.tensor1d(a, "int32"), [4], c)).toThrow(/lengths add up to 4, the batch has 5 ids/);
       disposeConstants(c);
       model.dispose();
     });

@@ -9,6 +9,7 @@ import { loadModel } from "../../../forge/model/index.js";
 import { loadTokenizer } from "../../../forge/tokenizer/index.js";
 import {
   SMOKE_CONFIG, SMOKE_TRAINING, SEPARATOR_ID, generateCorpus, learningRateAt, packCorpus, runTraining, trainModel, TrainingError,
+  transcriptOrder, transcriptSpans, transcriptText,
 } from "../../../forge/training/index.js";
 
 beforeAll(async () => {
@@ -72,6 +73,25 @@ describe("training (CI smoke: a few steps on a small corpus)", () => {
     expect(losses[3]!).toBeLessThan(losses[0]! - 0.5);
   });
 
+  it("trains on whole transcripts, each from position 0, packed up to the step's token budget", () => {
+    const transcripts = generateCorpus({ seed: 5, bytes: 3_000 });
+    const corpus = packCorpus(transcripts, { separator: SEPARATOR_ID, forcedWeight: 0.2 });
+    const spans = transcriptSpans(corpus, 10_000);
+    expect(spans.map((s) => s.length)).toEqual(transcripts.map((t) => Buffer.byteLength(transcriptText(t))));
+    // The last target of each span is the separator, which is never scored.
+    for (const s of spans) {
+      expect(corpus.tokens[s.start + s.length]).toBe(SEPARATOR_ID);
+      expect(corpus.weights[s.start + s.length - 1]).toBe(0);
+    }
+    expect(transcriptSpans(corpus, 50).every((s) => s.length <= 50)).toBe(true);
+    const order = transcriptOrder(spans.length, 1);
+    expect([...order].sort((a, b) => a - b)).toEqual(spans.map((_, i) => i));
+    expect([...transcriptOrder(spans.length, 2)]).not.toEqual([...order]);
+    const result = trainModel(SMOKE_CONFIG, corpus, { ...SMOKE_TRAINING, steps: 2, batchSize: 2, seqLen: 256 });
+    expect(result.tokensSeen).toBeGreaterThan(0);
+    expect(result.tokensSeen).toBeLessThanOrEqual(2 * 2 * 256 * 2);
+  });
+
   it("warms the learning rate up, then decays it to its floor", () => {
     const o = { steps: 100, learningRate: 1, warmupSteps: 10, minLrRatio: 0.1 };
     expect(learningRateAt(0, o)).toBeCloseTo(0.1);
@@ -84,8 +104,8 @@ describe("training (CI smoke: a few steps on a small corpus)", () => {
     const corpus = packCorpus(generateCorpus({ seed: 4, bytes: 2_000 }), { separator: SEPARATOR_ID, forcedWeight: 0.2 });
     expect(() => trainModel(SMOKE_CONFIG, corpus, { ...SMOKE_TRAINING, steps: 0 })).toThrow(/training option steps must be a positive integer, got 0/);
     expect(() => trainModel(SMOKE_CONFIG, corpus, { ...SMOKE_TRAINING, seqLen: 4096 })).toThrow(TrainingError);
-    const tiny = packCorpus([{ kind: "chain", segments: [{ text: "[Prompt] a[Answer] b[EOS]", role: "generated" }] }], { separator: SEPARATOR_ID, forcedWeight: 0.2 });
-    expect(() => trainModel(SMOKE_CONFIG, tiny, { ...SMOKE_TRAINING, seqLen: 64 })).toThrow(/corpus \(26 tokens\) is shorter than one window of 65 tokens/);
+    const empty = packCorpus([], { separator: SEPARATOR_ID, forcedWeight: 0.2 });
+    expect(() => trainModel(SMOKE_CONFIG, empty, SMOKE_TRAINING)).toThrow(/corpus \(0 tokens\) holds no transcript to train on/);
   });
 
   it("runs as `npm run train:model -- --smoke` and reports a bad argument without a stack trace", () => {

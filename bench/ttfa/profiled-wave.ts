@@ -12,7 +12,8 @@
  * (host form: the emitted tokens back into a tensor) · host (positions, trace recorder,
  * per-stream bookkeeping) · yield (setImmediate to the event loop).
  *
- * `yieldEvery` prototypes a fix: yield to the event loop every N steps instead of every step.
+ * Like the engine, it yields to the event loop once YIELD_INTERVAL_MS have passed since the
+ * last turn; `yieldIntervalMs: 0` yields after every step (the engine's loop before).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../../forge/szcp/types.js";
@@ -21,6 +22,7 @@ import type { DecoderModel } from "../../forge/model/index.js";
 import { compileForBackend, HostAutomaton, TensorAutomaton, TraceRecorder, type HostStepOutput } from "../../forge/ttfa/index.js";
 import type { StreamTrace } from "../../forge/run/types.js";
 import { sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { YIELD_INTERVAL_MS } from "../../forge/engine/generate.js";
 
 export const PHASES = ["setup", "decode", "sample", "readBack", "automaton", "upload", "host", "yield", "finish"] as const;
 export type Phase = (typeof PHASES)[number];
@@ -44,7 +46,7 @@ export async function profiledWave(
   workflow: SzcpWorkflow,
   options: {
     batchSize: number; seed: number; maxTokens: number; form: AutomatonForm; sampling?: SamplingOptions;
-    yieldEvery?: number;
+    yieldIntervalMs?: number;
   },
 ): Promise<ProfiledWave> {
   const phaseMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
@@ -57,7 +59,8 @@ export async function profiledWave(
   };
   const b = options.batchSize;
   const sampling = options.sampling ?? {};
-  const yieldEvery = options.yieldEvery ?? 1;
+  const yieldIntervalMs = options.yieldIntervalMs ?? YIELD_INTERVAL_MS;
+  let lastYield = performance.now();
   const program = compileForBackend(workflow, tokenizer);
   const hostAutomaton = options.form === "host" ? new HostAutomaton(program, b) : null;
   const tensorAutomaton = options.form === "tensor" ? new TensorAutomaton(program, b) : null;
@@ -137,7 +140,10 @@ export async function profiledWave(
       }
       lap("host");
       if (live === 0) break;
-      if (steps % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (performance.now() - lastYield >= yieldIntervalMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       lap("yield");
     }
   } finally {

@@ -4,11 +4,16 @@
  * emitted token, fed back next step. Control never leaves the tensors: the host only reads
  * each step's small outputs (token, pc, flags) for the trace, progress and tool calls.
  *
- * Throughput (issue 10), both on by default and both trace-preserving:
- * - shared-prefix prefill (prefix.ts, ../model/prefill.ts): the forced text every stream
- *   starts with is computed once at batch 1 and broadcast to every slot's cache;
- * - continuous batching (runSlots): a finished slot takes the next instance at once; dead
- *   cache columns are compacted away once they make up half the cache.
+ * Throughput (issue 10); each keeps greedy traces as the one-token-per-step run gives them:
+ * - shared-prefix prefill (prefix.ts, ../model/prefill.ts, ../model/attention.ts), on by
+ *   default: the forced text every stream starts with is computed once at batch 1 and held
+ *   once as the cache's shared prefix, attended with one matrix product per head;
+ * - continuous batching (runSlots), on by default: a finished slot takes the next instance
+ *   at once; dead cache columns are compacted away once they make up half the cache;
+ * - shrinking the batch (retireFinishedRows), on by default with the host automaton: once no
+ *   instance is queued, the cache keeps only the rows of live streams;
+ * - multi-token forced feeding (feedChunk, ../model/chunk.ts), off by default: forced prompt
+ *   tokens known in advance go into one forward, several per stream.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../szcp/types.js";
@@ -23,7 +28,7 @@ import { deriveRun } from "../run/index.js";
 import { workflowHash } from "../szcp/index.js";
 import { RequestError } from "./errors.js";
 import { sharedPrefix } from "./prefix.js";
-import { broadcastPrefix, compactCache, prefillPrefix } from "../model/prefill.js";
+import { attachPrefix, compactCache, keepRows, prefillPrefix, type PrefillMethod } from "../model/prefill.js";
 import { decodeChunk } from "../model/chunk.js";
 import type { RequestOptions, ToolRegistry } from "./types.js";
 
@@ -66,6 +71,7 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
   const prefill = flag(options.prefill, true, "prefill");
   const continuousBatching = flag(options.continuousBatching, true, "continuousBatching");
   const feedChunk = positiveInt(options.feedChunk ?? 1, "feedChunk");
+  const shrinkBatch = flag(options.shrinkBatch, true, "shrinkBatch");
   const automatonKind = options.automaton ?? defaultAutomatonKind(parts.backend);
   if (feedChunk > 1 && automatonKind !== "host")
     throw new RequestError(`feedChunk ${feedChunk} needs the host automaton (automaton: "host"); the ${automatonKind} automaton steps every slot at once`);
@@ -88,7 +94,7 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
     if (options.signal?.aborted) interrupted = true;
     const result: SlotsResult = interrupted
       ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true, forwardTokens: 0, sharedPrefixTokens: 0 }
-      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk }, clock);
+      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch }, clock);
     result.traces.forEach((trace, k) => (traces[group[k]!] = trace));
     steps += result.steps;
     forwardTokens += result.forwardTokens;
@@ -123,6 +129,7 @@ interface SlotsOptions extends RequestOptions {
   sampling: SamplingOptions;
   prefill: boolean;
   feedChunk: number;
+  shrinkBatch: boolean;
 }
 
 interface SlotsResult {
@@ -133,6 +140,21 @@ interface SlotsResult {
   forwardTokens: number;
   sharedPrefixTokens: number;
 }
+
+/**
+ * How the shared prefix's K/V are computed (model/prefill.ts): one causal forward, ≈ 3× faster
+ * than batch-1 decode steps on the benchmark model (0.37 s against 1.04 s for 327 tokens). Its
+ * K/V round differently from the stepwise run's; so does attention over the prefix as one
+ * product per head, so greedy traces match the stepwise run and sampled ones may not.
+ */
+const PREFILL_METHOD: PrefillMethod = "forward";
+
+/**
+ * The event loop gets a turn at least this often (abort signals raised by events, timers,
+ * tool results), and at every step while a tool call is pending. A turn per step cost ≈ 4 %
+ * of a batch-256 step (bench/ttfa/README.md): V8 does deferred collection work on each turn.
+ */
+export const YIELD_INTERVAL_MS = 50;
 
 /** Decode steps' worth of dead columns tolerated before compacting (continuous batching). */
 const MIN_COMPACT_COLUMNS = 64;
@@ -152,26 +174,35 @@ async function runSlots(
   const { model, tokenizer } = parts;
   const b = slots;
   const refills = instances.length > b;
-  const automaton = makeBatchAutomaton(program, b, options.automaton ?? defaultAutomatonKind(parts.backend));
+  const automatonKind = options.automaton ?? defaultAutomatonKind(parts.backend);
+  const automaton = makeBatchAutomaton(program, b, automatonKind);
   // Multi-token forced feeding: up to feedChunk tokens per stream per forward.
   const feedChunk = options.feedChunk;
   // Dead columns (finished streams', chunk columns a stream did not fill) are compacted away.
   const compacting = refills || feedChunk > 1;
 
   // Shared prefix: P steps every stream takes identically; the K/V of its first P−1 tokens
-  // (those fed before the first sampled token) are computed once and pinned in columns 0..P−2.
+  // (those fed before the first sampled token) are computed once and held once, as the
+  // cache's shared prefix (positions 0..P−2); each stream's own columns come after it.
   const prefix = options.prefill ? sharedPrefix(program, options.maxTokens - 1) : null;
   const P = prefix !== null && prefix.steps.length >= 2 ? prefix.steps.length : 0;
   const pinned = P > 0 ? P - 1 : 0;
   // When compacting, dead columns pile up between compactions (at most as many as the live
   // ones, plus one chunk: see maybeCompact).
-  const cache = model.createCache(b, compacting ? pinned + 2 * options.maxTokens + feedChunk : options.maxTokens);
+  let cache = model.createCache(b, compacting ? 2 * options.maxTokens + feedChunk : options.maxTokens);
+  // The model's batch rows: row r of the cache holds slot rows[r]'s stream. Once no instance is
+  // queued, the rows of finished streams are dropped (retireFinishedRows) so that a tail of a
+  // few long streams stops paying for the whole batch at every step. Host automaton only: the
+  // sampled tokens then go back to their slots through the host, which a GPU backend's tensor
+  // automaton exists to avoid.
+  let rows = Int32Array.from({ length: b }, (_, s) => s);
+  const rowOf = Int32Array.from({ length: b }, (_, s) => s); // −1: the slot's row was dropped
   const recorder = new TraceRecorder(program.zoneCount, b);
 
   const slotInstance = new Int32Array(b); // instance id per slot: the sampler's per-row key
   const slotJob = new Int32Array(b).fill(-1); // index into `instances` of the slot's current stream
   const positions = new Int32Array(b); // tokens already in each stream's cache
-  const ownColumns = new Int32Array(b); // cache columns past the pinned prefix that the stream wrote
+  const ownColumns = new Int32Array(b); // cache columns the stream wrote (its own: the shared prefix is held apart)
   const active = new Uint8Array(b); // 1: the last emitted token is real and must be fed
   const extra: number[][] = Array.from({ length: b }, () => []); // forced tokens emitted after it, fed in the same forward
   const streamSteps = new Int32Array(b); // recorded steps per stream: the (seed, instance, step) counter
@@ -188,16 +219,14 @@ async function runSlots(
   let steps = 0;
   let forwardTokens = 0;
   let interrupted = false;
+  let lastYield = performance.now();
 
   try {
     for (let s = 0; s < b; s++) assign(s, nextJob++);
     if (P > 0) {
-      // "decode": the prefix's K/V by the batch decode's own arithmetic (bit-identical rows), so
-      // runs with and without prefill give the same traces even where sampling is on a knife's
-      // edge (a near-uniform 8k-vocabulary random model flips samples on 1e-6 logit changes).
-      const prefixCache = prefillPrefix(model, prefix!.tokens.subarray(0, pinned), "decode", cache);
+      const prefixCache = prefillPrefix(model, prefix!.tokens.subarray(0, pinned), PREFILL_METHOD);
       try {
-        broadcastPrefix(prefixCache, cache);
+        attachPrefix(prefixCache, cache);
       } finally {
         prefixCache.dispose();
       }
@@ -216,21 +245,22 @@ async function runSlots(
         lastTokens = tf.tensor1d(lastHost, "int32");
       }
       if (finished.every((f) => f === 1)) break;
+      if (options.shrinkBatch && automatonKind === "host" && nextJob >= instances.length) retireFinishedRows();
       const width = feedWidth();
       if (compacting) maybeCompact(width);
       // decode runs outside any tidy: it may grow the cache, whose tensors must outlive the step.
       let sampled: tf.Tensor1D;
       if (steps === 0) sampled = tf.fill([b], program.padId, "int32");
       else {
-        const { logits, fed } = width > 1 ? decodeFedChunk(width) : { logits: model.decode(cache, lastTokens, positions, active), fed: active };
-        forwardTokens += b * width;
-        sampled = sampleTokens(logits, options.sampling, options.seed, slotInstance, streamSteps);
+        const { logits, fed } = width > 1 ? decodeFedChunk(width) : decodeStep(lastTokens);
+        forwardTokens += rows.length * width;
+        sampled = toSlots(sampleTokens(logits, options.sampling, options.seed, byRow(slotInstance), byRow(streamSteps)));
         logits.dispose();
-        for (let s = 0; s < b; s++) {
-          positions[s]! += fed[s]!;
-          ownColumns[s]! += fed[s]!;
-          extra[s] = [];
-        }
+        rows.forEach((s, r) => {
+          positions[s]! += fed[r]!;
+          ownColumns[s]! += fed[r]!;
+        });
+        for (let s = 0; s < b; s++) extra[s] = [];
       }
       const { next, host } = await automaton.step(sampled);
       sampled.dispose();
@@ -267,7 +297,9 @@ async function runSlots(
       // Let the event loop breathe (interrupts, tool results); when every live stream waits
       // on a tool, sleep until one answers instead of spinning.
       if (live > 0 && heldAll && pendingTools.size > 0) await Promise.race(pendingTools);
-      else await new Promise<void>((resolve) => setImmediate(resolve));
+      else if (pendingTools.size > 0 || performance.now() - lastYield >= YIELD_INTERVAL_MS) await new Promise<void>((resolve) => setImmediate(resolve));
+      else continue; // no turn this step
+      lastYield = performance.now();
     }
   } finally {
     lastTokens?.dispose();
@@ -322,17 +354,47 @@ async function runSlots(
     return width;
   }
 
-  /** One forward over each stream's last token and its extra forced tokens. */
-  function decodeFedChunk(width: number): { logits: tf.Tensor2D; fed: Int32Array } {
-    const tokens = new Int32Array(b * width);
-    const fed = new Int32Array(b);
-    for (let s = 0; s < b; s++) {
-      if (!active[s]) continue;
-      tokens[s * width] = lastHost[s]!;
-      tokens.set(extra[s]!, s * width + 1);
-      fed[s] = 1 + extra[s]!.length;
+  /** The values of a per-slot array for the cache's rows, in row order. */
+  function byRow<T extends Int32Array | Uint8Array>(perSlot: T): T {
+    if (rows.length === b) return perSlot;
+    const out = new (perSlot.constructor as new (n: number) => T)(rows.length);
+    rows.forEach((s, r) => (out[r] = perSlot[s]!));
+    return out;
+  }
+
+  /** Sampled tokens per row → per slot (the automaton steps every slot; dropped rows get padding, which finished slots ignore). */
+  function toSlots(perRow: tf.Tensor1D): tf.Tensor1D {
+    if (rows.length === b) return perRow;
+    const values = perRow.dataSync();
+    perRow.dispose();
+    const perSlot = new Int32Array(b).fill(program.padId);
+    rows.forEach((s, r) => (perSlot[s] = values[r]!));
+    return tf.tensor1d(perSlot, "int32");
+  }
+
+  /** One token per stream (logits and fed counts per row). */
+  function decodeStep(tokens: tf.Tensor1D): { logits: tf.Tensor2D; fed: ArrayLike<number> } {
+    if (rows.length === b) return { logits: model.decode(cache, tokens, positions, active), fed: active };
+    const rowTokens = tf.tensor1d(byRow(lastHost), "int32");
+    const fed = byRow(active);
+    try {
+      return { logits: model.decode(cache, rowTokens, byRow(positions), fed), fed };
+    } finally {
+      rowTokens.dispose();
     }
-    return { logits: decodeChunk(model, cache, tokens, fed, positions, width), fed };
+  }
+
+  /** One forward over each stream's last token and its extra forced tokens (logits and fed counts per row). */
+  function decodeFedChunk(width: number): { logits: tf.Tensor2D; fed: Int32Array } {
+    const tokens = new Int32Array(rows.length * width);
+    const fed = new Int32Array(rows.length);
+    rows.forEach((s, r) => {
+      if (!active[s]) return;
+      tokens[r * width] = lastHost[s]!;
+      tokens.set(extra[s]!, r * width + 1);
+      fed[r] = 1 + extra[s]!.length;
+    });
+    return { logits: decodeChunk(model, cache, tokens, fed, byRow(positions), width), fed };
   }
 
   /** Slot `s` takes the stream of instances[job], from its first step. */
@@ -382,13 +444,12 @@ async function runSlots(
       traces[slotJob[s]!] = recorder.take(s, slotInstance[s]!, overrides[s]);
       assign(s, nextJob++);
       automaton.resetSlot(s);
-      cache.resetSlot(s);
+      cache.resetSlot(rowOf[s]!); // rows are only dropped once the queue is empty: the slot still has one
       if (P > 0 && automaton.replay) {
         // The new stream takes the shared prefix too: the automaton replays it (host, cheap),
-        // and the row's pinned columns — still the prefix's K/V — become visible again.
+        // and the cache's shared prefix — which every row attends to — stands for its K/V.
         const builder = recorder.slot(s);
         for (const r of automaton.replay(s, P)) builder.push(r.token, r.pc, r.forced, r.event, r.nextPc, r.done, r.record);
-        cache.validity.fill(1, s * cache.capacity, s * cache.capacity + pinned);
         positions[s] = pinned;
         streamSteps[s] = P;
         active[s] = 1;
@@ -400,12 +461,25 @@ async function runSlots(
     return patched;
   }
 
-  /** Drop dead columns once they make up half the cache past the prefix, or the next `width` would not fit. */
+  /**
+   * Once no instance is queued: when finished streams hold at least half the cache's rows,
+   * keep only the live ones (one copy of their K/V, then every step computes fewer rows).
+   */
+  function retireFinishedRows(): void {
+    const live = rows.filter((s) => !finished[s]);
+    if (live.length === 0 || 2 * live.length > rows.length) return;
+    cache = keepRows(cache, Array.from(live, (s) => rowOf[s]!));
+    rowOf.fill(-1);
+    live.forEach((s, r) => (rowOf[s] = r));
+    rows = live;
+  }
+
+  /** Drop dead columns once they make up half the cache, or the next `width` would not fit. */
   function maybeCompact(width: number): void {
     let widest = 0;
     for (let s = 0; s < b; s++) if (!finished[s]) widest = Math.max(widest, ownColumns[s]!);
-    const used = cache.length - pinned;
-    if (cache.length + width >= cache.capacity || (used >= MIN_COMPACT_COLUMNS && used >= 2 * widest)) compactCache(cache, pinned);
+    const used = cache.length;
+    if (used + width >= cache.capacity || (used >= MIN_COMPACT_COLUMNS && used >= 2 * widest)) compactCache(cache);
   }
 
   function finishStream(slot: number): void {
@@ -413,7 +487,7 @@ async function runSlots(
     clock.streamDone();
     // Its columns are dead from now on: masked, and dropped at the next compaction.
     if (compacting) {
-      cache.resetSlot(slot);
+      cache.resetSlot(rowOf[slot]!);
       ownColumns[slot] = 0;
     }
   }

@@ -29,8 +29,11 @@ export interface RequestOptions extends SamplingOptions {
   toolTimeoutMs?: number;
   /**
    * Shared-prefix prefill: the forced text every stream starts with (up to the first step
-   * that needs a sampled token) is computed once at batch 1 and its KV cache copied to every
-   * slot, instead of one decode step per token for the whole batch. Default true.
+   * that needs a sampled token) is computed once at batch 1 and its KV cache held once for
+   * the whole batch — attention over it is one matrix product per head — instead of one
+   * decode step per token for the whole batch and a copy per stream. Default true. Greedy
+   * traces are those of a run without it; it rounds differently from one-token steps, so a
+   * sampled draw on a near tie may differ.
    */
   prefill?: boolean;
   /**
@@ -40,10 +43,20 @@ export interface RequestOptions extends SamplingOptions {
    */
   continuousBatching?: boolean;
   /**
+   * Shrinking the batch: once no instance is left to start, the rows of finished streams
+   * leave the model's batch (one copy of the live rows' KV cache when half the rows are
+   * finished), so a tail of a few long streams does not pay for the whole batch at every
+   * step. Host automaton only (a tensor automaton keeps every row). Default true.
+   */
+  shrinkBatch?: boolean;
+  /**
    * Multi-token forced feeding: a stream inside a forced run feeds up to this many prompt
    * tokens in one forward while the others generate (the automaton still steps them one by
    * one). Default 1 (off): the chunked forward rounds differently from the one-token decode,
-   * so sampled traces may differ in rare near-tie draws. Needs the host automaton.
+   * and which of the two a stream's step takes depends on the other streams in the batch, so
+   * sampled draws on near ties may differ from a run with feedChunk 1 or another batch (greedy
+   * traces do not). 16 runs the seed example 1.4–1.7× faster on wasm (bench/ttfa). Needs the
+   * host automaton.
    */
   feedChunk?: number;
 }

@@ -15,6 +15,11 @@
  *   buffer — no copy of the cache per step. Measured in bench/model (see its README).
  * - "functional" (other backends, e.g. tensorflow on GPU): tensors are immutable, each step
  *   concatenates one column (a copy of the cache, cheap on device memory).
+ *
+ * A cache may also hold a shared prefix (`prefix`, shared-prefix prefill): K/V columns that
+ * every stream attends to before its own columns, stored once for the whole batch as per-head
+ * 2-D matrices, so attention over them is one plain matMul per head (attention.ts) instead of
+ * B copies reduced elementwise.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ModelUsageError } from "./errors.js";
@@ -26,6 +31,19 @@ export interface CacheOptions {
   mode?: CacheMode;
   /** Columns added per growth in inplace mode (default 32; ≥ capacity preallocates all). */
   chunk?: number;
+}
+
+/**
+ * The K/V of a token sequence every stream of a batch starts with (positions 0..length−1),
+ * held once. Per layer, per kv head: keys transposed [headDim, length] and values
+ * [length, headDim] — the right operands of 2-D products, never written after creation
+ * (XNNPACK repacks a product's right operand, and the wasm backend may keep that packing per
+ * tensor).
+ */
+export interface SharedPrefixKv {
+  length: number;
+  keys: tf.Tensor2D[][];
+  values: tf.Tensor2D[][];
 }
 
 /** Additive attention mask value for a column a stream must not see (finite: no NaN when a row is all masked). */
@@ -40,6 +58,8 @@ export class KvCache {
   readonly values: tf.Tensor4D[] = [];
   /** validity[b·capacity + column] = 1 when stream b may attend to that column. */
   readonly validity: Uint8Array;
+  /** Columns every stream attends to before its own (set by prefill.ts's attachPrefix); they are not counted in `length`. */
+  prefix: SharedPrefixKv | null = null;
   private disposed = false;
 
   constructor(
@@ -62,31 +82,41 @@ export class KvCache {
     if (this.disposed) throw new ModelUsageError("KV cache used after dispose()");
   }
 
-  /** Make room for column `length` (inplace mode grows by `chunk` columns, copying once). */
+  /** Make room for column `length`. */
   reserveColumn(): void {
-    if (this.length >= this.capacity)
-      throw new ModelUsageError(`KV cache full: all ${this.capacity} columns (decode steps) are used; create a larger cache (createCache(batch, capacity))`);
-    if (this.mode === "functional" || this.length < this.allocated) return;
-    const next = Math.min(this.capacity, this.allocated + this.chunk);
-    const { batch: B, kvHeads: H, headDim: D } = this;
-    const old = this.allocated;
+    this.reserveColumns(1);
+  }
+
+  /** Make room for columns `length`..`length + n − 1` (inplace mode grows by whole `chunk`s, copying once). */
+  reserveColumns(n: number): void {
+    if (this.length + n > this.capacity) {
+      const used = this.length >= this.capacity ? `all ${this.capacity} columns (decode steps) are used` : `${n} more columns do not fit after ${this.length} of ${this.capacity}`;
+      throw new ModelUsageError(`KV cache full: ${used}; create a larger cache (createCache(batch, capacity))`);
+    }
+    if (this.mode === "functional" || this.length + n <= this.allocated) return;
+    let next = this.allocated;
+    while (next < this.length + n) next = Math.min(this.capacity, next + this.chunk);
+    const extra = next - this.allocated;
     for (let l = 0; l < this.layers; l++) {
-      const k = new Float32Array(B * H * next * D);
-      const v = new Float32Array(B * H * D * next);
-      if (old > 0) {
-        const ok = this.keys[l]!.dataSync() as Float32Array;
-        const ov = this.values[l]!.dataSync() as Float32Array;
-        for (let bh = 0; bh < B * H; bh++) {
-          k.set(ok.subarray(bh * old * D, (bh + 1) * old * D), bh * next * D);
-          for (let d = 0; d < D; d++) v.set(ov.subarray((bh * D + d) * old, (bh * D + d + 1) * old), (bh * D + d) * next);
-        }
-      }
+      // A zero-padded copy (one wasm kernel per tensor), written in place from then on.
+      const k = tf.pad(this.keys[l]!, [[0, 0], [0, 0], [0, extra], [0, 0]]) as tf.Tensor4D;
+      const v = tf.pad(this.values[l]!, [[0, 0], [0, 0], [0, 0], [0, extra]]) as tf.Tensor4D;
       this.keys[l]!.dispose();
       this.values[l]!.dispose();
-      this.keys[l] = tf.tensor4d(k, [B, H, next, D]);
-      this.values[l] = tf.tensor4d(v, [B, H, D, next]);
+      this.keys[l] = k;
+      this.values[l] = v;
     }
     this.allocated = next;
+  }
+
+  /**
+   * The float32 data of layer `layer`'s keys ([B, kvHeads, allocated, headDim]) or values
+   * ([B, kvHeads, headDim, allocated]), inplace mode only: a view of the backend's memory, no
+   * copy. Valid until the next tensor is allocated (the wasm heap may move when it grows).
+   */
+  hostView(kind: "keys" | "values", layer: number): Float32Array {
+    if (this.mode !== "inplace") throw new ModelUsageError("KvCache.hostView needs an inplace cache");
+    return hostBuffer(this[kind][layer]!);
   }
 
   /**
@@ -95,10 +125,20 @@ export class KvCache {
    */
   writeColumn(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): void {
     const { batch: B, kvHeads: H, headDim: D } = this;
+    this.writeColumns(layer, tf.reshape(k, [1, B, H, D]), tf.reshape(v, [1, B, H, D]));
+  }
+
+  /**
+   * Write columns `length`..`length + n − 1` of layer `layer` from k, v ([n, B, kvHeads,
+   * headDim]: column by column, so the inplace copy reads each tensor once).
+   */
+  writeColumns(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): void {
+    const { batch: B, kvHeads: H, headDim: D } = this;
+    const n = k.shape[0];
     const col = this.length;
     if (this.mode === "functional") {
-      const nk = tf.keep(tf.concat([this.keys[layer]!, tf.reshape(k, [B, H, 1, D])], 2) as tf.Tensor4D);
-      const nv = tf.keep(tf.concat([this.values[layer]!, tf.reshape(v, [B, H, D, 1])], 3) as tf.Tensor4D);
+      const nk = tf.keep(tf.concat([this.keys[layer]!, tf.transpose(k, [1, 2, 0, 3])], 2) as tf.Tensor4D);
+      const nv = tf.keep(tf.concat([this.values[layer]!, tf.transpose(v, [1, 2, 3, 0])], 3) as tf.Tensor4D);
       this.keys[layer]!.dispose();
       this.values[layer]!.dispose();
       this.keys[layer] = nk;
@@ -110,10 +150,13 @@ export class KvCache {
     const vd = v.dataSync() as Float32Array;
     const kBuf = hostBuffer(this.keys[layer]!);
     const vBuf = hostBuffer(this.values[layer]!);
-    for (let bh = 0; bh < B * H; bh++) {
-      kBuf.set(kd.subarray(bh * D, (bh + 1) * D), (bh * S + col) * D);
-      const vRow = bh * D * S + col;
-      for (let d = 0; d < D; d++) vBuf[vRow + d * S] = vd[bh * D + d]!;
+    for (let j = 0; j < n; j++) {
+      for (let bh = 0; bh < B * H; bh++) {
+        const from = (j * B * H + bh) * D;
+        kBuf.set(kd.subarray(from, from + D), (bh * S + col + j) * D);
+        const vRow = bh * D * S + col + j;
+        for (let d = 0; d < D; d++) vBuf[vRow + d * S] = vd[from + d]!;
+      }
     }
   }
 
@@ -137,6 +180,7 @@ export class KvCache {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.keys, ...this.values]) t.dispose();
+    if (this.prefix !== null) for (const t of [...this.prefix.keys, ...this.prefix.values].flat()) t.dispose();
   }
 }
 

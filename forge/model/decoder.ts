@@ -5,7 +5,8 @@
  * Two paths share the weights and the per-token blocks (norms, MLP):
  * - `decode`: one new token per stream against the KV cache, written to the wasm backend's
  *   fast paths (2-D weight products, attention as elementwise products reduced over the
- *   last axis, cache columns written in place);
+ *   last axis, cache columns written in place; a shared prefix by one 2-D product per head,
+ *   attention.ts);
  * - `forward`: a plain causal pass over whole sequences with batched matMuls — the oracle
  *   for the tests and the starting point of training.
  */
@@ -13,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { validateConfig, type DecoderConfig } from "./config.js";
 import { KvCache, defaultCacheMode, type CacheOptions } from "./cache.js";
 import { ModelUsageError } from "./errors.js";
+import { attentionParts } from "./attention.js";
 import { disposeWeights, randomWeights, type DecoderWeights, type Linear, type Norm } from "./weights.js";
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -64,7 +66,8 @@ export class DecoderModel {
   /**
    * One decode step. tokens: int32 [B], the new token of each stream; positions[b]: its
    * position (for the positional encoding); active[b] = 0: stream b is held this step (its
-   * column is masked out; its logits row is meaningless). Returns logits [B, vocab].
+   * column is masked out; its logits row is meaningless). Each stream attends to the cache's
+   * shared prefix (if any), then to its own valid columns. Returns logits [B, vocab].
    */
   decode(cache: KvCache, tokens: tf.Tensor1D, positions: Int32Array, active?: Uint8Array): tf.Tensor2D {
     cache.checkUsable();
@@ -108,13 +111,16 @@ export class DecoderModel {
         const [q, k] = tf.split(qk3, [heads, kvHeads], 1) as [tf.Tensor3D, tf.Tensor3D];
         cache.writeColumn(l, k, tf.reshape(v, [B, kvHeads, D]));
         // scores[b, g, h, s] = Σ_d q[b, g·h, d]·K[b, g, s, d]; reduced over the last axis.
-        const q5 = tf.reshape(tf.mul(q, scale), [B, kvHeads, group, 1, D]);
+        const qs = tf.reshape(tf.mul(q, scale), [B, kvHeads, group, D]) as tf.Tensor4D;
         const k5 = tf.reshape(cache.keys[l]!, [B, kvHeads, 1, S, D]);
-        const scores = tf.add(tf.sum(tf.mul(q5, k5), -1), mask); // [B, kvH, group, S]
-        const weights = tf.softmax(scores);
-        const w5 = tf.reshape(weights, [B, kvHeads, group, 1, S]);
+        const scores = tf.add(tf.sum(tf.mul(tf.reshape(qs, [B, kvHeads, group, 1, D]), k5), -1), mask) as tf.Tensor4D; // [B, kvH, group, S]
+        // One softmax over the shared prefix (if any) and the stream's own columns.
+        const { own, ownShare, prefixOut } = attentionParts(cache.prefix, l, qs, scores);
+        const w5 = tf.reshape(own, [B, kvHeads, group, 1, S]);
         const v5 = tf.reshape(cache.values[l]!, [B, kvHeads, 1, D, S]);
-        const attended = tf.reshape(tf.sum(tf.mul(w5, v5), -1), [B, heads * D]) as tf.Tensor2D;
+        let heads4 = tf.sum(tf.mul(w5, v5), -1) as tf.Tensor4D; // [B, kvH, group, D]
+        if (ownShare !== null) heads4 = tf.add(tf.mul(heads4, ownShare), prefixOut!);
+        const attended = tf.reshape(heads4, [B, heads * D]) as tf.Tensor2D;
         x = tf.add(x, linear(attended, layer.attnOut));
         x = tf.add(x, this.mlp(this.norm(x, layer.mlpNorm), layer));
       });

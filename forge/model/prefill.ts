@@ -1,10 +1,13 @@
 /**
  * KV-cache surgery for the engine's throughput features (issue 10):
  * - `prefillPrefix`: the K/V of a token sequence for ONE stream, computed once;
- * - `broadcastPrefix`: those columns copied into every stream of a batch cache (shared-prefix
- *   prefill: the forced text common to all streams costs the forward tokens of one stream);
+ * - `attachPrefix`: those columns become the shared prefix of a batch cache (shared-prefix
+ *   prefill: the forced text common to all streams costs the forward tokens of one stream,
+ *   its memory once, and attention over it one 2-D product per head: attention.ts);
  * - `compactCache`: drop the columns no stream may attend to any more (continuous batching:
- *   a finished stream's columns are released, and the slot's row is reused).
+ *   a finished stream's columns are released, and the slot's row is reused);
+ * - `keepRows`: drop the rows of finished streams (once the queue is empty, a finished
+ *   stream's row would otherwise still be computed at every step).
  *
  * Columns are global decode steps (cache.ts); attention reads a row's valid columns in any
  * order (positions live in the K/V themselves: learned embeddings or RoPE), so a row's valid
@@ -12,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { INFERENCE_OPS, type DecoderModel, type ForwardOps } from "./decoder.js";
-import type { KvCache } from "./cache.js";
+import { KvCache } from "./cache.js";
 import { ModelUsageError } from "./errors.js";
 
 /**
@@ -25,9 +28,9 @@ import { ModelUsageError } from "./errors.js";
 export type PrefillMethod = "forward" | "decode";
 
 /**
- * A batch-1 cache holding `tokens` at positions 0..n−1. `layout`: the cache the prefix will
- * be broadcast into; "decode" then grows its columns as that cache would (same capacity and
- * chunk), so every step's attention reduces over the same columns and rounds the same way.
+ * A batch-1 cache holding `tokens` at positions 0..n−1. `layout` ("decode" only): grow its
+ * columns as that cache would (same capacity and chunk), so that every step's attention
+ * reduces over the same columns as a batch decode of that layout and rounds the same way.
  */
 export function prefillPrefix(
   model: DecoderModel,
@@ -138,60 +141,63 @@ function prefillByDecode(model: DecoderModel, tokens: ArrayLike<number>, layout?
   return cache;
 }
 
-/** Copy the `source.length` columns of a batch-1 cache into columns 0.. of every stream of the empty `target`. */
-export function broadcastPrefix(source: KvCache, target: KvCache): void {
+/**
+ * Make the `source.length` columns of a batch-1 cache the shared prefix of the empty `target`:
+ * every stream of `target` attends to them before its own columns (attention.ts), and they
+ * are held once — per layer and kv head, keys [headDim, P] and values [P, headDim] — instead
+ * of copied into each stream's row. The source stays the caller's (dispose it after).
+ */
+export function attachPrefix(source: KvCache, target: KvCache): void {
   source.checkUsable();
   target.checkUsable();
   const n = source.length;
-  if (source.batch !== 1) throw new ModelUsageError(`broadcastPrefix: the source cache must hold one stream, it holds ${source.batch}`);
-  if (target.length !== 0) throw new ModelUsageError(`broadcastPrefix: the target cache already holds ${target.length} columns`);
+  if (source.batch !== 1) throw new ModelUsageError(`attachPrefix: the source cache must hold one stream, it holds ${source.batch}`);
+  if (source.prefix !== null) throw new ModelUsageError("attachPrefix: the source cache has a shared prefix of its own");
+  if (target.length !== 0 || target.prefix !== null) throw new ModelUsageError(`attachPrefix: the target cache already holds ${target.length} columns${target.prefix !== null ? " and a prefix" : ""}`);
   if (source.layers !== target.layers || source.kvHeads !== target.kvHeads || source.headDim !== target.headDim)
-    throw new ModelUsageError("broadcastPrefix: the two caches belong to different model shapes");
-  if (n >= target.capacity) throw new ModelUsageError(`broadcastPrefix: ${n} prefix columns leave no room in a cache of ${target.capacity}`);
-  const { batch: B, kvHeads: H, headDim: D } = target;
+    throw new ModelUsageError("attachPrefix: the two caches belong to different model shapes");
+  if (n < 1) throw new ModelUsageError("attachPrefix: the source cache is empty");
+  const { kvHeads: H, headDim: D } = target;
   const srcCols = source.mode === "functional" ? n : source.allocated;
-  // Inplace: allocate whole chunks past the prefix so the next decode step writes in place.
-  const cols = target.mode === "functional" ? n : Math.min(target.capacity, Math.ceil((n + 1) / target.chunk) * target.chunk);
+  const keys: tf.Tensor2D[][] = [];
+  const values: tf.Tensor2D[][] = [];
   for (let l = 0; l < target.layers; l++) {
     const sk = source.keys[l]!.dataSync() as Float32Array; // [1, H, srcCols, D]
     const sv = source.values[l]!.dataSync() as Float32Array; // [1, H, D, srcCols]
-    const k = new Float32Array(B * H * cols * D);
-    const v = new Float32Array(B * H * D * cols);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        k.set(sk.subarray(h * srcCols * D, h * srcCols * D + n * D), ((b * H + h) * cols) * D);
+    keys.push([]);
+    values.push([]);
+    for (let h = 0; h < H; h++) {
+      const kT = new Float32Array(D * n);
+      const v = new Float32Array(n * D);
+      for (let c = 0; c < n; c++)
         for (let d = 0; d < D; d++) {
-          const from = (h * D + d) * srcCols;
-          v.set(sv.subarray(from, from + n), ((b * H + h) * D + d) * cols);
+          kT[d * n + c] = sk[(h * srcCols + c) * D + d]!;
+          v[c * D + d] = sv[(h * D + d) * srcCols + c]!;
         }
-      }
+      keys[l]!.push(tf.tensor2d(kT, [D, n]));
+      values[l]!.push(tf.tensor2d(v, [n, D]));
     }
-    replaceLayer(target, l, k, v, cols);
   }
-  for (let b = 0; b < B; b++) target.validity.fill(1, b * target.capacity, b * target.capacity + n);
-  target.length = n;
-  if (target.mode === "inplace") target.allocated = cols;
+  target.prefix = { length: n, keys, values };
 }
 
 /**
- * Drop dead columns: columns [0, pinned) stay where they are (the shared prefix, which a
- * refilled slot attends to again); past them each stream's valid columns are packed to the
- * front in order. Returns the new length (pinned + the most valid columns any stream has).
+ * Drop dead columns: each stream's valid columns are packed to the front, in order (the
+ * shared prefix, held apart, is untouched). Returns the new length (the most valid columns
+ * any stream has).
  */
-export function compactCache(cache: KvCache, pinned: number): number {
+export function compactCache(cache: KvCache): number {
   cache.checkUsable();
   const { batch: B, kvHeads: H, headDim: D, capacity } = cache;
-  if (!Number.isInteger(pinned) || pinned < 0 || pinned > cache.length) throw new ModelUsageError(`compactCache: pinned ${pinned} is outside 0..${cache.length}`);
-  // kept[b] lists the old column of each new column past `pinned`.
+  // kept[b] lists the old column of each new column.
   const kept: number[][] = [];
-  let width = 0;
+  let length = 0;
   for (let b = 0; b < B; b++) {
     const row: number[] = [];
-    for (let c = pinned; c < cache.length; c++) if (cache.validity[b * capacity + c]) row.push(c);
+    for (let c = 0; c < cache.length; c++) if (cache.validity[b * capacity + c]) row.push(c);
     kept.push(row);
-    width = Math.max(width, row.length);
+    length = Math.max(length, row.length);
   }
-  const length = pinned + width;
   const oldCols = cache.mode === "functional" ? cache.length : cache.allocated;
   const cols = cache.mode === "functional" ? length : Math.min(capacity, Math.max(length + 1, Math.ceil((length + 1) / cache.chunk) * cache.chunk));
   for (let l = 0; l < cache.layers; l++) {
@@ -203,13 +209,11 @@ export function compactCache(cache: KvCache, pinned: number): number {
       const row = kept[b]!;
       for (let h = 0; h < H; h++) {
         const bh = b * H + h;
-        k.set(ok.subarray(bh * oldCols * D, (bh * oldCols + pinned) * D), bh * cols * D);
-        for (let i = 0; i < row.length; i++) k.set(ok.subarray((bh * oldCols + row[i]!) * D, (bh * oldCols + row[i]! + 1) * D), (bh * cols + pinned + i) * D);
+        for (let i = 0; i < row.length; i++) k.set(ok.subarray((bh * oldCols + row[i]!) * D, (bh * oldCols + row[i]! + 1) * D), (bh * cols + i) * D);
         for (let d = 0; d < D; d++) {
           const from = (bh * D + d) * oldCols;
           const to = (bh * D + d) * cols;
-          v.set(ov.subarray(from, from + pinned), to);
-          for (let i = 0; i < row.length; i++) v[to + pinned + i] = ov[from + row[i]!]!;
+          for (let i = 0; i < row.length; i++) v[to + i] = ov[from + row[i]!]!;
         }
       }
     }
@@ -217,12 +221,47 @@ export function compactCache(cache: KvCache, pinned: number): number {
   }
   for (let b = 0; b < B; b++) {
     const base = b * capacity;
-    cache.validity.fill(0, base + pinned, base + capacity);
-    cache.validity.fill(1, base + pinned, base + pinned + kept[b]!.length);
+    cache.validity.fill(0, base, base + capacity);
+    cache.validity.fill(1, base, base + kept[b]!.length);
   }
   cache.length = length;
   if (cache.mode === "inplace") cache.allocated = cols;
   return length;
+}
+
+/**
+ * A cache holding only rows `rows` of `cache` (in that order), which it replaces: the other
+ * rows' streams are finished, and the next steps compute `rows.length` rows instead of
+ * `cache.batch`. Columns, validity and the shared prefix carry over; `cache` is disposed.
+ */
+export function keepRows(cache: KvCache, rows: ArrayLike<number>): KvCache {
+  cache.checkUsable();
+  const { batch: B, layers, kvHeads: H, headDim: D, capacity, mode, chunk } = cache;
+  const R = rows.length;
+  if (R < 1) throw new ModelUsageError("keepRows: no rows to keep");
+  for (let r = 0; r < R; r++)
+    if (!Number.isInteger(rows[r]) || rows[r]! < 0 || rows[r]! >= B) throw new ModelUsageError(`keepRows: row ${rows[r]} is outside the batch (0..${B - 1})`);
+  const kept = new KvCache(R, capacity, layers, H, D, mode, chunk);
+  const cols = mode === "functional" ? cache.length : cache.allocated;
+  const block = H * cols * D; // one row of keys, or of values
+  for (let l = 0; l < layers; l++) {
+    const ok = cache.keys[l]!.dataSync() as Float32Array;
+    const ov = cache.values[l]!.dataSync() as Float32Array;
+    const k = new Float32Array(R * block);
+    const v = new Float32Array(R * block);
+    for (let r = 0; r < R; r++) {
+      k.set(ok.subarray(rows[r]! * block, (rows[r]! + 1) * block), r * block);
+      v.set(ov.subarray(rows[r]! * block, (rows[r]! + 1) * block), r * block);
+    }
+    replaceLayer(kept, l, k, v, cols);
+  }
+  for (let r = 0; r < R; r++) kept.validity.set(cache.validity.subarray(rows[r]! * capacity, (rows[r]! + 1) * capacity), r * capacity);
+  kept.length = cache.length;
+  kept.allocated = cache.allocated;
+  kept.prefix = cache.prefix;
+  cache.prefix = null; // moved, not disposed with `cache`
+  cache.dispose();
+  return kept;
 }
 
 function replaceLayer(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, cols: number): void {

@@ -1,6 +1,6 @@
 /**
  * The profiled copy of the engine's loop must produce the engine's traces (so its timings
- * are the engine's step-by-step loop's), with or without the yield prototype.
+ * are the engine's step-by-step loop's), yielding as the engine does or after every step.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DecoderModel, smallConfig } from "../../../forge/model/index.js";
@@ -46,7 +46,7 @@ describe("profiledWave", { timeout: 120_000 }, () => {
       expect(wave.tokens).toBe(3 * CAP);
       expect(wave.generated).toBeGreaterThan(0);
     }
-    const yielding = await profiledWave(model, tokenizer, workflow, { batchSize: 3, seed: 5, maxTokens: CAP, form: "host", yieldEvery: 16 });
+    const yielding = await profiledWave(model, tokenizer, workflow, { batchSize: 3, seed: 5, maxTokens: CAP, form: "host", yieldIntervalMs: 0 });
     expect(tokensOf(yielding.traces)).toEqual(tokensOf(run.streams));
   });
 });

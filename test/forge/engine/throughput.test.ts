@@ -1,7 +1,8 @@
 /**
- * Throughput features (issue 10): shared-prefix prefill and continuous batching. Each must
- * leave the traces exactly as the one-token-per-step run gives them (same seed, greedy or
- * sampled), and spend fewer forward tokens or steps.
+ * Throughput features (issue 10): shared-prefix prefill, continuous batching, shrinking the
+ * batch to the live streams, multi-token forced feeding. Each must leave the greedy traces
+ * exactly as the one-token-per-step run gives them (and, where the arithmetic is the same,
+ * the sampled ones), and spend fewer forward tokens or steps.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
@@ -78,11 +79,12 @@ describe("shared-prefix prefill", { timeout: 300_000 }, () => {
   });
 });
 
+/** Tool answers of very different lengths: streams end far apart. */
+const lengthyTools = {
+  search: (_input: string, { instance }: { instance: number }) => "r".repeat(5 + ((instance * 37) % 7) * 30),
+};
+
 describe("continuous batching", { timeout: 300_000 }, () => {
-  /** Tool answers of very different lengths: streams end far apart. */
-  const lengthyTools = {
-    search: (_input: string, { instance }: { instance: number }) => "r".repeat(5 + ((instance * 37) % 7) * 30),
-  };
 
   it.each([
     { prefill: false, automaton: "host" as const },
@@ -132,6 +134,25 @@ describe("continuous batching", { timeout: 300_000 }, () => {
     const refilled = await backend.run(workflow, { batchSize: 2, instances: 5, seed: 8, maxTokens: 1_200 });
     expect(refilled.streams[4]!.instance).toBe(4);
     expect(Array.from(refilled.streams[4]!.tokens)).toEqual(Array.from(alone.streams[0]!.tokens));
+  });
+});
+
+describe("shrinking the batch", { timeout: 300_000 }, () => {
+  it.each([true, false])("keeps the traces while the tail of long streams computes fewer rows (greedy %s)", async (greedy) => {
+    const tools = await forge.makeBackend(model, new forge.ByteTokenizer(), { tools: lengthyTools });
+    const options = { batchSize: 6, seed: 3, greedy, automaton: "host" as const };
+    const everyRow = await tools.run(toolWorkflow(), { ...options, shrinkBatch: false });
+    const liveRows = await tools.run(toolWorkflow(), { ...options, shrinkBatch: true });
+    // Rows are computed independently, so even sampled draws are the same.
+    expect(traces(liveRows)).toEqual(traces(everyRow));
+    const lengths = everyRow.streams.map((s) => s.tokens.length);
+    expect(Math.max(...lengths) - Math.min(...lengths)).toBeGreaterThan(100);
+    expect(liveRows.meta.steps).toBe(everyRow.meta.steps);
+    expect(liveRows.meta.forwardTokens).toBeLessThan(everyRow.meta.forwardTokens! * 0.8);
+  });
+
+  it("refuses a flag that is not a boolean", async () => {
+    await expect(backend.run(seedExample().factory(), { shrinkBatch: 1 as unknown as boolean })).rejects.toThrow(/shrinkBatch must be true or false/);
   });
 });
 

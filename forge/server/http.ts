@@ -103,6 +103,9 @@ export class HttpForgeServer implements ForgeServer {
   close(options: CloseOptions = {}): Promise<FinishedJob[]> {
     this.closing ??= (async () => {
       await this.queue.shutdown(options.mode ?? "drain");
+      // One turn for requests already received (a client waiting on a result the drain just
+      // produced); after app.close() they would get a bare 503.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const finished = this.queue.finishedJobs().map((job) => ({ id: job.id, state: job.state, run: job.run, error: job.error }));
       await this.app.close();
       return finished;

@@ -168,8 +168,10 @@ export class JobQueue {
     void this.execute(job).finally(() => {
       this.current = null;
       this.forgetOld();
-      this.pump();
       this.checkIdle();
+      // A turn of the event loop before the next job: requests that arrived while this one
+      // ran (a result, a cancel) are answered now, not after the next job's first slice.
+      setImmediate(() => this.pump());
     });
   }
 

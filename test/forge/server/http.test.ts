@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableFromIPC } from "apache-arrow";
 import * as forge from "../../../forge/index.js";
 import { RemoteError, RemoteServer, type HttpForgeServer, type JobEvent } from "../../../forge/server/index.js";
+import { tinySeedProgram } from "../../helpers/workflows.js";
 import { memoryLog, seedExample, testBackend } from "./helpers.js";
 
 let backend: forge.ForgeBackend;
@@ -30,8 +31,11 @@ function timeless(run: forge.Run) {
   return { ...run, meta };
 }
 
-/** A workflow long enough (random model, zones time out at maxGen) to be cancelled mid-run. */
-const longWorkflow = () => seedExample(48).factory();
+/**
+ * A workflow long enough to be cancelled mid-run: the random model rarely jumps, so zones
+ * time out at maxGen and the loop runs up to 16 times (≈ 2 000 steps a stream).
+ */
+const longWorkflow = () => tinySeedProgram(64, 16).factory();
 
 describe("serving", () => {
   it("listens on loopback, says so at start, and answers /health and /info", async () => {

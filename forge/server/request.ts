@@ -27,6 +27,7 @@ const optionsSchema = z.strictObject({
   toolTimeoutMs: positiveInt.optional(),
   prefill: z.boolean().optional(),
   continuousBatching: z.boolean().optional(),
+  shrinkBatch: z.boolean().optional(),
   feedChunk: z.number().int().min(1).max(64).optional(),
   automaton: z.enum(["tensor", "host"]).optional(),
 });
@@ -105,7 +106,7 @@ export function checkLimits(options: WireRequestOptions, limits: ServerLimits): 
 
 const WIRE_OPTION_KEYS = [
   "batchSize", "instances", "seed", "maxTokens", "greedy", "temperature", "topK", "topP", "toolTimeoutMs",
-  "prefill", "continuousBatching", "feedChunk", "automaton",
+  "prefill", "continuousBatching", "shrinkBatch", "feedChunk", "automaton",
 ] as const;
 
 /** The wire subset of in-process request options (callbacks and signals stay home). */

@@ -20,6 +20,7 @@ export interface WireRequestOptions {
   toolTimeoutMs?: number;
   prefill?: boolean;
   continuousBatching?: boolean;
+  shrinkBatch?: boolean;
   feedChunk?: number;
   automaton?: "tensor" | "host";
 }

@@ -1,7 +1,7 @@
 /** Admission of untrusted POST /jobs bodies: every refusal is a 4xx naming the field. */
 import { beforeAll, describe, expect, it } from "vitest";
 import type * as forge from "../../../forge/index.js";
-import { admitRequest, HttpError, parseAddress, isLoopback, resolveLimits, type ServerLimits } from "../../../forge/server/index.js";
+import { admitRequest, wireOptions, HttpError, parseAddress, isLoopback, resolveLimits, type ServerLimits } from "../../../forge/server/index.js";
 import { seedExample, testBackend } from "./helpers.js";
 
 let backend: forge.ForgeBackend;
@@ -29,6 +29,14 @@ describe("admitRequest", () => {
     const admitted = admitRequest(JSON.parse(JSON.stringify({ workflow, options: { batchSize: 4, seed: 9, topP: 0.9 } })), backend, limits);
     expect(admitted.workflow).toEqual(workflow);
     expect(admitted.options).toEqual({ batchSize: 4, seed: 9, topP: 0.9 });
+  });
+
+  it("carries every engine option across the wire, and refuses one of the wrong type", () => {
+    const engine = { prefill: false, continuousBatching: false, shrinkBatch: false, feedChunk: 8, automaton: "host" } as const;
+    const sent = wireOptions({ ...engine, batchSize: 2, onProgress: () => {} });
+    expect(sent).toEqual({ ...engine, batchSize: 2 });
+    expect(admitRequest(JSON.parse(JSON.stringify({ workflow, options: sent })), backend, limits).options).toEqual(sent);
+    expect(refusal({ workflow, options: { shrinkBatch: "yes" } }).message).toMatch(/\$\.options\.shrinkBatch/);
   });
 
   it("refuses malformed bodies with 400 and the JSON path", () => {

@@ -183,6 +183,10 @@ export interface EvalReport {
   model: string;
   backend: string;
   adherence: { answerZones: Tally; controlZones: Tally };
+  /** Answer zones per suite (tasks, seed, checked): where the misses come from. */
+  answerZonesBySuite: Record<string, Tally>;
+  /** The first few answer zones that did not end, with their suite and text. */
+  misses: string[];
   /** Per cue: jumps / decisions, and the corpus's rate for comparison. */
   jumpRates: Record<string, Tally & { corpus: number }>;
   accuracy: Record<string, Tally>;
@@ -197,7 +201,7 @@ export interface EvalReport {
 const tally = (): Tally => ({ ok: 0, total: 0 });
 
 /** Counts adherence over every generated zone of a run; returns the visits per stream. */
-function countAdherence(run: Run, backend: ForgeBackend, report: EvalReport, isControl: (zoneId: number) => boolean): ZoneVisit[][] {
+function countAdherence(run: Run, backend: ForgeBackend, report: EvalReport, suite: string, isControl: (zoneId: number) => boolean): ZoneVisit[][] {
   return run.streams.map((_, s) => {
     const visits = generatedVisits(run, s, backend.tokenizer);
     for (const v of visits) {
@@ -206,8 +210,13 @@ function countAdherence(run: Run, backend: ForgeBackend, report: EvalReport, isC
         report.adherence.controlZones.total++;
         if (v.end === "jump" || v.end === "advance") report.adherence.controlZones.ok++;
       } else {
+        const bySuite = (report.answerZonesBySuite[suite] ??= tally());
         report.adherence.answerZones.total++;
-        if (v.end === "advance") report.adherence.answerZones.ok++;
+        bySuite.total++;
+        if (v.end === "advance") {
+          report.adherence.answerZones.ok++;
+          bySuite.ok++;
+        } else if (report.misses.length < 12) report.misses.push(`${suite} ${v.sequence} (${v.end}): ${JSON.stringify(v.generated)}`);
       }
     }
     return visits;
@@ -234,6 +243,8 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
     model: info.model,
     backend: info.backend,
     adherence: { answerZones: tally(), controlZones: tally() },
+    answerZonesBySuite: {},
+    misses: [],
     jumpRates: {},
     accuracy: {},
     seedIterations: [],
@@ -255,7 +266,7 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
     const chain = tasks.slice(i, i + 4);
     const workflow = taskChainWorkflow(chain, maxGen);
     const run = await backend.run(workflow, { batchSize: 1, greedy: true, seed });
-    const visits = countAdherence(run, backend, report, () => false)[0]!;
+    const visits = countAdherence(run, backend, report, "tasks", () => false)[0]!;
     chain.forEach((task, k) => {
       const acc = (report.accuracy[task.kind] ??= tally());
       acc.total++;
@@ -277,7 +288,7 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
       seed,
       onProgress: (p) => p.finished || p.step % 200 === 0 ? say(`seed example: step ${p.step}, ${p.streamsDone}/${p.streams} streams done`) : undefined,
     });
-    const perStream = countAdherence(run, backend, report, (z) => z === controlZone);
+    const perStream = countAdherence(run, backend, report, "seed", (z) => z === controlZone);
     perStream.forEach((visits, s) => {
       let tries = 0;
       let exited: number | null = null;
@@ -304,7 +315,7 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
       const workflow = checkedWorkflow(task, right, maxGen);
       const controlZone = workflow.zones.findIndex((z) => z.jump !== null);
       const run = await backend.run(workflow, { batchSize: checkedStreams, seed: seed + (right ? 1 : 2) });
-      const perStream = countAdherence(run, backend, report, (z) => z === controlZone);
+      const perStream = countAdherence(run, backend, report, "checked", (z) => z === controlZone);
       for (const visits of perStream) {
         const decisions = visits.filter((v) => v.zoneId === controlZone);
         if (decisions[0]) countDecision(report, "first", decisions[0]);
@@ -326,6 +337,7 @@ export function formatReport(r: EvalReport): string {
   lines.push("");
   lines.push("protocol adherence");
   lines.push(`  answer zones ending with ${EOS} before the limit   ${pct(r.adherence.answerZones)}  (${r.adherence.answerZones.ok}/${r.adherence.answerZones.total})`);
+  for (const [suite, t] of Object.entries(r.answerZonesBySuite)) lines.push(`    in the ${suite} suite${" ".repeat(Math.max(1, 34 - suite.length))}${pct(t)}  (${t.ok}/${t.total})`);
   lines.push(`  control zones ending in ${JUMP} or a plain answer  ${pct(r.adherence.controlZones)}  (${r.adherence.controlZones.ok}/${r.adherence.controlZones.total})`);
   lines.push("");
   lines.push("jump rate per cue            model   corpus");
@@ -350,6 +362,11 @@ export function formatReport(r: EvalReport): string {
     lines.push("");
     lines.push(`seed example, ${r.seedIterations.length} streams: iterations before the loop exit ${[...hist.entries()].sort().map(([k, n]) => `${k}: ${n}`).join(", ")}`);
     lines.push(`  stream status ${Object.entries(r.seedStatus).map(([k, n]) => `${k}: ${n}`).join(", ")}`);
+  }
+  if (r.misses.length > 0) {
+    lines.push("");
+    lines.push("answer zones that did not end (first few)");
+    for (const m of r.misses) lines.push(`  ${m.length > 300 ? m.slice(0, 300) + "…" : m}`);
   }
   if (r.samples.length > 0) {
     lines.push("");

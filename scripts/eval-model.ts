@@ -3,6 +3,7 @@
  * zone-protocol model on held-out prompts, run through the engine.
  *
  *   tsx scripts/eval-model.ts [--model DIR] [--per-task N] [--seed-streams N] [--checked-streams N] [--seed N]
+ *                             [--temperature X] [--top-k N] [--top-p X]   (sampling of the seed and checked suites)
  */
 import { parseArgs } from "node:util";
 import { failer, intArg } from "./cli-args.js";
@@ -19,6 +20,9 @@ try {
       "seed-streams": { type: "string" },
       "checked-streams": { type: "string" },
       seed: { type: "string" },
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      "top-p": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -27,10 +31,19 @@ try {
   fail((err as Error).message);
 }
 if (args.help) {
-  process.stdout.write("usage: tsx scripts/eval-model.ts [--model DIR] [--per-task N] [--seed-streams N] [--checked-streams N] [--seed N] [--json]\n");
+  process.stdout.write("usage: tsx scripts/eval-model.ts [--model DIR] [--per-task N] [--seed-streams N] [--checked-streams N] [--seed N] [--temperature X] [--top-k N] [--top-p X] [--json]\n");
   process.exit(0);
 }
 const int = (name: string, value: string | undefined) => intArg(fail, name, value);
+const num = (name: string, value: string | undefined) => {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (value.trim() === "" || !Number.isFinite(x)) fail(`--${name} must be a number, got "${value}"`);
+  return x;
+};
+const sampling = Object.fromEntries(
+  Object.entries({ temperature: num("temperature", args.temperature), topK: int("top-k", args["top-k"]), topP: num("top-p", args["top-p"]) }).filter(([, v]) => v !== undefined),
+);
 
 try {
   const report = await evaluateModel({
@@ -39,6 +52,7 @@ try {
     seedStreams: int("seed-streams", args["seed-streams"]),
     checkedStreams: int("checked-streams", args["checked-streams"]),
     seed: int("seed", args.seed),
+    sampling,
     onProgress: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report) + "\n");

@@ -5,7 +5,7 @@
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import type { Run } from "../run/types.js";
-import { DecoderModel, loadModel } from "../model/index.js";
+import { DecoderModel, loadModel, type SamplingDefaults } from "../model/index.js";
 import { initBackend, type BackendName } from "../backend/index.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import { runWorkflow, prepareProgram, type EngineParts } from "../engine/generate.js";
@@ -19,6 +19,11 @@ export interface BackendOptions {
   tools?: ToolRegistry;
   /** tfjs backend; default: tensorflow → wasm → cpu, or $FORGE_BACKEND. */
   device?: BackendName;
+  /**
+   * Sampling for requests that set none of their own, field by field; default: the model
+   * folder's generation_config.json (as Transformers reads it), else temperature 1.
+   */
+  sampling?: SamplingDefaults;
 }
 
 /** What a backend tells a client about itself (also served as the HTTP server's /info). */
@@ -29,10 +34,15 @@ export interface BackendInfo {
   contextLength: number;
   vocabSize: number;
   tools: string[];
+  /** Sampling a request gets for the fields it leaves out (the model's generation_config.json). */
+  sampling: SamplingDefaults;
 }
 
 export class ForgeBackend {
-  constructor(private readonly parts: EngineParts) {}
+  constructor(
+    private readonly parts: EngineParts,
+    private readonly sampling: SamplingDefaults = {},
+  ) {}
 
   get tokenizer(): ForgeTokenizer {
     return this.parts.tokenizer;
@@ -50,6 +60,7 @@ export class ForgeBackend {
       contextLength: this.parts.model.config.maxPositions,
       vocabSize: this.parts.model.config.vocabSize,
       tools: Object.keys(this.parts.tools),
+      sampling: { ...this.sampling },
     };
   }
 
@@ -58,8 +69,11 @@ export class ForgeBackend {
     prepareProgram(this.parts, workflow);
   }
 
+  /** Runs a request; the sampling fields it leaves out come from the backend's defaults. */
   run(workflow: SzcpWorkflow, options: RequestOptions = {}): Promise<Run> {
-    return runWorkflow(this.parts, workflow, options);
+    const merged = { ...options };
+    for (const key of ["temperature", "topK", "topP"] as const) merged[key] ??= this.sampling[key];
+    return runWorkflow(this.parts, workflow, merged);
   }
 }
 
@@ -78,11 +92,13 @@ export async function makeBackend(
   const backend = await initBackend(options.device);
   let decoder: DecoderModel;
   let tok: ForgeTokenizer | undefined = typeof tokenizer === "object" ? tokenizer : undefined;
+  let sampling: SamplingDefaults = {};
   if (model instanceof DecoderModel) {
     decoder = model;
   } else {
     const loaded = await loadModel(model ?? (await defaultModelFolder()));
     decoder = loaded.model;
+    sampling = loaded.sampling;
     tok ??= await loadTokenizer(typeof tokenizer === "string" ? tokenizer : loaded.tokenizerJsonPath);
   }
   if (!tok) tok = await loadTokenizer(tokenizer as string);
@@ -91,5 +107,5 @@ export async function makeBackend(
       `makeBackend: the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
     );
   }
-  return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend });
+  return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend }, options.sampling ?? sampling);
 }

@@ -9,6 +9,8 @@ export { configFromHf, configToHf, validateConfig, smallConfig } from "./config.
 export type { DecoderConfig, ModelFamily, Activation } from "./config.js";
 export { loadModel, saveModel } from "./io.js";
 export type { LoadedModel } from "./io.js";
+export { readGenerationConfig, GENERATION_CONFIG_FILE } from "./generation-config.js";
+export type { SamplingDefaults } from "./generation-config.js";
 export {
   parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, f16ToF32, bf16ToF32, f32ToF16, f32ToBf16, SafetensorsFile,
 } from "./safetensors.js";

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { basename, join, resolve } from "node:path";
 import { configFromHf, configToHf, type DecoderConfig } from "./config.js";
 import { DecoderModel } from "./decoder.js";
+import { readGenerationConfig, type SamplingDefaults } from "./generation-config.js";
 import { ModelFormatError } from "./errors.js";
 import { readSafetensors, writeSafetensors, type SafetensorsFile } from "./safetensors.js";
 import { weightsFromHf, weightsToHf, type TensorSource } from "./weights.js";
@@ -15,6 +16,8 @@ export interface LoadedModel {
   model: DecoderModel;
   tokenizerJsonPath: string;
   config: DecoderConfig;
+  /** The folder's recommended sampling (generation_config.json); {} when it has none. */
+  sampling: SamplingDefaults;
 }
 
 function readJson(path: string): unknown {
@@ -59,8 +62,9 @@ export async function loadModel(folder: string): Promise<LoadedModel> {
   const config = configFromHf(readJson(configPath), configPath);
   const tokenizerJsonPath = join(dir, "tokenizer.json");
   if (!existsSync(tokenizerJsonPath)) throw new ModelFormatError(tokenizerJsonPath, null, "file missing (the model folder needs its tokenizer)");
+  const sampling = readGenerationConfig(dir);
   const weights = weightsFromHf(config, openWeights(dir));
-  return { model: new DecoderModel(basename(dir), config, weights), tokenizerJsonPath, config };
+  return { model: new DecoderModel(basename(dir), config, weights), tokenizerJsonPath, config, sampling };
 }
 
 /** Write config.json (HF keys), model.safetensors (f32) and tokenizer.json. */

@@ -14,6 +14,7 @@
  */
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { Run } from "../run/types.js";
+import type { RequestOptions } from "../engine/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import { parseUdpl } from "../udpl/index.js";
 import { newProgram } from "../sfcs/index.js";
@@ -171,6 +172,8 @@ export interface EvalOptions {
   checkedStreams?: number;
   /** Generation cap of answer zones. */
   maxGen?: number;
+  /** Sampling of the sampled suites (seed, checked); default: the backend's. */
+  sampling?: Pick<RequestOptions, "temperature" | "topK" | "topP">;
   onProgress?: (line: string) => void;
 }
 
@@ -182,6 +185,10 @@ export interface Tally {
 export interface EvalReport {
   model: string;
   backend: string;
+  /** The sampling of the sampled suites, as given (empty: the backend's default). */
+  sampling: Pick<RequestOptions, "temperature" | "topK" | "topP">;
+  /** The backend's default sampling (the model's generation_config.json). */
+  defaultSampling: Pick<RequestOptions, "temperature" | "topK" | "topP">;
   adherence: { answerZones: Tally; controlZones: Tally };
   /** Answer zones per suite (tasks, seed, checked): where the misses come from. */
   answerZonesBySuite: Record<string, Tally>;
@@ -242,6 +249,8 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
   const report: EvalReport = {
     model: info.model,
     backend: info.backend,
+    sampling: options.sampling ?? {},
+    defaultSampling: info.sampling,
     adherence: { answerZones: tally(), controlZones: tally() },
     answerZonesBySuite: {},
     misses: [],
@@ -286,6 +295,7 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
     const run = await backend.run(workflow, {
       batchSize: seedStreams,
       seed,
+      ...report.sampling,
       onProgress: (p) => p.finished || p.step % 200 === 0 ? say(`seed example: step ${p.step}, ${p.streamsDone}/${p.streams} streams done`) : undefined,
     });
     const perStream = countAdherence(run, backend, report, "seed", (z) => z === controlZone);
@@ -314,7 +324,7 @@ export async function evaluateModel(options: EvalOptions = {}): Promise<EvalRepo
       const task = drawTask(random, "heldout", "add");
       const workflow = checkedWorkflow(task, right, maxGen);
       const controlZone = workflow.zones.findIndex((z) => z.jump !== null);
-      const run = await backend.run(workflow, { batchSize: checkedStreams, seed: seed + (right ? 1 : 2) });
+      const run = await backend.run(workflow, { batchSize: checkedStreams, seed: seed + (right ? 1 : 2), ...report.sampling });
       const perStream = countAdherence(run, backend, report, "checked", (z) => z === controlZone);
       for (const visits of perStream) {
         const decisions = visits.filter((v) => v.zoneId === controlZone);
@@ -334,6 +344,9 @@ const pct = (t: Tally) => (t.total === 0 ? "   n/a" : `${((100 * t.ok) / t.total
 export function formatReport(r: EvalReport): string {
   const lines: string[] = [];
   lines.push(`model ${r.model} on ${r.backend}, ${r.seconds.toFixed(0)} s`);
+  const spell = (s: Record<string, unknown>) => Object.entries(s).map(([k, v]) => `${k} ${v}`).join(", ");
+  const defaults = spell({ temperature: 1, ...r.defaultSampling });
+  lines.push(`sampled suites (seed, checked): ${spell({ ...r.defaultSampling, ...r.sampling }) || "temperature 1"} (model's default: ${defaults})`);
   lines.push("");
   lines.push("protocol adherence");
   lines.push(`  answer zones ending with ${EOS} before the limit   ${pct(r.adherence.answerZones)}  (${r.adherence.answerZones.ok}/${r.adherence.answerZones.total})`);

@@ -18,6 +18,6 @@ export { trainingLogits, raggedTrainingLogits, weightedCrossEntropy, forwardCons
 export type { ForwardConstants } from "./forward.js";
 export { initWeights, trainModel, saveTrainedModel, evaluateLoss, learningRateAt, transcriptSpans, transcriptOrder, DEFAULT_TRAIN_OPTIONS } from "./train.js";
 export type { TrainOptions, TrainResult } from "./train.js";
-export { FORGE_TINY_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining, BYTE_VOCAB_SIZE, SEPARATOR_ID } from "./recipe.js";
+export { FORGE_TINY_CONFIG, FORGE_TINY_GENERATION_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining, BYTE_VOCAB_SIZE, SEPARATOR_ID } from "./recipe.js";
 export type { TrainingPlan, RunTrainingOptions } from "./recipe.js";
 export { TrainingError } from "./errors.js";

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DecoderModel, saveModel, validateConfig, type DecoderConfig, type DecoderWeights, type Linear, type Norm } from "../model/index.js";
+import { DecoderModel, GENERATION_CONFIG_FILE, saveModel, validateConfig, type DecoderConfig, type DecoderWeights, type Linear, type Norm } from "../model/index.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "../tokenizer/index.js";
 import { seededRandom } from "../resources/random.js";
 import { forwardConstants, disposeConstants, raggedTrainingLogits, weightedCrossEntropy } from "./forward.js";
@@ -323,8 +323,13 @@ export function trainModel(config: DecoderConfig, corpus: PackedCorpus, options:
  * Write the trained model as a Hugging Face folder (config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json) with its training log and the command that made it.
  */
-export function saveTrainedModel(model: DecoderModel, folder: string, record: { log: string[]; command: string }): void {
+export function saveTrainedModel(
+  model: DecoderModel,
+  folder: string,
+  record: { log: string[]; command: string; generationConfig?: Record<string, unknown> },
+): void {
   saveModel(model, folder, byteLevelTokenizerJson());
+  if (record.generationConfig) writeFileSync(join(folder, GENERATION_CONFIG_FILE), JSON.stringify(record.generationConfig, null, 2) + "\n");
   writeFileSync(join(folder, "tokenizer_config.json"), JSON.stringify(byteLevelTokenizerConfig(), null, 2) + "\n");
   writeFileSync(join(folder, "training-log.txt"), record.log.join("\n") + "\n");
   writeFileSync(join(folder, "COMMAND.txt"), record.command + "\n");

@@ -23,6 +23,16 @@ describe("startCheckerThread", () => {
     expect(checker.inspect("", "clearOutput", 3)?.displayParts?.map((p) => p.text).join("")).toContain("clearOutput(wait?: boolean): void");
   });
 
+  it("gives cells Node's globals, and other packages' types through their imports only", () => {
+    const diagnostics = (src: string) => (checker.convert("", src) as { diagnostics: { messageText: string }[] }).diagnostics.map((d) => d.messageText);
+    expect(diagnostics("const n: number = process.pid; Buffer.from('x'); setTimeout(() => {}, 1);")).toEqual([]);
+    expect(diagnostics("import Database from 'better-sqlite3'; const db: Database.Database = new Database(':memory:'); const s: string = db.open;")).toEqual([
+      "Type 'boolean' is not assignable to type 'string'.",
+    ]);
+    // @types/chai is installed (a development tool's) but not a cell's global.
+    expect(diagnostics("let a: Chai.Assertion;")).toContain("Cannot find namespace 'Chai'.");
+  });
+
   it("refuses a prelude that does not type-check, saying why", async () => {
     await expect(startCheckerThread("declare global { const broken: NoSuchType; }")).rejects.toThrow(/prelude does not type-check: Cannot find name 'NoSuchType'/);
   });

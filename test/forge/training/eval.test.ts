@@ -85,6 +85,7 @@ describe("the shipped model (models/forge-tiny)", () => {
     expect(info.model).toBe("forge-tiny");
     expect(info.contextLength).toBe(2048);
     expect(info.vocabSize).toBe(257);
+    expect(info.sampling).toEqual({ topP: 0.9 }); // its generation_config.json
     const folder = new URL("../../../models/forge-tiny/", import.meta.url);
     expect(readFileSync(new URL("COMMAND.txt", folder), "utf8")).toMatch(/scripts\/train-model\.ts/);
     expect(readFileSync(new URL("training-log.txt", folder), "utf8")).toMatch(/^done: \d+ steps/m);

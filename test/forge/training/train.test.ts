@@ -23,13 +23,14 @@ describe("training (CI smoke: a few steps on a small corpus)", () => {
   it("writes a Hugging Face folder that forge/model's loadModel reads back to the same model", async () => {
     const out = join(root, "smoke");
     const result = await runTraining({ config: SMOKE_CONFIG, plan: SMOKE_TRAINING, out, command: "test" });
-    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "training-log.txt", "COMMAND.txt"]) {
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json", "training-log.txt", "COMMAND.txt"]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     expect(readFileSync(join(out, "COMMAND.txt"), "utf8").trim()).toBe("test");
     expect(readFileSync(join(out, "training-log.txt"), "utf8")).toMatch(/step\s+4 loss \d/);
     const loaded = await loadModel(out);
     expect(loaded.config).toEqual(SMOKE_CONFIG);
+    expect(loaded.sampling).toEqual({ topP: 0.9 }); // the recipe's generation_config.json
     const ids = [[72, 105, 91, 69, 79, 83, 93, 256]];
     const a = result.model.forward(ids);
     const b = loaded.model.forward(ids);

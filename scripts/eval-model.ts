@@ -6,7 +6,7 @@
  *                             [--temperature X] [--top-k N] [--top-p X]   (sampling of the seed and checked suites)
  */
 import { parseArgs } from "node:util";
-import { failer, intArg } from "./cli-args.js";
+import { failer, intArg, numberArg } from "./cli-args.js";
 import { evaluateModel, formatReport } from "../forge/training/eval.js";
 
 const fail: (message: string) => never = failer("eval-model"); // typed, so a call ends control flow
@@ -35,12 +35,7 @@ if (args.help) {
   process.exit(0);
 }
 const int = (name: string, value: string | undefined) => intArg(fail, name, value);
-const num = (name: string, value: string | undefined) => {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === "" || !Number.isFinite(x)) fail(`--${name} must be a number, got "${value}"`);
-  return x;
-};
+const num = (name: string, value: string | undefined) => numberArg(fail, name, value);
 const sampling = Object.fromEntries(
   Object.entries({ temperature: num("temperature", args.temperature), topK: int("top-k", args["top-k"]), topP: num("top-p", args["top-p"]) }).filter(([, v]) => v !== undefined),
 );

@@ -14,7 +14,7 @@
  */
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { Run } from "../run/types.js";
-import type { RequestOptions } from "../engine/types.js";
+import type { SamplingDefaults } from "../model/index.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import { parseUdpl } from "../udpl/index.js";
 import { newProgram } from "../sfcs/index.js";
@@ -173,7 +173,7 @@ export interface EvalOptions {
   /** Generation cap of answer zones. */
   maxGen?: number;
   /** Sampling of the sampled suites (seed, checked); default: the backend's. */
-  sampling?: Pick<RequestOptions, "temperature" | "topK" | "topP">;
+  sampling?: SamplingDefaults;
   onProgress?: (line: string) => void;
 }
 
@@ -186,9 +186,9 @@ export interface EvalReport {
   model: string;
   backend: string;
   /** The sampling of the sampled suites, as given (empty: the backend's default). */
-  sampling: Pick<RequestOptions, "temperature" | "topK" | "topP">;
+  sampling: SamplingDefaults;
   /** The backend's default sampling (the model's generation_config.json). */
-  defaultSampling: Pick<RequestOptions, "temperature" | "topK" | "topP">;
+  defaultSampling: SamplingDefaults;
   adherence: { answerZones: Tally; controlZones: Tally };
   /** Answer zones per suite (tasks, seed, checked): where the misses come from. */
   answerZonesBySuite: Record<string, Tally>;

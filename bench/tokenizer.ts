@@ -6,7 +6,7 @@
  *
  * The text is seeded prose (test/helpers/tokenizers.ts `sampleText`). Each tokenizer encodes
  * it once to warm up (JIT, BPE caches), then `runs` times; the best run is reported.
- * ENGINE.md expects ≈ 1 MB/s from @huggingface/tokenizers.
+ * docs/engine.md#tokenizers expects ≈ 1 MB/s from @huggingface/tokenizers.
  */
 import type { ForgeTokenizer } from "../forge/tokenizer/index.js";
 import { loadTestTokenizers, sampleText } from "../test/helpers/tokenizers.js";

@@ -1,5 +1,5 @@
 /**
- * Workflow Forge — the public API, stage by stage in pipeline order (FORGE.md §1):
+ * Workflow Forge — the public API, stage by stage in pipeline order (docs/README.md#the-pipeline):
  *
  *   UDPL text ─parse→ ZCP sequences ─SFCS program→ compile → WorkflowFactory
  *   factory(args) ─RZCP graph, resources sampled→ SZCP workflow      (serialization boundary)

@@ -1,5 +1,5 @@
 /**
- * viz — Vega-Lite charts of a Run (WORKBENCH.md, Visualisation).
+ * viz — Vega-Lite charts of a Run (docs/workbench.md#viz).
  *
  * Each builder takes a Run and returns a plain Vega-Lite spec (`TopLevelSpec`) that is
  * also displayable in the kernel (a non-enumerable `[mimeBundle]` method): the last

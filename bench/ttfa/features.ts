@@ -1,7 +1,7 @@
 /**
  * Throughput features on and off (issue 10): shared-prefix prefill, multi-token forced
- * feeding and continuous batching, against the one-token-per-step Forge run, on ENGINE.md's
- * benchmark model and the seed example (setup.ts) — the same model, tokenizer and workflow
+ * feeding and continuous batching, against the one-token-per-step Forge run, on the
+ * benchmark model of docs/engine.md#backend-facts and the seed example (setup.ts) — the same model, tokenizer and workflow
  * for every row, in one process.
  *
  *   npx tsx bench/ttfa/features.ts                    # batches 64 and 256

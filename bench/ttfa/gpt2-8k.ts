@@ -1,5 +1,5 @@
 /**
- * A real 8 192-token BPE tokenizer for the benchmark model (ENGINE.md's 4-layer, width-256,
+ * A real 8 192-token BPE tokenizer for the benchmark model (docs/engine.md#backend-facts: 4-layer, width-256,
  * vocab-8k shape): GPT-2's byte-level BPE cut to its first 8 191 entries (the 256 bytes and
  * the first 7 935 merges, in rank order: merge i produces id 256 + i) plus <|endoftext|>
  * as id 8 191. Forced text then costs about as many tokens as with GPT-2 itself.

@@ -7,7 +7,7 @@
  * Written to be as cheap as the wasm backend allows, so the baseline is not slowed by us:
  * weight products are 2-D over all B·T rows (XNNPACK's fast path), attention is one 2-D
  * product per (stream, head) with K transposed explicitly (batched or transposed products
- * fall off XNNPACK, ENGINE.md), and the LM head runs on the last position only.
+ * fall off XNNPACK, docs/engine.md#backend-facts), and the LM head runs on the last position only.
  * GPT-2 family only (learned positions, no RoPE): the benchmark model is GPT-2 shaped.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -1,6 +1,6 @@
 /**
  * What every row of the benchmark shares: the model, the tokenizer and the workflow.
- * - Model: ENGINE.md's baseline shape — GPT-2 family, 4 layers, width 256, 4 heads, MLP 1 024,
+ * - Model: the baseline shape of docs/engine.md#backend-facts — GPT-2 family, 4 layers, width 256, 4 heads, MLP 1 024,
  *   vocabulary 8 192, random weights (seed 1), context 1 024.
  * - Tokenizer: GPT-2's BPE cut to 8 192 tokens (gpt2-8k.ts), so the model's vocabulary is
  *   exactly the tokenizer's.

@@ -1,5 +1,5 @@
 /**
- * Agents — the orchestration layer around Forge (AGENTS.md): proc, template and workflow
+ * Agents — the orchestration layer around Forge (docs/agents.md): proc, template and workflow
  * agents behind one interface; a dependency-driven executor with retries, timeouts and
  * onFailure; a SQLite results tape with resume; a CLI; pattern mining; sandboxed user code.
  */

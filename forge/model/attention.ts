@@ -3,7 +3,7 @@
  * SharedPrefixKv) when it has one. The prefix's K/V are the same for every stream, so for
  * each kv head the scores of all query rows against it are ONE 2-D product [rows, D] × [D, P]
  * and their weighted values one [rows, P] × [P, D] — the wasm backend's fast path (XNNPACK,
- * ≈ 10× the elementwise form the per-stream columns need; ENGINE.md). With a 327-token
+ * ≈ 10× the elementwise form the per-stream columns need; docs/engine.md#backend-facts). With a 327-token
  * prefix and ≈ 440 own columns this removes over half of a decode step's attention work.
  *
  * Shared by `decode` (one query per stream) and `decodeChunk` (k per stream): both lay their

@@ -1,5 +1,5 @@
 /**
- * Training pieces for the decoder on the wasm backend (ENGINE.md):
+ * Training pieces for the decoder on the wasm backend (docs/engine.md#backend-facts):
  * - `trainableMatMul`: a matMul whose gradient uses explicit transposes, so every product of
  *   the backward pass stays a plain 2-D `[m, k] × [k, n]` on XNNPACK's fast path (tfjs's own
  *   gradient multiplies with transposed operands, which falls onto a scalar loop);

@@ -1,6 +1,6 @@
 /**
  * Splitting a request into jobs: contiguous instance ranges. With per-instance randomness
- * (ENGINE.md "Randomness") a range run anywhere gives the same streams as in one request, so
+ * (docs/engine.md#sampling) a range run anywhere gives the same streams as in one request, so
  * the split only decides how work spreads over the workers, never what comes out.
  */
 import { RequestError } from "../engine/errors.js";

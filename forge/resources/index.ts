@@ -1,4 +1,4 @@
-/** Resources: what fills placeholders when a workflow is sampled (FORGE.md §3). */
+/** Resources: what fills placeholders when a workflow is sampled (docs/language.md#resources). */
 export type { Resource, ResourceArguments, ResourceMap, ResourceValue } from "./types.js";
 export { ResourceError } from "./errors.js";
 export {

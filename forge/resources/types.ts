@@ -1,5 +1,5 @@
 /**
- * Resources fill placeholders when a workflow is sampled (FORGE.md §3). A resource is
+ * Resources fill placeholders when a workflow is sampled (docs/language.md#resources). A resource is
  * called with its placeholder's `arguments` table and returns a string.
  */
 

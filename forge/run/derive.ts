@@ -1,5 +1,5 @@
 /**
- * What comes out of a run (FORGE.md §8): from the per-stream traces and the workflow,
+ * What comes out of a run (docs/engine.md#what-a-run-yields): from the per-stream traces and the workflow,
  * derive the branch paths, the extractions and the statistics. Pure functions, no tensors.
  *
  * Trace semantics (shared with the reference interpreter): `pcs[k]` is the zone in which

@@ -1,6 +1,6 @@
 /**
  * The run stage: what a run produces (types) and what is derived from its traces —
- * branch paths, extractions and statistics (FORGE.md §8).
+ * branch paths, extractions and statistics (docs/engine.md#what-a-run-yields).
  */
 export type * from "./types.js";
 export {

@@ -1,5 +1,5 @@
 /**
- * What a run produces (FORGE.md §8): per-stream traces, and what is derived from them —
+ * What a run produces (docs/engine.md#what-a-run-yields): per-stream traces, and what is derived from them —
  * extractions, branch paths and statistics. The engine fills `streams`; `forge/run/derive.ts`
  * computes the rest from the traces and the workflow.
  */

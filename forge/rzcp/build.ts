@@ -1,5 +1,5 @@
 /**
- * SFCS operations → RZCP graph (FORGE.md §4). Zones are laid out in program order; each
+ * SFCS operations → RZCP graph (docs/language.md#rzcp-the-resolved-graph). Zones are laid out in program order; each
  * operation returns its entry zone and its open exits (edges still pointing "after me"),
  * which the next operation patches to its own entry. Whatever is open at the end → END.
  *

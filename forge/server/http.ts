@@ -1,5 +1,5 @@
 /**
- * The Forge HTTP server (fastify): "compile locally, execute remotely". Routes (openapi.yaml):
+ * The Forge HTTP server (fastify): "compile locally, execute remotely". Routes (forge/server/openapi.json):
  *
  *   GET  /health                      liveness, no credentials needed, says nothing about jobs
  *   GET  /info                        model, tokenizer identity, backend, limits, auth type

@@ -8,7 +8,7 @@
  *   jobs.ts     the FIFO job queue (cancel, drain, retention)
  *   auth.ts     auth registry (type → verifier) + bearer-file verifier; client credentials
  *   wire.ts     Run ⇄ JSON (typed arrays as base64)
- *   http.ts     the fastify server (routes in openapi.yaml)
+ *   http.ts     the fastify server (routes in openapi.json)
  *   remote.ts   RemoteServer: the ForgeServer that talks to it
  */
 export * from "./types.js";

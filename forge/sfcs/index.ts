@@ -1,4 +1,4 @@
-/** SFCS: flow control over sequences, compiled to a workflow factory (FORGE.md §4). */
+/** SFCS: flow control over sequences, compiled to a workflow factory (docs/language.md#sfcs). */
 export {
   newProgram,
   Program,

@@ -7,7 +7,7 @@
  *
  * Speed (bench/tokenizer.ts, 1 MB of seeded prose, 2 shared cores): encode ≈ 0.8 MB/s for
  * GPT-2 and ≈ 1.3 MB/s for Llama 3 (its `ignore_merges` skips BPE for whole-vocabulary
- * words), 0.03–0.06× ByteTokenizer — ENGINE.md's ≈ 1 MB/s. Loading Llama 3's 9 MB
+ * words), 0.03–0.06× ByteTokenizer — the ≈ 1 MB/s of docs/engine.md#tokenizers. Loading Llama 3's 9 MB
  * tokenizer.json takes ≈ 1 s; the first tokenBytes call builds the id → bytes table (≈ 0.2 s).
  */
 import { stat } from "node:fs/promises";

@@ -1,6 +1,6 @@
 /**
  * The exact bytes each token id stands for — what the byte-level trigger automaton runs over
- * (FORGE.md §7). Vocabulary entries are not bytes: a ByteLevel BPE vocabulary spells bytes
+ * (docs/automaton.md#triggers). Vocabulary entries are not bytes: a ByteLevel BPE vocabulary spells bytes
  * through GPT-2's byte↔unicode map ("Ġ" is a space), a SentencePiece vocabulary spells spaces
  * as "▁" and unencodable bytes as "<0xNN>". The spelling is read off the tokenizer.json's
  * pre-tokenizer, normalizer, decoder and model.

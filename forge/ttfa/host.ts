@@ -1,7 +1,7 @@
 /**
  * The automaton step on host typed arrays: a batch of reference interpreters behind the
  * TensorAutomaton's slot API. On backends whose tensors live in host memory (wasm, cpu)
- * reading the sampled tokens back is nearly free (ENGINE.md), and this step costs about
+ * reading the sampled tokens back is nearly free (docs/engine.md#backend-facts), and this step costs about
  * 0.1–0.5 µs per stream instead of a few hundred µs of kernel launches per batch
  * (bench/ttfa/automaton-step.ts). It is the reference itself, so the differential test
  * covers it by construction; test/forge/ttfa/differential.test.ts runs it as a batch too.

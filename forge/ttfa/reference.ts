@@ -1,5 +1,5 @@
 /**
- * Reference interpreter of the automaton step (FORGE.md §6, §9): one stream, plain
+ * Reference interpreter of the automaton step (docs/automaton.md#the-step, #three-implementations): one stream, plain
  * TypeScript, written for clarity. It is the oracle: the tensor automaton must produce
  * the same per-step outputs bit for bit (test/forge/ttfa/differential.test.ts).
  *

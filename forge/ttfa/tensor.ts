@@ -1,14 +1,14 @@
 /**
- * The automaton step on tensors (FORGE.md §6): the same semantics as reference.ts, for a
+ * The automaton step on tensors (docs/automaton.md#the-step): the same semantics as reference.ts, for a
  * batch of B streams at once, written only with tfjs ops — no per-stream host code and no
  * read-back inside `step`, so on a GPU backend the control flow never leaves the device.
  *
  * Layout: every per-zone column is a [Z + 1] int32 tensor whose row Z is a harmless END
  * sentinel, so gathers at pc = Z (done streams) stay in bounds; a field at pc is one
- * gatherND (≈ 7× cheaper than gather on wasm, ENGINE.md). The forced memory is the
+ * gatherND (≈ 7× cheaper than gather on wasm, docs/engine.md#backend-facts). The forced memory is the
  * program's forcedTokens followed by one tool buffer of `maxToolTokens` per slot.
  * Conditions are bool tensors combined with logical ops, and choices are one Select
- * kernel each (tf.where would add three copies on wasm, ENGINE.md).
+ * kernel each (tf.where would add three copies on wasm, docs/engine.md#backend-facts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { TtfaError } from "./errors.js";
@@ -187,7 +187,7 @@ export class TensorAutomaton {
     const result = tf.tidy((): tf.TensorContainer => {
       // Kernels are called directly: the op wrappers' checks cost up to half a kernel each at this
       // size, and every input here already has the right dtype and shape. Select is one kernel;
-      // tf.where would add three copies (ENGINE.md).
+      // tf.where would add three copies (docs/engine.md#backend-facts).
       const kernel = (name: string, inputs: tf.NamedTensorMap, attrs?: object) =>
         tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor1D;
       const sel = <T extends tf.Tensor>(c: tf.Tensor, a: T, b: T) => kernel("Select", { condition: c, t: a, e: b }) as unknown as T;

@@ -1,5 +1,5 @@
 /**
- * Trigger detection that does not depend on tokenization (FORGE.md §7).
+ * Trigger detection that does not depend on tokenization (docs/automaton.md#triggers).
  *
  * 1. A byte-level Aho–Corasick automaton over all patterns, completed into a DFA
  *    (delta[state][byte]); output[state] is the longest pattern ending there.

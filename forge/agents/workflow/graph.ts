@@ -1,5 +1,5 @@
 /**
- * A workflow as a graph, for the notebook view (AGENTS.md "Visual view"): steps as nodes with
+ * A workflow as a graph, for the notebook view (docs/agents.md#visual-view): steps as nodes with
  * their unwired inputs and problems, edges for ordering, data wiring and failure handlers.
  * `toMermaid` renders it as Mermaid text (unwired / broken steps highlighted).
  */

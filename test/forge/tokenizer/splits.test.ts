@@ -1,6 +1,6 @@
 /**
  * The three test tokenizers split the workflow patterns differently — the reason the trigger
- * automaton works on bytes (FORGE.md §7) — and encode at about ENGINE.md's 1 MB of text/s.
+ * automaton works on bytes (docs/automaton.md#triggers) — and encode at about the 1 MB of text/s of docs/engine.md#tokenizers.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ForgeTokenizer } from "../../../forge/tokenizer/index.js";
@@ -62,7 +62,7 @@ describe("test tokenizers", () => {
     for (const name of ["gpt2", "llama3"] as const) {
       const mbps = encodeMBps(tk[name], text);
       figures[name] = `${mbps.toFixed(2)} MB/s (${(mbps / baseline).toFixed(3)}× ByteTokenizer)`;
-      // ENGINE.md expects ≈ 1 MB/s; the bound only catches a collapse (10×), since this
+      // docs/engine.md#tokenizers expects ≈ 1 MB/s; the bound only catches a collapse (10×), since this
       // machine's 2 cores are shared and measured figures swing between 0.4 and 1.4 MB/s.
       expect(mbps).toBeGreaterThan(0.1);
     }

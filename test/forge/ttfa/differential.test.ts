@@ -1,5 +1,5 @@
 /**
- * The differential test (FORGE.md §9): ≥ 500 random programs × scripted token streams run
+ * The differential test (docs/automaton.md#three-implementations): ≥ 500 random programs × scripted token streams run
  * through the reference interpreter one stream at a time, and through the TensorAutomaton
  * (wasm) and the HostAutomaton as batches; every trace must be identical (tokens, pcs, forced flags, events, status).
  */

@@ -1,5 +1,5 @@
 /**
- * The trigger automaton (FORGE.md §7): byte-level Aho–Corasick, its token-level table,
+ * The trigger automaton (docs/automaton.md#triggers): byte-level Aho–Corasick, its token-level table,
  * and — with three real tokenizers that split `[Jump]`, `[EOS]`, `[Answer]` differently —
  * triggers that fire whatever the split, across forced/generated boundaries, and escapes.
  */

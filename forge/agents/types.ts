@@ -1,5 +1,5 @@
 /**
- * The agent interface (AGENTS.md): three kinds of agent — proc, template, workflow — that
+ * The agent interface (docs/agents.md): three kinds of agent — proc, template, workflow — that
  * all declare inputs, optional inputs and outputs with help text and are called the same
  * way, so a workflow is itself an agent and nests to any depth.
  */

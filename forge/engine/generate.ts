@@ -1,5 +1,5 @@
 /**
- * The generation loop (ENGINE.md "The generation loop"): per step, for all streams at once,
+ * The generation loop (docs/engine.md#the-generation-loop): per step, for all streams at once,
  * model forward on each stream's last token → logits → seeded sampler → automaton step →
  * emitted token, fed back next step. Control never leaves the tensors: the host only reads
  * each step's small outputs (token, pc, flags) for the trace, progress and tool calls.

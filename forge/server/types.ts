@@ -1,6 +1,6 @@
 /**
  * The remote-execution vocabulary: what travels over HTTP between a `RemoteServer` (client)
- * and the Forge HTTP server, and how the server is configured. See openapi.yaml for the routes.
+ * and the Forge HTTP server, and how the server is configured. See openapi.json for the routes.
  */
 import type { BackendInfo } from "../api/backend.js";
 import type { Progress } from "../api/ambient.js";

@@ -1,6 +1,6 @@
 /// <reference lib="esnext.disposable" />
 /**
- * The SFCS builder (FORGE.md §4): `newProgram(sequences, resources, config)` records flow
+ * The SFCS builder (docs/language.md#sfcs): `newProgram(sequences, resources, config)` records flow
  * operations into scopes; `compile()` checks the whole program, lays it out as an RZCP
  * graph and returns a factory that samples SZCP workflows.
  *

@@ -1,4 +1,4 @@
-/** SZCP: the serializable workflow at the client/backend boundary (FORGE.md §1). */
+/** SZCP: the serializable workflow at the client/backend boundary (docs/language.md#szcp-the-serializable-workflow). */
 export * from "./types.js";
 export { szcpSchema, szcpZoneSchema, szcpConfigSchema, szcpLoopSchema, szcpExtractionSchema, escapeSpecSchema, checkWorkflowSemantics, szcpJsonSchema } from "./schema.js";
 export { serializeWorkflow, deserializeWorkflow, validateWorkflow, canonicalWorkflow, type SerializeOptions } from "./serialize.js";

@@ -77,7 +77,7 @@ describe("the seed README's program (section 3)", () => {
     return program.compile();
   };
 
-  it("compiles, with the loop's back edge and exit edge where FORGE.md §4 puts them", () => {
+  it("compiles, with the loop's back edge and exit edge where docs/language.md#rzcp-the-resolved-graph puts them", () => {
     const w = build("callback")();
     expect(w.zones.map((z) => `${z.sequence}.${z.zone}`)).toEqual([
       "setup.0", "setup.1", "control.0", "control.1", "reasoning.0", "reasoning.1", "conclusion.0", "conclusion.1",

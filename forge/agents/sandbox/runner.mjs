@@ -4,8 +4,129 @@
 // JavaScript built-ins plus `fs`/`log`/`fetchText` shims created INSIDE that context. The shims
 // reach the host through one closure-held bridge that takes and returns strings only, so no
 // host object (and with it the host `Function` / `process`) is ever reachable from user code.
+//
+// Files: the permission model grants the allowed folders, but Node follows symbolic links
+// (documented), so `allowed/link → /etc/passwd` would pass it. Every file operation of the
+// shims therefore resolves the real path first and refuses one outside the real allowed roots
+// (sent by the parent, already resolved), opens with O_NOFOLLOW and checks that what it opened
+// is what it checked — so a link that leaves the roots is refused even when it appears while
+// the code runs.
 import vm from "node:vm";
 import fs from "node:fs";
+import path from "node:path";
+
+/** Real allowed roots (the parent resolved them before granting): reading, writing. */
+let readRoots = [];
+let writeRoots = [];
+/** [as given, real] for roots given through a link: paths under the given form are mapped onto the real one. */
+let aliases = [];
+
+function within(real, roots) {
+  return roots.some((root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
+}
+
+/**
+ * Real path of `p`: that of its nearest existing ancestor plus the rest (nothing there to follow
+ * yet); a dangling link counts as its target, since writing through it would create the target.
+ */
+function realish(p, depth = 0) {
+  let at = path.resolve(p);
+  const rest = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest);
+    } catch (error) {
+      if (error.code !== "ENOENT" && error.code !== "ENOTDIR") throw error;
+      let target = null;
+      try {
+        if (fs.lstatSync(at).isSymbolicLink()) target = fs.readlinkSync(at);
+      } catch {
+        /* not there, or not ours to look at */
+      }
+      if (target !== null) {
+        if (depth >= 40) throw Object.assign(new Error(`too many levels of symbolic links at "${at}"`), { code: "ELOOP" });
+        return realish(path.join(path.resolve(realish(path.dirname(at), depth + 1), target), ...rest), depth + 1);
+      }
+      const parent = path.dirname(at);
+      if (parent === at) return path.resolve(p);
+      rest.unshift(path.basename(at));
+      at = parent;
+    }
+  }
+}
+
+function denied(message) {
+  const error = new Error(message);
+  error.code = "ERR_ACCESS_DENIED";
+  return error;
+}
+
+/** The real path of `given`, or an ERR_ACCESS_DENIED error when it lies outside `roots`. */
+function guard(given, roots, verb) {
+  let lexical = path.resolve(given);
+  for (const [alias, real] of aliases) {
+    if (within(lexical, [alias])) {
+      lexical = real + lexical.slice(alias.length);
+      break;
+    }
+  }
+  const real = realish(lexical);
+  if (within(real, roots)) return real;
+  if (within(lexical, roots)) {
+    throw denied(`"${given}" is a symbolic link (or lies under one) that leads outside the folders this agent may ${verb}, to "${real}"`);
+  }
+  throw denied(`"${given}" is outside the folders this agent may ${verb}`);
+}
+
+/** Open the checked real path without following a link, and make sure nothing was swapped in between. */
+function openChecked(given, real, flags, roots, verb) {
+  const swapped = () => denied(`"${given}" changed while it was being opened (a symbolic link was swapped in); refused to ${verb} it`);
+  let fd;
+  try {
+    fd = fs.openSync(real, flags | fs.constants.O_NOFOLLOW, 0o666);
+  } catch (error) {
+    if (error.code === "ELOOP") throw swapped();
+    throw error;
+  }
+  try {
+    const opened = fs.fstatSync(fd);
+    const now = fs.statSync(real);
+    if (realish(real) !== real || opened.ino !== now.ino || opened.dev !== now.dev || !within(real, roots)) throw swapped();
+    return fd;
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+function readChecked(given) {
+  const real = guard(given, readRoots, "read");
+  const fd = openChecked(given, real, fs.constants.O_RDONLY, readRoots, "read");
+  try {
+    return fs.readFileSync(fd, "utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeChecked(given, data) {
+  const real = guard(given, writeRoots, "write");
+  // No O_TRUNC before the check: a refused open must not have emptied anything.
+  const fd = openChecked(given, real, fs.constants.O_WRONLY | fs.constants.O_CREAT, writeRoots, "write");
+  try {
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readdirChecked(given) {
+  const real = guard(given, readRoots, "read");
+  const names = fs.readdirSync(real);
+  if (realish(real) !== real) throw denied(`"${given}" changed while it was being listed (a symbolic link was swapped in)`);
+  return names;
+}
 
 const hostFetch = globalThis.fetch;
 // Defence in depth, should the context ever be escaped: nothing network- or native-related left.
@@ -93,12 +214,12 @@ function bridge(op, argsJson, id) {
     const args = JSON.parse(String(argsJson));
     switch (String(op)) {
       case "readFile":
-        return reply(fs.readFileSync(args[0], "utf8"));
+        return reply(readChecked(String(args[0])));
       case "writeFile":
-        fs.writeFileSync(args[0], args[1]);
+        writeChecked(String(args[0]), String(args[1]));
         return reply(true);
       case "readdir":
-        return reply(fs.readdirSync(args[0]));
+        return reply(readdirChecked(String(args[0])));
       case "log":
         logs.push(args.join(" "));
         return reply(true);
@@ -123,6 +244,9 @@ function bridge(op, argsJson, id) {
 }
 
 process.once("message", (job) => {
+  readRoots = Array.isArray(job.readRoots) ? job.readRoots.map(String) : [];
+  writeRoots = Array.isArray(job.writeRoots) ? job.writeRoots.map(String) : [];
+  aliases = Array.isArray(job.aliases) ? job.aliases.map(([a, r]) => [String(a), String(r)]) : [];
   try {
     const context = vm.createContext(Object.create(null), {
       name: "sandbox",

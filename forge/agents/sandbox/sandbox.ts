@@ -5,6 +5,12 @@
  *  - File system outside the allowed folders, child processes, worker threads, native addons:
  *    Node's permission model (`--experimental-permission --allow-fs-read/--allow-fs-write`,
  *    no `--allow-child-process`, no `--allow-worker`) — enforced by Node for the whole process.
+ *    Node's model follows symbolic links, so: the folders are resolved to real paths before they
+ *    are granted; a run is refused when an allowed folder holds a link leading outside the
+ *    allowed folders (the process-level check, for an escaped context); and every file operation
+ *    of the user's code resolves the real path and refuses one outside the real allowed folders,
+ *    which also catches links that appear while the code runs (runner.mjs). The process cannot
+ *    create links itself (Node's model refuses `symlink`/`link`).
  *  - Memory: `--max-old-space-size` caps the V8 heap (the process dies past it), and RLIMIT_DATA
  *    (`ulimit -d`, memoryMb + 96 MB for Node itself) caps everything else the kernel gives it —
  *    ArrayBuffers live outside the V8 heap, so without it `new Uint8Array(4e9)` would pass.
@@ -16,7 +22,8 @@
  *    so the kernel refuses connections even to an escaped process.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentError } from "../errors.js";
 import { defineProc } from "../define.js";
@@ -68,12 +75,84 @@ export function networkNamespaceAvailable(): boolean {
   return namespaceProbe;
 }
 
+/**
+ * Real path of `p`: that of its nearest existing ancestor plus the rest; a dangling link counts
+ * as its target. What the permission model is granted, and what the runner checks against.
+ */
+export function realPath(p: string, depth = 0): string {
+  let at = resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(at), ...rest);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+      let target: string | null = null;
+      try {
+        if (lstatSync(at).isSymbolicLink()) target = readlinkSync(at);
+      } catch {
+        /* not there */
+      }
+      if (target !== null && depth < 40) return realPath(join(resolve(realPath(dirname(at), depth + 1), target), ...rest), depth + 1);
+      const parent = dirname(at);
+      if (parent === at) return resolve(p);
+      rest.unshift(basename(at));
+      at = parent;
+    }
+  }
+}
+
+function within(real: string, roots: string[]): boolean {
+  return roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
+}
+
+/** The real read and write roots of `limits` (write roots are readable too only if listed in allowRead). */
+export function sandboxRoots(limits: SandboxLimits): { read: string[]; write: string[] } {
+  return { read: (limits.allowRead ?? []).map((p) => realPath(p)), write: (limits.allowWrite ?? []).map((p) => realPath(p)) };
+}
+
+/**
+ * The first symbolic link under `roots` that leads outside all of them, or null. Walks every
+ * folder (one readdir per folder; links are resolved, other entries are not touched).
+ */
+export function findOutwardLink(roots: string[]): { link: string; target: string } | null {
+  const seen = new Set<string>();
+  const stack = roots.filter((r) => {
+    try {
+      return lstatSync(r).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue; // unreadable: the permission model and the runner's checks still apply
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isSymbolicLink()) {
+        const target = realPath(full);
+        if (!within(target, roots)) return { link: full, target };
+      } else if (entry.isDirectory()) stack.push(full);
+    }
+  }
+  return null;
+}
+
 /** The command line that starts `entry` inside the sandbox's process-level limits. */
 export function sandboxCommand(limits: SandboxLimits, entry: string = RUNNER): { command: string; args: string[] } {
   const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? 5));
   const memory = Math.max(16, Math.floor(limits.memoryMb ?? 128));
-  const read = [entry, ...(limits.allowRead ?? [])].map((p) => resolve(p));
-  const write = (limits.allowWrite ?? []).map((p) => resolve(p));
+  const roots = sandboxRoots(limits);
+  const read = [realPath(entry), ...roots.read];
+  const write = roots.write;
   const node = [
     process.execPath,
     "--experimental-permission",
@@ -96,8 +175,19 @@ export function sandboxCommand(limits: SandboxLimits, entry: string = RUNNER): {
 export function runSandboxed(code: string, inputs: Inputs, limits: SandboxLimits = {}, signal?: AbortSignal): Promise<SandboxResult> {
   const wallMs = limits.wallMs ?? 10_000;
   const started = performance.now();
+  const roots = sandboxRoots(limits);
+  const outward = findOutwardLink([...roots.read, ...roots.write]);
+  if (outward) {
+    return Promise.reject(
+      new SandboxError(
+        `sandbox refused to start: "${outward.link}" is a symbolic link leading outside the allowed folders (to "${outward.target}"); ` +
+          `remove it, or allow its target too`,
+        "sandbox-error",
+      ),
+    );
+  }
   const { command, args } = sandboxCommand(limits);
-  const cwd = resolve(limits.allowWrite?.[0] ?? limits.allowRead?.[0] ?? dirname(RUNNER));
+  const cwd = roots.write[0] ?? roots.read[0] ?? dirname(RUNNER);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe", "ipc"], cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
     let stderr = "";
@@ -144,7 +234,11 @@ export function runSandboxed(code: string, inputs: Inputs, limits: SandboxLimits
       const tail = stderr.trim().split("\n").slice(-3).join(" | ");
       reject(new SandboxError(`sandbox process ended (code ${code}, signal ${sig}) without a result${tail ? ": " + tail : ""}`, "sandbox-error"));
     });
-    child.send({ code, inputs, allowNetwork: limits.allowNetwork === true });
+    // Roots given through a link: the code may keep using the given form, which the runner maps onto the real one.
+    const aliases = [...(limits.allowRead ?? []), ...(limits.allowWrite ?? [])]
+      .map((p) => [resolve(p), realPath(p)])
+      .filter(([given, real]) => given !== real);
+    child.send({ code, inputs, allowNetwork: limits.allowNetwork === true, readRoots: roots.read, writeRoots: roots.write, aliases });
   });
 }
 

@@ -2,6 +2,11 @@
  * Evaluating parsed expressions by walking jsep's AST — no `eval`, no `new Function`.
  * Only data is reachable: own properties, array/string indices and `length`; function
  * calls, `this` and the prototype chain (`constructor`, `__proto__`, `prototype`) are refused.
+ *
+ * Templates yield data only: a name or member whose value is a function is an error, and so
+ * is a single-hole template whose value holds a function anywhere inside its plain objects
+ * and arrays (`{{step}}` where one output is a callback). Values that are not plain objects or
+ * arrays (Arrow tables, dates, byte arrays, class instances) pass as they are, unwalked.
  */
 import { ExpressionError } from "../errors.js";
 import type { Ast, Expression, Template } from "./parse.js";
@@ -28,6 +33,32 @@ const FORBIDDEN = new Set(["__proto__", "prototype", "constructor", "__defineGet
 
 /** Thrown inside evaluation for a missing name/member; `default` turns it into its fallback. */
 class Missing extends Error {}
+
+function notData(what: string): Error {
+  return new Error(`"${what}" is a function: templates yield data only`);
+}
+
+/**
+ * Throws when a function sits anywhere inside the plain objects and arrays of `value`.
+ * Primitives return at once (the chained-template fast path); other objects are not walked.
+ */
+function assertData(value: unknown, what: string, seen?: Set<object>): void {
+  if (typeof value === "function") throw notData(what);
+  if (value === null || typeof value !== "object") return;
+  const isArray = Array.isArray(value);
+  if (!isArray) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return;
+  }
+  seen ??= new Set();
+  if (seen.has(value)) return;
+  seen.add(value);
+  if (isArray) {
+    for (let i = 0; i < value.length; i++) assertData(value[i], `${what}[${i}]`, seen);
+  } else {
+    for (const key of Object.keys(value)) assertData((value as Record<string, unknown>)[key], `${what}.${key}`, seen);
+  }
+}
 
 function readMember(object: unknown, key: unknown, describe: () => string): unknown {
   if (object === null || object === undefined) throw new Missing(`${describe()} is ${object}`);
@@ -110,13 +141,16 @@ function evalNode(node: Ast, scope: Scope, expr: Expression): unknown {
       if (hole) return evaluateExpression(hole, scope, "");
       const value = scope.get(name);
       if (value === MISSING) throw new Missing(`unknown name "${name}"`);
+      if (typeof value === "function") throw notData(name);
       return value;
     }
     case "MemberExpression": {
       const object = evalNode(node.object as Ast, scope, expr);
       const property = node.property as Ast;
       const key = node.computed ? evalNode(property, scope, expr) : (property.name as string);
-      return readMember(object, key, () => describeNode(node.object as Ast));
+      const value = readMember(object, key, () => describeNode(node.object as Ast));
+      if (typeof value === "function") throw notData(describeNode(node));
+      return value;
     }
     case "BinaryExpression": {
       const op = node.operator as string;
@@ -198,9 +232,22 @@ function toText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** A single-hole template keeps its value's type; otherwise the parts are joined as text. */
+/**
+ * A single-hole template keeps its value's type (data only: a value holding a function is an
+ * error); otherwise the parts are joined as text.
+ */
 export function renderTemplate(template: Template, scope: Scope, where: string): unknown {
-  if (template.single) return evaluateExpression(template.single, scope, where);
+  if (template.single) {
+    const value = evaluateExpression(template.single, scope, where);
+    if (value !== null && (typeof value === "object" || typeof value === "function")) {
+      try {
+        assertData(value, template.single.source.trim());
+      } catch (error) {
+        throw new ExpressionError(where, template.single.source, (error as Error).message);
+      }
+    }
+    return value;
+  }
   let text = "";
   for (const part of template.parts) {
     if (typeof part === "string") {

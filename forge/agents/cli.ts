@@ -9,6 +9,8 @@
  *   --tape <file.sqlite> record the run                   --resume <runId>  continue a run from the tape
  *   --run-id <id>        name the run on the tape          --concurrency <n> default workflow parallelism
  *   --stdin              read a JSON object of inputs from stdin; a flag value `-` reads that one input from stdin
+ *   --allow-env NAME[,NAME]  let templates read these environment variables as `{{$NAME}}` (repeatable);
+ *                        no other variable is readable (an agent file is untrusted input)
  *   --list               list agents                       --help            usage (of the agent, when named)
  */
 import { pathToFileURL } from "node:url";
@@ -37,19 +39,22 @@ export interface CliOptions {
   dryRun: boolean;
   concurrency: number | null;
   stdin: boolean;
+  /** Environment variables templates may read (`--allow-env`). */
+  allowEnv: string[];
   list: boolean;
   help: boolean;
   /** Raw `--name value` pairs for the agent (value `true` for a bare flag). */
   flags: Array<[string, string | true]>;
 }
 
-const OPTIONS_WITH_VALUE = new Set(["module", "tape", "resume", "run-id", "concurrency"]);
+const OPTIONS_WITH_VALUE = new Set(["module", "tape", "resume", "run-id", "concurrency", "allow-env"]);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const BARE_OPTIONS = new Set(["dry-run", "stdin", "list", "help"]);
 
 export function parseCliArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     agent: null, modules: [], tape: null, resume: null, runId: null, dryRun: false,
-    concurrency: null, stdin: false, list: false, help: false, flags: [],
+    concurrency: null, stdin: false, allowEnv: [], list: false, help: false, flags: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -74,7 +79,12 @@ export function parseCliArgs(argv: string[]): CliOptions {
       else if (name === "tape") o.tape = v;
       else if (name === "resume") o.resume = v;
       else if (name === "run-id") o.runId = v;
-      else {
+      else if (name === "allow-env") {
+        for (const env of v.split(",").map((n) => n.trim())) {
+          if (!ENV_NAME.test(env)) throw new UsageError(`--allow-env takes environment variable names separated by commas (NAME[,NAME]), got "${v}"`);
+          if (!o.allowEnv.includes(env)) o.allowEnv.push(env);
+        }
+      } else {
         o.concurrency = Number(v);
         if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new UsageError(`--concurrency needs a positive integer, got "${v}"`);
       }
@@ -126,6 +136,15 @@ function generalHelp(registry: AgentRegistry): string {
   return [
     "usage: forge-agent <agent> [--<input> value …] [--dry-run] [--stdin] [--tape file.sqlite [--resume runId]] [--module file.ts]",
     "       forge-agent <agent> --help | forge-agent --list",
+    "",
+    "Options:",
+    "  --module <file>              load agents from a .ts module or a .toml/.json agent file (repeatable)",
+    "  --tape <file.sqlite>         record the run; --run-id <id> names it, --resume <runId> continues it",
+    "  --allow-env NAME[,NAME]      let templates read these environment variables as {{$NAME}} (repeatable);",
+    "                               no other variable is readable, so an agent file cannot read your secrets",
+    "  --dry-run                    pass dryRun to agents that declare it",
+    "  --stdin                      read a JSON object of inputs from stdin (a flag value - reads one input)",
+    "  --concurrency <n>            default workflow parallelism",
     "",
     "Agents:",
     ...registry.list().map((a) => `  ${a.name.padEnd(22)} ${a.help.split("\n")[0]}`),
@@ -213,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       registry,
       tape,
       dryRun: o.dryRun,
-      env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      allowEnv: o.allowEnv, // never the whole environment: agent files are untrusted
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     };
     if (o.resume) {

@@ -19,7 +19,20 @@ export interface RunOptions {
   clock?: Clock;
   random?: () => number;
   dryRun?: boolean;
+  /**
+   * Variables for templates (`{{$name}}`, conditions `$name > 5`), handed over by the caller:
+   * every key here is readable. Do not pass `process.env` wholesale — an agent file is
+   * untrusted and would read every secret in it; name the variables with `allowEnv`.
+   */
   env?: Record<string, string>;
+  /**
+   * Names of process environment variables that templates may read as `$NAME` (values taken
+   * from `process.env` when the run starts; one allowed but not set reads as missing, so
+   * `| default: …` applies). Default: none — templates see no environment variable unless the
+   * caller allows it (the CLI's `--allow-env NAME[,NAME]`). A workflow that reads a variable
+   * neither allowed nor in `env` fails before any step runs, naming the variable and the template.
+   */
+  allowEnv?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -32,6 +45,18 @@ export interface RunResult {
 
 const EMPTY_REGISTRY: AgentLookup = { get: () => undefined };
 
+/** `env` plus the allowed process environment variables that are set. */
+function environment(options: RunOptions): Pick<AgentContext, "env" | "envAllowed"> {
+  const allowed = options.allowEnv ?? [];
+  if (allowed.length === 0) return { env: options.env ?? {} };
+  const env: Record<string, string> = { ...options.env };
+  for (const name of allowed) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { env, envAllowed: [...allowed] };
+}
+
 function makeContext(options: RunOptions, runId: string, resumed?: AgentContext["resumed"]): AgentContext {
   return {
     path: "",
@@ -40,7 +65,7 @@ function makeContext(options: RunOptions, runId: string, resumed?: AgentContext[
     random: options.random ?? Math.random,
     signal: options.signal ?? new AbortController().signal,
     dryRun: options.dryRun ?? false,
-    env: options.env ?? {},
+    ...environment(options),
     tape: options.tape,
     runId,
     resumed,

@@ -103,8 +103,14 @@ export interface AgentContext {
   signal: AbortSignal;
   /** The CLI's --dry-run: passed as input `dryRun` to agents declaring that optional input. */
   dryRun: boolean;
-  /** Values of `$name` that are not workflow inputs (the CLI fills it from the environment). */
+  /**
+   * Values of `$name` that are not workflow inputs: only what the caller handed over
+   * (`RunOptions.env`, and the process environment variables named in `RunOptions.allowEnv` /
+   * `forge-agent --allow-env`). A workflow reading any other `$name` fails before it starts.
+   */
   env: Record<string, string>;
+  /** Names allowed as variables even when they have no value in `env` (they read as missing). */
+  envAllowed?: readonly string[];
   tape?: Tape;
   runId: string;
   /** When resuming: settled steps by tape path; the executor returns these instead of running. */

@@ -9,6 +9,7 @@
 import { invokeAgent } from "../invoke.js";
 import {
   AbortedError,
+  ExpressionError,
   StepFailedError,
   StepTimeoutError,
   errorMessage,
@@ -35,7 +36,24 @@ export function childPath(parent: string, key: string): string {
 
 export async function runWorkflow(workflow: WorkflowAgent, inputs: Inputs, ctx: AgentContext): Promise<Outputs> {
   const plan = planWorkflow(workflow, ctx.registry);
+  if (plan.variables.size > 0) checkVariables(plan, ctx);
   return new WorkflowRun(plan, inputs, ctx).run();
+}
+
+/**
+ * Every `$name` that is not a workflow input must have been handed over by the caller (env or
+ * allowEnv); checked before any step runs, so an agent file cannot read the environment unasked.
+ */
+function checkVariables(plan: Plan, ctx: AgentContext): void {
+  for (const [name, { where, source }] of plan.variables) {
+    if (Object.hasOwn(ctx.env, name) || ctx.envAllowed?.includes(name)) continue;
+    throw new ExpressionError(
+      where,
+      source,
+      `"$${name}" is not an input of workflow "${plan.workflow.name}", and the environment variable ${name} is not allowed: ` +
+        `templates read only the variables the caller allows (forge-agent --allow-env ${name}, or runAgent(…, { allowEnv: ["${name}"] }))`,
+    );
+  }
 }
 
 class WorkflowRun {
@@ -88,7 +106,9 @@ class WorkflowRun {
     }
     if (outer.aborted) throw new AbortedError(`workflow "${this.plan.workflow.name}"`);
     const outputs: Outputs = {};
-    for (const [name, template] of this.plan.returns) outputs[name] = renderTemplate(template, this.scope, "");
+    for (const [name, template] of this.plan.returns) {
+      outputs[name] = renderTemplate(template, this.scope, `workflow "${this.plan.workflow.name}", output "${name}"`);
+    }
     return outputs;
   }
 

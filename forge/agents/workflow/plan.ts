@@ -47,6 +47,12 @@ export interface Plan {
   returns: Array<[string, Template]>;
   /** Every scheduled step depends on the one before (the workflow declares no dependsOn). */
   sequential: boolean;
+  /**
+   * `$name` variables read that are not workflow inputs (name without `$` → where the first
+   * template reading it is, and its text): they must come from the caller's env / allowEnv
+   * (checked when the run starts).
+   */
+  variables: Map<string, { where: string; source: string }>;
 }
 
 function compileValue(value: unknown, where: string): CompiledValue {
@@ -233,9 +239,15 @@ function buildPlan(workflow: WorkflowAgent, registry: AgentLookup): { plan: Plan
     if ((position.get(ref) ?? Infinity) >= (position.get(of.index) ?? -1)) return false;
     return ancestors(of.index).has(ref);
   };
-  const checkNames = (names: Set<string>, step: PlannedStep | null, what: string) => {
+  const variables = new Map<string, { where: string; source: string }>();
+  const checkNames = (names: Set<string>, step: PlannedStep | null, what: string, at?: { where: string; source: string }) => {
     for (const name of names) {
-      if (name.startsWith("$")) continue; // variables: workflow inputs or environment, known only at run time
+      if (name.startsWith("$")) {
+        // Variables: workflow inputs, else the caller's env (known only at run time).
+        const bare = name.slice(1);
+        if (!wfInputs.has(bare) && !variables.has(bare) && at) variables.set(bare, at);
+        continue;
+      }
       const ref = byId.get(name);
       if (ref !== undefined) {
         if (step && !isUpstream(ref, step)) {
@@ -250,9 +262,13 @@ function buildPlan(workflow: WorkflowAgent, registry: AgentLookup): { plan: Plan
     for (const [name, value] of step.inputs) {
       const names = new Set<string>();
       valueRootNames(value, names);
-      checkNames(names, step, `input "${name}"`);
+      const given = step.spec.inputs?.[name];
+      const source = typeof given === "string" ? given : JSON.stringify(given);
+      checkNames(names, step, `input "${name}"`, { where: `${step.where}, input "${name}"`, source });
     }
-    if (step.condition) checkNames(rootNames(step.condition), step, "the condition");
+    if (step.condition) {
+      checkNames(rootNames(step.condition), step, "the condition", { where: `${step.where}, condition`, source: step.condition.source });
+    }
   }
 
   const returns: Array<[string, Template]> = [];
@@ -260,12 +276,12 @@ function buildPlan(workflow: WorkflowAgent, registry: AgentLookup): { plan: Plan
     try {
       const template = parseTemplate(source, `workflow "${workflow.name}", output "${name}"`);
       returns.push([name, template]);
-      checkNames(templateRootNames(template), null, `output "${name}"`);
+      checkNames(templateRootNames(template), null, `output "${name}"`, { where: `workflow "${workflow.name}", output "${name}"`, source });
     } catch (error) {
       problem("", "bad-expression", (error as ExpressionError).message);
     }
   }
 
   const roots = scheduled.filter((s) => s.deps.length === 0).map((s) => s.index);
-  return { plan: { workflow, steps, byId, roots, returns, sequential }, problems };
+  return { plan: { workflow, steps, byId, roots, returns, sequential, variables }, problems };
 }

@@ -128,8 +128,9 @@ describe("conditions", () => {
 
   it("an unknown name in a condition names the step and the expression", async () => {
     const h = harness();
+    // `$nope` is neither a workflow input nor a variable the caller allowed: refused before the run (issue #15, item 13).
     await expect(h.run([work("a", 10, { condition: "$nope > 1" })])).rejects.toThrow(
-      /step "a", condition: expression "\$nope > 1": unknown name "\$nope"/,
+      /step "a", condition: expression "\$nope > 1": "\$nope" is not an input of workflow "wf", and the environment variable nope is not allowed/,
     );
   });
 });

@@ -1,0 +1,315 @@
+/**
+ * Sampling on typed arrays: logits already in host memory (the wasm and cpu backends, or an
+ * engine that produces Float32Array logits) → one token per row, with no tensor op.
+ *
+ * Same draws as the tensor sampler (sample.ts) on the wasm backend, bit for bit: each row
+ * uses the uniform counterUniform(seed, instances[b], steps[b]) and repeats the tensor
+ * path's float32 arithmetic — logits ÷ temperature, softmax as XNNPACK computes it
+ * (kernel.ts), top-k in tfjs TopK's order (value descending, then index ascending),
+ * the nucleus from the exclusive cumsum (mass before a token < p), and the inverse CDF as
+ * the first cumsum entry ≥ u · total, clamped to the last column. Greedy takes tfjs
+ * ArgMax's first largest logit.
+ *
+ * Cost per row: the plain (temperature) path reads the row four times in the SIMD module;
+ * top-k selects with a heap (no sort of the vocabulary); top-p sorts only the tokens whose
+ * exp(x − max) can still change a float32 sum: a token below the fourth largest logit by
+ * more than 17.5 adds less than half a unit in the last place to every partial sum it
+ * meets (exp(−17.5) < 2^−25), so the tensor path's sums do not depend on where it sits.
+ */
+import { counterUniform } from "./philox.js";
+import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
+import { expScalar, samplerKernel, type SamplerKernel } from "./kernel.js";
+
+const f32 = Math.fround;
+/** Largest float32 below 1 (the tensor sampler's clamp of the uniform). */
+const U_MAX = f32(0.99999994);
+/** Tokens more than this below the fourth largest logit cannot change a float32 partial sum (see above). */
+const NEGLIGIBLE_BELOW = 17.5;
+/** Up to this width top-k keeps a heap of the best k; above it, the negligible-token cut. */
+const HEAP_WIDTH = 64;
+
+/**
+ * Sample one token per row of `logits` (row-major [batch × vocab] float32; batch =
+ * instances.length). `options`: one set for every row, or one per row. Row b draws with
+ * counterUniform(seed, instances[b], steps[b]). Returns the tokens (int32 [batch]); `out`,
+ * when given, receives them.
+ */
+export function sampleTokensHost(
+  logits: Float32Array,
+  vocab: number,
+  options: SamplingOptions | readonly SamplingOptions[],
+  seed: number,
+  instances: ArrayLike<number>,
+  steps: ArrayLike<number>,
+  out?: Int32Array,
+): Int32Array {
+  const batch = instances.length;
+  if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`sampleTokensHost: vocab must be a positive integer, got ${vocab}`);
+  if (logits.length !== batch * vocab)
+    throw new Error(`sampleTokensHost: logits hold ${logits.length} values, expected batch ${batch} × vocab ${vocab}`);
+  if (steps.length !== batch)
+    throw new Error(`sampleTokensHost: instances (${batch}) and steps (${steps.length}) must have one entry per row`);
+  const perRow = Array.isArray(options);
+  if (perRow && options.length !== batch) throw new Error(`sampleTokensHost: ${options.length} sampling options for ${batch} rows`);
+  const shared = perRow ? null : resolveSampling(options as SamplingOptions, vocab);
+  const tokens = out ?? new Int32Array(batch);
+  if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
+  const rows = new RowSampler(vocab);
+  for (let b = 0; b < batch; b++) {
+    const sampling = shared ?? resolveSampling((options as readonly SamplingOptions[])[b]!, vocab);
+    rows.load(logits, b * vocab);
+    if (sampling.greedy) {
+      tokens[b] = rows.argmax();
+      continue;
+    }
+    const u = f32(Math.min(Math.max(counterUniform(seed, instances[b]!, steps[b]!), 1e-12), U_MAX));
+    tokens[b] = rows.sample(sampling, u);
+  }
+  return tokens;
+}
+
+let kernelEnabled = true;
+
+/**
+ * Whether sampleTokensHost uses the SIMD module (default) or the same arithmetic in plain
+ * JavaScript (≈ 20× slower; the path taken where WebAssembly SIMD is missing). For tests.
+ */
+export function useSamplerKernel(enabled: boolean): void {
+  kernelEnabled = enabled;
+}
+
+/** Scratch for one row at a time: in the SIMD module's memory, or plain arrays without it. */
+class RowSampler {
+  private readonly kernel: SamplerKernel | null = kernelEnabled ? samplerKernel() : null;
+  private readonly n: number;
+  /** Element offsets: the row's values, exp(x − max), the cumulative sums. */
+  private readonly at: { x: number; e: number; c: number };
+  private mem!: Float32Array;
+  private bits!: Uint32Array;
+
+  constructor(n: number) {
+    this.n = n;
+    const stride = (n + 7) & ~3; // room for 4 lanes of padding past n
+    this.at = { x: 0, e: stride, c: 2 * stride };
+    const bytes = 3 * stride * 4;
+    if (this.kernel) {
+      const memory = this.kernel.memory;
+      if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+      this.mem = new Float32Array(memory.buffer);
+      this.bits = new Uint32Array(memory.buffer);
+    } else {
+      this.mem = new Float32Array(3 * stride);
+      this.bits = new Uint32Array(this.mem.buffer);
+    }
+  }
+
+  load(logits: Float32Array, offset: number): void {
+    this.mem.set(logits.subarray(offset, offset + this.n), this.at.x);
+  }
+
+  argmax(): number {
+    if (this.kernel) return this.kernel.argmax(this.at.x * 4, this.n);
+    const x = this.mem;
+    let best = 0;
+    for (let i = 1; i < this.n; i++) if (x[i]! > x[best]!) best = i;
+    return best;
+  }
+
+  sample(sampling: ResolvedSampling, u: number): number {
+    const n = this.n;
+    if (sampling.temperature !== 1) this.divide(n, f32(sampling.temperature));
+    if (sampling.topK === null && sampling.topP === null) {
+      // Softmax in vocabulary order, inverse CDF over the whole row.
+      const total = this.softmaxCdf(this.at.x, n, this.max(this.at.x, n));
+      return Math.min(this.firstAtLeast(this.at.c, n, f32(u * total)), n - 1);
+    }
+    return this.sampleFiltered(sampling.topK ?? n, sampling.topP, u);
+  }
+
+  /**
+   * Top-k / top-p. The tensor path sorts the width-w top (w = k, or the vocabulary), takes
+   * its softmax in that order, keeps the prefix whose mass before each token is < p, and
+   * inverts the CDF of the kept probabilities.
+   */
+  private sampleFiltered(width: number, topP: number | null, u: number): number {
+    const { order, known } = this.ranked(width);
+    // The ranked values, padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
+    const x = this.mem;
+    const base = this.at.x;
+    const w4 = width & ~3;
+    const lanes = Math.min((known + 3) & ~3, w4);
+    const values = new Float32Array(known);
+    for (let r = 0; r < known; r++) values[r] = x[base + order[r]!]!;
+    x.set(values, base);
+    for (let r = known; r < lanes; r++) x[base + r] = -Infinity;
+    const max = values[0]!;
+    let sum = this.expLanes(base, lanes, max);
+    const e = this.at.e;
+    for (let r = w4; r < known; r++) {
+      const v = expScalar(values[r]! - max);
+      x[e + r] = v;
+      sum = f32(sum + v);
+    }
+    const scale = f32(1 / sum);
+    // Kept: the ranks whose exclusive cumulative mass is below p (the tokens past `known`
+    // add nothing to any float32 sum, so the kept ranks that matter end at `known`).
+    const p = topP === null ? Infinity : f32(topP);
+    const c = this.at.c;
+    let before = 0;
+    let kept = 0;
+    while (kept < known && before < p) {
+      before = kept === 0 ? f32(x[e]! * scale) : f32(f32(x[e + kept]! * scale) + before);
+      x[c + kept] = before; // inclusive cumsum of the kept probabilities
+      kept++;
+    }
+    const total = x[c + kept - 1]!;
+    const column = Math.min(this.firstAtLeast(c, kept, f32(u * total)), width - 1);
+    if (column >= known) throw new Error("internal: sampled past the ranked tokens");
+    return order[column]!;
+  }
+
+  /**
+   * The top of the row in tfjs TopK's order (value descending, index ascending): the
+   * first `width` entries, or fewer (`known`) when the rest cannot change the float32
+   * sums (see NEGLIGIBLE_BELOW).
+   */
+  private ranked(width: number): { order: Int32Array; known: number } {
+    const n = this.n;
+    if (width <= HEAP_WIDTH) {
+      const order = this.heapTop(width);
+      return { order, known: width };
+    }
+    const top4 = this.heapTop(4);
+    const cut = this.mem[this.at.x + top4[3]!]! - NEGLIGIBLE_BELOW;
+    const x = this.mem;
+    const bits = this.bits;
+    const base = this.at.x;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) count++;
+    const keys = new Float64Array(count);
+    count = 0;
+    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) keys[count++] = rankKey(bits[base + i]!, i);
+    keys.sort();
+    const known = Math.min(count, width);
+    const order = new Int32Array(known);
+    for (let r = 0; r < known; r++) order[r] = keys[r]! % INDEX_RANGE;
+    return { order, known };
+  }
+
+  /** The best k indices (k ≤ n) in TopK order, by a min-heap of the best seen so far. */
+  private heapTop(k: number): Int32Array {
+    const x = this.mem;
+    const base = this.at.x;
+    const n = this.n;
+    const heap = new Int32Array(k); // heap[0]: the worst kept (lowest value; on ties the highest index)
+    const worse = (a: number, b: number) => x[base + a]! < x[base + b]! || (x[base + a] === x[base + b] && a > b);
+    const siftDown = (size: number, at: number) => {
+      for (;;) {
+        const l = 2 * at + 1;
+        if (l >= size) return;
+        const r = l + 1;
+        const child = r < size && worse(heap[r]!, heap[l]!) ? r : l;
+        if (!worse(heap[child]!, heap[at]!)) return;
+        [heap[child], heap[at]] = [heap[at]!, heap[child]!];
+        at = child;
+      }
+    };
+    for (let i = 0; i < k; i++) {
+      heap[i] = i;
+      for (let at = i; at > 0; ) {
+        const parent = (at - 1) >> 1;
+        if (!worse(heap[at]!, heap[parent]!)) break;
+        [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+        at = parent;
+      }
+    }
+    for (let i = k; i < n; i++) {
+      // A later index never beats an equal value: strictly larger only.
+      if (x[base + i]! > x[base + heap[0]!]!) {
+        heap[0] = i;
+        siftDown(k, 0);
+      }
+    }
+    const keys = Float64Array.from(heap, (i) => rankKey(this.bits[base + i]!, i));
+    keys.sort();
+    return Int32Array.from(keys, (key) => key % INDEX_RANGE);
+  }
+
+  private divide(n: number, t: number): void {
+    const x = this.mem;
+    const base = this.at.x;
+    const n4 = n & ~3;
+    if (this.kernel) this.kernel.divide(base * 4, n4, t);
+    else for (let i = 0; i < n4; i++) x[base + i] = f32(x[base + i]! / t);
+    for (let i = n4; i < n; i++) x[base + i] = f32(x[base + i]! / t);
+  }
+
+  private max(at: number, n: number): number {
+    if (this.kernel) return this.kernel.rowmax(at * 4, n);
+    const x = this.mem;
+    let m = x[at]!;
+    for (let i = 1; i < n; i++) if (x[at + i]! > m) m = x[at + i]!;
+    return m;
+  }
+
+  /** exp(x − max) into the e region for the first n4 (a multiple of 4); the four lanes' sum, reduced. */
+  private expLanes(at: number, n4: number, max: number): number {
+    const e = this.at.e;
+    if (this.kernel) return this.kernel.expsum(at * 4, e * 4, n4, max);
+    const x = this.mem;
+    const lane = [0, 0, 0, 0];
+    for (let i = 0; i < n4; i++) {
+      const v = expScalar(x[at + i]! - max);
+      x[e + i] = v;
+      lane[i & 3] = f32(lane[i & 3]! + v);
+    }
+    return f32(f32(lane[0]! + lane[2]!) + f32(lane[1]! + lane[3]!));
+  }
+
+  /** Softmax of n values at `at` (vocabulary order), its cumulative sums into the c region; returns the total. */
+  private softmaxCdf(at: number, n: number, max: number): number {
+    const x = this.mem;
+    const e = this.at.e;
+    const n4 = n & ~3;
+    let sum = this.expLanes(at, n4, max);
+    for (let i = n4; i < n; i++) {
+      const v = expScalar(x[at + i]! - max);
+      x[e + i] = v;
+      sum = f32(sum + v);
+    }
+    const scale = f32(1 / sum);
+    if (this.kernel) return this.kernel.cumscale(e * 4, this.at.c * 4, n, scale);
+    const c = this.at.c;
+    let acc = f32(x[e]! * scale);
+    x[c] = acc;
+    for (let i = 1; i < n; i++) x[c + i] = acc = f32(f32(x[e + i]! * scale) + acc);
+    return acc;
+  }
+
+  /** The number of the n non-decreasing values at `at` that are below `target` (binary search). */
+  private firstAtLeast(at: number, n: number, target: number): number {
+    const x = this.mem;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (x[at + mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** Indices up to 2^21 (2 M tokens) fit beside a 32-bit value key in a float64 integer. */
+const INDEX_RANGE = 2 ** 21;
+
+/**
+ * A float64 integer whose ascending order is TopK's: value descending, then index
+ * ascending. The value's float32 bits are mapped to an order-preserving unsigned integer
+ * (−0 counts as +0, as the comparison does).
+ */
+function rankKey(bits: number, index: number): number {
+  if (bits === 0x80000000) bits = 0;
+  const ascending = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return (0xffffffff - ascending) * INDEX_RANGE + index;
+}

@@ -1,0 +1,320 @@
+/**
+ * The host sampler's inner loops as a small WebAssembly SIMD module, assembled here from
+ * opcodes (no toolchain): the float32 softmax of the tfjs wasm backend, instruction for
+ * instruction, so that sampling on typed arrays draws the tokens the tensor sampler draws.
+ *
+ * The tfjs wasm backend (4.22) computes softmax with XNNPACK (commit 5e8033a, Jan 2022):
+ * xnn_f32_rmax (max), xnn_f32_raddstoreexpminusmax_ukernel__wasmsimd_rr2_p5_x16_acc2
+ * (exp(x − max) by a degree-5 polynomial after a Cody–Waite reduction, summed in four
+ * lanes: lane l adds elements l, l+4, l+8, … in order; the lanes are reduced as
+ * (l0 + l2) + (l1 + l3); the last n mod 4 elements are added to that sum one by one) and
+ * xnn_f32_vmulc (times 1 / sum). `expsum` below is that ukernel's arithmetic on four lanes;
+ * `cumscale` is the backend's Cumsum loop fused with the vmulc scaling. Every operation is
+ * a rounded IEEE float32 operation, so the results are bit-identical (test/forge/sampler
+ * checks them against tf.softmax and tf.cumsum).
+ *
+ * The same arithmetic in plain JavaScript (`expScalar`, Math.fround after each operation;
+ * float64 then float32 rounding equals float32 rounding for +, −, ×, ÷) handles the few
+ * tail elements and serves as the test's reference; it is ≈ 20× slower than the module.
+ */
+
+const f32 = Math.fround;
+
+/** XNNPACK's wasmsimd_rr2_p5 constants (params-init.c), as float32. */
+export const EXP = {
+  log2e: f32(1.4426950216293335), // 0x1.715476p+0
+  magicBias: f32(12583039), // 0x1.8000FEp23
+  minusLn2Hi: f32(-0.693145751953125), // -0x1.62E400p-1
+  minusLn2Lo: f32(-1.428606765330187e-6), // -0x1.7F7D1Cp-20
+  c5: f32(0.008289290592074394), // 0x1.0F9F9Cp-7
+  c4: f32(0.04189782217144966), // 0x1.573A1Ap-5
+  c3: f32(0.16667652130126953), // 0x1.555A80p-3
+  c2: f32(0.4999915063381195), // 0x1.FFFDC6p-2
+  c1: f32(0.9999997019767761), // 0x1.FFFFF6p-1
+  denormCutoff: f32(-87.33654022216797), // -0x1.5D589Ep6
+} as const;
+
+const POW2 = Float64Array.from({ length: 128 }, (_, i) => 2 ** -i);
+
+/** XNNPACK's exp(x) for one float32 x ≤ 0 (x = value − max), rounded as the SIMD lanes round. */
+export function expScalar(x: number): number {
+  const vx = f32(x);
+  if (vx < EXP.denormCutoff) return 0;
+  const vn = f32(EXP.magicBias + f32(vx * EXP.log2e));
+  const k = vn - EXP.magicBias; // an integer in [-126, 0]: the lanes' `vs = vn << 23` is 2^k
+  const s = POW2[-k]!;
+  let vt = f32(vx + f32(k * EXP.minusLn2Hi));
+  vt = f32(vt + f32(k * EXP.minusLn2Lo));
+  let vp = f32(EXP.c4 + f32(EXP.c5 * vt));
+  vp = f32(EXP.c3 + f32(vp * vt));
+  vp = f32(EXP.c2 + f32(vp * vt));
+  vp = f32(EXP.c1 + f32(vp * vt));
+  vt = f32(vt * s);
+  return f32(s + f32(vt * vp));
+}
+
+export interface SamplerKernel {
+  memory: WebAssembly.Memory;
+  /** Largest of n float32 at byte address `ptr` (n ≥ 1; NaN-free: lanes use pmax, as XNNPACK's rmax does). */
+  rowmax(ptr: number, n: number): number;
+  /** Index of the first largest of n float32 (tfjs ArgMax: strict >). */
+  argmax(ptr: number, n: number): number;
+  /** x[i] /= t in place for the first n4 (a multiple of 4) float32. */
+  divide(ptr: number, n4: number, t: number): void;
+  /** dst[i] = exp(src[i] − max) for the first n4 (a multiple of 4); returns the lanes' reduced sum. */
+  expsum(src: number, dst: number, n4: number, max: number): number;
+  /** dst[i] = Σ_{j ≤ i} (src[j] · scale) in order, float32 (n ≥ 1); returns dst[n − 1]. */
+  cumscale(src: number, dst: number, n: number, scale: number): number;
+}
+
+// ---- a minimal WebAssembly assembler -------------------------------------------------------
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+
+const f32Bytes = (x: number): number[] => [...new Uint8Array(new Float32Array([x]).buffer)];
+
+/** Instructions used below. */
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  i32: (n: number) => [0x41, ...sleb(n)],
+  f32: (x: number) => [0x43, ...f32Bytes(x)],
+  i32Add: [0x6a],
+  i32Shl: [0x74],
+  i32GeU: [0x4f],
+  f32Add: [0x92],
+  f32Mul: [0x94],
+  f32Div: [0x95],
+  f32Gt: [0x5e],
+  f32Max: [0x97],
+  f32Load: [0x2a, 2, 0],
+  f32Store: [0x38, 2, 0],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  end: [0x0b],
+  br: (d: number) => [0x0c, ...uleb(d)],
+  brIf: (d: number) => [0x0d, ...uleb(d)],
+  simd: (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm],
+};
+const v = {
+  load: op.simd(0x00, 4, 0),
+  store: op.simd(0x0b, 4, 0),
+  splat: (x: number) => op.simd(0x0c, ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x)),
+  shuffle2323: op.simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),
+  f32x4Splat: op.simd(0x13),
+  extract: (lane: number) => op.simd(0x1f, lane),
+  lt: op.simd(0x43),
+  andnot: op.simd(0x4f),
+  shl: op.simd(0xab),
+  add: op.simd(0xe4),
+  sub: op.simd(0xe5),
+  mul: op.simd(0xe6),
+  div: op.simd(0xe7),
+  pmax: op.simd(0xeb),
+};
+
+/** Byte address of element `i` (a local) of the array at `base` (a local). */
+const addr = (base: number, i: number) => [...op.get(base), ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add];
+
+/** `for (i = start; i < end; i += step) body` with i and end locals. */
+const forLoop = (i: number, start: number[], end: number, step: number, body: number[]) => [
+  ...start, ...op.set(i),
+  ...op.block, ...op.loop,
+  ...op.get(i), ...op.get(end), ...op.i32GeU, ...op.brIf(1),
+  ...body,
+  ...op.get(i), ...op.i32(step), ...op.i32Add, ...op.set(i),
+  ...op.br(0),
+  ...op.end, ...op.end,
+];
+
+interface Fn {
+  name: string;
+  params: number[];
+  results: number[];
+  locals: number[];
+  body: number[];
+}
+
+function expsumFn(): Fn {
+  // params: 0 src, 1 dst, 2 n4, 3 max; locals: 4 i, 5 vmax, 6 vx, 7 vn, 8 vs, 9 vt, 10 vp, 11 vf, 12 vacc
+  const [src, dst, n4, max, i, vmax, vx, vn, vs, vt, vp, vf, vacc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const poly = (c: number) => [...v.splat(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
+  const body = [
+    ...addr(src, i), ...v.load, ...op.get(vmax), ...v.sub, ...op.set(vx),
+    ...v.splat(EXP.magicBias), ...op.get(vx), ...v.splat(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn),
+    ...op.get(vn), ...op.i32(23), ...v.shl, ...op.set(vs),
+    ...op.get(vn), ...v.splat(EXP.magicBias), ...v.sub, ...op.set(vn),
+    ...op.get(vx), ...op.get(vn), ...v.splat(EXP.minusLn2Hi), ...v.mul, ...v.add, ...op.set(vt),
+    ...op.get(vt), ...op.get(vn), ...v.splat(EXP.minusLn2Lo), ...v.mul, ...v.add, ...op.set(vt),
+    ...v.splat(EXP.c4), ...v.splat(EXP.c5), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp),
+    ...poly(EXP.c3), ...poly(EXP.c2), ...poly(EXP.c1),
+    ...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt),
+    ...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf),
+    ...op.get(vf), ...op.get(vx), ...v.splat(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf),
+    ...addr(dst, i), ...op.get(vf), ...v.store,
+    ...op.get(vacc), ...op.get(vf), ...v.add, ...op.set(vacc),
+  ];
+  return {
+    name: "expsum",
+    params: [I32, I32, I32, F32],
+    results: [F32],
+    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128],
+    body: [
+      ...op.get(max), ...v.f32x4Splat, ...op.set(vmax),
+      ...forLoop(i, op.i32(0), n4, 4, body),
+      ...op.get(vacc), ...op.get(vacc), ...op.get(vacc), ...v.shuffle2323, ...v.add, ...op.set(vacc),
+      ...op.get(vacc), ...v.extract(0), ...op.get(vacc), ...v.extract(1), ...op.f32Add,
+    ],
+  };
+}
+
+function cumscaleFn(): Fn {
+  // params: 0 src, 1 dst, 2 n, 3 scale; locals: 4 i, 5 c
+  const [src, dst, n, scale, i, c] = [0, 1, 2, 3, 4, 5];
+  return {
+    name: "cumscale",
+    params: [I32, I32, I32, F32],
+    results: [F32],
+    locals: [I32, F32],
+    body: [
+      ...op.get(src), ...op.f32Load, ...op.get(scale), ...op.f32Mul, ...op.set(c),
+      ...op.get(dst), ...op.get(c), ...op.f32Store,
+      ...forLoop(i, op.i32(1), n, 1, [
+        ...addr(src, i), ...op.f32Load, ...op.get(scale), ...op.f32Mul, ...op.get(c), ...op.f32Add, ...op.set(c),
+        ...addr(dst, i), ...op.get(c), ...op.f32Store,
+      ]),
+      ...op.get(c),
+    ],
+  };
+}
+
+function rowmaxFn(): Fn {
+  // params: 0 ptr, 1 n; locals: 2 i, 3 n4, 4 vmax, 5 m
+  const [ptr, n, i, n4, vmax, m] = [0, 1, 2, 3, 4, 5];
+  return {
+    name: "rowmax",
+    params: [I32, I32],
+    results: [F32],
+    locals: [I32, I32, V128, F32],
+    body: [
+      ...op.get(n), ...op.i32(-4), 0x71 /* i32.and */, ...op.set(n4),
+      ...op.get(ptr), ...op.f32Load, ...op.set(m),
+      ...op.get(m), ...v.f32x4Splat, ...op.set(vmax),
+      ...forLoop(i, op.i32(0), n4, 4, [...addr(ptr, i), ...v.load, ...op.get(vmax), ...v.pmax, ...op.set(vmax)]),
+      ...op.get(vmax), ...v.extract(0), ...op.get(vmax), ...v.extract(1), ...op.f32Max,
+      ...op.get(vmax), ...v.extract(2), ...op.get(vmax), ...v.extract(3), ...op.f32Max, ...op.f32Max, ...op.set(m),
+      ...forLoop(i, op.get(n4), n, 1, [...op.get(m), ...addr(ptr, i), ...op.f32Load, ...op.f32Max, ...op.set(m)]),
+      ...op.get(m),
+    ],
+  };
+}
+
+function argmaxFn(): Fn {
+  // params: 0 ptr, 1 n; locals: 2 i, 3 best index, 4 best value, 5 x
+  const [ptr, n, i, bi, bv, x] = [0, 1, 2, 3, 4, 5];
+  return {
+    name: "argmax",
+    params: [I32, I32],
+    results: [I32],
+    locals: [I32, I32, F32, F32],
+    body: [
+      ...op.get(ptr), ...op.f32Load, ...op.set(bv),
+      ...forLoop(i, op.i32(1), n, 1, [
+        ...addr(ptr, i), ...op.f32Load, ...op.set(x),
+        ...op.get(x), ...op.get(bv), ...op.f32Gt, ...op.if, ...op.get(x), ...op.set(bv), ...op.get(i), ...op.set(bi), ...op.end,
+      ]),
+      ...op.get(bi),
+    ],
+  };
+}
+
+function divideFn(): Fn {
+  // params: 0 ptr, 1 n4, 2 t; locals: 3 i, 4 vt
+  const [ptr, n4, t, i, vt] = [0, 1, 2, 3, 4];
+  return {
+    name: "divide",
+    params: [I32, I32, F32],
+    results: [],
+    locals: [I32, V128],
+    body: [
+      ...op.get(t), ...v.f32x4Splat, ...op.set(vt),
+      ...forLoop(i, op.i32(0), n4, 4, [...addr(ptr, i), ...addr(ptr, i), ...v.load, ...op.get(vt), ...v.div, ...v.store]),
+    ],
+  };
+}
+
+function assemble(fns: Fn[]): Uint8Array {
+  const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))])));
+  const funcs = section(3, vec(fns.map((_, k) => uleb(k))));
+  const memory = section(5, vec([[0x00, ...uleb(1)]]));
+  const exports = section(7, vec([...fns.map((f, k) => [...name(f.name), 0x00, ...uleb(k)]), [...name("memory"), 0x02, 0x00]]));
+  const code = section(
+    10,
+    vec(
+      fns.map((f) => {
+        // Locals in runs of one type each.
+        const runs: number[][] = [];
+        for (const t of f.locals) {
+          const last = runs[runs.length - 1];
+          if (last && last[1] === t) last[0]!++;
+          else runs.push([1, t]);
+        }
+        const body = [...vec(runs.map(([count, t]) => [...uleb(count!), t!])), ...f.body, ...op.end];
+        return [...uleb(body.length), ...body];
+      }),
+    ),
+  );
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...funcs, ...memory, ...exports, ...code]);
+}
+
+let kernel: SamplerKernel | null | undefined;
+
+/** The module, compiled once per process; null where WebAssembly SIMD is unavailable. */
+export function samplerKernel(): SamplerKernel | null {
+  if (kernel !== undefined) return kernel;
+  try {
+    const bytes = assemble([expsumFn(), cumscaleFn(), rowmaxFn(), argmaxFn(), divideFn()]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    const e = instance.exports as unknown as SamplerKernel;
+    kernel = { memory: e.memory, rowmax: e.rowmax, argmax: e.argmax, divide: e.divide, expsum: e.expsum, cumscale: e.cumscale };
+  } catch {
+    kernel = null;
+  }
+  return kernel;
+}
+
+/** The module's source bytes (for tests: WebAssembly.validate). */
+export function samplerKernelBytes(): Uint8Array {
+  return assemble([expsumFn(), cumscaleFn(), rowmaxFn(), argmaxFn(), divideFn()]);
+}

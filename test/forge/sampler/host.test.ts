@@ -1,0 +1,171 @@
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../forge/backend/index.js";
+import { sampleTokens, sampleTokensHost, type SamplingOptions } from "../../../forge/sampler/index.js";
+import { useSamplerKernel } from "../../../forge/sampler/host.js";
+import { expScalar, samplerKernel, samplerKernelBytes } from "../../../forge/sampler/kernel.js";
+
+beforeAll(async () => {
+  await initBackend("wasm");
+});
+afterAll(() => useSamplerKernel(true));
+
+type Kind = "normal" | "integer" | "peaked" | "padded";
+
+/** Random logits [B, V]: normal (sd), rounded to integers (many exact ties), one token far ahead, or half the row at -1e4. */
+function randomLogits(B: number, V: number, sd: number, kind: Kind, seed: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    let t = tf.randomNormal([B, V], 0, sd, "float32", seed);
+    if (kind === "integer") t = tf.round(t);
+    if (kind === "peaked") t = tf.add(t, tf.mul(tf.oneHot(tf.fill([B], seed % V, "int32"), V), 12));
+    if (kind === "padded") t = tf.where(tf.less(tf.randomUniform([B, V], 0, 1, "float32", seed + 1), 0.5), t, tf.fill([B, V], -1e4));
+    return t as tf.Tensor2D;
+  });
+}
+
+const MODES: SamplingOptions[] = [
+  {},
+  { greedy: true },
+  { temperature: 0.7 },
+  { temperature: 1.3 },
+  { topK: 5 },
+  { topK: 40 },
+  { topK: 64 },
+  { topK: 65 },
+  { topK: 300 },
+  { topP: 0.9 },
+  { topP: 0.5 },
+  { topP: 0.999 },
+  { topK: 100, topP: 0.8, temperature: 0.8 },
+  { topK: 3, topP: 0.5 },
+];
+
+/** Tokens of the tensor sampler and of the typed-array one on the same logits, same seed, instances and steps. */
+function both(logits: tf.Tensor2D, options: SamplingOptions, seed: number, instances: Int32Array, steps: Int32Array) {
+  const reference = tf.tidy(() => Array.from(sampleTokens(logits, options, seed, instances, steps).dataSync()));
+  const host = Array.from(sampleTokensHost(logits.dataSync() as Float32Array, logits.shape[1], options, seed, instances, steps));
+  return { reference, host };
+}
+
+describe("the SIMD module repeats the wasm backend's float32 arithmetic", () => {
+  it("is valid WebAssembly and loads", () => {
+    expect(WebAssembly.validate(samplerKernelBytes())).toBe(true);
+    expect(samplerKernel()).not.toBeNull();
+  });
+
+  for (const V of [1, 2, 3, 5, 7, 16, 17, 19, 50, 301, 8192, 8195]) {
+    it(`softmax and cumsum bit for bit, width ${V}`, () => {
+      const k = samplerKernel()!;
+      const B = 8;
+      const logits = randomLogits(B, V, V > 100 ? 3 : 10, "normal", V);
+      const x = logits.dataSync() as Float32Array;
+      const probs = tf.softmax(logits);
+      const refProbs = probs.dataSync() as Float32Array;
+      const refCdf = tf.tidy(() => tf.cumsum(probs, 1).dataSync()) as Float32Array;
+      const f32 = Math.fround;
+      if (k.memory.buffer.byteLength < 4 * 4 * (V + 8)) k.memory.grow(1);
+      for (let b = 0; b < B; b++) {
+        const mem = new Float32Array(k.memory.buffer);
+        const e = V + 8;
+        const c = 2 * (V + 8);
+        mem.set(x.subarray(b * V, (b + 1) * V), 0);
+        const max = k.rowmax(0, V);
+        const n4 = V & ~3;
+        let sum = k.expsum(0, e * 4, n4, max);
+        for (let i = n4; i < V; i++) {
+          mem[e + i] = expScalar(mem[i]! - max);
+          sum = f32(sum + mem[e + i]!);
+        }
+        const scale = f32(1 / sum);
+        k.cumscale(e * 4, c * 4, V, scale);
+        for (let i = 0; i < V; i++) {
+          expect(f32(mem[e + i]! * scale)).toBe(refProbs[b * V + i]);
+          expect(mem[c + i]).toBe(refCdf[b * V + i]);
+        }
+        expect(k.argmax(0, V)).toBe(tf.tidy(() => tf.argMax(logits, 1).dataSync()[b]));
+      }
+      probs.dispose();
+      logits.dispose();
+    });
+  }
+});
+
+describe("sampleTokensHost draws the tensor sampler's tokens", () => {
+  for (const simd of [true, false]) {
+    const label = simd ? "SIMD module" : "plain JavaScript";
+    const shapes: [number, number, number, Kind][] = [
+      [64, 8192, 3, "normal"],
+      [64, 8192, 1, "peaked"],
+      [32, 10, 2, "normal"],
+      [32, 50, 3, "normal"],
+      [16, 7, 1, "normal"],
+      [8, 1, 1, "normal"],
+      [8, 2, 1, "normal"],
+      [8, 3, 1, "normal"],
+      [16, 301, 8, "normal"],
+      [16, 1000, 2, "integer"],
+      [16, 8195, 1, "peaked"],
+      [16, 500, 30, "normal"],
+      [16, 2000, 3, "padded"],
+    ];
+    for (const [B, V, sd, kind] of shapes) {
+      if (!simd && V > 2000) continue; // the JavaScript path is the same code on the same arithmetic; keep the test short
+      it(`${label}: ${B} × ${V}, ${kind} logits (sd ${sd}), every sampling mode, several batches`, () => {
+        useSamplerKernel(simd);
+        try {
+          const batches = V >= 8192 ? 2 : 4;
+          for (let rep = 0; rep < batches; rep++) {
+            const logits = randomLogits(B, V, sd, kind, 1000 * rep + V + B);
+            const instances = Int32Array.from({ length: B }, (_, i) => 37 * rep + i);
+            const steps = Int32Array.from({ length: B }, (_, i) => 3 * i + rep);
+            for (const options of MODES) {
+              const { reference, host } = both(logits, options, 11 + rep, instances, steps);
+              expect(host, `${JSON.stringify(options)}, batch ${rep}`).toEqual(reference);
+            }
+            logits.dispose();
+          }
+        } finally {
+          useSamplerKernel(true);
+        }
+      });
+    }
+  }
+
+  it("2 000 draws from one distribution per mode: every draw the same (uniforms sweep the CDF)", () => {
+    const P = [0.05, 0.1, 0.15, 0.2, 0.25, 0.25];
+    const row = [...P.map(Math.log), -1e4, -1e4, -1e4, -1e4];
+    const B = 2000;
+    const logits = tf.tensor2d(Array.from({ length: B }, () => row));
+    const instances = Int32Array.from({ length: B }, (_, i) => i);
+    for (const options of [...MODES, { topP: 0.6 }, { topK: 4, topP: 0.8 }]) {
+      for (const step of [0, 1, 2]) {
+        const { reference, host } = both(logits, options, 1, instances, new Int32Array(B).fill(step));
+        expect(host, JSON.stringify(options)).toEqual(reference);
+      }
+    }
+    logits.dispose();
+  });
+
+  it("per-row options: each row as if sampled alone with its own options", () => {
+    const B = 12;
+    const logits = randomLogits(B, 300, 3, "normal", 5);
+    const x = logits.dataSync() as Float32Array;
+    const options = Array.from({ length: B }, (_, b) => MODES[b % MODES.length]!);
+    const instances = Int32Array.from({ length: B }, (_, i) => 100 + i);
+    const steps = Int32Array.from({ length: B }, (_, i) => i);
+    const mixed = sampleTokensHost(x, 300, options, 3, instances, steps);
+    for (let b = 0; b < B; b++) {
+      const alone = sampleTokensHost(x.subarray(b * 300, (b + 1) * 300), 300, options[b]!, 3, [instances[b]!], [steps[b]!]);
+      expect(mixed[b]).toBe(alone[0]);
+    }
+    logits.dispose();
+  });
+
+  it("checks its arguments", () => {
+    const x = new Float32Array(6);
+    expect(() => sampleTokensHost(x, 4, {}, 1, [0], [0])).toThrow(/expected batch 1 × vocab 4/);
+    expect(() => sampleTokensHost(x, 3, {}, 1, [0, 1], [0])).toThrow(/one entry per row/);
+    expect(() => sampleTokensHost(x, 3, [{}], 1, [0, 1], [0, 0])).toThrow(/1 sampling options for 2 rows/);
+    expect(() => sampleTokensHost(x, 3, { topP: 2 }, 1, [0, 1], [0, 0])).toThrow(/topP/);
+  });
+});

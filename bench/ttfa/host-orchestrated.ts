@@ -12,7 +12,7 @@
  */
 import type { DecoderModel } from "../../forge/model/index.js";
 import type { Run } from "../../forge/run/types.js";
-import { sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { sampleOnBackend, type SamplingOptions } from "../../forge/sampler/index.js";
 import { prefill } from "./prefill.js";
 
 export type PlanItem = { kind: "forced"; tokens: number[] } | { kind: "generate"; count: number };
@@ -96,7 +96,7 @@ export async function hostOrchestratedRun(
     prefillMs += p1 - p0;
     const positions = new Int32Array(batch).fill(T);
     const steps = new Int32Array(batch).fill(T);
-    let next = sampleTokens(logits, sampling, seed, instances, steps);
+    let next = sampleOnBackend(logits, sampling, seed, instances, steps);
     logits.dispose();
     try {
       for (let i = 0; ; i++) {
@@ -107,7 +107,7 @@ export async function hostOrchestratedRun(
         steps.fill(T + i + 1);
         const stepLogits = model.decode(cache, next, positions);
         next.dispose();
-        next = sampleTokens(stepLogits, sampling, seed, instances, steps);
+        next = sampleOnBackend(stepLogits, sampling, seed, instances, steps);
         stepLogits.dispose();
       }
     } finally {

@@ -11,7 +11,7 @@
  *   stream's trace and the model's context) per second of wall time of the whole call (a
  *   Forge run: backend.run, compile and run derivation included). "gen tok/s": generated
  *   (sampled) tokens only, over the same wall time.
- * - raw loop (raw-loop.ts): model.decode → sampleTokens → one read-back per step, no
+ * - raw loop (raw-loop.ts): model.decode → the engine's sampler → one read-back per step, no
  *   automaton; same model, sampler, batch and KV cache. Each of its tokens counts as emitted.
  * - Overhead ratio = step-by-step Forge tok/s ÷ raw tok/s: Forge with prefill off and one
  *   token per forward (the same model work per step as the raw loop), capped at the same

@@ -6,7 +6,7 @@
  * none), the abort signal and the progress clock (a counter and a clock read per step).
  * test/bench/ttfa/profiled-wave.test.ts checks it records the engine's traces.
  *
- * Phases per step: decode (model.decode) · sample (sampleTokens) · readBack (host form: the
+ * Phases per step: decode (model.decode) · sample (sampleOnBackend: the engine's sampler) · readBack (host form: the
  * sampled tokens; tensor form: the stacked step outputs) · automaton (the step itself; host
  * form: HostAutomaton on typed arrays, tensor form: TensorAutomaton's tfjs ops) · upload
  * (host form: the emitted tokens back into a tensor) · host (positions, trace recorder,
@@ -21,7 +21,7 @@ import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
 import type { DecoderModel } from "../../forge/model/index.js";
 import { compileForBackend, HostAutomaton, TensorAutomaton, TraceRecorder, type HostStepOutput } from "../../forge/ttfa/index.js";
 import type { StreamTrace } from "../../forge/run/types.js";
-import { sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { sampleOnBackend, sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
 import { YIELD_INTERVAL_MS } from "../../forge/engine/generate.js";
 
 export const PHASES = ["setup", "decode", "sample", "readBack", "automaton", "upload", "host", "yield", "finish"] as const;
@@ -47,6 +47,8 @@ export async function profiledWave(
   options: {
     batchSize: number; seed: number; maxTokens: number; form: AutomatonForm; sampling?: SamplingOptions;
     yieldIntervalMs?: number;
+    /** The tensor sampler (sampleTokens) instead of the engine's choice for the backend (bench/ttfa/sampler.ts). */
+    tensorSampler?: boolean;
   },
 ): Promise<ProfiledWave> {
   const phaseMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
@@ -83,7 +85,7 @@ export async function profiledWave(
       else {
         const logits = model.decode(cache, lastTokens, positions, active);
         lap("decode");
-        sampled = sampleTokens(logits, sampling, options.seed, instanceIds, streamSteps);
+        sampled = (options.tensorSampler ? sampleTokens : sampleOnBackend)(logits, sampling, options.seed, instanceIds, streamSteps);
         logits.dispose();
         lap("sample");
       }

@@ -1,12 +1,12 @@
 /**
  * The raw sampling loop: what a Forge run does per step minus the automaton. Same model,
  * same `decode` (per-stream positions, active mask, same KV cache type and capacity), same
- * seeded `sampleTokens`, same batch, and one read-back of the sampled tokens per step (any
+ * seeded sampler the engine uses (`sampleOnBackend`), same batch, and one read-back of the sampled tokens per step (any
  * sampling loop reads its tokens to stream or stop). No automaton, no trace, no yield.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { DecoderModel } from "../../forge/model/index.js";
-import { sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { sampleOnBackend, type SamplingOptions } from "../../forge/sampler/index.js";
 
 export interface RawLoopResult {
   batch: number;
@@ -35,7 +35,7 @@ export async function rawSamplingLoop(
   try {
     for (let step = 0; step < steps; step++) {
       const logits = model.decode(cache, tokens, positions, active);
-      const next = sampleTokens(logits, sampling, seed, instances, streamSteps);
+      const next = sampleOnBackend(logits, sampling, seed, instances, streamSteps);
       logits.dispose();
       tokens.dispose();
       tokens = next;

@@ -27,6 +27,16 @@ export function sampleOnBackend(
 ): tf.Tensor1D {
   if (!hostSampling()) return sampleTokens(logits, options, seed, instances, steps);
   if (logits.rank !== 2) throw new Error(`sampleTokens: logits must be [B, V], got shape [${logits.shape.join(", ")}]`);
-  const tokens = sampleTokensHost(logits.dataSync() as Float32Array, logits.shape[1], options, seed, instances, steps);
+  const tokens = sampleTokensHost(hostView(logits), logits.shape[1], options, seed, instances, steps);
   return tf.tensor1d(tokens, "int32");
+}
+
+/**
+ * The logits' values without a copy where the backend allows it: on wasm a view of the
+ * backend's heap (valid until the next tfjs allocation, so read at once), else dataSync.
+ */
+function hostView(logits: tf.Tensor2D): Float32Array {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function" && logits.dtype === "float32") return backend.typedArrayFromHeap(logits);
+  return logits.dataSync() as Float32Array;
 }

@@ -174,26 +174,19 @@ class RowSampler {
    * sums (see NEGLIGIBLE_BELOW).
    */
   private ranked(width: number): { order: Int32Array; known: number } {
-    const n = this.n;
-    if (width <= HEAP_WIDTH) {
-      const order = this.heapTop(width);
-      return { order, known: width };
-    }
-    const top4 = this.heapTop(4);
-    const cut = this.mem[this.at.x + top4[3]!]! - NEGLIGIBLE_BELOW;
+    if (width <= HEAP_WIDTH) return { order: this.heapTop(width), known: width };
     const x = this.mem;
-    const bits = this.bits;
     const base = this.at.x;
+    const n = this.n;
+    const cut = x[base + this.heapTop(4)[3]!]! - NEGLIGIBLE_BELOW;
     let count = 0;
     for (let i = 0; i < n; i++) if (x[base + i]! >= cut) count++;
-    const keys = new Float64Array(count);
+    const indices = new Int32Array(count);
     count = 0;
-    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) keys[count++] = rankKey(bits[base + i]!, i);
-    keys.sort();
+    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) indices[count++] = i;
+    const order = radixRank(indices, this.bits, base);
     const known = Math.min(count, width);
-    const order = new Int32Array(known);
-    for (let r = 0; r < known; r++) order[r] = keys[r]! % INDEX_RANGE;
-    return { order, known };
+    return { order: known < count ? order.subarray(0, known) : order, known };
   }
 
   /** The best k indices (k ≤ n) in TopK order, by a min-heap of the best seen so far. */
@@ -201,38 +194,45 @@ class RowSampler {
     const x = this.mem;
     const base = this.at.x;
     const n = this.n;
-    const heap = new Int32Array(k); // heap[0]: the worst kept (lowest value; on ties the highest index)
-    const worse = (a: number, b: number) => x[base + a]! < x[base + b]! || (x[base + a] === x[base + b] && a > b);
-    const siftDown = (size: number, at: number) => {
-      for (;;) {
-        const l = 2 * at + 1;
-        if (l >= size) return;
-        const r = l + 1;
-        const child = r < size && worse(heap[r]!, heap[l]!) ? r : l;
-        if (!worse(heap[child]!, heap[at]!)) return;
-        [heap[child], heap[at]] = [heap[at]!, heap[child]!];
-        at = child;
-      }
-    };
+    // heap[0] is the worst kept: the lowest value, on ties the highest index.
+    const heap = new Int32Array(k);
+    const value = new Float64Array(k);
     for (let i = 0; i < k; i++) {
-      heap[i] = i;
-      for (let at = i; at > 0; ) {
+      const v = x[base + i]!;
+      let at = i;
+      while (at > 0) {
         const parent = (at - 1) >> 1;
-        if (!worse(heap[at]!, heap[parent]!)) break;
-        [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+        // Earlier indices win ties, so index i is worse than any kept entry of equal value.
+        if (!(v <= value[parent]!)) break;
+        heap[at] = heap[parent]!;
+        value[at] = value[parent]!;
         at = parent;
       }
+      heap[at] = i;
+      value[at] = v;
     }
     for (let i = k; i < n; i++) {
+      const v = x[base + i]!;
       // A later index never beats an equal value: strictly larger only.
-      if (x[base + i]! > x[base + heap[0]!]!) {
-        heap[0] = i;
-        siftDown(k, 0);
+      if (!(v > value[0]!)) continue;
+      let at = 0;
+      for (;;) {
+        const l = 2 * at + 1;
+        if (l >= k) break;
+        const r = l + 1;
+        let child = l;
+        if (r < k && (value[r]! < value[l]! || (value[r] === value[l] && heap[r]! > heap[l]!))) child = r;
+        const cv = value[child]!;
+        if (!(cv < v || (cv === v && heap[child]! > i))) break;
+        heap[at] = heap[child]!;
+        value[at] = cv;
+        at = child;
       }
+      heap[at] = i;
+      value[at] = v;
     }
-    const keys = Float64Array.from(heap, (i) => rankKey(this.bits[base + i]!, i));
-    keys.sort();
-    return Int32Array.from(keys, (key) => key % INDEX_RANGE);
+    heap.sort(); // ascending index, then a stable sort by value
+    return radixRank(heap, this.bits, base);
   }
 
   private divide(n: number, t: number): void {
@@ -300,16 +300,42 @@ class RowSampler {
   }
 }
 
-/** Indices up to 2^21 (2 M tokens) fit beside a 32-bit value key in a float64 integer. */
-const INDEX_RANGE = 2 ** 21;
-
 /**
- * A float64 integer whose ascending order is TopK's: value descending, then index
- * ascending. The value's float32 bits are mapped to an order-preserving unsigned integer
- * (−0 counts as +0, as the comparison does).
+ * `indices` (ascending) reordered as TopK orders them: value descending, equal values in
+ * ascending index. A stable least-significant-digit radix sort (11-bit digits) on a key
+ * whose ascending order is descending value; −0 counts as +0, as the comparison does.
  */
-function rankKey(bits: number, index: number): number {
-  if (bits === 0x80000000) bits = 0;
-  const ascending = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-  return (0xffffffff - ascending) * INDEX_RANGE + index;
+function radixRank(indices: Int32Array, bits: Uint32Array, base: number): Int32Array {
+  const n = indices.length;
+  let keys = new Uint32Array(n);
+  for (let r = 0; r < n; r++) {
+    let b = bits[base + indices[r]!]!;
+    if (b === 0x80000000) b = 0;
+    const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[r] = 0xffffffff - ascending;
+  }
+  let order = indices.slice();
+  let nextKeys = new Uint32Array(n);
+  let nextOrder = new Int32Array(n);
+  const counts = new Int32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    counts.fill(0);
+    for (let r = 0; r < n; r++) counts[(keys[r]! >>> shift) & 2047]!++;
+    if (counts[(keys[0]! >>> shift) & 2047] === n) continue; // one digit for all: nothing moves
+    let sum = 0;
+    for (let d = 0; d < 2048; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let r = 0; r < n; r++) {
+      const k = keys[r]!;
+      const at = counts[(k >>> shift) & 2047]!++;
+      nextKeys[at] = k;
+      nextOrder[at] = order[r]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [order, nextOrder] = [nextOrder, order];
+  }
+  return order;
 }

@@ -14,6 +14,7 @@ import { buildGraph } from "../rzcp/build.js";
 import { lowerGraph } from "../rzcp/lower.js";
 import type { RzcpGraph } from "../rzcp/types.js";
 import type { SzcpConfig, SzcpExtraction, SzcpWorkflow } from "../szcp/types.js";
+import { RESERVED_EXTRACTION_NAMES } from "../szcp/limits.js";
 import type { UdplConfig } from "../udpl/types.js";
 import type { ZcpSequence } from "../zcp/types.js";
 import { captureSite } from "./callsite.js";
@@ -344,6 +345,8 @@ export class Program extends FlowScope {
     const site = captureSite(`program.extract(${JSON.stringify(name)})`);
     const list = typeof tags === "string" ? [tags] : Array.isArray(tags) ? tags.slice() : null;
     if (typeof name !== "string" || name === "") this.problem("extract needs a non-empty name", site);
+    else if (RESERVED_EXTRACTION_NAMES.includes(name))
+      this.problem(`the extraction name ${JSON.stringify(name)} is reserved (results are keyed by extraction name, and a result already has ${RESERVED_EXTRACTION_NAMES.map((n) => JSON.stringify(n)).join(" and ")}); pick another name`, site);
     else if (this.state.extractions.some((e) => e.name === name)) this.problem(`extraction "${name}" is declared twice`, site);
     if (!list || list.length === 0) {
       this.problem("extract needs at least one tag", site);

@@ -3,12 +3,16 @@ export interface SzcpIssue {
   /** JSON path, e.g. `$.zones[3].next`. */
   path: string;
   message: string;
+  /** The limit the field is over, when that is what is wrong (forge/szcp/limits.ts). */
+  limit?: { name: string; value: number };
 }
 
 export class SzcpError extends Error {
   /** Path of the first issue. */
   readonly path: string;
   readonly issues: readonly SzcpIssue[];
+  /** The limit of the first issue, when it is over one. */
+  readonly limit: { name: string; value: number } | undefined;
 
   constructor(issues: SzcpIssue[]) {
     const first = issues[0];
@@ -17,6 +21,7 @@ export class SzcpError extends Error {
     this.name = "SzcpError";
     this.path = first.path;
     this.issues = issues;
+    this.limit = first.limit;
   }
 }
 

@@ -1,69 +1,121 @@
 /**
  * The SZCP schema (zod) for untrusted input, plus the checks a schema cannot express:
  * edge targets inside the zone list, loop counters below `counters`, advance patterns
- * matching the zone index, tools declared in the config.
+ * matching the zone index, tools declared in the config, and the totals of SZCP_LIMITS
+ * (pattern bytes, text, distinct tags). Every bound comes from `SZCP_LIMITS` (limits.ts);
+ * an issue over one names the limit (`SzcpIssue.limit`).
  */
 import { z } from "zod";
 import { END, SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow } from "./types.js";
 import { jsonPath, type SzcpIssue } from "./errors.js";
+import { RESERVED_EXTRACTION_NAMES, RESERVED_KEY_NAMES, SZCP_LIMITS, limitLabel, type SzcpLimitName } from "./limits.js";
 
-const nonEmpty = z.string().min(1);
-const zoneTarget = z.int().min(END);
+const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8");
+
+/** zod's `params` on a limit issue: which limit, so `validateWorkflow` can report it. */
+const over = (name: SzcpLimitName, what: string) => ({
+  error: (issue: { input?: unknown }) => {
+    const input = issue.input;
+    const found = typeof input === "number" ? String(input) : typeof input === "string" ? `${input.length} characters` : Array.isArray(input) ? `${input.length} items` : "too many";
+    return `${what}: ${found} is over the limit (${limitLabel(name)})`;
+  },
+  params: { limit: name },
+});
+
+/** An integer in 0..SZCP_LIMITS[name] (below 2^31: the program stores them as Int32). */
+const boundedInt = (name: SzcpLimitName, min = 0) => z.int().min(min).max(SZCP_LIMITS[name], over(name, "too large"));
+const name = z.string().min(1).max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "too long"));
+/** A trigger pattern: non-empty, at most maxPatternBytes of UTF-8. */
+const pattern = z
+  .string()
+  .min(1)
+  .max(SZCP_LIMITS.maxPatternBytes, over("maxPatternBytes", "pattern too long"))
+  .refine((s) => utf8Length(s) <= SZCP_LIMITS.maxPatternBytes, {
+    error: (issue) => `pattern too long: ${utf8Length(String(issue.input))} UTF-8 bytes is over the limit (${limitLabel("maxPatternBytes")})`,
+    params: { limit: "maxPatternBytes" },
+  });
+/** A tool name (looked up in the backend's tool registry): not a property every object inherits. */
+const toolName = name.refine((s) => !RESERVED_KEY_NAMES.includes(s), {
+  error: (issue) => `${JSON.stringify(issue.input)} is reserved (a property of every JavaScript object); pick another name`,
+});
+/** A string record, its size and keys checked on the raw input (a parsed record would have lost a `__proto__` key). */
+const record = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return; // the record schema says what is wrong
+    const keys = Object.keys(value);
+    if (keys.length > SZCP_LIMITS.maxRecordEntries)
+      ctx.addIssue({ code: "custom", message: `too many entries: ${keys.length} is over the limit (${limitLabel("maxRecordEntries")})`, abort: true });
+    else if (Object.prototype.hasOwnProperty.call(value, "__proto__"))
+      ctx.addIssue({ code: "custom", message: `the key "__proto__" is reserved (a property of every JavaScript object); pick another name`, path: ["__proto__"], abort: true });
+  })
+  .pipe(z.record(z.string().max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "key too long")), z.string().max(SZCP_LIMITS.maxRecordValueLength, over("maxRecordValueLength", "value too long"))));
+const zoneTarget = z.int().min(END).max(SZCP_LIMITS.maxZones, over("maxZones", "zone id too large"));
 const count = z.int().min(0);
+const tagList = z.array(name).max(SZCP_LIMITS.maxTags, over("maxTags", "too many tags"));
 
 export const escapeSpecSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("single"), token: nonEmpty }),
-  z.strictObject({ kind: z.literal("pair"), open: nonEmpty, close: nonEmpty }),
+  z.strictObject({ kind: z.literal("single"), token: pattern }),
+  z.strictObject({ kind: z.literal("pair"), open: pattern, close: pattern }),
 ]);
 
 export const szcpConfigSchema = z.strictObject({
-  zoneTokens: z.array(nonEmpty).min(2),
-  controlToken: nonEmpty,
+  zoneTokens: z.array(pattern).min(2).max(SZCP_LIMITS.maxZoneTokens, over("maxZoneTokens", "too many zone tokens")),
+  controlToken: pattern,
   escape: escapeSpecSchema.nullable(),
-  tokenizerOverride: z.record(z.string(), z.string()),
-  tools: z.array(nonEmpty),
+  tokenizerOverride: record,
+  tools: z.array(toolName).max(SZCP_LIMITS.maxTools, over("maxTools", "too many tools")),
 });
 
 export const szcpLoopSchema = z.strictObject({
-  counter: count,
-  min: count.nullable(),
-  max: z.int().min(1).nullable(),
+  counter: boundedInt("maxCounters"),
+  min: boundedInt("maxCount").nullable(),
+  max: boundedInt("maxCount", 1).nullable(),
 });
 
 export const szcpZoneSchema = z.strictObject({
-  text: z.string(),
-  advance: nonEmpty,
+  text: z.string().max(SZCP_LIMITS.maxTextLength, over("maxTextLength", "text too long")),
+  advance: pattern,
   next: zoneTarget,
   jump: zoneTarget.nullable(),
   loop: szcpLoopSchema.nullable(),
-  tags: z.array(nonEmpty),
-  maxGen: z.int().min(1),
-  capture: nonEmpty.nullable(),
-  feed: nonEmpty.nullable(),
-  sequence: z.string(),
-  block: count,
-  zone: count,
-  repetition: count,
+  tags: tagList,
+  maxGen: boundedInt("maxCount", 1),
+  capture: toolName.nullable(),
+  feed: toolName.nullable(),
+  sequence: z.string().max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "too long")),
+  block: boundedInt("maxCount"),
+  zone: boundedInt("maxZoneTokens"),
+  repetition: boundedInt("maxCount"),
 });
 
 export const szcpExtractionSchema = z.strictObject({
-  name: nonEmpty,
-  tags: z.array(nonEmpty).min(1),
+  name: name.refine((s) => !RESERVED_EXTRACTION_NAMES.includes(s), {
+    error: (issue) =>
+      `the extraction name ${JSON.stringify(issue.input)} is reserved (${RESERVED_EXTRACTION_NAMES.map((n) => JSON.stringify(n)).join(", ")}: ` +
+      `results are keyed by extraction name, and a result already has these keys); pick another name`,
+  }),
+  tags: tagList.min(1),
 });
 
 export const szcpSchema = z.strictObject({
   format: z.literal(SZCP_FORMAT),
   version: z.literal(SZCP_VERSION),
   config: szcpConfigSchema,
-  zones: z.array(szcpZoneSchema).min(1),
-  counters: count,
-  extractions: z.array(szcpExtractionSchema),
-  meta: z.record(z.string(), z.string()),
+  zones: z.array(szcpZoneSchema).min(1).max(SZCP_LIMITS.maxZones, over("maxZones", "too many zones")),
+  counters: boundedInt("maxCounters"),
+  extractions: z.array(szcpExtractionSchema).max(SZCP_LIMITS.maxExtractions, over("maxExtractions", "too many extractions")),
+  meta: record,
+});
+
+/** The top level of a workflow, its zones left unchecked (`deserializeWorkflowInSlices` checks them a slice at a time). */
+export const szcpOutlineSchema = szcpSchema.extend({
+  zones: z.array(z.unknown()).min(1).max(SZCP_LIMITS.maxZones, over("maxZones", "too many zones")),
 });
 
 /** Cross-field rules, run after the schema accepted the shape. */
 export function checkWorkflowSemantics(w: SzcpWorkflow): SzcpIssue[] {
-  const issues: SzcpIssue[] = [];
+  const issues: SzcpIssue[] = checkTotals(w);
   const add = (path: PropertyKey[], message: string): void => {
     issues.push({ path: jsonPath(path), message });
   };
@@ -97,6 +149,41 @@ export function checkWorkflowSemantics(w: SzcpWorkflow): SzcpIssue[] {
     if (names.has(e.name)) add(["extractions", i, "name"], `extraction name ${JSON.stringify(e.name)} appears twice`);
     names.add(e.name);
   });
+  return issues;
+}
+
+/** The totals of SZCP_LIMITS: distinct pattern bytes, text, distinct tags. */
+function checkTotals(w: SzcpWorkflow): SzcpIssue[] {
+  const issues: SzcpIssue[] = [];
+  const c = w.config;
+  const patterns = new Set([...c.zoneTokens, c.controlToken]);
+  if (c.escape?.kind === "single") patterns.add(c.escape.token);
+  else if (c.escape?.kind === "pair") patterns.add(c.escape.open).add(c.escape.close);
+  let patternBytes = 0;
+  for (const p of patterns) patternBytes += utf8Length(p);
+  if (patternBytes > SZCP_LIMITS.maxPatternTotalBytes)
+    issues.push({
+      path: "$.config",
+      message: `the trigger patterns (zoneTokens, controlToken, escape) have ${patternBytes} UTF-8 bytes together, over the limit (${limitLabel("maxPatternTotalBytes")})`,
+      limit: { name: "maxPatternTotalBytes", value: SZCP_LIMITS.maxPatternTotalBytes },
+    });
+  let text = 0;
+  for (const zone of w.zones) text += zone.text.length;
+  if (text > SZCP_LIMITS.maxTotalTextLength)
+    issues.push({
+      path: "$.zones",
+      message: `the zone texts have ${text} characters together, over the limit (${limitLabel("maxTotalTextLength")})`,
+      limit: { name: "maxTotalTextLength", value: SZCP_LIMITS.maxTotalTextLength },
+    });
+  const tags = new Set<string>();
+  for (const zone of w.zones) for (const tag of zone.tags) tags.add(tag);
+  for (const e of w.extractions) for (const tag of e.tags) tags.add(tag);
+  if (tags.size > SZCP_LIMITS.maxTags)
+    issues.push({
+      path: "$.zones",
+      message: `the zones and extractions use ${tags.size} distinct tags, over the limit (${limitLabel("maxTags")})`,
+      limit: { name: "maxTags", value: SZCP_LIMITS.maxTags },
+    });
   return issues;
 }
 

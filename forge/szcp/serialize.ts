@@ -4,7 +4,9 @@
  * is what `workflowHash` hashes.
  */
 import { SzcpError, jsonPath, type SzcpIssue } from "./errors.js";
-import { checkWorkflowSemantics, szcpSchema } from "./schema.js";
+import { z } from "zod";
+import { checkWorkflowSemantics, szcpOutlineSchema, szcpSchema, szcpZoneSchema } from "./schema.js";
+import { SZCP_LIMITS } from "./limits.js";
 import type { EscapeSpec, SzcpConfig, SzcpWorkflow, SzcpZone } from "./types.js";
 
 export interface SerializeOptions {
@@ -33,18 +35,49 @@ export function deserializeWorkflow(input: string | unknown): SzcpWorkflow {
 /** Schema, then cross-field rules; returns the input typed, or throws SzcpError with paths. */
 export function validateWorkflow(value: unknown): SzcpWorkflow {
   const parsed = szcpSchema.safeParse(value);
-  if (!parsed.success) {
-    const issues: SzcpIssue[] = parsed.error.issues.map((issue) => {
-      const keys = issue.code === "unrecognized_keys" ? ` ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` : "";
-      const path = issue.code === "unrecognized_keys" && issue.keys.length ? [...issue.path, issue.keys[0]] : issue.path;
-      return { path: jsonPath(path), message: issue.message + (issue.code === "unrecognized_keys" ? "" : keys) };
-    });
-    throw new SzcpError(issues);
-  }
+  if (!parsed.success) throw new SzcpError(parsed.error.issues.map((issue) => toIssue(issue)));
   const workflow = parsed.data as SzcpWorkflow;
   const semantic = checkWorkflowSemantics(workflow);
   if (semantic.length) throw new SzcpError(semantic);
   return workflow;
+}
+
+/**
+ * `deserializeWorkflow` for a server's event loop: the same checks and the same errors, but
+ * zones are validated `sliceZones` at a time with `await pause()` between slices, so that a
+ * large workflow never holds the loop for long (the HTTP server passes a turn of its
+ * admission lane). Takes parsed JSON.
+ */
+export async function deserializeWorkflowInSlices(value: unknown, pause: () => Promise<void>, sliceZones = 1000): Promise<SzcpWorkflow> {
+  const outline = szcpOutlineSchema.safeParse(value);
+  const issues: SzcpIssue[] = outline.success ? [] : outline.error.issues.map((issue) => toIssue(issue));
+  const zones = (value as { zones?: unknown })?.zones;
+  const parsedZones: unknown[] = [];
+  if (Array.isArray(zones) && zones.length <= SZCP_LIMITS.maxZones) {
+    for (let start = 0; start < zones.length; start += sliceZones) {
+      await pause();
+      for (let i = start; i < Math.min(zones.length, start + sliceZones); i++) {
+        const zone = szcpZoneSchema.safeParse(zones[i]);
+        if (zone.success) parsedZones.push(zone.data);
+        else issues.push(...zone.error.issues.map((issue) => toIssue(issue, ["zones", i])));
+      }
+    }
+  }
+  if (issues.length) throw new SzcpError(issues);
+  await pause();
+  const workflow = { ...(outline.data as object), zones: parsedZones } as SzcpWorkflow;
+  const semantic = checkWorkflowSemantics(workflow);
+  if (semantic.length) throw new SzcpError(semantic);
+  return canonicalWorkflow(workflow);
+}
+
+function toIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[] = []): SzcpIssue {
+  const keys = issue.code === "unrecognized_keys" ? ` ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` : "";
+  const path = [...prefix, ...(issue.code === "unrecognized_keys" && issue.keys.length ? [...issue.path, issue.keys[0]!] : issue.path)];
+  const out: SzcpIssue = { path: jsonPath(path), message: issue.message + (issue.code === "unrecognized_keys" ? "" : keys) };
+  const limit = /SZCP_LIMITS\.(\w+) = (\d+)/.exec(issue.message);
+  if (limit) out.limit = { name: limit[1]!, value: Number(limit[2]) };
+  return out;
 }
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {

@@ -9,6 +9,7 @@ import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import { TtfaError } from "./errors.js";
 import { buildTriggerTable } from "./trigger.js";
+import { cachedProgram } from "./compile-cache.js";
 import { TTFA_FORMAT, TTFA_VERSION, type TtfaProgram } from "./types.js";
 
 export function assembleProgram(lzcp: LzcpWorkflow): TtfaProgram {
@@ -85,9 +86,13 @@ export function assembleProgram(lzcp: LzcpWorkflow): TtfaProgram {
   };
 }
 
-/** SZCP → LZCP → TTFA in one call: what a backend does with a received workflow. */
+/**
+ * SZCP → LZCP → TTFA in one call: what a backend does with a received workflow. The program
+ * is cached per (tokenizer, workflow hash) (compile-cache.ts): a backend's check and run of
+ * the same workflow compile it once.
+ */
 export function compileForBackend(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer): TtfaProgram {
-  return assembleProgram(lowerWorkflow(workflow, tokenizer));
+  return cachedProgram(tokenizer, workflow, () => assembleProgram(lowerWorkflow(workflow, tokenizer)));
 }
 
 /** Refuse a program compiled for another tokenizer: its token ids would mean other text. */

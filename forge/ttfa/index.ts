@@ -3,7 +3,8 @@ export type { TtfaProgram, TriggerTable, ByteAutomaton, TtfaExtraction, StepReco
 export { TTFA_FORMAT, TTFA_VERSION, TtfaEvent } from "./types.js";
 export { TtfaError } from "./errors.js";
 export { assembleProgram, compileForBackend, checkProgramTokenizer } from "./assemble.js";
-export { buildTriggerTable, buildByteAutomaton, runBytes, scanBytes, triggerColumn, type TokenByteSource } from "./trigger.js";
+export { compileCacheStats, COMPILE_CACHE_ENTRIES, COMPILE_CACHE_BYTES } from "./compile-cache.js";
+export { buildTriggerTable, buildByteAutomaton, runBytes, scanBytes, triggerColumn, MAX_AUTOMATON_STATES, MAX_TRIGGER_TABLE_CELLS, type TokenByteSource } from "./trigger.js";
 export {
   ReferenceInterpreter,
   runScripted,

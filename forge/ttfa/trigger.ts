@@ -21,13 +21,28 @@ export type TokenByteSource =
   | { vocabSize: number; tokenBytes(id: number): Uint8Array }
   | TokenVocabulary;
 
+/**
+ * Bounds checked before anything is allocated (issue #15 item 2). The work is linear in
+ * what is built: the byte automaton costs 2 × 256 cells per state; the trigger table one
+ * cell per (state, token) plus, per cell, the bytes a run from that state takes to meet the
+ * run from the root (at most the token's length, usually one or two). Workflows never come
+ * near either bound (SZCP_LIMITS.maxPatternTotalBytes keeps the states at 257 or fewer); they
+ * stop a direct caller from asking for gigabytes.
+ */
+export const MAX_AUTOMATON_STATES = 65_536;
+/** States × (vocabulary + 1) of one trigger table: 2^27 cells, 1 GiB in its two Int32 arrays. */
+export const MAX_TRIGGER_TABLE_CELLS = 2 ** 27;
+
 export function buildByteAutomaton(patterns: string[]): ByteAutomaton {
+  const encoded = patterns.map((pattern) => utf8.encode(pattern));
+  const totalBytes = encoded.reduce((sum, b) => sum + b.length, 0);
+  if (totalBytes + 1 > MAX_AUTOMATON_STATES)
+    throw new TtfaError(`the trigger patterns have ${totalBytes} bytes together, so the automaton could need ${totalBytes + 1} states, over MAX_AUTOMATON_STATES = ${MAX_AUTOMATON_STATES}`);
   // Trie with goto[state*256+byte] (-1 = missing while building).
   const gotoRows: Int32Array[] = [new Int32Array(256).fill(-1)];
   const terminal: number[] = [-1];
   const depth: number[] = [0];
-  patterns.forEach((pattern, index) => {
-    const bytes = utf8.encode(pattern);
+  encoded.forEach((bytes, index) => {
     if (bytes.length === 0) throw new TtfaError(`trigger pattern ${index} is empty`);
     let state = 0;
     for (const b of bytes) {
@@ -109,6 +124,8 @@ export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): 
   const vocabSize = tokens.vocabSize;
   const columns = vocabSize + 1;
   const S = automaton.stateCount;
+  if (S * columns > MAX_TRIGGER_TABLE_CELLS)
+    throw new TtfaError(`the trigger table would have ${S} states × ${columns} columns = ${S * columns} cells, over MAX_TRIGGER_TABLE_CELLS = ${MAX_TRIGGER_TABLE_CELLS}; use shorter trigger patterns`);
   const next = new Int32Array(S * columns);
   const match = new Int32Array(S * columns).fill(-1);
   const { delta, output } = automaton;

@@ -16,24 +16,36 @@ export type HttpErrorCode =
   | "payload_too_large" // 413
   | "unsupported_media_type" // 415
   | "refused" // 422: valid, but this backend cannot run it (tokenizer, tools)
-  | "limit_exceeded" // 422: batch size, instances or tokens over this server's limits
+  | "limit_exceeded" // 422: an option over this server's limits, or a workflow field over SZCP_LIMITS (body names path and limit)
   | "queue_full" // 429
   | "job_failed" // 500: the engine failed while running the job
   | "internal" // 500: a server bug; details go to the server log only
   | "shutting_down"; // 503
+
+/** Where the fault is and the limit it is over, when the error is about one field. */
+export interface ErrorDetails {
+  /** JSON path of the field in the request body, e.g. `$.workflow.counters`. */
+  path?: string;
+  /** The limit the field is over: its name (`SZCP_LIMITS.maxCounters`, `limits.maxBatchSize`) and value. */
+  limit?: { name: string; value: number };
+}
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: HttpErrorCode,
     message: string,
+    readonly details: ErrorDetails = {},
   ) {
     super(message);
     this.name = "HttpError";
   }
 
   body(): ErrorBody {
-    return { error: { status: this.status, code: this.code, message: this.message } };
+    const error: ErrorBody["error"] = { status: this.status, code: this.code, message: this.message };
+    if (this.details.path !== undefined) error.path = this.details.path;
+    if (this.details.limit !== undefined) error.limit = { ...this.details.limit };
+    return { error };
   }
 }
 

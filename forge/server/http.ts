@@ -13,6 +13,9 @@
  * The server is also an in-process ForgeServer: `submit` goes through the same queue, so a
  * notebook on the serving machine and remote clients share one line.
  */
+import { lookup } from "node:dns/promises";
+import type { IncomingMessage } from "node:http";
+import { isIPv4 } from "node:net";
 import { PassThrough } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { tableToIPC } from "apache-arrow";
@@ -26,8 +29,9 @@ import { samplesTable, pathsTable } from "../../datasets/index.js";
 import { authRegistry, type AuthVerifier } from "./auth.js";
 import { HttpError } from "./errors.js";
 import { JobQueue, type Job } from "./jobs.js";
-import { resolveLimits } from "./limits.js";
-import { admitRequest, wireOptions } from "./request.js";
+import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limits.js";
+import { admitRequestInSlices, wireOptions } from "./request.js";
+import { AdmissionLane } from "./lane.js";
 import { encodeRun, type ArrayEncoding } from "./wire.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
 
@@ -119,7 +123,7 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   const { host, port } = parseAddress(options.address);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const verifier: AuthVerifier | null = options.auth ? authRegistry.create(options.auth.type, options.auth.payload) : null;
-  const loopback = isLoopback(host);
+  const loopback = await resolvesToLoopback(host);
   if (!loopback && !verifier && !options.insecure)
     throw new TypeError(
       `makeServer: address ${options.address} is reachable from other machines, and no auth is configured; ` +
@@ -146,6 +150,20 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     // A client gets this long to send its whole request (not to wait for results): no slow-loris.
     requestTimeout: 30_000,
   });
+  // JSON bodies are parsed in the admission lane (lane.ts), one at a time, with the same
+  // parser (and the same prototype-poisoning refusals) fastify would have used.
+  const lane = new AdmissionLane();
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    lane
+      .run(async (pause) => {
+        const text = (body as Buffer).toString("utf8");
+        await pause();
+        parseJson(request, text, done);
+      })
+      .catch((err: Error) => done(err, undefined));
+  });
   // Every route registered, in OpenAPI spelling (/jobs/{id}); the tests hold openapi.json to it.
   const routes: string[] = [];
   app.addHook("onRoute", (route) => {
@@ -154,13 +172,17 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   const principals = new WeakMap<FastifyRequest, string>();
   const principalOf = (request: FastifyRequest) => principals.get(request) ?? ANONYMOUS;
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send(error.body());
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       const code = status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
       const message = status === 413 ? `the request body exceeds this server's limit of ${limits.maxBodyBytes} bytes` : error.message;
-      return reply.code(status).send(new HttpError(status, code, message).body());
+      const details = status === 413 ? { limit: { name: "limits.maxBodyBytes", value: limits.maxBodyBytes } } : {};
+      // The client is still sending: read the rest (up to a bound) before answering, or it
+      // gets a broken pipe instead of the 413. The connection closes after the answer.
+      if (status === 413) await drainBody(request.raw, MAX_DRAINED_BODY_BYTES, DRAIN_TIMEOUT_MS);
+      return reply.code(status).send(new HttpError(status, code, message, details).body());
     }
     log(`forge server: internal error: ${error.stack ?? String(error)}`);
     return reply.code(500).send(new HttpError(500, "internal", "internal server error (details are in the server's log)").body());
@@ -206,7 +228,7 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   app.get("/info", async () => description);
 
   app.post("/jobs", async (request, reply) => {
-    const admitted = admitRequest(request.body, backend, limits);
+    const admitted = await lane.run((pause) => admitRequestInSlices(request.body, backend, limits, pause));
     const job = queue.submit(admitted.workflow, admitted.options, principalOf(request));
     return reply.code(202).header("location", `/jobs/${job.id}`).send(queue.summary(job));
   });
@@ -257,12 +279,17 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   });
 
   try {
-    await app.listen({ host, port });
+    // An address literal is bound as parsed ("127.1" is 127.0.0.1), a name as resolved.
+    await app.listen({ host: hostAddress(host) ?? host, port });
   } catch (err) {
     throw new TypeError(`makeServer: cannot listen on ${options.address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const bound = app.server.address();
-  const server = new HttpForgeServer(app, queue, backend, description, host, typeof bound === "object" && bound ? bound.port : port, routes);
+  if (loopback && !verifier && !options.insecure && !(typeof bound === "object" && bound && isLoopback(bound.address))) {
+    await app.close();
+    throw new TypeError(`makeServer: address ${options.address} was bound to ${typeof bound === "object" && bound ? bound.address : String(bound)}, which is not loopback; configure auth or bind 127.0.0.1`);
+  }
+  const server = new HttpForgeServer(app, queue, backend, description, hostAddress(host) ?? host, typeof bound === "object" && bound ? bound.port : port, routes);
   log(
     `forge server: listening on ${server.url} — ` +
       (loopback ? "loopback only, not reachable from other machines" : "REACHABLE FROM THE NETWORK") +
@@ -281,8 +308,70 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
+/**
+ * The address a host spells, normalized as a URL parser reads it: IPv4 in any inet_aton
+ * form ("127.1", "0x7f.0.0.1", "2130706433") as a dotted quad, IPv6 compressed ("::1",
+ * "::ffff:7f00:1"), or null for a name (or something that is not a host at all).
+ */
+export function hostAddress(host: string): string | null {
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}/`).hostname;
+  } catch {
+    return null;
+  }
+  if (hostname.startsWith("[")) return hostname.slice(1, -1);
+  return isIPv4(hostname) ? hostname : null;
+}
+
+/**
+ * Whether a host is the loopback interface, parsed, not matched as a string: 127.0.0.0/8 in
+ * any IPv4 spelling, ::1 and ::ffff:127.x.y.x in any IPv6 spelling, and the name localhost
+ * (any case, trailing dot, *.localhost; RFC 6761). Other names need resolving
+ * (`resolvesToLoopback`).
+ */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  const address = hostAddress(host);
+  if (address !== null) {
+    if (isIPv4(address)) return address.startsWith("127.");
+    return address === "::1" || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(address);
+  }
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost");
+}
+
+/** Whether every address a host resolves to (as `listen` would resolve it) is loopback. */
+export async function resolvesToLoopback(host: string): Promise<boolean> {
+  if (hostAddress(host) !== null) return isLoopback(host);
+  try {
+    const addresses = await lookup(host, { all: true });
+    return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+  } catch {
+    return false; // not resolvable: listen fails and says so
+  }
+}
+
+/**
+ * Reads and discards the rest of a request body (at most `maxBytes`, for at most `timeoutMs`),
+ * so that a client still sending it can read the answer instead of a broken pipe.
+ */
+function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off("data", onData).off("end", done).off("close", done).off("error", done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    raw.on("data", onData).once("end", done).once("close", done).once("error", done);
+    raw.resume();
+  });
 }
 
 function parseWait(query: unknown): boolean {

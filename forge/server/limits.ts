@@ -1,6 +1,14 @@
 /** Server limits: defaults, and the user's overrides checked once at start. */
 import type { ServerLimits } from "./types.js";
 
+/**
+ * A body over `maxBodyBytes` is read to its end (and discarded) before the 413 goes out, so
+ * the client, still sending, reads the answer instead of a broken pipe: at most this many
+ * bytes, for at most `DRAIN_TIMEOUT_MS`; past either the connection is closed on it.
+ */
+export const MAX_DRAINED_BODY_BYTES = 64 * 1024 * 1024;
+export const DRAIN_TIMEOUT_MS = 10_000;
+
 export function defaultLimits(contextLength: number): ServerLimits {
   return {
     maxBodyBytes: 4 * 1024 * 1024,

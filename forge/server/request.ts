@@ -8,14 +8,16 @@ import { z } from "zod";
 import type { ForgeBackend } from "../api/backend.js";
 import type { RequestOptions } from "../engine/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
-import { deserializeWorkflow, SzcpError, jsonPath } from "../szcp/index.js";
+import { deserializeWorkflow, deserializeWorkflowInSlices, sealWorkflow, SzcpError, jsonPath, workflowSha256 } from "../szcp/index.js";
 import { resolveSampling } from "../sampler/index.js";
 import { HttpError } from "./errors.js";
+import type { Pause } from "./lane.js";
 import type { ServerLimits, WireRequestOptions } from "./types.js";
 
 const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
-const optionsSchema = z.strictObject({
+/** Request options on the wire (the HTTP body's `options`, a queue job's `options`). */
+export const optionsSchema = z.strictObject({
   batchSize: positiveInt.optional(),
   instances: positiveInt.optional(),
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -45,28 +47,39 @@ export interface AdmittedRequest {
 
 /** Validates a request body for this backend; throws HttpError (400 / 422) saying where and what. */
 export function admitRequest(body: unknown, backend: ForgeBackend, limits: ServerLimits): AdmittedRequest {
+  const parsed = checkBody(body);
+  let workflow: SzcpWorkflow;
+  try {
+    workflow = deserializeWorkflow(parsed.workflow);
+  } catch (err) {
+    if (err instanceof SzcpError) throw workflowError(err);
+    throw err;
+  }
+  return checkForBackend(workflow, parsed, backend, limits);
+}
+
+type Body = z.infer<typeof bodySchema>;
+
+/** The request's envelope: {workflow, options?, tokenizer?}. */
+function checkBody(body: unknown): Body {
   if (body === null || typeof body !== "object" || Array.isArray(body))
     throw new HttpError(400, "invalid_request", `the request body must be a JSON object {workflow, options?, tokenizer?}, got ${describe(body)}`);
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((issue) => {
-      const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
-      return `${jsonPath(path)}: ${issue.message}`;
-    });
-    throw new HttpError(400, "invalid_request", `invalid request body at ${issues.join("; ")}`);
+    const paths = parsed.error.issues.slice(0, 5).map((issue) => jsonPath(issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path));
+    const issues = parsed.error.issues.slice(0, 5).map((issue, i) => `${paths[i]}: ${issue.message}`);
+    throw new HttpError(400, "invalid_request", `invalid request body at ${issues.join("; ")}`, { path: paths[0] });
   }
-  let workflow: SzcpWorkflow;
-  try {
-    workflow = deserializeWorkflow(parsed.data.workflow);
-  } catch (err) {
-    if (err instanceof SzcpError) throw new HttpError(400, "invalid_workflow", err.message.replace("at $", "at $.workflow"));
-    throw err;
-  }
-  const options = parsed.data.options ?? {};
+  return parsed.data;
+}
+
+/** This server's limits, the tokenizer, the backend's own check (compiles the workflow), the sampling options. */
+function checkForBackend(workflow: SzcpWorkflow, parsed: Body, backend: ForgeBackend, limits: ServerLimits): AdmittedRequest {
+  const options = parsed.options ?? {};
   checkLimits(options, limits);
 
   const info = backend.info();
-  const declared = parsed.data.tokenizer ?? workflow.meta.tokenizer;
+  const declared = parsed.tokenizer ?? workflow.meta.tokenizer;
   if (declared !== undefined && declared !== info.tokenizer)
     throw new HttpError(
       422,
@@ -84,9 +97,49 @@ export function admitRequest(body: unknown, backend: ForgeBackend, limits: Serve
   return { workflow, options };
 }
 
+/**
+ * An invalid workflow as the client sees it: paths from the request body's root
+ * (`$.workflow.…`); a field over one of SZCP_LIMITS is 422 limit_exceeded naming the limit,
+ * anything else 400 invalid_workflow.
+ */
+export function workflowError(err: SzcpError): HttpError {
+  const path = err.path.replace(/^\$/, "$.workflow");
+  const message = err.message.replace(/ at \$/g, " at $.workflow");
+  if (err.limit) return new HttpError(422, "limit_exceeded", message, { path, limit: { name: `SZCP_LIMITS.${err.limit.name}`, value: err.limit.value } });
+  return new HttpError(400, "invalid_workflow", message, { path });
+}
+
+/**
+ * `admitRequest` for the server's event loop: the same stages and errors, with a pause
+ * (a turn of the admission lane, lane.ts) between stages and between slices of zones, so
+ * no stage holds the loop for long. The compile it ends with is cached (forge/ttfa
+ * compile-cache.ts): the job's run does not compile the workflow again.
+ */
+export async function admitRequestInSlices(body: unknown, backend: ForgeBackend, limits: ServerLimits, pause: Pause): Promise<AdmittedRequest> {
+  const parsed = checkBody(body);
+  let workflow: SzcpWorkflow;
+  try {
+    workflow = await deserializeWorkflowInSlices(parsed.workflow, pause);
+  } catch (err) {
+    if (err instanceof SzcpError) throw workflowError(err);
+    throw err;
+  }
+  // Sealed (frozen, hash memoized): the compile below and the job's run share one hash and one program.
+  await pause();
+  sealWorkflow(workflow);
+  await pause();
+  workflowSha256(workflow);
+  await pause();
+  return checkForBackend(workflow, parsed, backend, limits);
+}
+
 export function checkLimits(options: WireRequestOptions, limits: ServerLimits): void {
-  const over = (field: string, value: number, limit: number, what: string) => {
-    throw new HttpError(422, "limit_exceeded", `options.${field} = ${value} exceeds this server's limit of ${limit} ${what}`);
+  const over = (field: keyof WireRequestOptions, value: number, limit: number, what: string) => {
+    const name = `limits.${field === "batchSize" ? "maxBatchSize" : field === "instances" ? "maxInstances" : field === "maxTokens" ? "maxTokens" : "maxToolTimeoutMs"}`;
+    throw new HttpError(422, "limit_exceeded", `options.${field} = ${value} exceeds this server's limit of ${limit} ${what}`, {
+      path: `$.options.${field}`,
+      limit: { name, value: limit },
+    });
   };
   const batchSize = options.batchSize ?? 32;
   const instances = options.instances ?? batchSize;
@@ -99,6 +152,7 @@ export function checkLimits(options: WireRequestOptions, limits: ServerLimits): 
       422,
       "limit_exceeded",
       `instances × maxTokens = ${instances} × ${maxTokens} = ${instances * maxTokens} exceeds this server's limit of ${limits.maxTotalTokens} tokens per request; lower options.instances or options.maxTokens`,
+      { path: "$.options.instances", limit: { name: "limits.maxTotalTokens", value: limits.maxTotalTokens } },
     );
   if (options.toolTimeoutMs !== undefined && options.toolTimeoutMs > limits.maxToolTimeoutMs)
     over("toolTimeoutMs", options.toolTimeoutMs, limits.maxToolTimeoutMs, "ms");

@@ -132,5 +132,13 @@ export interface WireRun {
 
 /** Error body of every 4xx/5xx answer. */
 export interface ErrorBody {
-  error: { status: number; code: string; message: string };
+  error: {
+    status: number;
+    code: string;
+    message: string;
+    /** JSON path of the offending field of the request body (`$.workflow.counters`), when there is one. */
+    path?: string;
+    /** The limit that field is over (`{ name: "SZCP_LIMITS.maxCounters", value: 4096 }`), when that is the fault. */
+    limit?: { name: string; value: number };
+  };
 }

@@ -8,24 +8,44 @@ import { z } from "zod";
 import type { Run } from "../run/types.js";
 import type { RequestOptions } from "../engine/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
-import { deserializeWorkflow } from "../szcp/index.js";
-import { wireOptions } from "../server/request.js";
+import { deserializeWorkflow, jsonPath, sealWorkflow, SzcpError } from "../szcp/index.js";
+import { optionsSchema, wireOptions } from "../server/request.js";
 import { decodeRun, encodeRun } from "../server/wire.js";
 import type { JobRange, QueueJobData, QueueJobResult } from "./types.js";
 
+/**
+ * Bounds on what a job may ask of a worker, beside the workflow's own (SZCP_LIMITS): a worker
+ * allocates per instance and per batch slot, so a job off Redis saying `instances: 1e15` is
+ * refused before anything is allocated.
+ */
+export const QUEUE_JOB_LIMITS = {
+  /** Instances in one job (a request's range; a session makes jobs of `jobInstances`, default its batch). */
+  maxJobInstances: 1_048_576,
+  /** `options.batchSize` of a job. */
+  maxBatchSize: 65_536,
+  /** `options.maxTokens` of a job (the worker caps it at its model's context anyway). */
+  maxTokens: 16_777_216,
+} as const;
+
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const atMost = (limit: keyof typeof QUEUE_JOB_LIMITS) => ({ error: `over the limit (QUEUE_JOB_LIMITS.${limit} = ${QUEUE_JOB_LIMITS[limit]})` });
+
+const jobOptionsSchema = optionsSchema.omit({ instances: true }).extend({
+  batchSize: z.number().int().min(1).max(QUEUE_JOB_LIMITS.maxBatchSize, atMost("maxBatchSize")).optional(),
+  maxTokens: z.number().int().min(1).max(QUEUE_JOB_LIMITS.maxTokens, atMost("maxTokens")).optional(),
+});
 
 const jobDataSchema = z.object({
   format: z.literal("forge.job"),
   version: z.literal(1),
-  requestId: z.string().min(1),
+  requestId: z.string().min(1).max(256),
   part: count,
   parts: count,
   workflow: z.record(z.string(), z.unknown()),
-  options: z.record(z.string(), z.unknown()),
+  options: jobOptionsSchema,
   firstInstance: count,
-  instances: count.min(1),
-  tokenizer: z.string().optional(),
+  instances: z.number().int().min(1).max(QUEUE_JOB_LIMITS.maxJobInstances, atMost("maxJobInstances")),
+  tokenizer: z.string().max(1000).optional(),
 });
 
 /** The data of each job of a request. */
@@ -58,10 +78,18 @@ export function decodeJobData(value: unknown): { data: QueueJobData; workflow: S
   const parsed = jobDataSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`the job's data is not a Forge job (at ${issue.path.join(".") || "the top level"}: ${issue.message})`);
+    const path = issue.code === "unrecognized_keys" && issue.keys.length ? [...issue.path, issue.keys[0]!] : issue.path;
+    throw new Error(`the job's data is not a Forge job (at ${jsonPath(path)}: ${issue.message})`);
   }
   const data = value as QueueJobData;
-  return { data, workflow: deserializeWorkflow(data.workflow) };
+  try {
+    // The same schema and limits as the HTTP server's admission (SZCP_LIMITS), paths from the job's data.
+    // Sealed (frozen, hash memoized): the worker's check and run compile it once.
+    return { data, workflow: sealWorkflow(deserializeWorkflow(data.workflow)) };
+  } catch (err) {
+    if (err instanceof SzcpError) throw new Error(err.message.replace(/ at \$/g, " at $.workflow"));
+    throw err;
+  }
 }
 
 export function encodeJobResult(run: Run): QueueJobResult {

@@ -13,7 +13,7 @@ export * from "./types.js";
 export { QueueConfigError, QueueJobError, QueueMergeError } from "./errors.js";
 export { parseRedisUrl, bullConnection, controlClient, type RedisTarget, type BullConnectionOptions } from "./connection.js";
 export { splitInstances } from "./split.js";
-export { encodeJobData, decodeJobData, encodeJobResult, decodeJobResult } from "./codec.js";
+export { encodeJobData, decodeJobData, encodeJobResult, decodeJobResult, QUEUE_JOB_LIMITS } from "./codec.js";
 export { mergeRuns, mergeStatistics, unstartedRun, type MergeRequest } from "./merge.js";
 export { QueueServer, makeQueueSession } from "./server.js";
 export { startQueueWorker, type QueueWorker } from "./worker.js";

@@ -1,0 +1,218 @@
+/**
+ * Issue #15, items 1–5 (server / SZCP hardening), and #16 item 8 (compile once), over real
+ * HTTP on 127.0.0.1 with the real engine on a small random model. Each `describe` fails on
+ * the code before the fix:
+ *   1. size-like SZCP fields were unbounded (counters 1e15 → 500 "Invalid typed array length");
+ *   2. a long control token held the event loop for seconds at admission;
+ *   3. an extraction named "__proto__" vanished from the results;
+ *   4. a body of 5 MB+ got a broken pipe instead of the 413;
+ *   5. the loopback check refused 127.1 and LOCALHOST;
+ *   #16/8. the workflow was compiled twice per request.
+ * Request loops are bounded; every request has a timeout.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as forge from "../../forge/index.js";
+import { SZCP_LIMITS, deserializeWorkflow, type SzcpWorkflow } from "../../forge/szcp/index.js";
+import { compileCacheStats } from "../../forge/ttfa/index.js";
+import { isLoopback, type HttpForgeServer } from "../../forge/server/index.js";
+import { memoryLog, seedExample, testBackend } from "../forge/server/helpers.js";
+
+let backend: forge.ForgeBackend;
+let server: HttpForgeServer;
+const log = memoryLog();
+const workflow = seedExample(4).factory();
+
+beforeAll(async () => {
+  backend = await testBackend();
+  server = await forge.makeServer(backend, { address: "127.0.0.1:0", log: log.log });
+});
+afterAll(() => server?.close({ mode: "cancel" }));
+
+type Body = { workflow: SzcpWorkflow & Record<string, any>; options: Record<string, unknown> };
+const body = (change: (b: Body) => void = () => {}): string => {
+  const b = structuredClone({ workflow, options: { batchSize: 2, instances: 2, maxTokens: 64 } }) as Body;
+  change(b);
+  return JSON.stringify(b);
+};
+interface Answer {
+  status: number;
+  ms: number;
+  text: string;
+  error?: { status: number; code: string; message: string; path?: string; limit?: { name: string; value: number } };
+  id?: string;
+}
+async function post(payload: string | Buffer, timeoutMs = 10_000): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${server.url}/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: payload as BodyInit,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  const json = JSON.parse(text) as { error?: Answer["error"]; id?: string };
+  return { status: response.status, ms: performance.now() - started, text, error: json.error, id: json.id };
+}
+/** A 4xx naming the field's JSON path and the limit, without a stack trace. */
+function expectOverLimit(answer: Answer, path: string, limit: keyof typeof SZCP_LIMITS): void {
+  expect(answer.status, answer.text).toBe(422);
+  expect(answer.error).toMatchObject({ code: "limit_exceeded", path, limit: { name: `SZCP_LIMITS.${limit}`, value: SZCP_LIMITS[limit] } });
+  expect(answer.error!.message).toContain(path);
+  expect(answer.error!.message).toContain(`SZCP_LIMITS.${limit} = ${SZCP_LIMITS[limit]}`);
+  expect(answer.text).not.toMatch(/\n\s+at /);
+}
+
+describe("item 1: every size-like SZCP field is bounded", () => {
+  it("refuses counters over the limit at admission, naming the field and the limit (was 202, then 500 job_failed)", async () => {
+    for (const counters of [1e15, 2e9, 1e8, SZCP_LIMITS.maxCounters + 1]) {
+      expectOverLimit(await post(body((b) => (b.workflow.counters = counters))), "$.workflow.counters", "maxCounters");
+    }
+  });
+
+  it("refuses zone sizes, counts and texts over their limits", async () => {
+    const loopZone = workflow.zones.findIndex((z) => z.loop);
+    const cases: Array<[(b: Body) => void, string, keyof typeof SZCP_LIMITS]> = [
+      [(b) => (b.workflow.zones[0]!.maxGen = 1e15), "$.workflow.zones[0].maxGen", "maxCount"],
+      [(b) => (b.workflow.zones[loopZone]!.loop!.max = 1e15), `$.workflow.zones[${loopZone}].loop.max`, "maxCount"],
+      [(b) => (b.workflow.zones[0]!.block = 2 ** 40), "$.workflow.zones[0].block", "maxCount"],
+      [(b) => (b.workflow.zones[0]!.repetition = 2 ** 31), "$.workflow.zones[0].repetition", "maxCount"],
+      [(b) => (b.workflow.zones[0]!.text = "[P]" + "x".repeat(SZCP_LIMITS.maxTextLength)), "$.workflow.zones[0].text", "maxTextLength"],
+      [(b) => (b.workflow.zones[0]!.tags = Array.from({ length: SZCP_LIMITS.maxTags + 1 }, (_, i) => `t${i}`)), "$.workflow.zones[0].tags", "maxTags"],
+      [(b) => (b.workflow.extractions = Array.from({ length: SZCP_LIMITS.maxExtractions + 1 }, (_, i) => ({ name: `e${i}`, tags: ["answer"] }))), "$.workflow.extractions", "maxExtractions"],
+      [(b) => (b.workflow.config.zoneTokens = Array.from({ length: SZCP_LIMITS.maxZoneTokens + 1 }, (_, i) => `<z${i}>`)), "$.workflow.config.zoneTokens", "maxZoneTokens"],
+      [(b) => (b.workflow.meta = Object.fromEntries(Array.from({ length: SZCP_LIMITS.maxRecordEntries + 1 }, (_, i) => [`k${i}`, "v"]))), "$.workflow.meta", "maxRecordEntries"],
+    ];
+    for (const [change, path, limit] of cases) expectOverLimit(await post(body(change)), path, limit);
+  });
+
+  it("checks the total of the trigger patterns (the trigger table's rows)", async () => {
+    const answer = await post(
+      body((b) => {
+        const long = (c: string) => `[${c.repeat(SZCP_LIMITS.maxPatternBytes - 2)}]`;
+        b.workflow.config.controlToken = long("J");
+        b.workflow.config.escape = { kind: "pair", open: long("O"), close: long("C") };
+        b.workflow.config.zoneTokens = [long("P"), long("A"), "[E]"];
+        for (const z of b.workflow.zones) z.advance = b.workflow.config.zoneTokens[z.zone + 1]!;
+      }),
+    );
+    expectOverLimit(answer, "$.workflow.config", "maxPatternTotalBytes");
+  });
+
+  it("still runs a workflow at the limits it uses (counters = maxCounters)", async () => {
+    const answer = await post(body((b) => (b.workflow.counters = SZCP_LIMITS.maxCounters)));
+    expect(answer.status, answer.text).toBe(202);
+    const run = await (await fetch(`${server.url}/jobs/${answer.id}/result?wait=true`, { signal: AbortSignal.timeout(30_000) })).json();
+    expect(run.streams).toHaveLength(2);
+  });
+});
+
+describe("item 2: long trigger patterns cannot hold the event loop", () => {
+  const hostileControl = () => body((b) => (b.workflow.config.controlToken = "[" + "J".repeat(195_000) + "]"));
+
+  it("refuses a 195 KB control token at once, naming the field and the limit (was 10 s, then 202)", async () => {
+    const answer = await post(hostileControl(), 5_000);
+    expectOverLimit(answer, "$.workflow.config.controlToken", "maxPatternBytes");
+    expect(answer.ms).toBeLessThan(3_000);
+    // Bytes, not characters: 22 × "é" is 44 characters' worth of UTF-8 bytes in 22 characters.
+    const wide = await post(body((b) => (b.workflow.config.controlToken = "é".repeat(SZCP_LIMITS.maxPatternBytes / 2 + 1))));
+    expectOverLimit(wide, "$.workflow.config.controlToken", "maxPatternBytes");
+  });
+
+  it("answers /health promptly while 20 hostile admissions are in flight", async () => {
+    const payload = hostileControl();
+    await post(payload); // warm
+    const admissions = Array.from({ length: 20 }, () => post(payload, 30_000));
+    let settled = false;
+    void Promise.allSettled(admissions).then(() => (settled = true));
+    const latencies: number[] = [];
+    for (let probe = 0; probe < 200 && (!settled || latencies.length < 5); probe++) {
+      const started = performance.now();
+      const health = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(5_000) });
+      expect(health.status).toBe(200);
+      latencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (const answer of await Promise.all(admissions)) expect(answer.status).toBe(422);
+    // The goal is 100 ms; this shared 2-core machine (load 5–15) adds its own stalls, so the
+    // test holds a bound the old code missed by two orders of magnitude (10–20 s).
+    expect(Math.max(...latencies)).toBeLessThan(1_500);
+  });
+});
+
+describe("item 3: user-named keys cannot be prototype keys", () => {
+  it("refuses an extraction named __proto__ over HTTP (was accepted, and the extraction vanished)", async () => {
+    const answer = await post(body((b) => (b.workflow.extractions = [{ name: "__proto__", tags: ["answer"] }])));
+    expect(answer.status).toBe(400);
+    expect(answer.error).toMatchObject({ code: "invalid_workflow", path: "$.workflow.extractions[0].name" });
+    expect(answer.error!.message).toMatch(/"__proto__" is reserved/);
+  });
+
+  it("refuses extract(\"__proto__\") and extract(\"run\") in process, at the call site", () => {
+    for (const name of ["__proto__", "run"]) {
+      const { config, factory: _ } = seedExample(4);
+      const { sequences } = forge.parseUdpl(
+        `[config]\nzone_tokens = ["[P]", "[A]", "[E]"]\nrequired_tokens = ["[P]"]\nsequences = ["s"]\nvalid_tags = ["answer"]\ncontrol_token = "[J]"\n\n[[s]]\ntext = "[P]Hi[A]"\ntags = [[], ["answer"]]\n`,
+        { file: "t.toml" },
+      );
+      const program = forge.newProgram(sequences, {}, { ...config, sequences: ["s"] });
+      program.run("s");
+      program.extract(name, ["answer"]);
+      expect(() => program.compile()).toThrow(new RegExp(`program\\.extract\\(${JSON.stringify(name).replace(/[_]/g, "_")}\\).*the extraction name "${name}" is reserved`, "s"));
+    }
+  });
+
+  it("refuses __proto__ as a meta key and prototype names as tools, instead of dropping or finding them", () => {
+    const text = JSON.stringify(workflow).replace(/"meta":\{/, '"meta":{"__proto__":"x",');
+    expect(() => deserializeWorkflow(text)).toThrow(/at \$\.meta\.__proto__: the key "__proto__" is reserved/);
+    const tools = structuredClone(workflow);
+    tools.config.tools = ["toString"];
+    expect(() => deserializeWorkflow(tools)).toThrow(/at \$\.config\.tools\[0\]: "toString" is reserved/);
+  });
+});
+
+describe("item 4: a body over the limit gets its 413", () => {
+  it("answers 413 (not a broken pipe) to bodies of 5 to 10 MB", async () => {
+    for (const megabytes of [5, 6, 8, 10, 5]) {
+      const payload = JSON.stringify({ workflow: "x".repeat(megabytes * 1_000_000) });
+      const answer = await post(payload, 30_000);
+      expect(answer.status, `${megabytes} MB`).toBe(413);
+      expect(answer.error).toMatchObject({ code: "payload_too_large", limit: { name: "limits.maxBodyBytes", value: 4 * 1024 * 1024 } });
+    }
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  });
+});
+
+describe("item 5: loopback is parsed, not matched", () => {
+  it("knows loopback in every spelling, and nothing else", () => {
+    for (const host of ["127.1", "127.0.0.1", "127.255.0.9", "0x7f.0.0.1", "2130706433", "LOCALHOST", "Localhost", "localhost.", "api.localhost", "::1", "0:0:0:0:0:0:0:1", "[::1]", "::ffff:127.0.0.1"])
+      expect(isLoopback(host), host).toBe(true);
+    for (const host of ["0.0.0.0", "10.0.0.1", "128.0.0.1", "127.0.0.1.example.com", "localhost.example.com", "::", "::ffff:10.0.0.1", "", "example.com"])
+      expect(isLoopback(host), host).toBe(false);
+  });
+
+  it("serves on 127.1 and LOCALHOST without auth, and still refuses 0.0.0.0", async () => {
+    const short = await forge.makeServer(backend, { address: "127.1:0", log: () => {} });
+    try {
+      expect(short.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${short.url}/health`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    } finally {
+      await short.close();
+    }
+    const named = await forge.makeServer(backend, { address: "LOCALHOST:0", log: () => {} });
+    await named.close();
+    await expect(forge.makeServer(backend, { address: "0.0.0.0:0", log: () => {} })).rejects.toThrow(/reachable from other machines, and no auth is configured/);
+  });
+});
+
+describe("issue #16 item 8: one compile per request", () => {
+  it("compiles a workflow once for admission and run together", async () => {
+    const fresh = body((b) => (b.workflow.meta = { ...b.workflow.meta, nonce: String(Math.random()) }));
+    const before = compileCacheStats();
+    const answer = await post(fresh);
+    expect(answer.status).toBe(202);
+    await (await fetch(`${server.url}/jobs/${answer.id}/result?wait=true`, { signal: AbortSignal.timeout(30_000) })).json();
+    const after = compileCacheStats();
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.hits - before.hits).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -11,6 +11,8 @@
  *   --stdin              read a JSON object of inputs from stdin; a flag value `-` reads that one input from stdin
  *   --allow-env NAME[,NAME]  let templates read these environment variables as `{{$NAME}}` (repeatable);
  *                        no other variable is readable (an agent file is untrusted input)
+ *   --rerun-in-doubt     with --resume: run side-effecting steps that were in flight at the crash
+ *                        again even though nothing can tell whether they ran (after checking by hand)
  *   --list               list agents                       --help            usage (of the agent, when named)
  */
 import { pathToFileURL } from "node:url";
@@ -41,6 +43,7 @@ export interface CliOptions {
   stdin: boolean;
   /** Environment variables templates may read (`--allow-env`). */
   allowEnv: string[];
+  rerunInDoubt: boolean;
   list: boolean;
   help: boolean;
   /** Raw `--name value` pairs for the agent (value `true` for a bare flag). */
@@ -49,12 +52,12 @@ export interface CliOptions {
 
 const OPTIONS_WITH_VALUE = new Set(["module", "tape", "resume", "run-id", "concurrency", "allow-env"]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const BARE_OPTIONS = new Set(["dry-run", "stdin", "list", "help"]);
+const BARE_OPTIONS = new Set(["dry-run", "stdin", "list", "help", "rerun-in-doubt"]);
 
 export function parseCliArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     agent: null, modules: [], tape: null, resume: null, runId: null, dryRun: false,
-    concurrency: null, stdin: false, allowEnv: [], list: false, help: false, flags: [],
+    concurrency: null, stdin: false, allowEnv: [], rerunInDoubt: false, list: false, help: false, flags: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -92,6 +95,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
       if (name === "dry-run") o.dryRun = true;
       else if (name === "stdin") o.stdin = true;
       else if (name === "list") o.list = true;
+      else if (name === "rerun-in-doubt") o.rerunInDoubt = true;
       else o.help = true;
     } else {
       const v = argv[i + 1];
@@ -140,6 +144,8 @@ function generalHelp(registry: AgentRegistry): string {
     "Options:",
     "  --module <file>              load agents from a .ts module or a .toml/.json agent file (repeatable)",
     "  --tape <file.sqlite>         record the run; --run-id <id> names it, --resume <runId> continues it",
+    "  --rerun-in-doubt             with --resume: run again side-effecting steps the crash left in doubt",
+    "                               (by default such a step stops the resume, naming it)",
     "  --allow-env NAME[,NAME]      let templates read these environment variables as {{$NAME}} (repeatable);",
     "                               no other variable is readable, so an agent file cannot read your secrets",
     "  --dry-run                    pass dryRun to agents that declare it",
@@ -223,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (o.resume && !o.tape) throw new UsageError("--resume needs --tape");
+    if (o.rerunInDoubt && !o.resume) throw new UsageError("--rerun-in-doubt goes with --resume");
     if (o.help && !o.agent) {
       process.stdout.write(generalHelp(registry) + "\n");
       return 0;
@@ -236,7 +243,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     };
     if (o.resume) {
-      const result = await resumeRun(o.resume, { ...options, tape: tape! });
+      const result = await resumeRun(o.resume, { ...options, tape: tape!, rerunInDoubt: o.rerunInDoubt });
       process.stderr.write(`run ${result.runId} (resumed)\n`);
       process.stdout.write(toJson(result.outputs) + "\n");
       return 0;

@@ -24,8 +24,11 @@ function base(d: Declared) {
   return { name: d.name, help: d.help ?? "", inputs, optionalInputs, outputs: d.outputs ?? {} };
 }
 
-export function defineProc(d: Declared & { run: ProcAgent["run"] }): ProcAgent {
-  return { ...base(d), kind: "proc", run: d.run };
+/** A proc agent; declare `sideEffects` when `run` changes the world outside the run (see ProcAgent). */
+export function defineProc(d: Declared & { run: ProcAgent["run"]; sideEffects?: ProcAgent["sideEffects"] }): ProcAgent {
+  const agent: ProcAgent = { ...base(d), kind: "proc", run: d.run };
+  if (d.sideEffects) agent.sideEffects = d.sideEffects;
+  return agent;
 }
 
 /** A template agent; every name its template reads must be a declared input. Output: `text`. */

@@ -109,3 +109,24 @@ export class AbortedError extends AgentError {
     this.name = "AbortedError";
   }
 }
+
+/**
+ * A resumed run met a side-effecting step that an earlier process started without recording
+ * its end: it may have run, and nothing says whether it did, so it is not run again.
+ */
+export class InDoubtError extends AgentError {
+  readonly runId: string;
+  readonly path: string;
+  constructor(runId: string, path: string, agent: string, attempt: number | undefined, at: number | undefined) {
+    super(
+      `run "${runId}", step "${path}" (agent "${agent}") declares side effects, and an earlier process started it` +
+        `${attempt ? ` (attempt ${attempt}` : " ("}${at ? `, at ${new Date(at).toISOString()}` : ""}) without recording its end: ` +
+        `it may have run already, so it is not run again. Give the agent sideEffects.check (find the effect by ctx.idempotencyKey), ` +
+        `or declare it sideEffects.idempotent, or — once you have checked by hand — resume with rerunInDoubt (forge-agent --rerun-in-doubt)`,
+      "in-doubt",
+    );
+    this.name = "InDoubtError";
+    this.runId = runId;
+    this.path = path;
+  }
+}

@@ -17,6 +17,7 @@ export type {
   StepSpec,
   RetryPolicy,
   OnFailure,
+  SideEffects,
 } from "./types.js";
 export {
   AgentError,
@@ -26,6 +27,7 @@ export {
   StepFailedError,
   StepTimeoutError,
   AbortedError,
+  InDoubtError,
   errorKind,
   type ValidationProblem,
 } from "./errors.js";
@@ -47,7 +49,7 @@ export {
   type GraphEdge,
 } from "./workflow/index.js";
 export * as expressions from "./expressions/index.js";
-export { Tape, type TapeEvent, type TapeEventKind, type StepOutcome, type RunRecord, type TapeDurability } from "./tape/index.js";
+export { Tape, type TapeEvent, type TapeEventKind, type StepOutcome, type RunRecord, type TapeDurability, type UnfinishedStep } from "./tape/index.js";
 export {
   createDefaultRegistry,
   extractionsToTable,

@@ -3,11 +3,11 @@
  * declare a `dryRun` input, dispatch (proc → function, template → render, workflow →
  * executor), and check the outputs it declared are there.
  */
-import { AgentError, errorMessage } from "./errors.js";
+import { AgentError, InDoubtError, errorMessage } from "./errors.js";
 import { checkInputs } from "./define.js";
 import { objectScope, parseTemplate, renderTemplate, type Template } from "./expressions/index.js";
 import { childPath, runWorkflow } from "./workflow/execute.js";
-import type { Agent, AgentContext, Inputs, Outputs, TemplateAgent } from "./types.js";
+import type { Agent, AgentContext, Inputs, Outputs, ProcAgent, SideEffects, TemplateAgent } from "./types.js";
 
 const templates = new WeakMap<TemplateAgent, Template>();
 
@@ -34,7 +34,7 @@ export async function invokeAgent(agent: Agent, given: Inputs, ctx: AgentContext
   }
 }
 
-function checkOutputs(agent: Agent, outputs: unknown): Outputs {
+export function checkOutputs(agent: Agent, outputs: unknown): Outputs {
   if (!outputs || typeof outputs !== "object" || Array.isArray(outputs)) {
     throw new AgentError(`agent "${agent.name}" returned ${Array.isArray(outputs) ? "an array" : typeof outputs}, not an object of outputs`, "output");
   }
@@ -46,9 +46,44 @@ function checkOutputs(agent: Agent, outputs: unknown): Outputs {
   return outputs as Outputs;
 }
 
+/** The side-effect declaration of `agent` (null for pure agents: templates, workflows, procs without one). */
+export function sideEffectsOf(agent: Agent | undefined): SideEffects | null {
+  if (!agent || agent.kind !== "proc" || !agent.sideEffects) return null;
+  return agent.sideEffects === true ? {} : agent.sideEffects;
+}
+
+/** The key a side-effecting step deduplicates its effect by: stable across attempts and resumes. */
+export function idempotencyKey(runId: string, path: string): string {
+  return `${runId}/${path}`;
+}
+
+/**
+ * Before calling a side-effecting agent (`ctx.path` = its step, `ctx.idempotencyKey` set): when
+ * an earlier attempt may have done the effect — a retry, or a step in doubt after a crash — ask
+ * `check`. Returns the outputs when the effect already happened, undefined to run it; throws
+ * InDoubtError for a step in doubt that neither `check`, `idempotent` nor `rerunInDoubt` clears.
+ */
+export async function effectAlreadyDone(
+  agent: ProcAgent,
+  effects: SideEffects,
+  inputs: Inputs,
+  ctx: AgentContext,
+  attempt: number,
+): Promise<Outputs | undefined> {
+  const earlier = ctx.unfinished?.get(ctx.path);
+  if (attempt <= 1 && !earlier) return undefined;
+  if (effects.check) {
+    const outputs = await effects.check(checkInputs(agent, inputs), ctx);
+    return outputs === undefined || outputs === null ? undefined : checkOutputs(agent, outputs);
+  }
+  if (!earlier?.inDoubt || effects.idempotent || ctx.rerunInDoubt) return undefined;
+  throw new InDoubtError(ctx.runId, ctx.path, agent.name, earlier.attempt, earlier.at);
+}
+
 /**
  * `ctx.call`: run a child agent at `<path>/<key>`, recorded on the tape as one unit, so a
- * resumed run returns what a finished child produced instead of running it again.
+ * resumed run returns what a finished child produced instead of running it again. A child that
+ * declares side effects gets the same promise as a workflow step (ProcAgent.sideEffects).
  */
 export async function callChild(ctx: AgentContext, agent: string | Agent, inputs: Inputs, key: string): Promise<Outputs> {
   const resolved = typeof agent === "string" ? ctx.registry.get(agent) : agent;
@@ -56,14 +91,21 @@ export async function callChild(ctx: AgentContext, agent: string | Agent, inputs
   const path = childPath(ctx.path, key);
   const resumed = ctx.resumed?.get(path);
   if (resumed?.status === "succeeded") return resumed.outputs;
+  const effects = sideEffectsOf(resolved);
+  const commit = effects ? { commit: true } : undefined;
+  const child: AgentContext = effects ? { ...ctx, path, idempotencyKey: idempotencyKey(ctx.runId, path) } : { ...ctx, path };
   const started = ctx.clock.now();
-  ctx.tape?.record({ runId: ctx.runId, path, kind: "started", attempt: 1, inputs });
   try {
-    const outputs = await invokeAgent(resolved, inputs, { ...ctx, path });
-    ctx.tape?.record({ runId: ctx.runId, path, kind: "succeeded", attempt: 1, outputs, durationMs: ctx.clock.now() - started, status: "succeeded" });
+    const done = effects ? await effectAlreadyDone(resolved as ProcAgent, effects, inputs, child, 1) : undefined;
+    if (!done) ctx.tape?.record({ runId: ctx.runId, path, kind: "started", attempt: 1, inputs }, commit);
+    const outputs = done ?? (await invokeAgent(resolved, inputs, child));
+    ctx.tape?.record({ runId: ctx.runId, path, kind: "succeeded", attempt: 1, outputs, durationMs: ctx.clock.now() - started, status: "succeeded" }, commit);
     return outputs;
   } catch (error) {
-    ctx.tape?.record({ runId: ctx.runId, path, kind: "failed", attempt: 1, error: errorMessage(error) });
+    // A refusal leaves the tape as it was, so the step stays in doubt for the next resume.
+    if (!(error instanceof InDoubtError && error.path === path)) {
+      ctx.tape?.record({ runId: ctx.runId, path, kind: "failed", attempt: 1, error: errorMessage(error) }, commit);
+    }
     throw error;
   }
 }

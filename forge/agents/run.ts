@@ -34,6 +34,12 @@ export interface RunOptions {
    */
   allowEnv?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * resumeRun only: run side-effecting steps that are in doubt again even though nothing can
+   * tell whether they already ran (no `sideEffects.check`, not `idempotent`) — for when you
+   * have checked by hand. Default false: such a step stops the resumed run with InDoubtError.
+   */
+  rerunInDoubt?: boolean;
 }
 
 export interface RunResult {
@@ -57,7 +63,12 @@ function environment(options: RunOptions): Pick<AgentContext, "env" | "envAllowe
   return { env, envAllowed: [...allowed] };
 }
 
-function makeContext(options: RunOptions, runId: string, resumed?: AgentContext["resumed"]): AgentContext {
+function makeContext(
+  options: RunOptions,
+  runId: string,
+  resumed?: AgentContext["resumed"],
+  unfinished?: AgentContext["unfinished"],
+): AgentContext {
   return {
     path: "",
     registry: options.registry ?? EMPTY_REGISTRY,
@@ -69,6 +80,8 @@ function makeContext(options: RunOptions, runId: string, resumed?: AgentContext[
     tape: options.tape,
     runId,
     resumed,
+    unfinished,
+    rerunInDoubt: options.rerunInDoubt ?? false,
     concurrency: options.concurrency ?? 8,
     call(agent, inputs, key) {
       return callChild(this, agent, inputs, key);
@@ -94,6 +107,13 @@ export async function runAgent(agent: string | Agent, inputs: Inputs, options: R
 /**
  * Continue a run recorded on `options.tape`: steps that settled are not run again. The
  * agent and inputs come from the tape; pass `agent` when it is not in the registry.
+ *
+ * What is promised (forge/agents/NOTES.md, "Side effects"): a step whose end is on the tape is
+ * never run again. A pure step the killed process was running, or had finished within its last
+ * event-loop turn, runs again. A side-effecting step (ProcAgent.sideEffects) has its start and end
+ * committed before the run went on, so the only one that can be unclear is one the process died
+ * in: it is not run again blindly — its `check` decides, or it runs again if `idempotent` (or
+ * with `rerunInDoubt`), or this call fails with InDoubtError naming it.
  */
 export async function resumeRun(runId: string, options: RunOptions & { tape: Tape; agent?: Agent }): Promise<RunResult> {
   const record = options.tape.getRun(runId);
@@ -102,7 +122,7 @@ export async function resumeRun(runId: string, options: RunOptions & { tape: Tap
   const agent = options.agent ?? resolveAgent(record.agent, options.registry);
   if (agent.name !== record.agent) throw new AgentError(`run "${runId}" was of agent "${record.agent}", not "${agent.name}"`, "tape");
   options.tape.reopenRun(runId);
-  return execute(agent, record.inputs, options, runId, options.tape.outcomes(runId));
+  return execute(agent, record.inputs, options, runId, options.tape.outcomes(runId), options.tape.unfinished(runId));
 }
 
 async function execute(
@@ -111,8 +131,9 @@ async function execute(
   options: RunOptions,
   runId: string,
   resumed: AgentContext["resumed"],
+  unfinished?: AgentContext["unfinished"],
 ): Promise<RunResult> {
-  const ctx = makeContext(options, runId, resumed);
+  const ctx = makeContext(options, runId, resumed, unfinished);
   try {
     const outputs = await invokeAgent(agent, inputs, ctx);
     options.tape?.finishRun(runId, { outputs });

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { Clock } from "./clock.js";
-import type { StepOutcome, Tape } from "./tape/tape.js";
+import type { StepOutcome, Tape, UnfinishedStep } from "./tape/tape.js";
 
 /** One declared input or output. */
 export interface PortSpec {
@@ -33,6 +33,39 @@ interface AgentBase {
 export interface ProcAgent extends AgentBase {
   kind: "proc";
   run(inputs: Inputs, ctx: AgentContext): Promise<Outputs> | Outputs;
+  /**
+   * Declares that `run` changes something outside the run (appends to a file, sends a message,
+   * writes a row). Absent: the agent is pure and may run again after a crash.
+   *
+   * What the executor then promises, with a tape (forge/agents/NOTES.md, "Side effects"):
+   *  - the step's start is committed to the tape before `run` is called, and its end (outputs or
+   *    error) is committed before any dependent step, the workflow's caller or `ctx.call`'s caller
+   *    sees the outputs;
+   *  - a resumed run never calls `run` again for a step whose end is on the tape;
+   *  - a step whose start is on the tape but whose end is not ("in doubt": the process died
+   *    while it ran) is never run again blindly: `check` decides when given; else `run` is called
+   *    again only when `idempotent` is true (or the caller passes `rerunInDoubt`); else the
+   *    resumed run stops with an InDoubtError naming the step.
+   * `ctx.idempotencyKey` (`<runId>/<step path>`) is the same for every attempt and every resume
+   * of the step: give it to the outside system, or write it next to the effect, so `check` can
+   * find it. "No step runs twice" therefore holds exactly as far as `check` (or the outside
+   * system, for `idempotent`) recognises an effect that happened.
+   */
+  sideEffects?: true | SideEffects;
+}
+
+/** How a side-effecting proc agent tells whether its effect already happened (see `ProcAgent.sideEffects`). */
+export interface SideEffects {
+  /**
+   * Called, with the step's inputs and `ctx.idempotencyKey`, instead of running blindly when an
+   * earlier attempt may have done the effect: a step in doubt after a crash, a step that an
+   * earlier process left failed, and every retry.
+   * Return the step's outputs if the effect of this key already happened (the step is then
+   * recorded as succeeded without running), or undefined to run it.
+   */
+  check?(inputs: Inputs, ctx: AgentContext): Promise<Outputs | undefined> | Outputs | undefined;
+  /** `run` may be called again for the same key (the outside system deduplicates by it). */
+  idempotent?: boolean;
 }
 
 /** A text template over its inputs; its single output is `text`. */
@@ -115,6 +148,15 @@ export interface AgentContext {
   runId: string;
   /** When resuming: settled steps by tape path; the executor returns these instead of running. */
   resumed?: Map<string, StepOutcome>;
+  /** When resuming: steps an earlier process started and did not settle, by path (Tape.unfinished). */
+  unfinished?: Map<string, UnfinishedStep>;
+  /** Run side-effecting steps that are in doubt again without a check (RunOptions.rerunInDoubt). */
+  rerunInDoubt?: boolean;
+  /**
+   * Set for agents that declare `sideEffects`: `<runId>/<path>`, the same for every attempt and
+   * every resume of this step — the key to deduplicate the effect by.
+   */
+  idempotencyKey?: string;
   /** Default concurrency for workflows that declare none. */
   concurrency: number;
   /**

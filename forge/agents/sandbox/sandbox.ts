@@ -251,6 +251,8 @@ export function defineSandboxedProc(d: {
   outputs?: Ports;
   code: string;
   limits?: SandboxLimits;
+  /** When the code changes the world outside the run (see ProcAgent.sideEffects). */
+  sideEffects?: ProcAgent["sideEffects"];
 }): ProcAgent {
   return defineProc({
     ...d,

@@ -4,11 +4,20 @@
  * SQLite through better-sqlite3 (WAL). `outcomes()` is what a resumed run reads to avoid
  * running a finished step again.
  *
- * Durability: with `durability: "event"` every event is its own commit (~50 µs on a VM disk).
- * The default, "turn", is group commit: the events of one event-loop turn (at most 1024) are
- * committed together when the loop turns. A killed process then loses at most the events of its
- * last turn, and the tape is always a prefix of what happened, so a resumed run re-runs at most
- * the steps whose end fell in that turn — never one whose end is on the tape.
+ * Durability — what is promised, exactly (also in forge/agents/NOTES.md):
+ *  - The tape is always a prefix of what was recorded: events are committed in order.
+ *  - A commit survives a killed process (SIGKILL, crash); with `synchronous = NORMAL` in WAL
+ *    mode only a power loss / OS crash can drop the last commits.
+ *  - Pure steps (the fast path): with the default `durability: "turn"` the events of one
+ *    event-loop turn (at most 1024) are committed together when the loop turns, so a killed
+ *    process loses at most the events of its last turn, and a resumed run may run a pure step
+ *    again whose end fell in that turn — never one whose end is on the tape.
+ *  - Side-effecting steps (`ProcAgent.sideEffects`): every event of the step is committed
+ *    before the executor goes on (`record(e, { commit: true })`): the start before the agent
+ *    runs, the end before any dependent sees the outputs. A step whose start is on the tape
+ *    but whose end is not is "in doubt" (`unfinished()`), and the executor does not run it again
+ *    blindly (see ProcAgent.sideEffects).
+ *  - `durability: "event"` commits every event on its own (~50–100 µs each on a VM disk).
  */
 import Database from "better-sqlite3";
 import { AgentError } from "../errors.js";
@@ -42,6 +51,16 @@ export interface TapeEvent {
   error?: string;
   /** Set on the event that settles the step: its final status (what resume reads). */
   status?: StepStatus;
+}
+
+/** A step an earlier process started and did not settle (see `unfinished()`). */
+export interface UnfinishedStep {
+  /** Its last attempt. */
+  attempt?: number;
+  /** When its last event was recorded (ms since epoch). */
+  at: number;
+  /** Its last event is "started": it may have done its work, and nothing on the tape says whether. */
+  inDoubt: boolean;
 }
 
 export interface StepOutcome {
@@ -176,7 +195,11 @@ export class Tape {
     return ids.map((r) => this.getRun(r.run_id)!);
   }
 
-  record(e: TapeEvent): void {
+  /**
+   * Append an event. `commit: true` commits it — and everything buffered before it — before
+   * returning (what side-effecting steps use); otherwise it may wait for the end of the turn.
+   */
+  record(e: TapeEvent, options?: { commit?: boolean }): void {
     const row: EventParams = [
       e.runId,
       e.path,
@@ -194,7 +217,7 @@ export class Tape {
       return;
     }
     this.pending.push(row);
-    if (this.pending.length >= GROUP_LIMIT) this.flush();
+    if (options?.commit || this.pending.length >= GROUP_LIMIT) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -233,6 +256,23 @@ export class Tape {
       });
     }
     return map;
+  }
+
+  /**
+   * Steps an earlier process started and did not settle, by path: in doubt when the last event
+   * is "started" (the process died while the step ran), else it ended in a failure or a retry.
+   * ("queued", which a resumed run records again, does not count.)
+   */
+  unfinished(runId: string): Map<string, UnfinishedStep> {
+    this.flush();
+    const rows = this.db
+      .prepare(
+        `SELECT e.path, e.kind, e.attempt, e.at FROM events e
+         JOIN (SELECT path, MAX(seq) AS seq FROM events WHERE run_id=? AND kind != 'queued' GROUP BY path) last ON e.seq = last.seq
+         WHERE e.status IS NULL AND e.kind IN ('started', 'failed', 'retried')`,
+      )
+      .all(runId) as Array<Pick<EventRow, "path" | "kind" | "attempt" | "at">>;
+    return new Map(rows.map((r) => [r.path, { attempt: r.attempt ?? undefined, at: r.at, inDoubt: r.kind === "started" }]));
   }
 
   close(): void {

@@ -6,21 +6,24 @@
  * compensate), and tape events. On abort, running siblings are signalled, then the
  * compensations of completed steps run in reverse order of completion.
  */
-import { invokeAgent } from "../invoke.js";
+import { effectAlreadyDone, idempotencyKey, invokeAgent } from "../invoke.js";
 import {
   AbortedError,
   ExpressionError,
+  InDoubtError,
   StepFailedError,
   StepTimeoutError,
   errorMessage,
 } from "../errors.js";
 import { evaluateExpression, MISSING, renderTemplate, type Scope } from "../expressions/index.js";
 import type { StepOutcome, StepStatus, TapeEvent } from "../tape/index.js";
-import type { AgentContext, Inputs, Outputs, WorkflowAgent } from "../types.js";
+import type { AgentContext, Inputs, Outputs, ProcAgent, WorkflowAgent } from "../types.js";
 import { planWorkflow, type CompiledValue, type Plan, type PlannedStep } from "./plan.js";
 import { isRetryable, retryDelayMs } from "./retry.js";
 
 export type StepResult = StepOutcome;
+
+const COMMIT = { commit: true } as const;
 
 /** A step that failed for good; carries how many attempts it took. */
 class StepFailure {
@@ -172,23 +175,37 @@ class WorkflowRun {
     }
   }
 
-  /** Run the step's agent, retrying per its policy; throws StepFailure when out of retries. */
+  /**
+   * Run the step's agent, retrying per its policy; throws StepFailure when out of retries.
+   * A side-effecting step (step.effects) commits each of its events to the tape before going on
+   * — its start before the agent runs, its end before `settle` hands the outputs to dependents —
+   * and asks its check before any attempt that an earlier one may have done (ProcAgent.sideEffects).
+   */
   private async attempt(step: PlannedStep, path: string): Promise<Outputs> {
     const policy = step.spec.retry;
+    const effects = step.effects;
     for (let attempt = 1; ; attempt++) {
       const started = this.ctx.clock.now();
       let inputs: Inputs | undefined;
       try {
         inputs = this.resolveInputs(step);
+        if (effects) {
+          const ctx = this.effectContext(path);
+          const done = await effectAlreadyDone(step.agent as ProcAgent, effects, inputs, ctx, attempt);
+          if (!done) this.event(step, "started", { attempt, inputs }, true);
+          const outputs = done ?? (await this.callAgent(step, inputs, path, ctx.idempotencyKey));
+          this.event(step, "succeeded", { attempt, outputs, durationMs: this.ctx.clock.now() - started, status: "succeeded" }, true);
+          return outputs;
+        }
         this.event(step, "started", { attempt, inputs });
         const outputs = await this.callAgent(step, inputs, path);
         this.event(step, "succeeded", { attempt, outputs, durationMs: this.ctx.clock.now() - started, status: "succeeded" });
         return outputs;
       } catch (error) {
-        if (this.controller.signal.aborted) throw new StepFailure(error, attempt);
+        if (this.controller.signal.aborted || error instanceof InDoubtError) throw new StepFailure(error, attempt);
         if (policy && attempt <= policy.maxRetries && isRetryable(policy, error)) {
           const delay = retryDelayMs(policy, attempt, this.ctx.random);
-          this.event(step, "retried", { attempt, error: errorMessage(error), durationMs: this.ctx.clock.now() - started });
+          this.event(step, "retried", { attempt, error: errorMessage(error), durationMs: this.ctx.clock.now() - started }, effects !== null);
           try {
             await this.ctx.clock.sleep(delay, this.controller.signal);
           } catch {
@@ -201,9 +218,18 @@ class WorkflowRun {
     }
   }
 
-  private async callAgent(step: PlannedStep, inputs: Inputs, path: string): Promise<Outputs> {
+  /** The context a side-effecting step's check and run see: its path and idempotency key. */
+  private effectContext(path: string): AgentContext {
+    return { ...this.ctx, path, signal: this.controller.signal, idempotencyKey: idempotencyKey(this.ctx.runId, path) };
+  }
+
+  private async callAgent(step: PlannedStep, inputs: Inputs, path: string, key?: string): Promise<Outputs> {
     const seconds = step.spec.timeoutSeconds;
-    if (seconds === undefined) return invokeAgent(step.agent!, inputs, { ...this.ctx, path, signal: this.controller.signal });
+    if (seconds === undefined) {
+      const ctx = { ...this.ctx, path, signal: this.controller.signal };
+      if (key !== undefined) ctx.idempotencyKey = key;
+      return invokeAgent(step.agent!, inputs, ctx);
+    }
     const local = new AbortController();
     const signal = AbortSignal.any([this.controller.signal, local.signal]);
     const timeout = new Promise<never>((_, reject) => {
@@ -216,7 +242,9 @@ class WorkflowRun {
       );
     });
     try {
-      return await Promise.race([invokeAgent(step.agent!, inputs, { ...this.ctx, path, signal }), timeout]);
+      const ctx = { ...this.ctx, path, signal };
+      if (key !== undefined) ctx.idempotencyKey = key;
+      return await Promise.race([invokeAgent(step.agent!, inputs, ctx), timeout]);
     } finally {
       if (!local.signal.aborted) local.abort(); // cancel the timer
     }
@@ -225,18 +253,20 @@ class WorkflowRun {
   private async handleFailure(step: PlannedStep, failure: StepFailure): Promise<StepResult> {
     const error = errorMessage(failure.error);
     const onFailure = step.spec.onFailure ?? "abort";
+    const durable = step.effects !== null;
     if (this.controller.signal.aborted) throw failure;
     if (onFailure === "skip") {
-      this.event(step, "failed", { attempt: failure.attempts, error, status: "failed" });
+      this.event(step, "failed", { attempt: failure.attempts, error, status: "failed" }, durable);
       return { status: "failed", outputs: {}, error };
     }
-    this.event(step, "failed", { attempt: failure.attempts, error });
+    // A refusal of a step in doubt leaves the tape as it was: the step stays in doubt for the next resume.
+    if (!(failure.error instanceof InDoubtError)) this.event(step, "failed", { attempt: failure.attempts, error }, durable);
     if (typeof onFailure === "object" && "fallback" in onFailure) {
       const handler = this.plan.steps[this.plan.byId.get(onFailure.fallback)!]!;
       this.results[step.index] = { status: "failed", outputs: {}, error }; // visible to the fallback's templates
       this.records[step.index] = undefined;
       const outputs = await this.attempt(handler, childPath(this.ctx.path, handler.id));
-      this.event(step, "fallback", { outputs, status: "fallback", error });
+      this.event(step, "fallback", { outputs, status: "fallback", error }, durable);
       return { status: "fallback", outputs, error };
     }
     throw failure; // abort, or compensate (which also aborts, then undoes)
@@ -269,9 +299,13 @@ class WorkflowRun {
   private async compensationAttempt(handler: PlannedStep): Promise<Outputs> {
     const inputs = this.resolveInputs(handler);
     const path = childPath(this.ctx.path, handler.id);
-    this.event(handler, "started", { attempt: 1, inputs });
-    const outputs = await invokeAgent(handler.agent!, inputs, { ...this.ctx, path, signal: this.ctx.signal });
-    this.event(handler, "succeeded", { attempt: 1, outputs, status: "succeeded" });
+    const ctx: AgentContext = { ...this.ctx, path, signal: this.ctx.signal };
+    const effects = handler.effects;
+    if (effects) ctx.idempotencyKey = idempotencyKey(this.ctx.runId, path);
+    const done = effects ? await effectAlreadyDone(handler.agent as ProcAgent, effects, inputs, ctx, 1) : undefined;
+    if (!done) this.event(handler, "started", { attempt: 1, inputs }, effects !== null);
+    const outputs = done ?? (await invokeAgent(handler.agent!, inputs, ctx));
+    this.event(handler, "succeeded", { attempt: 1, outputs, status: "succeeded" }, effects !== null);
     return outputs;
   }
 
@@ -319,9 +353,10 @@ class WorkflowRun {
     }
   }
 
-  private event(step: PlannedStep, kind: TapeEvent["kind"], fields: Partial<TapeEvent> & { status?: StepStatus }): void {
+  /** Record a tape event; `commit` (side-effecting steps) commits it before returning. */
+  private event(step: PlannedStep, kind: TapeEvent["kind"], fields: Partial<TapeEvent> & { status?: StepStatus }, commit = false): void {
     const tape = this.ctx.tape;
     if (!tape) return;
-    tape.record({ runId: this.ctx.runId, path: childPath(this.ctx.path, step.id), kind, ...fields });
+    tape.record({ runId: this.ctx.runId, path: childPath(this.ctx.path, step.id), kind, ...fields }, commit ? COMMIT : undefined);
   }
 }

@@ -13,7 +13,8 @@ import {
   type Template,
 } from "../expressions/index.js";
 import { ExpressionError, WorkflowValidationError, type ValidationProblem } from "../errors.js";
-import type { Agent, AgentLookup, StepSpec, WorkflowAgent } from "../types.js";
+import { sideEffectsOf } from "../invoke.js";
+import type { Agent, AgentLookup, SideEffects, StepSpec, WorkflowAgent } from "../types.js";
 
 /** A step input compiled once: literal, template, or a container holding templates. */
 export type CompiledValue =
@@ -36,6 +37,8 @@ export interface PlannedStep {
   handlerOf: number | null;
   /** For error messages: `workflow "w", step "s"`. */
   where: string;
+  /** The agent's side-effect declaration; null for pure agents (the fast path). */
+  effects: SideEffects | null;
 }
 
 export interface Plan {
@@ -136,7 +139,9 @@ function buildPlan(workflow: WorkflowAgent, registry: AgentLookup): { plan: Plan
     condition: null,
     handlerOf: null,
     where: `workflow "${workflow.name}", step "${spec.id}"`,
+    effects: null,
   }));
+  for (const step of steps) step.effects = sideEffectsOf(step.agent);
 
   // 2. Fallback / compensation handlers.
   for (const step of steps) {

@@ -7,7 +7,7 @@ import { errorKind } from "../errors.js";
 import type { RetryPolicy } from "../types.js";
 
 /** Mistakes in the workflow itself: retrying cannot fix them. */
-const NEVER_RETRIED = new Set(["validation", "input", "expression", "aborted", "definition", "unknown-agent"]);
+const NEVER_RETRIED = new Set(["validation", "input", "expression", "aborted", "definition", "unknown-agent", "in-doubt"]);
 
 export function isRetryable(policy: RetryPolicy | undefined, error: unknown): boolean {
   if (!policy || policy.maxRetries <= 0) return false;

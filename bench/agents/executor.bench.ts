@@ -12,6 +12,7 @@ import { join } from "node:path";
 import {
   Tape,
   createDefaultRegistry,
+  defineProc,
   defineWorkflow,
   invokeAgent,
   planWorkflow,
@@ -26,6 +27,17 @@ import {
 const N = Number(process.argv[2] ?? 10_000);
 const registry = createDefaultRegistry();
 const noop = registry.require("noop");
+// A side-effecting no-op (issue #15, item 15): every event of its steps is committed before the run goes on.
+registry.register(
+  defineProc({
+    name: "effect.noop",
+    help: "a no-op that declares side effects",
+    optionalInputs: { value: { help: "", default: null } },
+    outputs: { value: { help: "" } },
+    sideEffects: { idempotent: true },
+    run: (i) => ({ value: i.value }),
+  }),
+);
 
 async function median(label: string, fn: () => Promise<unknown>, runs = 5): Promise<number> {
   await fn(); // warm-up
@@ -85,7 +97,18 @@ async function tapeFigures(durability: TapeDurability) {
 }
 const grouped = await tapeFigures("turn");
 const perEvent = await tapeFigures("event");
+
+// Side-effecting steps on the default tape: two commits per step (start, end). Fewer steps: each costs a commit.
+const M = Math.max(100, Math.floor(N / 10));
+const effectful = defineWorkflow({ name: "fx", help: "", steps: Array.from({ length: M }, (_, i): StepSpec => ({ id: `s${i}`, agent: "effect.noop" })) });
+const pureFew = defineWorkflow({ name: "pure-few", help: "", steps: Array.from({ length: M }, (_, i): StepSpec => ({ id: `s${i}`, agent: "noop" })) });
+const fxTape = Tape.open(join(dir, "tape-fx.sqlite"));
+let fxRun = 0;
+const fxMs = await median("effects", () => runAgent(effectful, {}, { registry, tape: fxTape, runId: `fx${fxRun++}` }), 3);
+const pureFewMs = await median("pure-few", () => runAgent(pureFew, {}, { registry, tape: fxTape, runId: `pf${fxRun++}` }), 3);
+fxTape.close();
 rmSync(dir, { recursive: true, force: true });
+const usM = (ms: number) => ((ms * 1000) / M).toFixed(2);
 
 const us = (ms: number) => ((ms * 1000) / N).toFixed(2);
 console.log(`agents executor, ${N} no-op steps (median of 5, Node ${process.version})`);
@@ -101,3 +124,6 @@ for (const [name, f] of [["group commit per turn (default)", grouped], ["commit 
   console.log(`    cost per event, in that workflow      ${(((f.taped - seq) * 1000) / f.eventsPerRun).toFixed(2)} µs/event`);
   console.log(`    tape.record() alone                   ${f.rawUs.toFixed(2)} µs/event`);
 }
+console.log(`  side-effecting steps (sideEffects declared), default tape, ${M} steps:`);
+console.log(`    pure steps, same workflow shape       ${usM(pureFewMs)} µs/step`);
+console.log(`    side-effecting steps                  ${usM(fxMs)} µs/step  (${(fxMs / pureFewMs).toFixed(1)}× pure; start and end committed)`);

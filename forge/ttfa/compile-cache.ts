@@ -17,8 +17,8 @@ import { isSealed } from "../szcp/seal.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { TtfaProgram } from "./types.js";
 
-export const COMPILE_CACHE_ENTRIES = 16;
-export const COMPILE_CACHE_BYTES = 256 * 1024 * 1024;
+export const COMPILE_CACHE_ENTRIES = 8;
+export const COMPILE_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface Lru {
   programs: Map<string, { program: TtfaProgram; bytes: number }>;

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { Run } from "../forge/run/types.js";
 import { siteLabel, zoneLabel } from "./labels.js";
-import { asDisplayable, type ChartSpec } from "./render.js";
+import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec } from "./render.js";
 import { VizError } from "./errors.js";
 import { sampleEvenly, streamsNote } from "./sample.js";
 
@@ -68,8 +68,9 @@ export function branchPathChart(run: Run, opts: BranchPathOptions = {}): ChartSp
 
   const note = opts.instances ? streamsNote(picked.length, total, "chosen by instance") : streamsNote(picked.length, total);
   const spec: TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: `Branch paths — ${run.meta.runId}`, subtitle: `${note}; bars are zone visits, marks are jumps` },
+    $schema: VEGALITE_SCHEMA,
+    description: `Branch paths of run ${run.meta.runId}`,
+    title: { text: `Branch paths — ${shortRunId(run.meta.runId)}`, subtitle: `${note}; bars are zone visits, marks are jumps` },
     width: opts.width ?? 700,
     height: rowHeight * Math.max(1, shownInstances.length),
     layer: [

@@ -10,7 +10,7 @@ import type { TopLevelSpec } from "vega-lite";
 import { sequenceVisits } from "../forge/run/derive.js";
 import type { Run, StreamStatus } from "../forge/run/types.js";
 import { VizError } from "./errors.js";
-import { asDisplayable, type ChartSpec } from "./render.js";
+import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec } from "./render.js";
 
 export interface DecisionTreeOptions {
   /** Most distinct paths drawn; rarer ones are lumped together (default 30). */
@@ -132,8 +132,9 @@ export function decisionTreeChart(run: Run, opts: DecisionTreeOptions = {}): Cha
   const textMark = { type: "text" as const, fontSize: 10, lineBreak: "\n", limit: columnWidth - 6 };
 
   const spec: TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: `Decision tree — ${run.meta.runId}`, subtitle },
+    $schema: VEGALITE_SCHEMA,
+    description: `Decision tree of run ${run.meta.runId}`,
+    title: { text: `Decision tree — ${shortRunId(run.meta.runId)}`, subtitle },
     width: columnWidth * columns,
     height,
     layer: [

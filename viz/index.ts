@@ -24,8 +24,10 @@ export {
   chartBundle,
   chartTitle,
   renderSvg,
+  shortRunId,
   toPlainJson,
   VEGALITE_MIME,
+  VEGALITE_SCHEMA,
   type ChartSpec,
   type ViewSpec,
 } from "./render.js";

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { Run } from "../forge/run/types.js";
 import { siteLabel } from "./labels.js";
-import { asDisplayable, type ChartSpec, type ViewSpec } from "./render.js";
+import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec, type ViewSpec } from "./render.js";
 
 /** Distinct iteration counts beyond which the histogram groups them into ranges. */
 export const MAX_HISTOGRAM_BARS = 30;
@@ -17,10 +17,12 @@ const OUTCOME_COLOURS = ["#e45756", "#f2a33a", "#9eb9d6"];
 export function jumpStatisticsChart(run: Run): ChartSpec {
   const { jumpSites, loops } = run.statistics;
   const streams = run.streams.length;
-  const title = { text: `Jump statistics — ${run.meta.runId}`, subtitle: `aggregated over all ${streams} streams` };
+  const description = `Jump statistics of run ${run.meta.runId}`;
+  const title = { text: `Jump statistics — ${shortRunId(run.meta.runId)}`, subtitle: `aggregated over all ${streams} streams` };
   if (jumpSites.length === 0) {
     return asDisplayable({
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      $schema: VEGALITE_SCHEMA,
+      description,
       title,
       data: { values: [{ message: "This workflow has no jump sites (no loop or when)." }] },
       mark: { type: "text", align: "left" },
@@ -99,7 +101,8 @@ export function jumpStatisticsChart(run: Run): ChartSpec {
   }
 
   return asDisplayable({
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: VEGALITE_SCHEMA,
+    description,
     title,
     vconcat: panels,
   } satisfies TopLevelSpec);

@@ -10,8 +10,22 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { mimeBundle, type Displayable, type MimeBundle } from "../forge/display.js";
 
-/** The mime type Jupyter front ends render Vega-Lite specs from. */
+/**
+ * The mime type Jupyter front ends render Vega-Lite specs from. JupyterLab 4's renderer
+ * (@jupyterlab/vega5-extension) reads v3, v4 and v5 specs and runs vega-lite 5.6.1; there is
+ * no v6 mime type, so the charts are written for Vega-Lite 5 and say so in `$schema`.
+ */
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+
+/** The `$schema` every chart declares: the version of the mime type it is sent under. Every
+ * chart is also valid Vega-Lite 6, which `renderSvg` compiles it with (test/viz checks both). */
+export const VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+
+/** A run's id as a chart shows it: a UUID cut to its first 8 characters (the full id is in
+ * the spec's `description`); any other id as it is. */
+export function shortRunId(runId: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId) ? runId.slice(0, 8) : runId;
+}
 
 /** A Vega-Lite spec that is also displayable in the kernel. It stays a plain spec:
  * the display method is a non-enumerable symbol key, invisible to JSON and schemas. */
@@ -41,15 +55,20 @@ export function chartTitle(spec: TopLevelSpec): string {
   return subtitle === "" ? text : `${text} — ${subtitle}`;
 }
 
-/** What the kernel sends for a chart: the spec as JSON, its SVG, and its title as text. */
+/**
+ * What the kernel sends for a chart: the spec as JSON, its SVG once, and its title as text —
+ * and no text/html, on purpose. Each front end picks the richest type it renders:
+ * - JupyterLab ranks text/html (50) above its Vega renderer (57) above SVG (80), so an HTML
+ *   copy would win and the chart would be a static picture; without it Lab draws the spec
+ *   itself, with tooltips and the "…" actions menu (test/viz/frontends.test.ts).
+ * - Classic Notebook 6 has no Vega-Lite renderer and shows the SVG.
+ * - nbconvert's HTML export shows the SVG; Debian 12's nbconvert 6.5 empties inline SVG, so
+ *   export with `--template-file viz/nbconvert/forge.html.j2` there (README, Notebooks).
+ */
 export async function chartBundle(spec: TopLevelSpec): Promise<MimeBundle> {
-  const svg = await renderSvg(spec);
   return {
     [VEGALITE_MIME]: toPlainJson(spec),
-    "image/svg+xml": svg,
-    // Exported HTML: nbconvert passes image/svg+xml through lxml's clean_html, which strips
-    // every SVG element, but prefers text/html and keeps it as is — so the chart stays drawn.
-    "text/html": `<div class="forge-chart">${svg}</div>`,
+    "image/svg+xml": await renderSvg(spec),
     "text/plain": chartTitle(spec),
   };
 }

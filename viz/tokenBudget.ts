@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { Run } from "../forge/run/types.js";
-import { asDisplayable, type ChartSpec, type ViewSpec } from "./render.js";
+import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec, type ViewSpec } from "./render.js";
 import { sampleEvenly, streamsNote } from "./sample.js";
 import { DEFAULT_MAX_STREAMS } from "./branchPath.js";
 
@@ -18,6 +18,9 @@ const KINDS = ["generated", "forced"];
 const KIND_COLOURS = ["#4c78a8", "#bab0ac"];
 const kindColour = { field: "kind", type: "nominal" as const, title: "tokens", scale: { domain: KINDS, range: KIND_COLOURS } };
 const kindOrder = { field: "order", type: "quantitative" as const };
+/** Font size of the per-stream axis labels, and the least room (px along x) one needs. */
+const LABEL_FONT_SIZE = 10;
+const LABEL_SPACING = LABEL_FONT_SIZE + 3;
 
 export function tokenBudgetChart(run: Run, opts: TokenBudgetOptions = {}): ChartSpec {
   const s = run.statistics;
@@ -71,11 +74,14 @@ export function tokenBudgetChart(run: Run, opts: TokenBudgetOptions = {}): Chart
     { stream: run.streams[i]!.instance, kind: "forced", order: 1, tokens: s.forcedTokens[i]! },
   ]);
   const shown = picked.map((i) => run.streams[i]!.instance);
-  const labelEvery = Math.max(1, Math.ceil(shown.length / 40));
+  // 14 px a bar up to 720 px in all; the stream labels stand upright (one line of
+  // LABEL_FONT_SIZE px each), so label every k-th bar where k bars give a label room.
+  const width = Math.min(720, Math.max(200, 14 * shown.length));
+  const labelEvery = Math.max(1, Math.ceil(LABEL_SPACING / (width / Math.max(1, shown.length))));
   const perStreamPanel: ViewSpec = {
     name: "per_stream",
     title: `Per stream (${streamsNote(picked.length, total)})`,
-    width: Math.min(720, Math.max(200, 7 * shown.length)),
+    width,
     height: 200,
     data: { values: streamRows },
     mark: { type: "bar", tooltip: true },
@@ -83,7 +89,7 @@ export function tokenBudgetChart(run: Run, opts: TokenBudgetOptions = {}): Chart
       x: {
         field: "stream", type: "ordinal", title: "stream",
         scale: { domain: shown },
-        axis: { values: shown.filter((_, k) => k % labelEvery === 0) },
+        axis: { values: shown.filter((_, k) => k % labelEvery === 0), labelAngle: -90, labelFontSize: LABEL_FONT_SIZE },
       },
       y: { field: "tokens", type: "quantitative", stack: "zero", title: "tokens" },
       color: kindColour,
@@ -108,9 +114,10 @@ export function tokenBudgetChart(run: Run, opts: TokenBudgetOptions = {}): Chart
   }
 
   const spec: TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: VEGALITE_SCHEMA,
+    description: `Token budget of run ${run.meta.runId}`,
     title: {
-      text: `Token budget — ${run.meta.runId}`,
+      text: `Token budget — ${shortRunId(run.meta.runId)}`,
       subtitle: `${generated} generated and ${forced} forced tokens over ${total} streams`,
     },
     vconcat: panels,

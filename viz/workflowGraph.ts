@@ -6,7 +6,7 @@
  * renders offline like every other chart, without a Mermaid runtime.
  */
 import type { TopLevelSpec } from "vega-lite";
-import { asDisplayable, type ChartSpec } from "./render.js";
+import { asDisplayable, VEGALITE_SCHEMA, type ChartSpec } from "./render.js";
 
 export interface WorkflowGraphInput {
   name: string;
@@ -64,7 +64,7 @@ export function workflowGraphChart(graph: WorkflowGraphInput): ChartSpec {
   const x = { field: "x", type: "quantitative" as const, axis: null, scale: { domain: [-0.5, columns - 0.5] } };
   const y = { field: "y", type: "quantitative" as const, axis: null, scale: { domain: [rows - 0.5, -0.5] } };
   const spec: TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: VEGALITE_SCHEMA,
     title: { text: `Workflow ${graph.name}`, subtitle: `${nodes.length} steps, ${edges.length} edges; left to right by dependency depth` },
     width: Math.max(240, columns * 170),
     height: Math.max(120, rows * 70),

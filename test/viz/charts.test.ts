@@ -14,11 +14,12 @@ import {
   sampleEvenly,
   tokenBudgetChart,
   VEGALITE_MIME,
+  VEGALITE_SCHEMA,
   type ChartSpec,
 } from "../../viz/index.js";
 import { largeRun } from "../fixtures/runs/large.js";
 import { loopWhenWorkflow as workflow, metaFor, prompt, SETUP, traceOf, walk } from "../fixtures/runs/workflow.js";
-import { allTexts, markCount, markTexts, schemaErrors } from "./svg.js";
+import { allTexts, axisLabels, markCount, markTexts, schemaErrors } from "./svg.js";
 
 const tokenizer = new ByteTokenizer();
 
@@ -46,8 +47,14 @@ function compileCollectingWarnings(spec: TopLevelSpec) {
   return { compiled, warnings };
 }
 
-/** Every chart must pass the schema, compile with vega-lite without a warning and render with vega. */
+/** Every chart must declare Vega-Lite 5 (its mime type's version), pass both the v5 schema
+ * (what JupyterLab renders it with) and the v6 one, compile with vega-lite without a warning
+ * and render with vega. */
 async function checked(spec: ChartSpec): Promise<string> {
+  expect(spec.$schema).toBe(VEGALITE_SCHEMA);
+  expect(VEGALITE_SCHEMA).toMatch(/\/v5\.json$/);
+  expect(VEGALITE_MIME).toBe("application/vnd.vegalite.v5+json");
+  expect(schemaErrors(spec, "v5")).toEqual([]);
   expect(schemaErrors(spec)).toEqual([]);
   const { compiled, warnings } = compileCollectingWarnings(spec);
   expect(warnings).toEqual([]);
@@ -155,6 +162,22 @@ describe("decisionTreeChart", () => {
   });
 });
 
+describe("chart titles", () => {
+  it("show a run's UUID cut to 8 characters; the full id is in the spec's description", async () => {
+    const uuid = "3589f1e9-e31e-4cca-b738-b9e3fae8dfc5";
+    const run: Run = { ...small, meta: { ...small.meta, runId: uuid } };
+    const charts = { "Branch paths": branchPathChart(run), "Jump statistics": jumpStatisticsChart(run), "Decision tree": decisionTreeChart(run), "Token budget": tokenBudgetChart(run) };
+    for (const [name, chart] of Object.entries(charts)) {
+      const texts = allTexts(await renderSvg(chart));
+      expect(texts).toContain(`${name} — 3589f1e9`);
+      expect(texts.join("\n")).not.toContain("e31e-4cca");
+      expect(chart.description).toContain(uuid);
+    }
+    // Ids that are not UUIDs are shown as they are.
+    expect(allTexts(await renderSvg(branchPathChart(small)))).toContain("Branch paths — run-fixture");
+  });
+});
+
 describe("tokenBudgetChart", () => {
   it("shows generated vs forced per sequence and per stream", async () => {
     const svg = await checked(tokenBudgetChart(small));
@@ -169,6 +192,17 @@ describe("tokenBudgetChart", () => {
     expect(allTexts(svg)).toContain(`${g} generated and ${f} forced tokens over 3 streams`);
   });
 
+  it("keeps the stream labels apart at 24 and at 100 streams (one upright 10 px line needs 13 px)", async () => {
+    for (const [run, first, last] of [[largeRun(24), "0", "23"], [large, "0", undefined]] as const) {
+      const labels = axisLabels(await checked(tokenBudgetChart(run)), "stream");
+      expect(labels[0]?.text).toBe(first);
+      if (last) expect(labels.at(-1)?.text).toBe(last);
+      expect(labels.length).toBeGreaterThan(10);
+      const gaps = labels.slice(1).map((label, k) => label.x - labels[k]!.x);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(13);
+    }
+  });
+
   it("samples the per-stream bars at 512 streams and adds a length histogram of all", async () => {
     const svg = await checked(tokenBudgetChart(large));
     expect(markCount(svg, "per_stream")).toBe(2 * 100);
@@ -180,8 +214,14 @@ describe("tokenBudgetChart", () => {
 
 describe("schema validation", () => {
   it("catches an invalid spec (the check can fail)", () => {
-    expect(schemaErrors({ mark: "pie-chart", data: { values: [] } } as never)).not.toEqual([]);
-    expect(schemaErrors({ mark: "bar", encoding: { x: { field: "a", type: "quantity" } } } as never)).not.toEqual([]);
+    for (const version of ["v5", "v6"] as const) {
+      expect(schemaErrors({ mark: "pie-chart", data: { values: [] } } as never, version)).not.toEqual([]);
+      expect(schemaErrors({ mark: "bar", encoding: { x: { field: "a", type: "quantity" } } } as never, version)).not.toEqual([]);
+    }
+    // The two schemas differ: v5 has no "time" encoding channel (added in Vega-Lite 6).
+    const v6Only = { data: { values: [] }, mark: "point", encoding: { time: { field: "t", type: "temporal" } } };
+    expect(schemaErrors(v6Only as never, "v6")).toEqual([]);
+    expect(schemaErrors(v6Only as never, "v5")).not.toEqual([]);
   });
 
   it("collects vega-lite's compile warnings (the check can fail)", () => {
@@ -197,10 +237,11 @@ describe("display in the kernel", () => {
     bundle = await chartBundle(spec);
   });
 
-  it("builds a mime bundle: the spec as JSON, its SVG, its title", () => {
-    expect(Object.keys(bundle).sort()).toEqual([VEGALITE_MIME, "image/svg+xml", "text/html", "text/plain"].sort());
-    expect(String(bundle["text/html"])).toContain(String(bundle["image/svg+xml"]));
+  it("builds a mime bundle: the spec as Vega-Lite 5 JSON, its SVG once, its title; no HTML", () => {
+    expect(Object.keys(bundle).sort()).toEqual([VEGALITE_MIME, "image/svg+xml", "text/plain"].sort());
+    expect(JSON.stringify(bundle).match(/<svg/g)).toHaveLength(1);
     expect(bundle[VEGALITE_MIME]).toEqual(JSON.parse(JSON.stringify(spec)));
+    expect((bundle[VEGALITE_MIME] as { $schema: string }).$schema).toBe("https://vega.github.io/schema/vega-lite/v5.json");
     expect(String(bundle["image/svg+xml"])).toMatch(/^<svg[\s\S]*segments_marks/);
     expect(bundle["text/plain"]).toBe("Branch paths — run-fixture — all 3 streams; bars are zone visits, marks are jumps");
   });

@@ -1,9 +1,10 @@
 /**
  * Test helpers: read what vega drew in an SVG, and validate specs against the Vega-Lite
- * JSON schema shipped in the vega-lite package (with ajv, present as a dependency of fastify).
+ * JSON schemas: v6 shipped in the vega-lite package, v5 vendored in fixtures/ (with ajv).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { gunzipSync } from "node:zlib";
 import { Ajv, type ValidateFunction } from "ajv";
 import type { TopLevelSpec } from "vega-lite";
 import { toPlainJson } from "../../viz/index.js";
@@ -52,16 +53,38 @@ function decode(text: string): string {
     .replace(/&amp;/g, "&");
 }
 
-let validator: ValidateFunction | null = null;
+const validators = new Map<"v5" | "v6", ValidateFunction>();
 
-/** Schema errors of a spec (empty when valid), against vega-lite's own JSON schema. */
-export function schemaErrors(spec: TopLevelSpec): string[] {
-  if (!validator) {
-    const require = createRequire(import.meta.url);
-    const schemaPath = require.resolve("vega-lite/vega-lite-schema.json");
-    const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as object;
-    validator = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false }).compile(schema);
+/** Vega-Lite's JSON schema: v6 from the installed vega-lite, v5 (5.6.1, what JupyterLab 4
+ * renders the v5 mime type with) from the vendored fixture. */
+function validator(version: "v5" | "v6"): ValidateFunction {
+  let validate = validators.get(version);
+  if (!validate) {
+    const text =
+      version === "v6"
+        ? readFileSync(createRequire(import.meta.url).resolve("vega-lite/vega-lite-schema.json"), "utf8")
+        : gunzipSync(readFileSync(new URL("./fixtures/vega-lite-5.6.1-schema.json.gz", import.meta.url))).toString("utf8");
+    validate = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false }).compile(JSON.parse(text) as object);
+    validators.set(version, validate);
   }
-  if (validator(toPlainJson(spec))) return [];
-  return (validator.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  return validate;
+}
+
+/** Schema errors of a spec (empty when valid), against vega-lite's own JSON schema of that version. */
+export function schemaErrors(spec: TopLevelSpec, version: "v5" | "v6" = "v6"): string[] {
+  const validate = validator(version);
+  if (validate(toPlainJson(spec))) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+/** The drawn labels of the x axis with this title (vega's aria-label names it), with their x position. */
+export function axisLabels(svg: string, axisTitle: string): { text: string; x: number }[] {
+  const start = svg.indexOf(`aria-label="X-axis titled '${axisTitle}'`);
+  if (start < 0) return [];
+  const open = svg.indexOf('class="mark-text role-axis-label"', start);
+  const body = svg.slice(open, svg.indexOf("</g>", open));
+  // Labels vega hid (opacity 0, its overlap removal) are not drawn.
+  return [...body.matchAll(/<text[^>]*transform="translate\(([-\d.]+),[-\d.]+\)[^"]*"[^>]*opacity="([\d.]+)"[^>]*>(.*?)<\/text>/g)]
+    .filter((m) => Number(m[2]) > 0)
+    .map((m) => ({ text: decode(m[3]!), x: Number(m[1]) }));
 }

@@ -1,9 +1,11 @@
 /**
  * A table that shows itself in the notebook: `preview(table)` is a Displayable
  * (forge/display.ts) whose bundle has a one-line text summary and an HTML table of the
- * first rows, every cell escaped.
+ * first rows, every cell escaped. A text column with one value in every row (a run's
+ * `run_id`, `workflow_hash`, `backend`) is said once above the table instead of on each
+ * row, and line breaks inside a cell are kept.
  */
-import type { Table } from "apache-arrow";
+import { DataType, type Table } from "apache-arrow";
 import { mimeBundle, type Displayable, type MimeBundle } from "../forge/display.js";
 
 export interface PreviewOptions {
@@ -22,6 +24,25 @@ function cellText(value: unknown, maxChars: number): string {
   return text.length > maxChars ? text.slice(0, maxChars) + "…" : text;
 }
 
+/** A cell as HTML: escaped, its line breaks drawn as breaks (HTML would fold them into spaces). */
+const cellHtml = (value: unknown, maxChars: number): string => escapeHtml(cellText(value, maxChars)).replace(/\r?\n/g, "<br>");
+
+/** The text columns that hold one value (not null) in every row of a table of 2 rows or more. */
+export function constantColumns(table: Table): Map<string, string> {
+  const constant = new Map<string, string>();
+  if (table.numRows < 2) return constant;
+  for (const field of table.schema.fields) {
+    if (!DataType.isUtf8(field.type)) continue;
+    const column = table.getChild(field.name);
+    const first: unknown = column?.get(0);
+    if (typeof first !== "string") continue;
+    let same = true;
+    for (let i = 1; same && i < table.numRows; i++) same = column!.get(i) === first;
+    if (same) constant.set(field.name, first);
+  }
+  return constant;
+}
+
 /** `samples: 1,234 rows × 10 columns (run_id: Utf8, stream: Int32, …)` */
 export function tableSummary(table: Table): string {
   const kind = table.schema.metadata.get("forge.table") ?? "table";
@@ -30,7 +51,8 @@ export function tableSummary(table: Table): string {
 }
 
 export function previewHtml(table: Table, { rows = 20, maxCellChars = 120 }: PreviewOptions = {}): string {
-  const fields = table.schema.fields;
+  const constant = constantColumns(table);
+  const fields = table.schema.fields.filter((f) => !constant.has(f.name));
   const shown = Math.min(rows, table.numRows);
   const head = fields
     .map((f) => `<th title="${escapeHtml(String(f.type))}">${escapeHtml(f.name)}</th>`)
@@ -38,12 +60,14 @@ export function previewHtml(table: Table, { rows = 20, maxCellChars = 120 }: Pre
   const columns = fields.map((f) => table.getChild(f.name));
   const body: string[] = [];
   for (let i = 0; i < shown; i++) {
-    const cells = columns.map((column) => `<td>${escapeHtml(cellText(column?.get(i), maxCellChars))}</td>`);
+    const cells = columns.map((column) => `<td>${cellHtml(column?.get(i), maxCellChars)}</td>`);
     body.push(`<tr>${cells.join("")}</tr>`);
   }
   const more = table.numRows > shown ? `<p>… ${(table.numRows - shown).toLocaleString("en-US")} more rows</p>` : "";
+  const same = [...constant].map(([name, value]) => `<code>${escapeHtml(name)}</code> = ${escapeHtml(cellText(value, maxCellChars))}`);
+  const sameLine = same.length ? `<br>in every row: ${same.join(", ")}` : "";
   return (
-    `<div class="forge-table"><table><caption>${escapeHtml(tableSummary(table))}</caption>` +
+    `<div class="forge-table"><table><caption>${escapeHtml(tableSummary(table))}${sameLine}</caption>` +
     `<thead><tr>${head}</tr></thead><tbody>${body.join("")}</tbody></table>${more}</div>`
   );
 }

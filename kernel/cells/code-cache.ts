@@ -21,6 +21,12 @@ export function codeCacheDir(): string {
   return resolve(process.env.FORGE_KERNEL_CACHE ?? join(REPO_ROOT, "node_modules", ".cache", "forge-kernel"), "v8");
 }
 
+/** A change made to a module's source before it is compiled (the id keys its code cache). */
+export interface SourcePatch {
+  id: string;
+  apply(source: string): string;
+}
+
 /** Scripts compiled without a usable cache, and the file their cache goes to. */
 const unsaved: { script: Script; file: string }[] = [];
 
@@ -35,13 +41,13 @@ type ModuleClass = typeof Module & {
  * `require(specifier)` as `from` would require it, compiled with V8's code cache. The module goes
  * into require's cache, so that other modules requiring it get this instance.
  */
-export function requireWithCodeCache(from: string, specifier: string): unknown {
+export function requireWithCodeCache(from: string, specifier: string, patch?: SourcePatch): unknown {
   const fromRequire = createRequire(from);
   const filename = fromRequire.resolve(specifier);
   const loaded = fromRequire.cache[filename];
   if (loaded) return loaded.exports;
   const stat = statSync(filename);
-  const key = createHash("sha256").update(`${filename}\0${stat.size}\0${stat.mtimeMs}\0${process.version}\0${process.arch}`).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(`${filename}\0${stat.size}\0${stat.mtimeMs}\0${process.version}\0${process.arch}\0${patch?.id ?? ""}`).digest("hex").slice(0, 16);
   const file = join(codeCacheDir(), `${key}.bin`);
   let cachedData: Buffer | undefined;
   try {
@@ -50,7 +56,8 @@ export function requireWithCodeCache(from: string, specifier: string): unknown {
     // none yet: compiled from scratch, and the cache written by saveCodeCaches()
   }
   const ModuleCtor = Module as ModuleClass;
-  const script = new Script(ModuleCtor.wrap(readFileSync(filename, "utf8")), { filename, cachedData });
+  const source = readFileSync(filename, "utf8");
+  const script = new Script(ModuleCtor.wrap(patch ? patch.apply(source) : source), { filename, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) unsaved.push({ script, file });
   const module = new ModuleCtor(filename);
   module.filename = filename;

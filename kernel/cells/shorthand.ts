@@ -5,9 +5,8 @@
  * shorthand property to `name: name` before conversion sidesteps it (same meaning in
  * object literals and in destructuring assignments).
  */
-import { createRequire } from "node:module";
+import { tslabTypeScript } from "./tslab.js";
 
-const require = createRequire(import.meta.url);
 // The TypeScript build tslab bundles, with the parts of its API this pass walks.
 interface TsNode {
   kind: number;
@@ -28,7 +27,8 @@ let typeScript: TsApi | null = null;
 
 export function expandShorthandProperties(code: string): string {
   if (!/[{,]\s*[A-Za-z_$][\w$]*\s*[,}=]/.test(code)) return code; // nothing that could be one: skip the parse
-  const ts = (typeScript ??= createRequire(require.resolve("tslab/dist/converter"))("@tslab/typescript-for-tslab") as TsApi);
+  // The instance tslab uses (patched, with V8's code cache: tslab.ts), not a second copy.
+  const ts = (typeScript ??= tslabTypeScript() as unknown as TsApi);
   const source = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const names: Array<{ start: number; end: number }> = [];
   const visit = (node: TsNode): void => {

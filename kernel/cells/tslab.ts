@@ -4,7 +4,7 @@
  * in its private TypeScript fork's types, which the project's compiler need not see).
  */
 import { createRequire } from "node:module";
-import { requireWithCodeCache } from "./code-cache.js";
+import { requireWithCodeCache, type SourcePatch } from "./code-cache.js";
 
 const require = createRequire(import.meta.url);
 
@@ -102,9 +102,27 @@ export function tslabConverter(): ConverterModule {
   return (converterModule ??= require("tslab/dist/converter") as ConverterModule);
 }
 
+/**
+ * TypeScript 5.0's declaration emit crashes ("Debug Failure. False expression: Paths must either
+ * both be absolute or both be relative", microsoft/TypeScript#54057 and #54060, fixed after 5.0)
+ * when a variable's inferred type needs an import and its initializer nests awaits, e.g.
+ * `const r = await (await forge.defaultSession()).request(…)`: the checker names the type from a
+ * copy of the cell's source file that lost its `path`, and computes a module specifier relative to
+ * "". tslab's converter emits declarations for every cell, so such a cell could not run. The
+ * copy's `path` is restored from its (absolute) file name before the specifier is computed.
+ */
+export const TYPESCRIPT_CONTEXT_FILE_PATCH: SourcePatch = {
+  id: "context-file-path-1",
+  apply(source: string): string {
+    const original = "const contextFile = getSourceFileOfNode(getOriginalNode(context.enclosingDeclaration));";
+    const patched = "const contextFile = ((f) => f && !f.path && f.fileName ? Object.assign(f, { path: f.fileName }) : f)(getSourceFileOfNode(getOriginalNode(context.enclosingDeclaration)));";
+    return source.split(original).join(patched);
+  },
+};
+
 /** The TypeScript build tslab bundles (loaded on first call, with V8's code cache: code-cache.ts). */
 export function tslabTypeScript(): TslabTypeScript {
-  return (typeScriptModule ??= requireWithCodeCache(require.resolve("tslab/dist/converter"), "@tslab/typescript-for-tslab") as TslabTypeScript);
+  return (typeScriptModule ??= requireWithCodeCache(require.resolve("tslab/dist/converter"), "@tslab/typescript-for-tslab", TYPESCRIPT_CONTEXT_FILE_PATCH) as TslabTypeScript);
 }
 
 /** That TypeScript's version, read without loading it. */

@@ -150,20 +150,19 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     // A client gets this long to send its whole request (not to wait for results): no slow-loris.
     requestTimeout: 30_000,
   });
-  // JSON bodies are parsed in the admission lane (lane.ts), one at a time, with the same
-  // parser (and the same prototype-poisoning refusals) fastify would have used.
+  // JSON bodies are kept as bytes until their admission's turn in the lane (lane.ts), then
+  // parsed there with the parser (and the prototype-poisoning refusals) fastify would have
+  // used: one parsed body at a time, however many are waiting.
   const lane = new AdmissionLane();
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
-    lane
-      .run(async (pause) => {
-        const text = (body as Buffer).toString("utf8");
-        await pause();
-        parseJson(request, text, done);
-      })
-      .catch((err: Error) => done(err, undefined));
-  });
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => done(null, new JsonBytes(body as Buffer)));
+  const parseBody = async (request: FastifyRequest, pause: () => Promise<void>): Promise<unknown> => {
+    if (!(request.body instanceof JsonBytes)) return request.body;
+    const text = request.body.bytes.toString("utf8");
+    await pause();
+    return new Promise((resolve, reject) => parseJson(request, text, (err: Error | null, value?: unknown) => (err ? reject(err) : resolve(value))));
+  };
   // Every route registered, in OpenAPI spelling (/jobs/{id}); the tests hold openapi.json to it.
   const routes: string[] = [];
   app.addHook("onRoute", (route) => {
@@ -228,7 +227,11 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   app.get("/info", async () => description);
 
   app.post("/jobs", async (request, reply) => {
-    const admitted = await lane.run((pause) => admitRequestInSlices(request.body, backend, limits, pause));
+    const admitted = await lane.run(async (pause) => {
+      const body = await parseBody(request, pause);
+      await pause();
+      return admitRequestInSlices(body, backend, limits, pause);
+    });
     const job = queue.submit(admitted.workflow, admitted.options, principalOf(request));
     return reply.code(202).header("location", `/jobs/${job.id}`).send(queue.summary(job));
   });
@@ -296,6 +299,11 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
       `; auth: ${verifier ? verifier.type : "none"}; jobs run one at a time (FIFO)`,
   );
   return server;
+}
+
+/** A JSON request body not parsed yet (it is, in its turn of the admission lane). */
+class JsonBytes {
+  constructor(readonly bytes: Buffer) {}
 }
 
 /** "host:port", "[v6]:port", ":port" or "port"; the host defaults to 127.0.0.1. */

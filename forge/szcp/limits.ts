@@ -12,7 +12,7 @@
  */
 export const SZCP_LIMITS = {
   /** Zones in a workflow (`$.zones`). */
-  maxZones: 65_536,
+  maxZones: 16_384,
   /** Loop counters (`$.counters`): each stream holds one row of this many. */
   maxCounters: 4_096,
   /** Zone patterns (`$.config.zoneTokens`): a block has one fewer zones. */

@@ -1,0 +1,111 @@
+/**
+ * SZCP_LIMITS (issue #15 item 1): every size-like field is bounded, an issue over one names
+ * the JSON path and the limit, the sliced validation a server uses agrees with the plain one,
+ * and a workflow just inside every limit still validates.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  SZCP_LIMITS,
+  SzcpError,
+  deserializeWorkflow,
+  deserializeWorkflowInSlices,
+  isSealed,
+  sealWorkflow,
+  workflowHash,
+  type SzcpWorkflow,
+} from "../../../forge/szcp/index.js";
+import { tinySeedProgram } from "../../helpers/workflows.js";
+
+const base = tinySeedProgram(4, 2).factory();
+const edited = (change: (w: SzcpWorkflow) => void): SzcpWorkflow => {
+  const w = structuredClone(base);
+  change(w);
+  return w;
+};
+const error = (value: unknown): SzcpError => {
+  try {
+    deserializeWorkflow(value);
+  } catch (err) {
+    return err as SzcpError;
+  }
+  throw new Error("accepted");
+};
+const manyZones = (n: number) => edited((w) => (w.zones = Array.from({ length: n }, (_, i) => ({ ...base.zones[0]!, next: i + 1 < n ? i + 1 : -1, loop: null, jump: null }))));
+
+describe("SZCP_LIMITS", () => {
+  const over: Array<[string, (w: SzcpWorkflow) => void, string, keyof typeof SZCP_LIMITS]> = [
+    ["counters", (w) => (w.counters = SZCP_LIMITS.maxCounters + 1), "$.counters", "maxCounters"],
+    ["maxGen", (w) => (w.zones[0]!.maxGen = SZCP_LIMITS.maxCount + 1), "$.zones[0].maxGen", "maxCount"],
+    ["a pattern's UTF-8 bytes", (w) => (w.config.controlToken = "€".repeat(22)), "$.config.controlToken", "maxPatternBytes"],
+    ["an advance pattern", (w) => (w.zones[0]!.advance = "x".repeat(65)), "$.zones[0].advance", "maxPatternBytes"],
+    ["zone text", (w) => (w.zones[0]!.text = "x".repeat(SZCP_LIMITS.maxTextLength + 1)), "$.zones[0].text", "maxTextLength"],
+    ["tags per zone", (w) => (w.zones[0]!.tags = Array.from({ length: SZCP_LIMITS.maxTags + 1 }, (_, i) => `t${i}`)), "$.zones[0].tags", "maxTags"],
+    ["distinct tags", (w) => w.zones.forEach((z, i) => (z.tags = Array.from({ length: 40 }, (_, k) => `z${i}t${k}`))), "$.zones", "maxTags"],
+    ["tools", (w) => (w.config.tools = Array.from({ length: SZCP_LIMITS.maxTools + 1 }, (_, i) => `tool${i}`)), "$.config.tools", "maxTools"],
+    ["a name", (w) => (w.extractions[0]!.name = "n".repeat(SZCP_LIMITS.maxNameLength + 1)), "$.extractions[0].name", "maxNameLength"],
+    ["tokenizerOverride entries", (w) => (w.config.tokenizerOverride = Object.fromEntries(Array.from({ length: SZCP_LIMITS.maxRecordEntries + 1 }, (_, i) => [`k${i}`, "v"]))), "$.config.tokenizerOverride", "maxRecordEntries"],
+    ["a meta value", (w) => (w.meta = { note: "v".repeat(SZCP_LIMITS.maxRecordValueLength + 1) }), "$.meta.note", "maxRecordValueLength"],
+    ["total text", (w) => { const text = "x".repeat(SZCP_LIMITS.maxTextLength); w.zones = Array.from({ length: 17 }, (_, i) => ({ ...w.zones[0]!, text, loop: null, jump: null, next: i + 1 < 17 ? i + 1 : -1 })); }, "$.zones", "maxTotalTextLength"],
+  ];
+  for (const [what, change, path, limit] of over) {
+    it(`refuses ${what} over ${limit}, naming ${path}`, () => {
+      const err = error(edited(change));
+      expect(err.path).toBe(path);
+      expect(err.limit).toEqual({ name: limit, value: SZCP_LIMITS[limit] });
+      expect(err.message).toContain(`SZCP_LIMITS.${limit} = ${SZCP_LIMITS[limit]}`);
+    });
+  }
+
+  it("refuses more zones than maxZones", () => {
+    const err = error(manyZones(SZCP_LIMITS.maxZones + 1));
+    expect([err.path, err.limit?.name]).toEqual(["$.zones", "maxZones"]);
+  });
+
+  it("accepts a workflow at the limits", () => {
+    const w = manyZones(SZCP_LIMITS.maxZones);
+    w.counters = SZCP_LIMITS.maxCounters;
+    w.config.controlToken = "J".repeat(SZCP_LIMITS.maxPatternBytes);
+    w.zones[0]!.maxGen = SZCP_LIMITS.maxCount;
+    expect(deserializeWorkflow(w).zones).toHaveLength(SZCP_LIMITS.maxZones);
+  });
+});
+
+describe("deserializeWorkflowInSlices", () => {
+  it("gives what deserializeWorkflow gives, pausing between slices of zones", async () => {
+    const w = manyZones(2500);
+    let pauses = 0;
+    const sliced = await deserializeWorkflowInSlices(JSON.parse(JSON.stringify(w)), async () => void pauses++, 1000);
+    expect(sliced).toEqual(deserializeWorkflow(w));
+    expect(pauses).toBeGreaterThanOrEqual(3);
+  });
+
+  it("fails with the same first path and limit", async () => {
+    for (const bad of [edited((w) => (w.counters = 1e15)), edited((w) => (w.zones[1]!.maxGen = 0)), edited((w) => (w.zones[2]!.next = 99)), { format: "x" }, null]) {
+      const plain = (() => {
+        try {
+          deserializeWorkflow(bad);
+        } catch (err) {
+          return err as SzcpError;
+        }
+      })()!;
+      const sliced = await deserializeWorkflowInSlices(bad, async () => {}).then(
+        () => null,
+        (err: SzcpError) => err,
+      );
+      expect(sliced).toBeInstanceOf(SzcpError);
+      expect([sliced!.path, sliced!.limit]).toEqual([plain.path, plain.limit]);
+    }
+  });
+});
+
+describe("sealed workflows", () => {
+  it("are frozen through and keep the hash of their canonical form", () => {
+    const sealed = sealWorkflow(deserializeWorkflow(base));
+    expect(isSealed(sealed)).toBe(true);
+    expect(Object.isFrozen(sealed.zones[0]!.tags)).toBe(true);
+    expect(() => {
+      (sealed.zones[0] as { maxGen: number }).maxGen = 9;
+    }).toThrow(TypeError);
+    expect(workflowHash(sealed)).toBe(workflowHash(base));
+  });
+});

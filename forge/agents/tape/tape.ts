@@ -153,6 +153,14 @@ export class Tape {
 
   startRun(runId: string, agent: string, inputs: Inputs): void {
     this.flush();
+    const existing = this.db.prepare("SELECT agent, status FROM runs WHERE run_id=?").get(runId) as { agent: string; status: string } | undefined;
+    if (existing) {
+      throw new AgentError(
+        `tape "${this.file}" already has a run "${runId}" (agent "${existing.agent}", ${existing.status}): ` +
+          `continue it with resumeRun (forge-agent --tape … --resume ${runId}) or give the new run another id (--run-id)`,
+        "tape",
+      );
+    }
     this.db
       .prepare("INSERT INTO runs (run_id, agent, inputs, status, started_at) VALUES (?,?,?,'running',?)")
       .run(runId, agent, encodeValue(inputs), Date.now());

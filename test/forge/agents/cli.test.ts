@@ -22,6 +22,7 @@ describe("forge-agent CLI (in process)", () => {
     expect(o).toMatchObject({ agent: "notify", dryRun: true, tape: "t.sqlite", flags: [["message", "hi"], ["times", "3"], ["flag", true]] });
     expect(() => parseCliArgs(["a", "b"])).toThrow(/unexpected argument "b"/);
     expect(() => parseCliArgs(["a", "--tape"])).toThrow(/--tape needs a value/);
+    expect(parseCliArgs(["--tape", "t.sqlite", "--resume", "r", "--rerun-in-doubt"])).toMatchObject({ resume: "r", rerunInDoubt: true });
   });
 
   it("builds typed inputs from the declarations and generates help", async () => {

@@ -1,9 +1,10 @@
 /**
  * Issue #15, item 15: "no step runs twice" for steps that declare side effects.
  *
- * The trials: a real process runs `append_flow` (11 side-effecting steps of 3 ms, one pure
- * step) recording to a tape, and is killed with SIGKILL at a random point of its run; the run
- * is then resumed from the tape. An independent reader — this test, reading the side-effect
+ * The trials: a real process runs `append_flow` (21 side-effecting steps of 3 ms, one pure
+ * step) recording to a tape, and is killed with SIGKILL at a random point of its run — half the
+ * trials at a random moment, half as soon as a random number of effects has landed (the moment
+ * a duplicate is likeliest) — and the run is then resumed from the tape. An independent reader — this test, reading the side-effect
  * file, never the tape — counts how often each step's effect happened. 50 trials, no duplicate.
  *
  * The child is this repository's code bundled by esbuild (so each start costs a plain `node`,
@@ -11,9 +12,9 @@
  * never produce, is stubbed out of that bundle to keep the start short.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AgentRegistry, InDoubtError, Tape, defineProc, defineWorkflow, resumeRun, runAgent } from "../../../../forge/agents/index.js";
 import { LABELS, agents } from "../fixtures/effects.js";
@@ -97,6 +98,34 @@ function startChild(dir: string, runId: string) {
 
 const registry = new AgentRegistry(agents);
 
+/** Resolves as soon as `file` holds `lines` lines (watched, polled as a fallback), or the process ends. */
+function effectsReach(file: string, lines: number, exited: Promise<unknown>): Promise<void> {
+  return new Promise((resolveReach) => {
+    let finished = false;
+    const count = () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0);
+    const check = () => {
+      if (finished || count() < lines) return;
+      finish();
+    };
+    const watcher = (() => {
+      try {
+        return watch(dirname(file), check);
+      } catch {
+        return null;
+      }
+    })();
+    const timer = setInterval(check, 2);
+    const finish = () => {
+      finished = true;
+      clearInterval(timer);
+      watcher?.close();
+      resolveReach();
+    };
+    void exited.then(() => !finished && finish());
+    check();
+  });
+}
+
 describe("item 15: no side-effecting step runs twice across SIGKILL and resume", () => {
   it(`${TRIALS} trials killed at random points: every effect happened exactly once`, async () => {
     const t0 = performance.now();
@@ -115,19 +144,30 @@ describe("item 15: no side-effecting step runs twice across SIGKILL and resume",
 
     let killedMidRun = 0;
     let duplicates = 0;
+    let trialsWithDuplicate = 0;
     let effectWithoutEnd = 0; // effect in the file, its end not on the tape: a duplicate waiting to happen
     const failures: string[] = [];
-    const trial = async (k: number) => {
-      const dir = join(work, `trial-${k}`);
+    let finishedFirst = 0;
+    const trial = async (k: number, retry = 0): Promise<void> => {
+      const dir = join(work, `trial-${k}-${retry}`);
       mkdirSync(dir);
       const runId = `trial-${k}`;
       const c = startChild(dir, runId);
       const readyAt = await c.ready;
-      await sleep(Math.random() * runMs());
+      // Aim short of the end: on a loaded machine this process learns late of what the child did.
+      if (k % 2 === 0) await sleep(Math.random() * 0.8 * runMs()); // a random moment of the run
+      else await effectsReach(join(dir, "side.txt"), 1 + Math.floor(Math.random() * (LABELS.length - 5)), c.exited); // right after a random effect
       c.child.kill("SIGKILL");
       const { signal } = await c.exited;
       const doneAt = await c.done;
-      if (doneAt !== null) lengths.push(doneAt - readyAt);
+      if (doneAt !== null) {
+        // The run ended before its kill: nothing was tested; try again (at most twice), aiming shorter.
+        lengths.push(doneAt - readyAt);
+        if (retry < 2) {
+          finishedFirst++;
+          return trial(k, retry + 1);
+        }
+      }
       const side = join(dir, "side.txt");
       const tape = Tape.open(join(dir, "tape.sqlite"));
       try {
@@ -143,27 +183,30 @@ describe("item 15: no side-effecting step runs twice across SIGKILL and resume",
         tape.close();
       }
       const counts = effectCounts(side);
+      let duplicated = false;
       for (const label of LABELS) {
         const n = counts[label] ?? 0;
-        if (n > 1) duplicates += n - 1;
+        if (n > 1) (duplicates += n - 1), (duplicated = true);
         if (n !== 1) failures.push(`${runId}: ${label} happened ${n} times`);
       }
+      if (duplicated) trialsWithDuplicate++;
     };
-    // Two trials at a time (one per core); each kill point is random within its own run.
+    // Three trials at a time (a child mostly waits for the CPU on a loaded machine); each kill
+    // point is random within its own run.
     let next = 0;
     const worker = async () => {
       while (next < TRIALS) await trial(next++);
     };
-    await Promise.all([worker(), worker()]);
+    await Promise.all([worker(), worker(), worker()]);
 
     const seconds = (performance.now() - t0) / 1000;
     console.log(
-      `item 15: ${TRIALS} trials (${killedMidRun} killed mid-run, run ≈ ${runMs().toFixed(0)} ms), ` +
-        `effects done but not ended on the tape at the kill: ${effectWithoutEnd}, duplicate effects after resume: ${duplicates}, ${seconds.toFixed(1)} s`,
+      `item 15: ${TRIALS} trials (${killedMidRun} killed mid-run; ${finishedFirst} runs ended before their kill and were tried again; run ≈ ${runMs().toFixed(0)} ms), ` +
+        `effects done but not ended on the tape at the kill: ${effectWithoutEnd}, duplicate effects after resume: ${duplicates} (in ${trialsWithDuplicate} trials), ${seconds.toFixed(1)} s`,
     );
     expect(failures).toEqual([]);
     expect(duplicates).toBe(0);
-    expect(killedMidRun).toBeGreaterThanOrEqual(TRIALS / 2); // the kills really landed inside the runs
+    expect(killedMidRun).toBeGreaterThanOrEqual(TRIALS * 0.7); // the kills really landed inside the runs
   }, 180_000);
 });
 

@@ -106,4 +106,15 @@ describe("results tape", () => {
     await expect(resumeRun("nope", { tape, registry })).rejects.toThrow(/has no run "nope"/);
     tape.close();
   });
+
+  it("refuses a second run under an id the tape already has, saying how to continue it", async () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    const wf = defineWorkflow({ name: "once", help: "", steps: [{ id: "n", agent: "noop" }] });
+    const registry = new AgentRegistry([defineProc({ name: "noop", help: "", run: () => ({}) })]);
+    await runAgent(wf, {}, { registry, tape, runId: "r1" });
+    await expect(runAgent(wf, {}, { registry, tape, runId: "r1" })).rejects.toThrow(
+      /already has a run "r1" \(agent "once", succeeded\): continue it with resumeRun \(forge-agent --tape … --resume r1\) or give the new run another id \(--run-id\)/,
+    );
+    tape.close();
+  });
 });

@@ -16,7 +16,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, watch, w
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AgentRegistry, InDoubtError, Tape, defineProc, defineWorkflow, resumeRun, runAgent } from "../../../../forge/agents/index.js";
+import {
+  AgentRegistry,
+  InDoubtError,
+  Tape,
+  createDefaultRegistry,
+  defineProc,
+  defineWorkflow,
+  resumeRun,
+  runAgent,
+} from "../../../../forge/agents/index.js";
 import { LABELS, agents } from "../fixtures/effects.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
@@ -288,6 +297,28 @@ describe("item 15: what the tape promises for side-effecting steps", () => {
     }
     await resumeRun("r", { registry: reg, tape, rerunInDoubt: true });
     expect(effectCounts(side)).toEqual({ a: 2, b: 1 }); // asked for explicitly
+    tape.close();
+  });
+
+  it("ctx.call children that declare side effects get the same promise (loop body in doubt)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "forge-doubt-call-"));
+    const side = join(dir, "side.txt");
+    const reg = new AgentRegistry([...agents, ...createDefaultRegistry().list().filter((a) => a.name === "loop")]);
+    const wf = defineWorkflow({
+      name: "looped",
+      help: "",
+      inputs: { file: { help: "" } },
+      steps: [{ id: "lp", agent: "loop", inputs: { body: "append", inputs: { file: "{{file}}", label: "x", ms: 0 }, maxIterations: 2 } }],
+      returns: { n: "{{lp.iterations}}" },
+    });
+    const tape = Tape.open(join(dir, "tape.sqlite"));
+    tape.startRun("r", wf.name, { file: side });
+    tape.record({ runId: "r", path: "lp", kind: "started", attempt: 1 });
+    tape.record({ runId: "r", path: "lp/#1", kind: "started", attempt: 1 }, { commit: true });
+    writeFileSync(side, "x r/lp/#1\n"); // iteration 1 did its effect; the process died before its end was committed
+    const r = await resumeRun("r", { registry: reg, tape, agent: wf });
+    expect(r.outputs).toEqual({ n: 2 });
+    expect(readFileSync(side, "utf8")).toBe("x r/lp/#1\nx r/lp/#2\n");
     tape.close();
   });
 });

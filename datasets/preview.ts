@@ -1,9 +1,9 @@
 /**
  * A table that shows itself in the notebook: `preview(table)` is a Displayable
  * (forge/display.ts) whose bundle has a one-line text summary and an HTML table of the
- * first rows, every cell escaped. A text column with one value in every row (a run's
- * `run_id`, `workflow_hash`, `backend`) is said once above the table instead of on each
- * row, and line breaks inside a cell are kept.
+ * first rows, every cell escaped. The run's own columns (`run_id`, `workflow_hash`,
+ * `backend`), when they hold one value in every row, are said once above the table instead
+ * of on each row, and line breaks inside a cell are kept.
  */
 import { DataType, type Table } from "apache-arrow";
 import { mimeBundle, type Displayable, type MimeBundle } from "../forge/display.js";
@@ -27,12 +27,15 @@ function cellText(value: unknown, maxChars: number): string {
 /** A cell as HTML: escaped, its line breaks drawn as breaks (HTML would fold them into spaces). */
 const cellHtml = (value: unknown, maxChars: number): string => escapeHtml(cellText(value, maxChars)).replace(/\r?\n/g, "<br>");
 
-/** The text columns that hold one value (not null) in every row of a table of 2 rows or more. */
+/** Columns that describe the run rather than the row: one value for a whole run. */
+export const RUN_COLUMNS = ["run_id", "workflow_hash", "backend"];
+
+/** The RUN_COLUMNS (text) that hold one value, not null, in every row of a table of 2 rows or more. */
 export function constantColumns(table: Table): Map<string, string> {
   const constant = new Map<string, string>();
   if (table.numRows < 2) return constant;
   for (const field of table.schema.fields) {
-    if (!DataType.isUtf8(field.type)) continue;
+    if (!RUN_COLUMNS.includes(field.name) || !DataType.isUtf8(field.type)) continue;
     const column = table.getChild(field.name);
     const first: unknown = column?.get(0);
     if (typeof first !== "string") continue;
@@ -65,9 +68,9 @@ export function previewHtml(table: Table, { rows = 20, maxCellChars = 120 }: Pre
   }
   const more = table.numRows > shown ? `<p>… ${(table.numRows - shown).toLocaleString("en-US")} more rows</p>` : "";
   const same = [...constant].map(([name, value]) => `<code>${escapeHtml(name)}</code> = ${escapeHtml(cellText(value, maxCellChars))}`);
-  const sameLine = same.length ? `<br>in every row: ${same.join(", ")}` : "";
+  const sameLine = same.length ? `<p>In every row: ${same.join(", ")}</p>` : "";
   return (
-    `<div class="forge-table"><table><caption>${escapeHtml(tableSummary(table))}${sameLine}</caption>` +
+    `<div class="forge-table">${sameLine}<table><caption>${escapeHtml(tableSummary(table))}</caption>` +
     `<thead><tr>${head}</tr></thead><tbody>${body.join("")}</tbody></table>${more}</div>`
   );
 }

@@ -13,10 +13,12 @@ describe("preview of a samples table", () => {
   const table = tableFromRows("samples", rows);
 
   it("says a run_id that is the same on every row once, above the table, not in each row", async () => {
+    // Other columns stay even when they hold one value (seed, and status: 3 of 5 streams are done).
     expect([...constantColumns(table).keys()]).toEqual(["run_id", "workflow_hash", "backend"]);
     const html = await htmlOf(table);
     expect(html.split(UUID)).toHaveLength(2);
-    expect(html).toContain(`<code>run_id</code> = ${UUID}`);
+    expect(html).toContain(`<p>In every row: <code>run_id</code> = ${UUID}, <code>workflow_hash</code> = `);
+    expect(html).toContain(">seed</th>");
     expect(html).not.toContain(">run_id</th>");
     expect(html).toContain(">text</th>");
     expect(html.match(/<tr>/g)).toHaveLength(11); // header + 10 rows

@@ -35,8 +35,11 @@ export function kernelspec(): Kernelspec {
     argv: [process.execPath, "--disable-warning=ExperimentalWarning", join(REPO_ROOT, "kernel", "launch.mjs"), "--connection-file", "{connection_file}"],
     display_name: DISPLAY_NAME,
     language: "typescript",
-    // SIGINT also stops synchronous loops; interrupt_request on control works as well.
-    interrupt_mode: "signal",
+    // Jupyter interrupts with interrupt_request on control, which the supervisor answers and
+    // aims at the running cell (synchronous loops included). In "signal" mode Jupyter would also
+    // signal the cell process (the kernel's process group), whose Node dies of a SIGINT that
+    // lands just around a cell's vm run.
+    interrupt_mode: "message",
     env: {},
     metadata: { debugger: false },
   };

@@ -1,7 +1,9 @@
 /** The kernel_info_reply content: who we are and what language cells are in. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT, TSLAB_TYPESCRIPT_VERSION } from "../cells/index.js";
+// Not cells/index.js: the supervisor answers kernel_info and loads nothing of the cells.
+import { REPO_ROOT } from "../cells/prelude.js";
+import { TSLAB_TYPESCRIPT_VERSION } from "../cells/tslab.js";
 import { PROTOCOL_VERSION } from "../protocol/index.js";
 
 export const KERNEL_NAME = "forge-typescript";

@@ -1,16 +1,22 @@
 /**
- * The kernel: dispatches shell and control messages. Shell requests run one at a time in
- * arrival order (a cell must finish before the next starts); control requests (interrupt,
- * shutdown) are served at once, even while a cell runs.
+ * The kernel's cell process: runs cells and answers the requests that need them (execute,
+ * complete, inspect, history, is_complete). The supervisor (supervisor.ts) owns the sockets,
+ * hands requests over one at a time (CellProcessChannels, over Node's IPC), answers
+ * kernel_info / interrupt / shutdown itself, aborts cells after a stop_on_error failure, and
+ * replaces this process when it dies or stops responding.
+ *
+ * Every request gets a reply: a failure inside the kernel becomes an error reply naming it.
  */
 import { setAmbientHooks } from "../../forge/api/ambient.js";
 import { buildTypeSurfaceInBackground, CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, startCellChecker, utf16ToCodePoint, type CellChecker, type CellError, type CellOutcome } from "../cells/index.js";
 import { HistoryStore, type HistoryQuery } from "../history/index.js";
 import { captureStreams, CellOutput, installDisplayGlobals, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
-import { KernelChannels, type ConnectionInfo, type IncomingChannel, type JupyterMessage } from "../protocol/index.js";
-import { randomUUID } from "node:crypto";
+import type { IncomingChannel, JupyterMessage } from "../protocol/index.js";
+import { getHeapStatistics } from "node:v8";
 import { kernelInfo } from "./kernel-info.js";
 import { registerTsx } from "../bundled.js";
+import type { CellProcessChannels, ToCellProcess } from "./ipc.js";
+import type { TslabConverter } from "../cells/tslab.js";
 
 export interface KernelOptions {
   /** SQLite file for history (default: FORGE_KERNEL_HISTORY or ~/.local/share/forge-kernel/history.sqlite). */
@@ -20,23 +26,35 @@ export interface KernelOptions {
   /** The cell type checker, when started before the kernel (main.ts does, first thing); else the kernel starts it. */
   checker?: CellChecker;
   /** Called when the kernel has shut down (default: exit the process). */
-  onShutdown?: (restart: boolean) => void;
+  onShutdown?: () => void;
 }
 
-const PREPARE_DELAY_MS = 300;
 /** FORGE_KERNEL_TIMING=1 logs how long the start's stages took (to stderr). */
 const timing = process.env.FORGE_KERNEL_TIMING === "1";
 
 interface RunningCell {
+  /** The execute_request's msg_id (interrupts name the cell they are meant for). */
+  msgId: string;
   controller: AbortController;
   startedAt: number;
   forceTimer: NodeJS.Timeout | null;
 }
 
-type ExecuteContent = { code?: unknown; silent?: unknown; store_history?: unknown; stop_on_error?: unknown };
+type ExecuteContent = { code?: unknown; silent?: unknown; store_history?: unknown };
+type Reply = (msgType: string, content: unknown) => Promise<void>;
+
+/** FORGE_KERNEL_FAULT=<msg_type>: the handler of that message type throws (a test hook: an internal failure). */
+const FAULT = process.env.FORGE_KERNEL_FAULT ?? "";
+
+/** What a cell calling process.exit() gets instead of the kernel exiting under it. */
+class ProcessExitError extends Error {
+  constructor(code: unknown) {
+    super(`process.exit(${code === undefined ? "" : String(code)}) was called by a cell; the kernel does not exit (restart it from the front-end to start afresh)`);
+    this.name = "ProcessExit";
+  }
+}
 
 export class Kernel {
-  private readonly channels: KernelChannels;
   private readonly history: HistoryStore;
   private readonly capture: StreamCapture;
   private readonly graceMs: number;
@@ -46,18 +64,18 @@ export class Kernel {
   /** Where stray output (streams, late displays, late rejections) goes: the running or last cell. */
   private currentOutput: CellOutput;
   private running: RunningCell | null = null;
+  /** An interrupt that named a cell not yet running (it is stopped as it starts). */
+  private interruptPending: string | null = null;
   private shellQueue: Promise<void> = Promise.resolve();
-  /** Shell messages received so far, and the last one to abort after a failed cell (stop_on_error). */
-  private received = 0;
-  private abortThrough = 0;
   private shuttingDown = false;
+  /** process.exit, kept for the kernel's own exit (cells get ProcessExitError). */
+  private readonly exit: (code?: number) => never = process.exit.bind(process);
 
   constructor(
-    info: ConnectionInfo,
+    private readonly channels: CellProcessChannels,
     private readonly options: KernelOptions = {},
   ) {
     this.capture = captureStreams((name, text) => this.currentOutput.stream(name, text));
-    this.channels = new KernelChannels(info, randomUUID(), (text) => this.log(text));
     this.history = new HistoryStore(options.historyPath);
     this.graceMs = options.interruptGraceMs ?? 400;
     this.currentOutput = this.outputFor(null);
@@ -70,33 +88,55 @@ export class Kernel {
 
   async start(): Promise<void> {
     // The type checker's thread is the longest part of the start (TypeScript, @types/node, the
-    // type surface): start it first. It runs on another core, beside the handshake.
+    // type surface): start it first. It runs on another core.
     this.startChecker();
-    await this.channels.bind();
-    this.channels.listen((channel, message) => this.receive(channel, message));
-    void this.channels.publish("status", { execution_state: "starting" }, null);
-    // Note: a SIGINT that arrives while a cell is being type-checked (a synchronous step) is
-    // dropped by Node when tslab starts the cell with vm's breakOnSigint; once the cell runs
-    // (awaiting, or in a synchronous loop) SIGINT stops it.
-    process.on("SIGINT", () => this.interrupt());
+    this.channels.listen((channel, message) => this.receive(channel, message), (message) => this.fromSupervisor(message));
+    // Interrupts come from the supervisor: over IPC, naming their cell, and as a SIGINT that
+    // breaks a cell's synchronous code (vm's breakOnSigint). A SIGINT that reaches this listener
+    // came when no cell code was running: acting on it could stop the wrong cell.
+    process.on("SIGINT", () => undefined);
     // A promise rejected after its cell finished must not take the kernel down: report it where the output is.
     process.on("unhandledRejection", (reason) => this.reportStray("Unhandled promise rejection", reason));
     process.on("uncaughtException", (error) => this.reportStray("Uncaught exception", error));
-    // Importing forge/viz/datasets blocks this thread for a while: start it once the client's
-    // first kernel_info is answered — or after a short quiet spell — so the handshake is not kept waiting.
-    this.prepareTimer = setTimeout(() => this.ensureExecutor(), PREPARE_DELAY_MS);
+    // A cell's process.exit() is an error in that cell, not the end of the kernel.
+    process.exit = ((code?: unknown) => {
+      throw new ProcessExitError(code);
+    }) as typeof process.exit;
+    // The supervisor answers kernel_info: nothing to keep waiting here.
+    setImmediate(() => {
+      void this.ensureExecutor().then(
+        () => this.channels.send({ t: "prepared", heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) }),
+        () => undefined,
+      );
+    });
   }
-
-  private prepareTimer: NodeJS.Timeout | null = null;
 
   /** The cell executor, prepared on first call. */
   private ensureExecutor(): Promise<CellExecutor> {
-    if (this.prepareTimer) clearTimeout(this.prepareTimer);
     if (!this.executor) {
       this.executor = this.prepareExecutor();
       this.executor.catch((e: Error) => this.log(`cannot start the cell executor: ${e.stack}`));
     }
     return this.executor;
+  }
+
+  /** The supervisor's own messages. */
+  private fromSupervisor(message: Exclude<ToCellProcess, { t: "request" }>): void {
+    switch (message.t) {
+      case "interrupt": {
+        const hit = this.running?.msgId === message.target;
+        if (hit) this.interrupt();
+        else this.interruptPending = message.target;
+        this.channels.send({ t: "ack", target: message.target, running: hit });
+        return;
+      }
+      case "ping":
+        this.channels.send({ t: "pong", id: message.id });
+        return;
+      case "shutdown":
+        void this.shutdown();
+        return;
+    }
   }
 
   private checker: CellChecker | null = null;
@@ -127,7 +167,7 @@ export class Kernel {
     this.preloadFailures = Object.values(preload.failures);
     // tslab's executor loads TypeScript on this thread too: now, while the checker is still being built.
     CellExecutor.loadTslab();
-    const executor = new CellExecutor(undefined, { converter: await checker.converter });
+    const executor = new CellExecutor(undefined, { converter: this.withPhases(await checker.converter) });
     // After this start, which they would slow down: tsx's hooks for cells that import .ts files
     // (when running from the bundle), and for the next start the type surface, if it was missing.
     setTimeout(() => {
@@ -135,6 +175,30 @@ export class Kernel {
       if (checker.surfaceMissing) buildTypeSurfaceInBackground();
     }, 0);
     return executor;
+  }
+
+  /**
+   * The converter, telling the supervisor when a cell is being type-checked (this thread waits
+   * for the checker's) and when its code starts: a SIGINT that breaks synchronous code is only
+   * sent once it runs.
+   */
+  private withPhases(converter: TslabConverter): TslabConverter {
+    return {
+      ...converter,
+      convert: (prevDecl, src) => {
+        const id = this.running?.msgId;
+        if (id) this.channels.send({ t: "phase", id, phase: "checking" });
+        try {
+          return converter.convert(prevDecl, src);
+        } finally {
+          if (id) this.channels.send({ t: "phase", id, phase: "running" });
+        }
+      },
+      inspect: (...args) => converter.inspect(...args),
+      complete: (...args) => converter.complete(...args),
+      addModule: (...args) => converter.addModule(...args),
+      close: () => converter.close(),
+    };
   }
 
   private reportStray(what: string, reason: unknown): void {
@@ -166,31 +230,50 @@ export class Kernel {
       void this.handle("control", message);
       return;
     }
-    const seq = ++this.received;
-    this.shellQueue = this.shellQueue.then(() => this.handle("shell", message, seq));
+    this.shellQueue = this.shellQueue.then(() => this.handle("shell", message));
   }
 
-  private async handle(channel: IncomingChannel, message: JupyterMessage, seq = 0): Promise<void> {
+  /** Busy, the request, idle, then done (the supervisor hands over the next request). Never throws. */
+  private async handle(channel: IncomingChannel, message: JupyterMessage): Promise<void> {
     if (this.shuttingDown) return;
-    await this.channels.publish("status", { execution_state: "busy" }, message.header);
+    let replied = false;
+    const reply: Reply = (type, content) => {
+      replied = true;
+      return this.channels.reply(channel, message, type, content);
+    };
     try {
-      await this.dispatch(channel, message, seq);
+      await this.channels.publish("status", { execution_state: "busy" }, message.header);
+      await this.dispatch(channel, message, reply);
     } catch (e) {
       this.log(`${message.header.msg_type} failed: ${(e as Error).stack}`);
+      if (!replied) await this.replyInternalError(message, reply, e);
     }
     await this.channels.publish("status", { execution_state: "idle" }, message.header);
+    this.channels.send({ t: "done", id: message.header.msg_id });
   }
 
-  private async dispatch(channel: IncomingChannel, msg: JupyterMessage, seq: number): Promise<void> {
-    const reply = (type: string, content: unknown) => this.channels.reply(channel, msg, type, content);
+  /** A request whose handler failed still gets its reply: an error naming what failed. */
+  private async replyInternalError(message: JupyterMessage, reply: Reply, e: unknown): Promise<void> {
+    const type = message.header.msg_type;
+    if (!type.endsWith("_request")) return; // nothing to answer (comm messages)
+    const error = e instanceof Error ? e : new Error(String(e));
+    const evalue = `${type} failed inside the kernel: ${error.message}`;
+    const traceback = [`\x1b[31mKernelError\x1b[0m: ${evalue}`, ...(error.stack ?? "").split("\n").slice(1)];
+    try {
+      if (type === "execute_request") await this.channels.publish("error", { ename: "KernelError", evalue, traceback }, message.header);
+      await reply(type.replace(/_request$/, "_reply"), { status: "error", ename: "KernelError", evalue, traceback, execution_count: this.executionCount });
+    } catch (again) {
+      this.log(`cannot send the error reply to ${type}: ${(again as Error).message}`);
+    }
+  }
+
+  private async dispatch(channel: IncomingChannel, msg: JupyterMessage, reply: Reply): Promise<void> {
+    if (FAULT !== "" && msg.header.msg_type === FAULT) throw new Error(`injected fault (FORGE_KERNEL_FAULT=${FAULT})`);
     switch (msg.header.msg_type) {
       case "kernel_info_request":
-        await reply("kernel_info_reply", kernelInfo());
-        if (timing && !this.executor) this.log(`kernel_info answered ${this.sinceStart()} after the process started`);
-        setImmediate(() => void this.ensureExecutor());
-        return;
+        return reply("kernel_info_reply", kernelInfo());
       case "execute_request":
-        return this.execute(channel, msg, seq);
+        return this.execute(msg, reply);
       case "complete_request":
         return reply("complete_reply", await this.complete(msg.content));
       case "inspect_request":
@@ -204,8 +287,6 @@ export class Kernel {
       case "interrupt_request":
         this.interrupt();
         return reply("interrupt_reply", { status: "ok" });
-      case "shutdown_request":
-        return this.shutdown(channel, msg);
       case "comm_open":
       case "comm_msg":
       case "comm_close":
@@ -217,20 +298,12 @@ export class Kernel {
 
   // ── execute ────────────────────────────────────────────────────────────────
 
-  private async execute(channel: IncomingChannel, msg: JupyterMessage, seq: number): Promise<void> {
+  /** Run a cell. stop_on_error (aborting the cells queued behind a failed one) is the supervisor's. */
+  private async execute(msg: JupyterMessage, reply: Reply): Promise<void> {
     const content = msg.content as ExecuteContent;
     const code = typeof content.code === "string" ? content.code : "";
     const silent = content.silent === true;
     const storeHistory = !silent && content.store_history !== false;
-    const stopOnError = content.stop_on_error !== false;
-
-    if (seq !== 0 && seq <= this.abortThrough) {
-      // Queued behind a cell that failed with stop_on_error: skipped, and said so.
-      const output = this.outputFor(msg);
-      output.stream("stderr", "Not run: an earlier cell failed and the request asked to stop on error.\n");
-      await this.channels.reply(channel, msg, "execute_reply", { status: "aborted", execution_count: this.executionCount });
-      return;
-    }
 
     if (storeHistory) this.executionCount++;
     const count = this.executionCount;
@@ -247,7 +320,7 @@ export class Kernel {
       outcome = page.found ? { status: "ok", hasValue: false, value: undefined } : { status: "error", error: { ename: "NotFound", evalue: `nothing known about ${target}`, traceback: [`NotFound: nothing known about ${target}`] } };
       if (page.found) payload = [{ source: "page", data: page.data, start: 0 }];
     } else {
-      outcome = await this.runCell(code, output);
+      outcome = await this.runCell(msg.header.msg_id, code, output);
     }
 
     if (outcome.status === "ok" && outcome.hasValue && !silent && outcome.value !== undefined) {
@@ -264,20 +337,21 @@ export class Kernel {
 
     if (outcome.status === "error") {
       await this.channels.publish("error", { ...outcome.error }, msg.header);
-      await this.channels.reply(channel, msg, "execute_reply", { status: "error", execution_count: count, ...outcome.error });
-      if (stopOnError) this.abortThrough = this.received;
+      await reply("execute_reply", { status: "error", execution_count: count, ...outcome.error });
       return;
     }
-    await this.channels.reply(channel, msg, "execute_reply", { status: "ok", execution_count: count, payload, user_expressions: {} });
+    await reply("execute_reply", { status: "ok", execution_count: count, payload, user_expressions: {} });
   }
 
   private lastInterruption: { afterMs: number } | null = null;
 
-  private async runCell(code: string, output: CellOutput): Promise<CellOutcome> {
+  private async runCell(msgId: string, code: string, output: CellOutput): Promise<CellOutcome> {
     // Running from the moment the request is taken: an interrupt while the executor is still
     // being prepared or the cell type-checked counts too.
-    const cell: RunningCell = { controller: new AbortController(), startedAt: performance.now(), forceTimer: null };
+    const cell: RunningCell = { msgId, controller: new AbortController(), startedAt: performance.now(), forceTimer: null };
     this.running = cell;
+    if (this.interruptPending === msgId) this.interrupt();
+    this.interruptPending = null;
     let outcome: CellOutcome;
     try {
       const executor = await this.ensureExecutor();
@@ -312,7 +386,7 @@ export class Kernel {
     return interruptedError(`cell interrupted ${after}; it stopped with ${outcome.error.ename}: ${outcome.error.evalue}`);
   }
 
-  /** interrupt_request or SIGINT: abort the running cell's signal; cut it off if it ignores it. */
+  /** An interrupt for the running cell: abort its signal; cut it off if it ignores it. */
   interrupt(): void {
     const cell = this.running;
     if (!cell || cell.controller.signal.aborted) return;
@@ -363,20 +437,20 @@ export class Kernel {
 
   // ── shutdown ───────────────────────────────────────────────────────────────
 
-  private async shutdown(channel: IncomingChannel, msg: JupyterMessage): Promise<void> {
-    const restart = msg.content.restart === true;
+  /** The supervisor answered shutdown_request: close and exit. */
+  private async shutdown(): Promise<void> {
     this.interrupt();
-    await this.channels.reply(channel, msg, "shutdown_reply", { status: "ok", restart });
-    await this.channels.publish("shutdown_reply", { status: "ok", restart }, msg.header);
     this.shuttingDown = true;
-    await this.close();
-    (this.options.onShutdown ?? (() => process.exit(0)))(restart);
+    try {
+      await this.close();
+    } finally {
+      (this.options.onShutdown ?? (() => this.exit(0)))();
+    }
   }
 
   async close(): Promise<void> {
     await this.channels.close();
     this.history.close();
-    if (this.prepareTimer) clearTimeout(this.prepareTimer);
     if (this.executor) await this.executor.then((e) => e.close(), () => undefined);
     else if (this.checker) await this.checker.converter.then((c) => c.close(), () => undefined);
     this.capture.restore();

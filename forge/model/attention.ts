@@ -41,8 +41,10 @@ export function attentionParts(prefix: SharedPrefixKv | null, layer: number, q: 
   const [B, H, R, D] = q.shape;
   /** H per-head tensors [B·R, X] → [B, H, R, X], the own part's layout. */
   const streamMajor = (perHead: tf.Tensor[], X: number) => tf.transpose(tf.reshape(tf.stack(perHead), [H, B, R, X]), [1, 0, 2, 3]) as tf.Tensor4D;
-  // Per kv head g: the rows of every stream as one [B·R, D] matrix (head-major: contiguous).
-  const rows = tf.split(tf.reshape(tf.transpose(q, [1, 0, 2, 3]), [H, B * R, D]), H, 0).map((t) => tf.reshape(t, [B * R, D]));
+  // Per kv head g: the rows of every stream as one [B·R, D] matrix (head-major: contiguous),
+  // cut from one host copy: tf.split would copy the whole tensor once per head on wasm.
+  const headMajor = tf.transpose(q, [1, 0, 2, 3]).dataSync() as Float32Array;
+  const rows = Array.from({ length: H }, (_, g) => tf.tensor2d(headMajor.subarray(g * B * R * D, (g + 1) * B * R * D), [B * R, D]));
   const scores = rows.map((qg, g) => tf.matMul(qg, prefix.keys[layer]![g]!)); // H × [B·R, P]
   const weights = scores.map((s) => tf.softmax(s));
   const prefixValues = streamMajor(weights.map((w, g) => tf.matMul(w, prefix.values[layer]![g]!)), D);

@@ -75,8 +75,12 @@ export function decodeChunk(model: DecoderModel, cache: KvCache, tokens: Int32Ar
     const ropeT = rope !== null ? { cos: tf.tensor3d(rope.cos, [rows, 1, D]), sin: tf.tensor3d(rope.sin, [rows, 1, D]) } : null;
     const scale = 1 / Math.sqrt(D);
     w.layers.forEach((layer, l) => {
-      const qkv = tf.reshape(linear(model.norm(x, layer.attnNorm), layer.qkv), [rows, heads + 2 * kvHeads, D]);
-      let [q, kk, v] = tf.split(qkv, [heads, kvHeads, kvHeads], 1) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+      // q, k and v as three products: splitting one fused product copies it whole per part on wasm.
+      const h = model.norm(x, layer.attnNorm);
+      const proj = model.qkvProjections(l);
+      let q = tf.reshape(linear(h, proj.q), [rows, heads, D]) as tf.Tensor3D;
+      let kk = tf.reshape(linear(h, proj.k), [rows, kvHeads, D]) as tf.Tensor3D;
+      const v = tf.reshape(linear(h, proj.v), [rows, kvHeads, D]) as tf.Tensor3D;
       if (ropeT !== null) {
         q = rotate(q, ropeT.cos, ropeT.sin);
         kk = rotate(kk, ropeT.cos, ropeT.sin);

@@ -4,7 +4,7 @@
 # Redis for the job queue), then the npm dependencies from the lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-apt_packages=(jupyter-client jupyter-console python3-jupyter-kernel-test python3-nbclient jupyter-nbconvert chromium redis-server)
+apt_packages=(jupyter-client jupyter-console python3-jupyter-kernel-test python3-nbclient jupyter-nbconvert jupyter-notebook chromium redis-server)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -115,7 +115,7 @@ function writeChecked(given, data) {
   const fd = openChecked(given, real, fs.constants.O_WRONLY | fs.constants.O_CREAT, writeRoots, "write");
   try {
     fs.ftruncateSync(fd, 0);
-    fs.writeSync(fd, data);
+    fs.writeFileSync(fd, data); // writes it all (writeSync may write part)
   } finally {
     fs.closeSync(fd);
   }

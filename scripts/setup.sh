@@ -12,4 +12,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# onnxruntime-node's CPU binaries are in its npm package; its install script would download
+# the CUDA ones (hundreds of MB from GitHub, absent from npm): skip it.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund

@@ -7,6 +7,7 @@ import type { ForgeTokenizer } from "../tokenizer/types.js";
 import type { Run } from "../run/types.js";
 import { DecoderModel, loadModel, type SamplingDefaults } from "../model/index.js";
 import { initBackend, type BackendName } from "../backend/index.js";
+import { selectEngine, type EnginePreference } from "../backend/engine.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import { runWorkflow, prepareProgram, type EngineParts } from "../engine/generate.js";
 import type { RequestOptions, ToolRegistry } from "../engine/types.js";
@@ -24,6 +25,12 @@ export interface BackendOptions {
    * folder's generation_config.json (as Transformers reads it), else temperature 1.
    */
   sampling?: SamplingDefaults;
+  /**
+   * What computes the model: "onnx" (ONNX Runtime, CPU), "tfjs", or "auto" (onnx when it
+   * loads and the tfjs backend is wasm/cpu); $FORGE_ENGINE overrides. Default: see
+   * forge/backend/engine.ts (DEFAULT_ENGINE).
+   */
+  engine?: EnginePreference;
 }
 
 /** What a backend tells a client about itself (also served as the HTTP server's /info). */
@@ -50,6 +57,11 @@ export class ForgeBackend {
 
   get model(): DecoderModel {
     return this.parts.model;
+  }
+
+  /** What computes the model in the loop: "tfjs" or "onnxruntime" (the sampler runs on tfjs's `info().backend` either way). */
+  get engine(): string {
+    return this.parts.engine?.engine ?? "tfjs";
   }
 
   info(): BackendInfo {
@@ -107,5 +119,6 @@ export async function makeBackend(
       `makeBackend: the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
     );
   }
-  return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend }, options.sampling ?? sampling);
+  const engine = await selectEngine(decoder, backend, options.engine);
+  return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend, engine: engine.step }, options.sampling ?? sampling);
 }

@@ -28,8 +28,8 @@ import { deriveRun } from "../run/index.js";
 import { workflowHash } from "../szcp/index.js";
 import { RequestError } from "./errors.js";
 import { sharedPrefix } from "./prefix.js";
-import { attachPrefix, compactCache, keepRows, prefillPrefix, type PrefillMethod } from "../model/prefill.js";
-import { decodeChunk } from "../model/chunk.js";
+import type { PrefillMethod } from "../model/prefill.js";
+import { tfjsStepModel, type StepModel } from "../model/step-model.js";
 import type { RequestOptions, ToolRegistry } from "./types.js";
 
 export interface EngineParts {
@@ -38,6 +38,8 @@ export interface EngineParts {
   tools: ToolRegistry;
   /** tfjs backend name, recorded in the run's metadata. */
   backend: string;
+  /** What computes the model in the loop (model/step-model.ts); default: `model` itself, on tfjs. */
+  engine?: StepModel;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -171,7 +173,8 @@ async function runSlots(
   options: SlotsOptions,
   clock: ProgressClock,
 ): Promise<SlotsResult> {
-  const { model, tokenizer } = parts;
+  const { tokenizer } = parts;
+  const engine = parts.engine ?? tfjsStepModel(parts.model, PREFILL_METHOD);
   const b = slots;
   const refills = instances.length > b;
   const automatonKind = options.automaton ?? defaultAutomatonKind(parts.backend);
@@ -189,7 +192,7 @@ async function runSlots(
   const pinned = P > 0 ? P - 1 : 0;
   // When compacting, dead columns pile up between compactions (at most as many as the live
   // ones, plus one chunk: see maybeCompact).
-  let cache = model.createCache(b, compacting ? 2 * options.maxTokens + feedChunk : options.maxTokens);
+  let cache = engine.createCache(b, compacting ? 2 * options.maxTokens + feedChunk : options.maxTokens);
   // The model's batch rows: row r of the cache holds slot rows[r]'s stream. Once no instance is
   // queued, the rows of finished streams are dropped (retireFinishedRows) so that a tail of a
   // few long streams stops paying for the whole batch at every step. Host automaton only: the
@@ -224,12 +227,7 @@ async function runSlots(
   try {
     for (let s = 0; s < b; s++) assign(s, nextJob++);
     if (P > 0) {
-      const prefixCache = prefillPrefix(model, prefix!.tokens.subarray(0, pinned), PREFILL_METHOD);
-      try {
-        attachPrefix(prefixCache, cache);
-      } finally {
-        prefixCache.dispose();
-      }
+      engine.attachPrefix(cache, prefix!.tokens.subarray(0, pinned));
       forwardTokens += pinned;
       await stepThroughPrefix();
     }
@@ -374,11 +372,11 @@ async function runSlots(
 
   /** One token per stream (logits and fed counts per row). */
   function decodeStep(tokens: tf.Tensor1D): { logits: tf.Tensor2D; fed: ArrayLike<number> } {
-    if (rows.length === b) return { logits: model.decode(cache, tokens, positions, active), fed: active };
+    if (rows.length === b) return { logits: engine.decode(cache, tokens, positions, active), fed: active };
     const rowTokens = tf.tensor1d(byRow(lastHost), "int32");
     const fed = byRow(active);
     try {
-      return { logits: model.decode(cache, rowTokens, byRow(positions), fed), fed };
+      return { logits: engine.decode(cache, rowTokens, byRow(positions), fed), fed };
     } finally {
       rowTokens.dispose();
     }
@@ -394,7 +392,7 @@ async function runSlots(
       tokens.set(extra[s]!, r * width + 1);
       fed[r] = 1 + extra[s]!.length;
     });
-    return { logits: decodeChunk(model, cache, tokens, fed, byRow(positions), width), fed };
+    return { logits: engine.decodeChunk(cache, tokens, fed, byRow(positions), width), fed };
   }
 
   /** Slot `s` takes the stream of instances[job], from its first step. */
@@ -468,7 +466,7 @@ async function runSlots(
   function retireFinishedRows(): void {
     const live = rows.filter((s) => !finished[s]);
     if (live.length === 0 || 2 * live.length > rows.length) return;
-    cache = keepRows(cache, Array.from(live, (s) => rowOf[s]!));
+    cache = engine.keepRows(cache, Array.from(live, (s) => rowOf[s]!));
     rowOf.fill(-1);
     live.forEach((s, r) => (rowOf[s] = r));
     rows = live;
@@ -479,7 +477,7 @@ async function runSlots(
     let widest = 0;
     for (let s = 0; s < b; s++) if (!finished[s]) widest = Math.max(widest, ownColumns[s]!);
     const used = cache.length;
-    if (used + width >= cache.capacity || (used >= MIN_COMPACT_COLUMNS && used >= 2 * widest)) compactCache(cache);
+    if (used + width >= cache.capacity || (used >= MIN_COMPACT_COLUMNS && used >= 2 * widest)) engine.compact(cache);
   }
 
   function finishStream(slot: number): void {

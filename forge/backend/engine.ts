@@ -1,0 +1,49 @@
+/**
+ * Which engine computes the model in the generation loop (issue 17):
+ * - "onnx": the decoder as an ONNX Runtime graph on the CPU (forge/backend/onnx), built from
+ *   the same weights; 3.5–4× the tfjs engine at batch 64 on a SmolLM2-135M-shaped model
+ *   (bench/engine/README.md);
+ * - "tfjs": the tfjs decoder (forge/model) on the tfjs backend initBackend chose.
+ * The sampler and the automaton run on tfjs / the host either way.
+ *
+ * `makeBackend(..., { engine })` or $FORGE_ENGINE picks one; "auto" takes onnx when
+ * onnxruntime-node loads and the tfjs backend is a host-memory one (wasm, cpu), tfjs otherwise
+ * (a native TensorFlow backend may be a GPU). A requested onnx that cannot start falls back to
+ * tfjs with a note on stderr, as initBackend does.
+ */
+import type { DecoderModel } from "../model/decoder.js";
+import type { StepModel } from "../model/step-model.js";
+
+export type EngineName = "onnx" | "tfjs";
+export type EnginePreference = EngineName | "auto";
+/** Environment variable that overrides the engine asked for in code. */
+export const ENGINE_ENV = "FORGE_ENGINE";
+/** What makeBackend uses when neither code nor $FORGE_ENGINE says. */
+export const DEFAULT_ENGINE: EnginePreference = "tfjs";
+
+export interface ChosenEngine {
+  name: EngineName;
+  /** The loop's model for onnx; undefined for tfjs (the loop wraps the decoder itself). */
+  step?: StepModel;
+}
+
+function parse(value: string, where: string): EnginePreference {
+  const v = value.trim().toLowerCase();
+  if (v === "onnx" || v === "tfjs" || v === "auto") return v;
+  throw new TypeError(`${where}: unknown engine "${value}"; expected onnx, tfjs or auto`);
+}
+
+/** Picks and starts the engine for `model` (see the file comment). `tfjsBackend`: initBackend's choice. */
+export async function selectEngine(model: DecoderModel, tfjsBackend: string, preference?: EnginePreference): Promise<ChosenEngine> {
+  const env = process.env[ENGINE_ENV];
+  const wanted = env !== undefined && env !== "" ? parse(env, `environment variable ${ENGINE_ENV}`) : parse(preference ?? DEFAULT_ENGINE, "makeBackend engine");
+  if (wanted === "tfjs") return { name: "tfjs" };
+  if (wanted === "auto" && tfjsBackend !== "wasm" && tfjsBackend !== "cpu") return { name: "tfjs" };
+  try {
+    const { OnnxStepModel } = await import("./onnx/model.js");
+    return { name: "onnx", step: await OnnxStepModel.fromDecoder(model) };
+  } catch (error) {
+    process.stderr.write(`forge: engine onnx could not start (${(error as Error).message.split("\n")[0]}); using tfjs\n`);
+    return { name: "tfjs" };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The ONNX engine in the whole loop (issue 17): greedy traces of the seed example equal the
+ * tfjs engine's token for token — on the project's model and on random small Llama and GPT-2
+ * models — with the throughput features on (shared-prefix prefill, continuous batching,
+ * shrinking) and with multi-token feeding; sampling stays per instance (same draws whatever
+ * the batch); tools, abort and progress behave as on tfjs.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as forge from "../../../forge/index.js";
+import { makeBackend, type ForgeBackend } from "../../../forge/api/backend.js";
+import { randomByteModel, seedExample, toolWorkflow } from "../engine/helpers.js";
+
+const project = { tfjs: null as unknown as ForgeBackend, onnx: null as unknown as ForgeBackend };
+
+beforeAll(async () => {
+  await forge.initBackend("wasm");
+  project.tfjs = await makeBackend(undefined, undefined, { engine: "tfjs" });
+  project.onnx = await makeBackend(undefined, undefined, { engine: "onnx" });
+}, 120_000);
+
+const tokensOf = (run: forge.Run) => run.streams.map((s) => Array.from(s.tokens));
+
+describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_000 }, () => {
+  it("picks the engine asked for", () => {
+    expect(project.tfjs.engine).toBe("tfjs");
+    expect(project.onnx.engine).toBe("onnxruntime");
+    expect(project.onnx.info()).toEqual(project.tfjs.info());
+  });
+
+  it("the project's model, seed example, 8 streams (prefill, continuous batching over 12 instances, shrinking)", async () => {
+    const { factory } = seedExample(24);
+    const workflow = factory();
+    const options = { batchSize: 8, instances: 12, seed: 3, greedy: true, maxTokens: 700 };
+    const [a, b] = [await project.tfjs.run(workflow, options), await project.onnx.run(workflow, options)];
+    expect(tokensOf(b)).toEqual(tokensOf(a));
+    expect(b.streams.map((s) => s.status)).toEqual(a.streams.map((s) => s.status));
+    expect(b.meta.forwardTokens).toBe(a.meta.forwardTokens);
+  });
+
+  for (const family of ["llama", "gpt2"] as const) {
+    it(`random small ${family}, seed example: engine defaults, and multi-token feeding (k = 8)`, async () => {
+      const model = randomByteModel(5, family);
+      const tok = new forge.ByteTokenizer();
+      const tfjs = await makeBackend(model, tok, { engine: "tfjs" });
+      const onnx = await makeBackend(model, tok, { engine: "onnx" });
+      const workflow = seedExample(6).factory();
+      for (const extra of [{}, { feedChunk: 8 }, { prefill: false, continuousBatching: false }]) {
+        const options = { batchSize: 4, instances: 6, seed: 1, greedy: true, maxTokens: 360, ...extra };
+        expect(tokensOf(await onnx.run(workflow, options))).toEqual(tokensOf(await tfjs.run(workflow, options)));
+      }
+    });
+  }
+});
+
+describe("ONNX engine: the loop's other promises", { timeout: 300_000 }, () => {
+  it("samples an instance the same whatever the batch size", async () => {
+    const workflow = seedExample(12).factory();
+    const options = { seed: 7, instances: 6, maxTokens: 600 };
+    const wide = await project.onnx.run(workflow, { ...options, batchSize: 6 });
+    const narrow = await project.onnx.run(workflow, { ...options, batchSize: 2 });
+    expect(tokensOf(narrow)).toEqual(tokensOf(wide));
+  });
+
+  it("calls tools, reports progress and stops on abort", async () => {
+    const model = randomByteModel(2, "llama");
+    const backend = await makeBackend(model, new forge.ByteTokenizer(), { engine: "onnx", tools: { search: (q) => `found ${q.length}` } });
+    const progress: number[] = [];
+    const run = await backend.run(toolWorkflow(), { batchSize: 3, seed: 1, onProgress: (p) => progress.push(p.streamsDone) });
+    expect(run.streams.every((s) => s.status !== "tool_error")).toBe(true);
+    expect(progress.at(-1)).toBe(3);
+    const text = new forge.ByteTokenizer().decode(Array.from(run.streams[0]!.tokens));
+    expect(text).toContain("Results: [Answer]found ");
+
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = await project.onnx.run(seedExample(12).factory(), { batchSize: 2, signal: controller.signal });
+    expect(aborted.meta.interrupted).toBe(true);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The ONNX Runtime decoder (forge/backend/onnx) against the tfjs decoder: same weights, same
+ * token streams, logits within TOL at every step — held rows, rows of different lengths, a
+ * shared prefix, multi-token feeding, kept rows and refilled rows included.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../forge/backend/index.js";
+import { DecoderModel, smallConfig, type DecoderConfig } from "../../../forge/model/index.js";
+import { tfjsStepModel, type StepCache, type StepModel } from "../../../forge/model/step-model.js";
+import { OnnxStepModel } from "../../../forge/backend/onnx/model.js";
+
+beforeAll(async () => {
+  await initBackend("wasm");
+});
+
+/** Float32 sums in a different order: a few ulps of logits of size ≈ 1–10. */
+const TOL = 2e-4;
+
+const families: [string, DecoderConfig][] = [
+  ["gpt2", smallConfig("gpt2", { vocabSize: 97, hiddenSize: 32, heads: 4, maxPositions: 64 })],
+  ["gpt2 untied, erf gelu", smallConfig("gpt2", { vocabSize: 97, hiddenSize: 32, heads: 2, tieEmbeddings: false, activation: "gelu", maxPositions: 64 })],
+  ["llama", smallConfig("llama", { vocabSize: 97, hiddenSize: 32, heads: 4, maxPositions: 64 })],
+  ["llama GQA + q/k/v bias + tied", smallConfig("llama", { vocabSize: 97, hiddenSize: 48, heads: 6, kvHeads: 2, attentionBias: true, tieEmbeddings: true, maxPositions: 64 })],
+];
+
+function rows(t: tf.Tensor2D): Float32Array {
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array, rowsWanted: number[], V: number): number {
+  let worst = 0;
+  for (const r of rowsWanted) for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(a[r * V + v]! - b[r * V + v]!));
+  return worst;
+}
+
+describe("ONNX decoder logits equal the tfjs decoder's", () => {
+  const opened: OnnxStepModel[] = [];
+  afterAll(() => opened.forEach((m) => m.dispose()));
+
+  for (const [family, config] of families) {
+    it(`${family}: decode with held rows and a shared prefix, then chunks, kept rows and a reset row`, async () => {
+      const model = DecoderModel.random(config, 11, { std: 0.3 });
+      const onnx = await OnnxStepModel.fromDecoder(model, { threads: 1, chunk: 5 });
+      opened.push(onnx);
+      const ref: StepModel = tfjsStepModel(model);
+      const engines: [StepModel, StepCache][] = [
+        [ref, ref.createCache(3, 40)],
+        [onnx as unknown as StepModel, onnx.createCache(3, 40)],
+      ];
+      const V = config.vocabSize;
+      const prefix = Int32Array.from([4, 8, 15, 16, 23]);
+      for (const [m, c] of engines) m.attachPrefix(c, prefix);
+      const positions = Int32Array.from([5, 5, 5]);
+      let worst = 0;
+      for (let t = 0; t < 12; t++) {
+        const tokens = Int32Array.from([(t * 7) % V, (t * 13 + 1) % V, (t * 5 + 2) % V]);
+        const active = Uint8Array.from([1, t % 3 === 0 ? 0 : 1, t % 2]);
+        const out = engines.map(([m, c]) => rows(m.decode(c, tokens, positions, active)));
+        worst = Math.max(worst, maxDiff(out[0]!, out[1]!, [0, 1, 2].filter((b) => active[b]), V));
+        for (let b = 0; b < 3; b++) positions[b]! += active[b]!;
+      }
+      expect(worst).toBeLessThan(TOL);
+
+      // Multi-token feeding: 3, 1 and 0 tokens.
+      const k = 3;
+      const chunk = Int32Array.from([1, 2, 3, 9, 0, 0, 0, 0, 0]);
+      const counts = Int32Array.from([3, 1, 0]);
+      const out = engines.map(([m, c]) => rows(m.decodeChunk(c, chunk, counts, positions, k)));
+      expect(maxDiff(out[0]!, out[1]!, [0, 1], V)).toBeLessThan(TOL);
+      for (let b = 0; b < 3; b++) positions[b]! += counts[b]!;
+      for (const [m, c] of engines) m.compact(c);
+
+      // Keep rows 2 and 0 (in that order), reset row 1 (it keeps the prefix), decode on.
+      const kept = engines.map(([m, c]) => m.keepRows(c, [2, 0]));
+      kept.forEach((c) => c.resetSlot(1));
+      const keptPos = Int32Array.from([positions[2]!, 5]);
+      for (let t = 0; t < 4; t++) {
+        const tokens = Int32Array.from([(t * 3 + 1) % V, (t * 11 + 4) % V]);
+        const o = engines.map(([m], i) => rows(m.decode(kept[i]!, tokens, keptPos, Uint8Array.from([1, 1]))));
+        expect(maxDiff(o[0]!, o[1]!, [0, 1], V)).toBeLessThan(TOL);
+        keptPos[0]!++;
+        keptPos[1]!++;
+      }
+      kept.forEach((c) => c.dispose());
+    });
+  }
+});

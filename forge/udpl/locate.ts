@@ -28,71 +28,147 @@ export function formatPath(path: readonly PathSegment[]): string {
   return out;
 }
 
-export class TomlLocator {
-  private positions: Map<string, number> | null = null;
-  private lineStarts: number[] | null = null;
+/**
+ * Line starts of a text, built once (lazily), so that each offset → line/column is a binary
+ * search: O(log lines) per position instead of a rescan from the start.
+ */
+export class LineIndex {
+  private starts: number[] | null = null;
 
   constructor(private readonly text: string) {}
 
-  /** Position of exactly this path, or null when the scanner did not see it. */
-  find(path: readonly PathSegment[]): SourcePosition | null {
-    const at = this.index().get(formatPath(path));
-    return at === undefined ? null : this.toPosition(at);
-  }
-
-  /** Position of the path, else of its closest recorded ancestor, else line 1 column 1. */
-  nearest(path: readonly PathSegment[]): SourcePosition {
-    for (let n = path.length; n > 0; n--) {
-      const found = this.find(path.slice(0, n));
-      if (found) return found;
+  /** 1-based line and column of an offset (clamped to the text). */
+  position(offset: number): SourcePosition {
+    if (!this.starts) {
+      const starts = [0];
+      for (let i = this.text.indexOf("\n"); i >= 0; i = this.text.indexOf("\n", i + 1)) starts.push(i + 1);
+      this.starts = starts;
     }
-    return { line: 1, column: 1 };
-  }
-
-  private toPosition(offset: number): SourcePosition {
-    if (!this.lineStarts) {
-      this.lineStarts = [0];
-      for (let i = 0; i < this.text.length; i++) if (this.text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    }
-    const starts = this.lineStarts;
+    const starts = this.starts;
+    const at = Math.max(0, Math.min(offset, this.text.length));
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
+      if (starts[mid] <= at) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - starts[lo] + 1 };
+    return { line: lo + 1, column: at - starts[lo] + 1 };
+  }
+}
+
+/**
+ * The document paths seen, as a trie: node 0 is the document; a child is found by its
+ * parent's id and its segment (a number for an array index, a string for a key; `0` and
+ * `"0"` differ, as `a[0]` and `a.0` do). Per node: the offset where it was first seen (-1:
+ * only passed through) and, for an array of tables, how many `[[x]]` headers it has had. A
+ * trie, not a map from formatted paths: formatting the full path of every key costs the
+ * length of its prefix each time, which a long table name times many array elements made
+ * quadratic. Edges live in two shared tables (no map per node), which keeps it small.
+ */
+class PathTrie {
+  /** Key edges: segment → parent id → child id (a segment's hash is computed once per lookup, not per path). */
+  private readonly named = new Map<string, Map<number, number>>();
+  /** Index edges: parent id → its elements' ids, by index. */
+  private readonly indexed: Array<number[] | undefined> = [];
+  readonly at: number[] = [-1];
+  readonly arrayCount: number[] = [0];
+
+  /** The child's id, or -1. */
+  get(parent: number, seg: PathSegment): number {
+    if (typeof seg === "number") return this.indexed[parent]?.[seg] ?? -1;
+    return this.named.get(seg)?.get(parent) ?? -1;
   }
 
-  private index(): Map<string, number> {
-    if (!this.positions) {
-      this.positions = new Map();
+  /** The child's id, made when missing. */
+  child(parent: number, seg: PathSegment): number {
+    if (typeof seg === "number") {
+      let list = this.indexed[parent];
+      if (!list) this.indexed[parent] = list = [];
+      return (list[seg] ??= this.newNode());
+    }
+    let byParent = this.named.get(seg);
+    if (!byParent) this.named.set(seg, (byParent = new Map()));
+    let id = byParent.get(parent);
+    if (id === undefined) byParent.set(parent, (id = this.newNode()));
+    return id;
+  }
+
+  record(node: number, offset: number): void {
+    if (this.at[node] < 0) this.at[node] = offset;
+  }
+
+  private newNode(): number {
+    this.at.push(-1);
+    this.arrayCount.push(0);
+    return this.at.length - 1;
+  }
+}
+
+export class TomlLocator {
+  private trie: PathTrie | null = null;
+  private readonly lines: LineIndex;
+
+  constructor(private readonly text: string) {
+    this.lines = new LineIndex(text);
+  }
+
+  /** Position of exactly this path, or null when the scanner did not see it. */
+  find(path: readonly PathSegment[]): SourcePosition | null {
+    const trie = this.index();
+    let node = 0;
+    for (const seg of path) {
+      node = trie.get(node, seg);
+      if (node < 0) return null;
+    }
+    return node === 0 || trie.at[node] < 0 ? null : this.lines.position(trie.at[node]);
+  }
+
+  /** Position of the path, else of its closest recorded ancestor, else line 1 column 1. */
+  nearest(path: readonly PathSegment[]): SourcePosition {
+    const trie = this.index();
+    let node = 0;
+    let best = -1;
+    for (const seg of path) {
+      node = trie.get(node, seg);
+      if (node < 0) break;
+      if (trie.at[node] >= 0) best = trie.at[node];
+    }
+    return best < 0 ? { line: 1, column: 1 } : this.lines.position(best);
+  }
+
+  private index(): PathTrie {
+    if (!this.trie) {
+      this.trie = new PathTrie();
       try {
-        new PositionScanner(this.text, this.positions).document();
+        new PositionScanner(this.text, this.trie).document();
       } catch {
         // The document is valid TOML when we get here; a scanner gap only costs precision.
       }
     }
-    return this.positions;
+    return this.trie;
   }
 }
 
 /** Recursive-descent walk of valid TOML that records offsets, not values. */
 class PositionScanner {
   private i = 0;
-  private table: PathSegment[] = [];
-  /** Number of `[[x]]` tables seen per array path. */
-  private readonly arrayCounts = new Map<string, number>();
+  /** The node of the current table (0: the document). */
+  private table = 0;
 
   constructor(
     private readonly s: string,
-    private readonly out: Map<string, number>,
+    private readonly trie: PathTrie,
   ) {}
 
-  private record(path: readonly PathSegment[], offset: number): void {
-    const key = formatPath(path);
-    if (!this.out.has(key)) this.out.set(key, offset);
+  private record(node: number, offset: number): void {
+    this.trie.record(node, offset);
+  }
+
+  private descend(from: number, segs: readonly string[]): number {
+    let node = from;
+    for (const seg of segs) node = this.trie.child(node, seg);
+    return node;
   }
 
   document(): void {
@@ -114,34 +190,31 @@ class PositionScanner {
         const segs = this.key();
         this.skipInline();
         if (s[this.i] === "=") this.i++;
-        const path = [...this.table, ...segs];
-        this.record(path, keyStart);
+        const node = this.descend(this.table, segs);
+        this.record(node, keyStart);
         this.skipInline();
-        this.value(path);
+        this.value(node);
       }
       this.skipToLineEnd();
       if (this.i <= start) this.i = start + 1; // always make progress
     }
   }
 
-  private resolveHeader(segs: string[], isArray: boolean, offset: number): PathSegment[] {
-    const resolved: PathSegment[] = [];
+  /** `[a.b]` / `[[a.b]]` → the node of its path, with the index of the latest `[[…]]` of each array on the way. */
+  private resolveHeader(segs: string[], isArray: boolean, offset: number): number {
+    const trie = this.trie;
+    let node = 0;
     segs.forEach((seg, n) => {
-      resolved.push(seg);
-      const key = formatPath(resolved);
+      node = trie.child(node, seg);
       const last = n === segs.length - 1;
       if (last && isArray) {
-        const count = (this.arrayCounts.get(key) ?? 0) + 1;
-        this.arrayCounts.set(key, count);
-        this.record(resolved, offset);
-        resolved.push(count - 1);
-      } else {
-        const count = this.arrayCounts.get(key);
-        if (count !== undefined) resolved.push(count - 1);
-      }
+        trie.arrayCount[node]++;
+        this.record(node, offset);
+        node = trie.child(node, trie.arrayCount[node] - 1);
+      } else if (trie.arrayCount[node] > 0) node = trie.child(node, trie.arrayCount[node] - 1);
     });
-    this.record(resolved, offset);
-    return resolved;
+    this.record(node, offset);
+    return node;
   }
 
   /** A dotted key: bare or quoted segments. */
@@ -171,7 +244,7 @@ class PositionScanner {
     }
   }
 
-  private value(path: PathSegment[]): void {
+  private value(node: number): void {
     const s = this.s;
     const c = s[this.i];
     if (c === '"' || c === "'") return this.skipString();
@@ -187,8 +260,9 @@ class PositionScanner {
           this.i++;
           continue;
         }
-        this.record([...path, n], this.i);
-        this.value([...path, n]);
+        const element = this.trie.child(node, n);
+        this.record(element, this.i);
+        this.value(element);
         n++;
       }
       return;
@@ -210,8 +284,9 @@ class PositionScanner {
         this.skipInline();
         if (s[this.i] === "=") this.i++;
         this.skipInline();
-        this.record([...path, ...segs], keyStart);
-        this.value([...path, ...segs]);
+        const field = this.descend(node, segs);
+        this.record(field, keyStart);
+        this.value(field);
       }
       return;
     }

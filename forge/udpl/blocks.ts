@@ -3,11 +3,14 @@
  * the text into zones (zcp/text.ts), resolves placeholders against their tables, and emits
  * the ZCP sequence.
  */
-import { parseTemplate, splitZones, lineColumnOf, type TextIssue, type TriggerPatterns } from "../zcp/text.js";
+import { splitZones, type TextIssue, type TriggerPatterns } from "../zcp/text.js";
 import type { PlaceholderSpec, PlaceholderType, TextPart, ZcpBlock, ZcpSequence, ZcpZone } from "../zcp/types.js";
 import { positiveInt } from "./config.js";
-import { describeValue, isTable, suggest, type LintContext } from "./context.js";
-import type { PathSegment } from "./locate.js";
+import { cut, describeValue, isTable, listForMessage, quote, suggest, type LintContext } from "./context.js";
+import { UDPL_LIMITS, limitLabel } from "./limits.js";
+import { LineIndex, type PathSegment } from "./locate.js";
+import { parseTemplate } from "./template.js";
+import { checkNesting } from "./toml.js";
 import { DEFAULT_MAX_GEN, type UdplConfig } from "./types.js";
 
 const BLOCK_FIELDS = ["text", "tags", "tagset", "repeats", "max_gen_tokens"];
@@ -19,26 +22,40 @@ const PLACEHOLDER_TYPES: Record<string, PlaceholderType> = {
   argument: "argument",
 };
 
-export function validateSequence(name: string, raw: unknown, config: UdplConfig, ctx: LintContext, listed: boolean): ZcpSequence {
+/** What the sequences of one parse share: the valid tags as a set, and the zones emitted so far (against `UDPL_LIMITS.maxZones`). */
+export interface SequenceBudget {
+  zones: number;
+  validTags?: ReadonlySet<string>;
+}
+
+export function validateSequence(
+  name: string,
+  raw: unknown,
+  config: UdplConfig,
+  ctx: LintContext,
+  listed: boolean,
+  budget: SequenceBudget = { zones: 0 },
+): ZcpSequence {
   if (!Array.isArray(raw)) {
     if (isTable(raw)) {
-      ctx.fail([name], `[${name}] is a single table; the blocks of a sequence are an array of tables`, {
+      ctx.fail([name], `[${cut(name)}] is a single table; the blocks of a sequence are an array of tables`, {
         sequence: name,
-        expected: `[[${name}]]`,
-        found: `[${name}]`,
-        hint: `write [[${name}]] (double brackets) for each block`,
+        expected: `[[${cut(name)}]]`,
+        found: `[${cut(name)}]`,
+        hint: `write [[${cut(name)}]] (double brackets) for each block`,
       });
     }
-    ctx.fail([name], `top-level key "${name}" is neither [config] nor a [[sequence]] block`, {
+    ctx.fail([name], `top-level key "${cut(name)}" is neither [config] nor a [[sequence]] block`, {
       sequence: name,
       expected: "[config] fields inside [config], blocks as [[name]] tables",
       found: describeValue(raw),
       hint: "a key written above [config] belongs to the top level; move it under its table",
     });
   }
-  if (raw.length === 0) ctx.fail([name], `sequence "${name}" has no blocks`, { sequence: name, expected: `at least one [[${name}]]`, found: "0 blocks" });
+  if (raw.length === 0) ctx.fail([name], `sequence "${cut(name)}" has no blocks`, { sequence: name, expected: `at least one [[${cut(name)}]]`, found: "0 blocks" });
   const patterns: TriggerPatterns = { zoneTokens: config.zoneTokens, controlToken: config.controlToken, escape: config.escape };
-  const blocks = raw.map((b, i) => validateBlock(name, i, b, config, patterns, ctx));
+  if (!budget.validTags) budget.validTags = new Set(config.validTags);
+  const blocks = raw.map((b, i) => validateBlock(name, i, b, config, patterns, ctx, budget));
   return { name, file: ctx.file, listed, blocks, zones: blocks.flatMap((b) => b.zones) };
 }
 
@@ -49,6 +66,7 @@ function validateBlock(
   config: UdplConfig,
   patterns: TriggerPatterns,
   ctx: LintContext,
+  budget: SequenceBudget,
 ): ZcpBlock {
   const at: PathSegment[] = [sequence, index];
   const where = { sequence, block: index };
@@ -60,10 +78,10 @@ function validateBlock(
     if (isTable(value)) placeholders[key] = validatePlaceholder(key, value, [...at, key], ctx, where);
     else if (!BLOCK_FIELDS.includes(key)) {
       const guess = suggest(key, BLOCK_FIELDS);
-      ctx.fail([...at, key], `unknown block field "${key}"`, {
+      ctx.fail([...at, key], `unknown block field "${cut(key)}"`, {
         ...where,
-        expected: `one of ${BLOCK_FIELDS.join(", ")}, or a placeholder table [${sequence}.name]`,
-        found: key,
+        expected: `one of ${BLOCK_FIELDS.join(", ")}, or a placeholder table [${cut(sequence)}.name]`,
+        found: cut(key),
         hint: guess ? `did you mean "${guess}"?` : undefined,
       });
     }
@@ -87,8 +105,8 @@ function validateBlock(
       found: "both",
     });
   }
-  const repeats = positiveInt(raw.repeats, [...at, "repeats"], ctx, where);
-  const maxGen = positiveInt(raw.max_gen_tokens, [...at, "max_gen_tokens"], ctx, where) ?? config.defaultMaxTokenLength ?? DEFAULT_MAX_GEN;
+  const repeats = positiveInt(raw.repeats, [...at, "repeats"], ctx, where, "maxRepeats");
+  const maxGen = positiveInt(raw.max_gen_tokens, [...at, "max_gen_tokens"], ctx, where, "maxGenTokens") ?? config.defaultMaxTokenLength ?? DEFAULT_MAX_GEN;
 
   const zonesPerBlock = config.zoneTokens.length - 1;
   let tagsPerRepetition: string[][][];
@@ -100,9 +118,12 @@ function validateBlock(
         found: describeValue(raw.tagset),
       });
     }
-    tagsPerRepetition = raw.tagset.map((t, r) => validateTags(t, [...at, "tagset", r], config, ctx, where));
+    ctx.limit("maxRepeats", raw.tagset.length, [...at, "tagset"], "the number of tagset entries (repetitions)", where);
+    spendZones(raw.tagset.length * zonesPerBlock, [...at, "tagset"], budget, ctx, where);
+    tagsPerRepetition = raw.tagset.map((t, r) => validateTags(t, [...at, "tagset", r], config, ctx, where, budget));
   } else {
-    const tags = raw.tags === undefined ? null : validateTags(raw.tags, [...at, "tags"], config, ctx, where);
+    const tags = raw.tags === undefined ? null : validateTags(raw.tags, [...at, "tags"], config, ctx, where, budget);
+    spendZones((repeats ?? 1) * zonesPerBlock, raw.repeats !== undefined ? [...at, "repeats"] : at, budget, ctx, where);
     tagsPerRepetition = Array.from({ length: repeats ?? 1 }, () => tags ?? Array.from({ length: zonesPerBlock }, () => []));
   }
 
@@ -116,6 +137,19 @@ function validateBlock(
   return { sequence, index, text, placeholders, zones, repetitions: tagsPerRepetition.length };
 }
 
+/** Counts a block's zones (repetitions included) against `UDPL_LIMITS.maxZones`, before they are made. */
+function spendZones(zones: number, path: PathSegment[], budget: SequenceBudget, ctx: LintContext, where: { sequence: string; block: number }): void {
+  budget.zones += zones;
+  if (budget.zones > UDPL_LIMITS.maxZones) {
+    ctx.fail(path, `the sequences make more than ${limitLabel("maxZones")} zones (repetitions counted); this block brings them to ${budget.zones}`, {
+      ...where,
+      expected: `at most ${UDPL_LIMITS.maxZones} zones in all`,
+      found: `${budget.zones}`,
+      hint: "fewer repeats or blocks; the UDPL limits (forge/udpl/limits.ts) bound what a file may make the parser allocate",
+    });
+  }
+}
+
 function validatePlaceholder(
   key: string,
   raw: Record<string, unknown>,
@@ -125,16 +159,16 @@ function validatePlaceholder(
 ): PlaceholderSpec {
   for (const field of Object.keys(raw)) {
     if (!PLACEHOLDER_FIELDS.includes(field)) {
-      ctx.fail([...at, field], `unknown field "${field}" in placeholder table [${where.sequence}.${key}]`, {
+      ctx.fail([...at, field], `unknown field "${cut(field)}" in placeholder table [${cut(where.sequence)}.${cut(key)}]`, {
         ...where,
         expected: `one of ${PLACEHOLDER_FIELDS.join(", ")}`,
-        found: field,
+        found: cut(field),
         hint: suggest(field, PLACEHOLDER_FIELDS) ? `did you mean "${suggest(field, PLACEHOLDER_FIELDS)}"?` : undefined,
       });
     }
   }
   if (typeof raw.name !== "string" || raw.name === "") {
-    ctx.fail(raw.name === undefined ? at : [...at, "name"], `placeholder table [${where.sequence}.${key}] needs name = "<resource name>"`, {
+    ctx.fail(raw.name === undefined ? at : [...at, "name"], `placeholder table [${cut(where.sequence)}.${cut(key)}] needs name = "<resource name>"`, {
       ...where,
       expected: "name = non-empty string",
       found: describeValue(raw.name),
@@ -159,10 +193,19 @@ function validatePlaceholder(
       found: describeValue(raw.arguments),
     });
   }
+  if (raw.arguments !== undefined) checkNesting(raw.arguments, [...at, "arguments"], ctx);
   return { placeholder: key, resource: raw.name, type, arguments: (raw.arguments as Record<string, unknown> | undefined) ?? {} };
 }
 
-function validateTags(raw: unknown, at: PathSegment[], config: UdplConfig, ctx: LintContext, where: { sequence: string; block: number }): string[][] {
+function validateTags(
+  raw: unknown,
+  at: PathSegment[],
+  config: UdplConfig,
+  ctx: LintContext,
+  where: { sequence: string; block: number },
+  budget: SequenceBudget,
+): string[][] {
+  const valid = budget.validTags ?? new Set(config.validTags);
   const n = config.zoneTokens.length - 1;
   if (!Array.isArray(raw) || raw.length !== n) {
     ctx.fail(at, `tags must be a list of ${n} lists, one per zone`, {
@@ -176,12 +219,12 @@ function validateTags(raw: unknown, at: PathSegment[], config: UdplConfig, ctx: 
       ctx.fail([...at, k], `tags for zone ${k} must be a list of tag names`, { ...where, expected: "array of strings", found: describeValue(zoneTags) });
     }
     zoneTags.forEach((tag, j) => {
-      if (typeof tag !== "string" || !config.validTags.includes(tag)) {
+      if (typeof tag !== "string" || !valid.has(tag)) {
         const guess = typeof tag === "string" ? suggest(tag, config.validTags) : undefined;
-        ctx.fail([...at, k, j], `tag ${typeof tag === "string" ? JSON.stringify(tag) : describeValue(tag)} is not in valid_tags`, {
+        ctx.fail([...at, k, j], `tag ${typeof tag === "string" ? quote(tag) : describeValue(tag)} is not in valid_tags`, {
           ...where,
-          expected: `one of valid_tags ${JSON.stringify(config.validTags)}`,
-          found: typeof tag === "string" ? JSON.stringify(tag) : describeValue(tag),
+          expected: `one of valid_tags ${listForMessage(config.validTags)}`,
+          found: typeof tag === "string" ? quote(tag) : describeValue(tag),
           hint: guess ? `did you mean "${guess}"? otherwise add it to valid_tags in [config]` : "add it to valid_tags in [config]",
         });
       }
@@ -200,10 +243,21 @@ function splitBlockText(
   where: { sequence: string; block: number },
 ): TextPart[][] {
   const textPath = [...at, "text"];
+  ctx.limit("maxTextLength", text.length, textPath, "the length of the block text", where);
+  const occurrences = countTriggers(text, patterns, UDPL_LIMITS.maxTriggerOccurrences);
+  if (occurrences > UDPL_LIMITS.maxTriggerOccurrences) {
+    ctx.fail(textPath, `the block text holds more than ${limitLabel("maxTriggerOccurrences")} occurrences of trigger patterns (zone tokens, control token, escapes; overlapping ones counted)`, {
+      ...where,
+      expected: `at most ${UDPL_LIMITS.maxTriggerOccurrences}`,
+      found: "more",
+      hint: "split the text over several blocks",
+    });
+  }
   const split = splitZones(text, patterns);
+  const lines = new LineIndex(text);
   // Errors first (the first one throws), so a broken block never also yields warnings.
   const ordered = split.issues.filter((i) => i.severity === "error").concat(split.issues.filter((i) => i.severity === "warning"));
-  for (const issue of ordered) reportTextIssue(issue, text, textPath, where, ctx);
+  for (const issue of ordered) reportTextIssue(issue, lines, textPath, where, ctx);
 
   config.requiredTokens.forEach((token) => {
     if (!split.present[config.zoneTokens.indexOf(token)]) {
@@ -217,17 +271,18 @@ function splitBlockText(
 
   const used = new Set<string>();
   const zones = split.pieces.map((piece) => {
-    const { segments, issues } = parseTemplate(text.slice(piece.start, piece.end), piece.start, split.matches);
-    for (const issue of issues) reportTextIssue(issue, text, textPath, where, ctx);
+    const { segments, issues } = parseTemplate(text.slice(piece.start, piece.end), piece.start, split.matches, true);
+    for (const issue of issues) reportTextIssue(issue, lines, textPath, where, ctx);
     return segments.map((seg): TextPart => {
       if (seg.kind === "literal") return seg;
       const spec = placeholders[seg.name];
       if (!spec) {
-        const pos = lineColumnOf(text, seg.offset);
-        ctx.fail(textPath, `placeholder {${seg.name}} has no table [${where.sequence}.${seg.name}] (text line ${pos.line}, column ${pos.column})`, {
+        const pos = lines.position(seg.offset);
+        const ph = cut(seg.name);
+        ctx.fail(textPath, `placeholder {${ph}} has no table [${cut(where.sequence)}.${ph}] (text line ${pos.line}, column ${pos.column})`, {
           ...where,
-          expected: `a table [${where.sequence}.${seg.name}] with name = "<resource>" after this block`,
-          found: `{${seg.name}}`,
+          expected: `a table [${cut(where.sequence)}.${ph}] with name = "<resource>" after this block`,
+          found: `{${ph}}`,
           hint: "write {{ and }} for literal braces",
         });
       }
@@ -237,15 +292,33 @@ function splitBlockText(
   });
   for (const key of Object.keys(placeholders)) {
     if (!used.has(key)) {
-      ctx.warn([...at, key], `placeholder table [${where.sequence}.${key}] is declared but {${key}} does not appear in the block's text`, where);
+      ctx.warn([...at, key], `placeholder table [${cut(where.sequence)}.${cut(key)}] is declared but {${cut(key)}} does not appear in the block's text`, where);
     }
   }
   return zones;
 }
 
-/** Errors throw; warnings are collected. Positions inside the text are given as text line/column. */
-function reportTextIssue(issue: TextIssue, text: string, textPath: PathSegment[], where: { sequence: string; block: number }, ctx: LintContext): void {
-  const pos = lineColumnOf(text, issue.offset);
+/**
+ * Occurrences of the trigger patterns in the text, overlapping ones included (as many as
+ * zcp/text.ts's scan will collect and sort), counted up to just past `limit`: so the scan
+ * runs only on texts where its work and memory are bounded. O(patterns × text + limit × pattern length).
+ */
+function countTriggers(text: string, p: TriggerPatterns, limit: number): number {
+  const patterns = [...p.zoneTokens, p.controlToken];
+  if (p.escape?.kind === "single") patterns.push(p.escape.token);
+  if (p.escape?.kind === "pair") patterns.push(p.escape.open, p.escape.close);
+  let n = 0;
+  for (const pattern of patterns) {
+    if (pattern.length === 0) continue;
+    for (let at = text.indexOf(pattern); at >= 0; at = text.indexOf(pattern, at + 1)) if (++n > limit) return n;
+  }
+  return n;
+}
+
+/** Errors throw; warnings are collected. Positions inside the text are given as text line/column (one line index per text). */
+function reportTextIssue(issue: TextIssue, lines: LineIndex, textPath: PathSegment[], where: { sequence: string; block: number }, ctx: LintContext): void {
+  if (issue.severity === "warning" && ctx.warningsFull) return ctx.warn(textPath, issue.message); // counted only
+  const pos = lines.position(issue.offset);
   const message = `${issue.message} (text line ${pos.line}, column ${pos.column})`;
   const details = { ...where, expected: issue.expected, found: issue.found };
   if (issue.severity === "error") ctx.fail(textPath, message, details);

@@ -3,7 +3,8 @@
  * consistency (no pattern may be another's duplicate, or triggers become ambiguous).
  */
 import type { EscapeSpec } from "../szcp/types.js";
-import { describeValue, isTable, suggest, type LintContext } from "./context.js";
+import { cut, describeValue, isTable, suggest, type LintContext } from "./context.js";
+import { UDPL_LIMITS, type UdplLimitName } from "./limits.js";
 import type { PathSegment } from "./locate.js";
 import type { UdplConfig } from "./types.js";
 
@@ -28,15 +29,16 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_FIELDS as readonly string[]).includes(key)) {
       const guess = suggest(key, CONFIG_FIELDS);
-      ctx.fail(at(key), `unknown field "${key}" in [config]`, {
+      ctx.fail(at(key), `unknown field "${cut(key)}" in [config]`, {
         expected: `one of ${CONFIG_FIELDS.join(", ")}`,
-        found: key,
+        found: cut(key),
         hint: guess ? `did you mean "${guess}"?` : undefined,
       });
     }
   }
 
-  const zoneTokens = stringList(raw, "zone_tokens", ctx, { required: true, nonEmptyItems: true, unique: true });
+  const zoneTokens = stringList(raw, "zone_tokens", ctx, { required: true, nonEmptyItems: true, unique: true, limit: "maxZoneTokens" });
+  zoneTokens.forEach((t, i) => ctx.limit("maxPatternLength", t.length, [...at("zone_tokens"), i], `the length of zone token ${i}`));
   if (zoneTokens.length < 2) {
     ctx.fail(at("zone_tokens"), "zone_tokens needs at least 2 patterns (a block has one zone between each consecutive pair)", {
       expected: "≥ 2 strings",
@@ -47,9 +49,9 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
   const requiredTokens = stringList(raw, "required_tokens", ctx, { unique: true });
   requiredTokens.forEach((t, i) => {
     if (!zoneTokens.includes(t)) {
-      ctx.fail([...at("required_tokens"), i], `required token ${JSON.stringify(t)} is not one of zone_tokens`, {
+      ctx.fail([...at("required_tokens"), i], `required token ${JSON.stringify(cut(t))} is not one of zone_tokens`, {
         expected: `one of ${JSON.stringify(zoneTokens)}`,
-        found: JSON.stringify(t),
+        found: JSON.stringify(cut(t)),
       });
     }
   });
@@ -79,9 +81,10 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
       found: describeValue(controlToken),
     });
   }
+  ctx.limit("maxPatternLength", controlToken.length, at("control_token"), "the length of control_token");
 
   const escape = escapeSpec(raw, ctx);
-  const defaultMaxTokenLength = positiveInt(raw.default_max_token_length, at("default_max_token_length"), ctx);
+  const defaultMaxTokenLength = positiveInt(raw.default_max_token_length, at("default_max_token_length"), ctx, {}, "maxGenTokens");
 
   const tokenizerOverride: Record<string, string> = Object.create(null);
   if (raw.tokenizer_override !== undefined) {
@@ -91,9 +94,11 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
         found: describeValue(raw.tokenizer_override),
       });
     }
-    for (const [name, value] of Object.entries(raw.tokenizer_override)) {
+    const entries = Object.entries(raw.tokenizer_override);
+    ctx.limit("maxListLength", entries.length, at("tokenizer_override"), "the number of tokenizer_override entries");
+    for (const [name, value] of entries) {
       if (typeof value !== "string") {
-        ctx.fail([...at("tokenizer_override"), name], `tokenizer_override.${name} must be a string`, {
+        ctx.fail([...at("tokenizer_override"), name], `tokenizer_override.${cut(name)} must be a string`, {
           expected: "string",
           found: describeValue(value),
         });
@@ -112,15 +117,21 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
     named.push(["escape open", escape.open, at(escapeKey(raw))]);
     named.push(["escape close", escape.close, at(escapeKey(raw))]);
   }
-  for (let a = 0; a < named.length; a++) {
-    for (let b = a + 1; b < named.length; b++) {
-      if (named[a][1] === named[b][1]) {
-        ctx.fail(named[b][2], `${named[b][0]} repeats the pattern of ${named[a][0]}: every trigger pattern must be distinct`, {
-          expected: "distinct patterns",
-          found: JSON.stringify(named[b][1]),
-        });
-      }
-    }
+  // Reported as the pair scan (a, then b > a) would: the first a with a later twin, and its first twin.
+  const firstTwin = new Map<string, [number, number]>();
+  named.forEach(([, pattern], i) => {
+    const seen = firstTwin.get(pattern);
+    if (!seen) firstTwin.set(pattern, [i, -1]);
+    else if (seen[1] < 0) seen[1] = i;
+  });
+  let pair: [number, number] | null = null;
+  for (const [a, b] of firstTwin.values()) if (b >= 0 && (!pair || a < pair[0])) pair = [a, b];
+  if (pair) {
+    const [a, b] = pair;
+    ctx.fail(named[b][2], `${named[b][0]} repeats the pattern of ${named[a][0]}: every trigger pattern must be distinct`, {
+      expected: "distinct patterns",
+      found: JSON.stringify(named[b][1]),
+    });
   }
 
   return {
@@ -153,8 +164,12 @@ function escapeSpec(raw: Record<string, unknown>, ctx: LintContext): EscapeSpec 
   const v = raw[key];
   if (v === undefined) return null;
   const expected = 'a string ("[Escape]") or a pair of strings (["<esc>", "</esc>"])';
-  if (typeof v === "string" && v !== "") return { kind: "single", token: v };
-  if (Array.isArray(v) && v.every((x) => typeof x === "string" && x !== "")) {
+  if (typeof v === "string" && v !== "") {
+    ctx.limit("maxPatternLength", v.length, ["config", key], `the length of ${key}`);
+    return { kind: "single", token: v };
+  }
+  if (Array.isArray(v) && v.length <= 2 && v.every((x) => typeof x === "string" && x !== "")) {
+    v.forEach((x, i) => ctx.limit("maxPatternLength", (x as string).length, ["config", key, i], `the length of ${key}[${i}]`));
     if (v.length === 1) return { kind: "single", token: v[0] as string };
     if (v.length === 2) {
       if (v[0] === v[1]) ctx.fail(["config", key], "the escape pair's open and close patterns must differ", { expected: "two different strings", found: JSON.stringify(v) });
@@ -168,7 +183,7 @@ function stringList(
   raw: Record<string, unknown>,
   key: string,
   ctx: LintContext,
-  opts: { required?: boolean; nonEmptyItems?: boolean; unique?: boolean },
+  opts: { required?: boolean; nonEmptyItems?: boolean; unique?: boolean; limit?: UdplLimitName },
 ): string[] {
   const v = raw[key];
   const path: PathSegment[] = ["config", key];
@@ -177,6 +192,8 @@ function stringList(
     return [];
   }
   if (!Array.isArray(v)) ctx.fail(path, `${key} must be a list of strings`, { expected: "array of strings", found: describeValue(v) });
+  ctx.limit(opts.limit ?? "maxListLength", v.length, path, `the number of ${key}`);
+  const seen = new Set<unknown>();
   v.forEach((item, i) => {
     if (typeof item !== "string" || (opts.nonEmptyItems && item === "")) {
       ctx.fail([...path, i], `${key}[${i}] must be a ${opts.nonEmptyItems ? "non-empty " : ""}string`, {
@@ -184,18 +201,27 @@ function stringList(
         found: describeValue(item),
       });
     }
-    if (opts.unique && v.indexOf(item) !== i) {
-      ctx.fail([...path, i], `${key} lists ${JSON.stringify(item)} twice`, { expected: "distinct entries", found: JSON.stringify(item) });
+    if (opts.unique) {
+      if (seen.has(item)) ctx.fail([...path, i], `${key} lists ${JSON.stringify(cut(item))} twice`, { expected: "distinct entries", found: JSON.stringify(cut(item)) });
+      seen.add(item);
     }
   });
   return v as string[];
 }
 
-export function positiveInt(v: unknown, path: PathSegment[], ctx: LintContext, details: { sequence?: string; block?: number } = {}): number | null {
+/** An optional integer > 0, at most the limit `max` names. */
+export function positiveInt(
+  v: unknown,
+  path: PathSegment[],
+  ctx: LintContext,
+  details: { sequence?: string; block?: number },
+  max: UdplLimitName,
+): number | null {
   if (v === undefined) return null;
+  const key = String(path[path.length - 1]);
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-    const key = String(path[path.length - 1]);
     ctx.fail(path, `${key} must be an integer > 0`, { ...details, expected: "integer > 0", found: describeValue(v) });
   }
+  ctx.limit(max, v, path, key, { ...details, expected: `integer 1 … ${UDPL_LIMITS[max]}`, found: describeValue(v) });
   return v;
 }

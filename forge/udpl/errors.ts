@@ -29,7 +29,7 @@ export type UdplWarning = UdplProblem & { readonly severity: "warning"; readonly
 export function formatUdplProblem(p: UdplProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
   const scope: string[] = [];
-  if (p.sequence !== undefined) scope.push(`sequence "${p.sequence}"`);
+  if (p.sequence !== undefined) scope.push(`sequence "${p.sequence.length > 80 ? p.sequence.slice(0, 79) + "…" : p.sequence}"`);
   if (p.block !== undefined) scope.push(`block ${p.block}`);
   if (p.key !== undefined) scope.push(`key ${p.key}`);
   let text = `${where}: ${p.message}`;

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import type { ZcpSequence } from "../zcp/types.js";
 import { validateSequence } from "./blocks.js";
 import { validateConfig } from "./config.js";
-import { LintContext } from "./context.js";
-import { UdplError, type UdplWarning } from "./errors.js";
+import { cut, LintContext, type WarningOverflow } from "./context.js";
+import { formatUdplProblem, UdplError, type UdplProblem, type UdplWarning } from "./errors.js";
+import { UDPL_LIMITS, limitLabel } from "./limits.js";
 import { parseTomlDocument } from "./toml.js";
 import type { UdplParseResult } from "./types.js";
 
@@ -28,8 +29,9 @@ interface SourceDocument {
 export function parseUdpl(text: string, options: ParseUdplOptions = {}): UdplParseResult {
   const file = options.file ?? "<text>";
   const warnings: UdplWarning[] = [];
+  const overflow: WarningOverflow = { dropped: 0 };
   const doc = parseTomlDocument(text, file);
-  return assemble([{ file, doc, ctx: new LintContext(file, text, warnings) }], warnings);
+  return assemble([{ file, doc, ctx: new LintContext(file, text, warnings, overflow) }], warnings, overflow);
 }
 
 /** Reads and parses one UDPL file (synchronously). */
@@ -50,12 +52,13 @@ export function parseUdplFolder(dir: string): UdplParseResult {
     throw new UdplError({ file: dir, line: 0, column: 0, message: "folder holds no .toml files", expected: "at least one .toml file", found: "none" });
   }
   const warnings: UdplWarning[] = [];
+  const overflow: WarningOverflow = { dropped: 0 };
   const sources = names.map((name) => {
     const file = join(dir, name);
     const text = readSource(file);
-    return { file, doc: parseTomlDocument(text, file), ctx: new LintContext(file, text, warnings) };
+    return { file, doc: parseTomlDocument(text, file), ctx: new LintContext(file, text, warnings, overflow) };
   });
-  return assemble(sources, warnings);
+  return assemble(sources, warnings, overflow);
 }
 
 function readSource(path: string): string {
@@ -67,7 +70,7 @@ function readSource(path: string): string {
   }
 }
 
-function assemble(sources: SourceDocument[], warnings: UdplWarning[]): UdplParseResult {
+function assemble(sources: SourceDocument[], warnings: UdplWarning[], overflow: WarningOverflow): UdplParseResult {
   const withConfig = sources.filter((s) => s.doc.config !== undefined);
   if (withConfig.length !== 1) {
     const first = sources[0];
@@ -82,34 +85,77 @@ function assemble(sources: SourceDocument[], warnings: UdplWarning[]): UdplParse
   }
   const configSource = withConfig[0];
   const config = validateConfig(configSource.doc.config, configSource.ctx);
+  const listedNames = new Set(config.sequences);
+  precountZones(sources, config.zoneTokens.length - 1);
+  // Zones of every sequence so far, against UDPL_LIMITS.maxZones (repeats multiply them).
+  const budget = { zones: 0 };
 
   // Null prototype: sequence names are user data ("constructor" must not find Object.prototype).
   const sequences: Record<string, ZcpSequence> = Object.create(null);
   for (const source of sources) {
     for (const [name, value] of Object.entries(source.doc)) {
       if (name === "config") continue;
-      const listed = config.sequences.includes(name);
+      const listed = listedNames.has(name);
       const earlier = sequences[name];
       if (earlier) {
-        source.ctx.fail([name], `sequence "${name}" is defined in two files`, { sequence: name, expected: "one definition", found: `${earlier.file} and ${source.file}` });
+        source.ctx.fail([name], `sequence "${cut(name)}" is defined in two files`, { sequence: name, expected: "one definition", found: `${earlier.file} and ${source.file}` });
       }
-      sequences[name] = validateSequence(name, value, config, source.ctx, listed);
+      sequences[name] = validateSequence(name, value, config, source.ctx, listed, budget);
       if (!listed) {
-        source.ctx.warn([name], `sequence "${name}" is not listed in [config].sequences; it is accepted as a sequence`, {
+        source.ctx.warn([name], `sequence "${cut(name)}" is not listed in [config].sequences; it is accepted as a sequence`, {
           sequence: name,
-          hint: `add "${name}" to sequences in [config] to silence this`,
+          hint: `add "${cut(name)}" to sequences in [config] to silence this`,
         });
       }
     }
   }
   config.sequences.forEach((name, i) => {
     if (!sequences[name]) {
-      configSource.ctx.fail(["config", "sequences", i], `sequence "${name}" is listed in [config].sequences but has no [[${name}]] blocks`, {
+      configSource.ctx.fail(["config", "sequences", i], `sequence "${cut(name)}" is listed in [config].sequences but has no [[${cut(name)}]] blocks`, {
         sequence: name,
-        expected: `at least one [[${name}]] table`,
+        expected: `at least one [[${cut(name)}]] table`,
         found: "none",
       });
     }
   });
+  if (overflow.dropped > 0) {
+    // Past UDPL_LIMITS.maxWarnings only a count is kept; this warning says so.
+    const reason = `${overflow.dropped} more warning${overflow.dropped === 1 ? "" : "s"} left out (${limitLabel("maxWarnings")} are kept)`;
+    const problem: UdplProblem = { file: configSource.file, line: 0, column: 0, message: reason };
+    warnings.push({ ...problem, message: formatUdplProblem(problem), reason, severity: "warning" });
+  }
   return { sequences, config, warnings };
+}
+
+/**
+ * Counts the zones every block will make (repetitions × zones per block) before any is made,
+ * and fails at the block that crosses `UDPL_LIMITS.maxZones`: a small file of many
+ * `repeats = 10000` blocks is refused in time proportional to its size, not to the zones it
+ * asks for. Fields that are malformed or over their own limit count as their limit here and
+ * are reported by the block's validation.
+ */
+function precountZones(sources: SourceDocument[], zonesPerBlock: number): void {
+  let zones = 0;
+  for (const source of sources) {
+    for (const [name, blocks] of Object.entries(source.doc)) {
+      if (name === "config" || !Array.isArray(blocks)) continue;
+      for (let i = 0; i < blocks.length; i++) {
+        const block: unknown = blocks[i];
+        if (typeof block !== "object" || block === null) continue;
+        const { repeats, tagset } = block as { repeats?: unknown; tagset?: unknown };
+        const asked = Array.isArray(tagset) ? tagset.length : typeof repeats === "number" && repeats >= 1 ? repeats : 1;
+        zones += Math.min(asked, UDPL_LIMITS.maxRepeats) * zonesPerBlock;
+        if (zones > UDPL_LIMITS.maxZones) {
+          const key = Array.isArray(tagset) ? "tagset" : repeats !== undefined ? "repeats" : undefined;
+          source.ctx.fail(key ? [name, i, key] : [name, i], `the sequences make more than ${limitLabel("maxZones")} zones (repetitions counted); this block brings them to ${zones}`, {
+            sequence: name,
+            block: i,
+            expected: `at most ${UDPL_LIMITS.maxZones} zones in all`,
+            found: `${zones}`,
+            hint: "fewer repeats or blocks; the UDPL limits (forge/udpl/limits.ts) bound what a file may make the parser allocate",
+          });
+        }
+      }
+    }
+  }
 }

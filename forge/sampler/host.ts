@@ -82,7 +82,10 @@ export function useSamplerKernel(enabled: boolean): void {
 class RowSampler {
   private readonly kernel: SamplerKernel | null = kernelEnabled ? samplerKernel() : null;
   private readonly n: number;
-  /** Element offsets: the row's values, exp(x − max), the cumulative sums. */
+  /**
+   * Element offsets of the row's values, of exp(x − max) and of the cumulative sums: one
+   * region, each pass overwriting the one before in place (a 32 KB row stays in L1).
+   */
   private readonly at: { x: number; e: number; c: number };
   private mem!: Float32Array;
   private bits!: Uint32Array;
@@ -90,15 +93,15 @@ class RowSampler {
   constructor(n: number) {
     this.n = n;
     const stride = (n + 7) & ~3; // room for 4 lanes of padding past n
-    this.at = { x: 0, e: stride, c: 2 * stride };
-    const bytes = 3 * stride * 4;
+    this.at = { x: 0, e: 0, c: 0 };
+    const bytes = stride * 4;
     if (this.kernel) {
       const memory = this.kernel.memory;
       if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
       this.mem = new Float32Array(memory.buffer);
       this.bits = new Uint32Array(memory.buffer);
     } else {
-      this.mem = new Float32Array(3 * stride);
+      this.mem = new Float32Array(stride);
       this.bits = new Uint32Array(this.mem.buffer);
     }
   }

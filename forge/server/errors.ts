@@ -56,6 +56,8 @@ export class RemoteError extends RequestError {
     readonly code: string,
     message: string,
     readonly url: string,
+    /** The field and the limit, when the server named them. */
+    readonly details: ErrorDetails = {},
   ) {
     super(`${message} (HTTP ${status} ${code} from ${url})`);
     this.name = "RemoteError";

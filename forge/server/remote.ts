@@ -11,7 +11,7 @@ import type { RequestOptions } from "../engine/types.js";
 import type { Run } from "../run/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import { clientAuthHeaders, type ClientAuth } from "./auth.js";
-import { RemoteError } from "./errors.js";
+import { RemoteError, type ErrorDetails } from "./errors.js";
 import { wireOptions } from "./request.js";
 import { decodeRun } from "./wire.js";
 import type { ErrorBody, JobEvent, JobSummary, ServerInfo, SubmitBody } from "./types.js";
@@ -149,13 +149,16 @@ export class RemoteServer implements ForgeServer {
     if (response.ok) return response;
     let code = "http_error";
     let message = response.statusText;
+    const details: ErrorDetails = {};
     try {
       const parsed = (await response.json()) as ErrorBody;
       code = parsed.error?.code ?? code;
       message = parsed.error?.message ?? message;
+      if (typeof parsed.error?.path === "string") details.path = parsed.error.path;
+      if (parsed.error?.limit) details.limit = parsed.error.limit;
     } catch {
       // not one of our error bodies (a proxy's page, say): keep the status text
     }
-    throw new RemoteError(response.status, code, message, url);
+    throw new RemoteError(response.status, code, message, url, details);
   }
 }

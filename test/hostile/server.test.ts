@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../forge/index.js";
 import { SZCP_LIMITS, deserializeWorkflow, type SzcpWorkflow } from "../../forge/szcp/index.js";
 import { compileCacheStats } from "../../forge/ttfa/index.js";
-import { isLoopback, type HttpForgeServer } from "../../forge/server/index.js";
+import { RemoteError, RemoteServer, isLoopback, type HttpForgeServer } from "../../forge/server/index.js";
 import { memoryLog, seedExample, testBackend } from "../forge/server/helpers.js";
 
 let backend: forge.ForgeBackend;
@@ -83,6 +83,17 @@ describe("item 1: every size-like SZCP field is bounded", () => {
       [(b) => (b.workflow.meta = Object.fromEntries(Array.from({ length: SZCP_LIMITS.maxRecordEntries + 1 }, (_, i) => [`k${i}`, "v"]))), "$.workflow.meta", "maxRecordEntries"],
     ];
     for (const [change, path, limit] of cases) expectOverLimit(await post(body(change)), path, limit);
+  });
+
+  it("hands the path and the limit to a remote client (RemoteError.details)", async () => {
+    const hostile = structuredClone(workflow);
+    hostile.counters = 1e15;
+    const err = await new RemoteServer(server.url).enqueue(hostile, { batchSize: 2 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).details).toEqual({ path: "$.workflow.counters", limit: { name: "SZCP_LIMITS.maxCounters", value: SZCP_LIMITS.maxCounters } });
   });
 
   it("checks the total of the trigger patterns (the trigger table's rows)", async () => {

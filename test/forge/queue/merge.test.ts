@@ -61,8 +61,8 @@ describe("job data and results across Redis", () => {
     expect(back).toMatchObject({ requestId: "req", part: 1, parts: 3, firstInstance: 4, instances: 4, tokenizer: "tok/1" });
     expect(back.options).toEqual({ batchSize: 4, seed: 9, temperature: 0.5 });
     expect(wf).toEqual(workflow);
-    expect(() => decodeJobData({ ...data, instances: 0 })).toThrow(/not a Forge job \(at instances: /);
-    expect(() => decodeJobData({ hello: 1 })).toThrow(/not a Forge job \(at format: /);
+    expect(() => decodeJobData({ ...data, instances: 0 })).toThrow(/not a Forge job \(at \$\.instances: /);
+    expect(() => decodeJobData({ hello: 1 })).toThrow(/not a Forge job \(at \$\.format: /);
     expect(() => decodeJobData({ ...data, workflow: { ...data.workflow, zones: 3 } })).toThrow(/zones/);
   });
 });

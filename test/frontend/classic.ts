@@ -84,7 +84,7 @@ export async function startClassicNotebook(folder: string, env: NodeJS.ProcessEn
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (server.exitCode !== null) throw new Error(`jupyter notebook exited (${server.exitCode}):\n${log}`);
+    if (server.exitCode !== null) throw new Error(`jupyter notebook exited (${server.exitCode}; Debian's jupyter-notebook, from scripts/setup.sh, is needed):\n${log}`);
     try {
       const reply = await fetch(`${base}/api/status?token=${token}`);
       if (reply.ok) break;

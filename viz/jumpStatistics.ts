@@ -61,7 +61,8 @@ export function jumpStatisticsChart(run: Run): ChartSpec {
           encoding: {
             y,
             x: { field: "count", type: "quantitative", stack: "zero", title: "visits" },
-            color: { field: "outcome", type: "nominal", scale: { domain: OUTCOMES, range: OUTCOME_COLOURS } },
+            // Above the bars: at the right it lands past the summary labels, off narrow output areas.
+            color: { field: "outcome", type: "nominal", scale: { domain: OUTCOMES, range: OUTCOME_COLOURS }, legend: { orient: "top" } },
             order: { field: "order", type: "quantitative" },
           },
         },

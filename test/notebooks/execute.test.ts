@@ -85,7 +85,7 @@ describe("a person's view of an executed notebook", { timeout: 300_000 }, () => 
       );
       expect(charts.length).toBeGreaterThanOrEqual(4);
       for (const [width, height] of charts) expect(width! * height!).toBeGreaterThan(200 * 100);
-      // The title of one, read back from the image's SVG: it is the chart, not a placeholder.
+      // One image's SVG, decoded: it holds vega's marks, not the empty shell nbconvert 6.5 leaves inline.
       const svg = await page.$eval(".jp-OutputArea-output img", (img) => atob(img.src.split(",")[1]!));
       expect(svg).toMatch(/^<svg[\s\S]*role-mark/);
       await page.screenshot({ path: join(OUTPUT, "03-branch-paths-and-jumps.png"), fullPage: true });

@@ -27,6 +27,16 @@ export interface CheckerInit {
   processOrigin: number;
 }
 
+/**
+ * When the kernel started (performance.timeOrigin): the supervisor's, which starts the cell
+ * process and hands it over in FORGE_KERNEL_ORIGIN, so that the timing log (FORGE_KERNEL_TIMING)
+ * counts every stage from the kernel's start; else this process's.
+ */
+export function kernelOrigin(): number {
+  const origin = Number(process.env.FORGE_KERNEL_ORIGIN);
+  return Number.isFinite(origin) && origin > 0 ? origin : performance.timeOrigin;
+}
+
 /** When the checker's start-up stages ended, in ms since the process started. */
 export type CheckerStages = Record<string, number>;
 
@@ -68,7 +78,7 @@ export function startCheckerThread(prelude: string, onStages?: (stages: CheckerS
   const signal = new SharedArrayBuffer(4);
   const flag = new Int32Array(signal);
   const { port1: ours, port2: theirs } = new MessageChannel();
-  const init: CheckerInit = { rootDir: REPO_ROOT, prelude, signal, port: theirs, processOrigin: performance.timeOrigin };
+  const init: CheckerInit = { rootDir: REPO_ROOT, prelude, signal, port: theirs, processOrigin: kernelOrigin() };
   const worker = startWorker(init, theirs);
 
   let closed = false;

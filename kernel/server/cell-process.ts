@@ -38,7 +38,8 @@ export class CellProcess {
   constructor(onMessage: (message: FromCellProcess) => void) {
     this.child = spawn(process.execPath, [...process.execArgv, LAUNCH, CELL_PROCESS_FLAG], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: process.env,
+      // Its timing log counts from the supervisor's start (kernelOrigin).
+      env: { ...process.env, FORGE_KERNEL_ORIGIN: String(performance.timeOrigin) },
     });
     this.child.stdout!.on("data", (d: Buffer) => process.stderr.write(d));
     this.child.stderr!.on("data", (d: Buffer) => {

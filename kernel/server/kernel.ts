@@ -8,6 +8,7 @@
  * Every request gets a reply: a failure inside the kernel becomes an error reply naming it.
  */
 import { setAmbientHooks } from "../../forge/api/ambient.js";
+import { kernelOrigin } from "../cells/checker-thread.js";
 import { buildTypeSurfaceInBackground, CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, startCellChecker, utf16ToCodePoint, type CellChecker, type CellError, type CellOutcome } from "../cells/index.js";
 import { HistoryStore, type HistoryQuery } from "../history/index.js";
 import { captureStreams, CellOutput, installDisplayGlobals, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
@@ -141,9 +142,9 @@ export class Kernel {
 
   private checker: CellChecker | null = null;
 
-  /** Time since the process started (performance.now() counts from there), for the timing log. */
+  /** Time since the kernel started (its supervisor: kernelOrigin), for the timing log. */
   private sinceStart(): string {
-    return `${performance.now().toFixed(0)} ms`;
+    return `${(performance.timeOrigin + performance.now() - kernelOrigin()).toFixed(0)} ms`;
   }
 
   /** The cell type checker: the one main.ts started, else started now (once). */

@@ -40,6 +40,9 @@ const INTERRUPT_BACKSTOP_MS = 4000;
 /** A cell process that dies this many times in a row before it is ready is not started again. */
 const MAX_FAILED_STARTS = 3;
 
+/** FORGE_KERNEL_TIMING=1 logs how long the start's stages took (to stderr). */
+const timing = process.env.FORGE_KERNEL_TIMING === "1";
+
 const STATE_LOST = "variables, functions and imports from earlier cells are lost";
 
 interface Request {
@@ -89,6 +92,7 @@ export class Supervisor {
   private broken: string | null = null;
   private pingId = 0;
   private shuttingDown = false;
+  private answeredKernelInfo = false;
 
   /** `first`: the cell process main.ts started before loading zeromq (earlyCellProcess), else one is started now. */
   constructor(info: ConnectionInfo, first?: EarlyCellProcess) {
@@ -136,7 +140,11 @@ export class Supervisor {
   private receive(channel: IncomingChannel, message: JupyterMessage): void {
     if (channel === "stdin" || this.shuttingDown) return;
     const type = message.header.msg_type;
-    if (type === "kernel_info_request") return this.answer(channel, message, "kernel_info_reply", kernelInfo());
+    if (type === "kernel_info_request") {
+      if (timing && !this.answeredKernelInfo) this.log(`kernel_info answered ${performance.now().toFixed(0)} ms after the process started`);
+      this.answeredKernelInfo = true;
+      return this.answer(channel, message, "kernel_info_reply", kernelInfo());
+    }
     if (channel === "control") {
       if (type === "interrupt_request") {
         this.interrupt(message.header);

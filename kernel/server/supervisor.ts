@@ -93,6 +93,8 @@ export class Supervisor {
   private pingId = 0;
   private shuttingDown = false;
   private answeredKernelInfo = false;
+  /** A replacement cell process is starting (announced with a "starting" status). */
+  private restarting = false;
 
   /** `first`: the cell process main.ts started before loading zeromq (earlyCellProcess), else one is started now. */
   constructor(info: ConnectionInfo, first?: EarlyCellProcess) {
@@ -238,6 +240,9 @@ export class Supervisor {
         return;
       case "prepared":
         this.failedStarts = 0;
+        // After a restart ("starting" was published): the new cell process is ready.
+        if (this.restarting) void this.channels.publish("status", { execution_state: "idle" }, null);
+        this.restarting = false;
         return;
       case "pong":
         if (m.id === this.pingId) this.pingId++; // answered
@@ -376,6 +381,7 @@ export class Supervisor {
       this.log(this.broken);
     } else {
       void this.channels.publish("status", { execution_state: "starting" }, null);
+      this.restarting = true;
       this.cells = this.startCells();
     }
     this.pump();

@@ -55,17 +55,33 @@ export function sampleTokensHost(
   const tokens = out ?? new Int32Array(batch);
   if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
   const rows = new RowSampler(vocab);
+  // Plain temperature rows go four at a time through the SIMD module (their cumulative sums
+  // run in the four lanes of one vector); greedy and filtered rows one by one.
+  const group: PlainRow[] = [];
   for (let b = 0; b < batch; b++) {
     const sampling = shared ?? resolveSampling((options as readonly SamplingOptions[])[b]!, vocab);
-    rows.load(logits, b * vocab);
     if (sampling.greedy) {
+      rows.load(logits, b * vocab);
       tokens[b] = rows.argmax();
       continue;
     }
     const u = f32(Math.min(Math.max(counterUniform(seed, instances[b]!, steps[b]!), 1e-12), U_MAX));
+    if (sampling.topK === null && sampling.topP === null && rows.grouped) {
+      group.push({ row: b, u, temperature: sampling.temperature });
+      if (group.length === 4) rows.samplePlain4(logits, group.splice(0), tokens);
+      continue;
+    }
+    rows.load(logits, b * vocab);
     tokens[b] = rows.sample(sampling, u);
   }
+  if (group.length > 0) rows.samplePlain4(logits, group, tokens);
   return tokens;
+}
+
+interface PlainRow {
+  row: number;
+  u: number;
+  temperature: number;
 }
 
 let kernelEnabled = true;
@@ -89,12 +105,18 @@ class RowSampler {
   private readonly at: { x: number; e: number; c: number };
   private mem!: Float32Array;
   private bits!: Uint32Array;
+  /** Floats per row region (n rounded up to whole lanes, plus room for padding). */
+  private readonly stride: number;
+  /** Whether samplePlain4 is available (the SIMD module is). */
+  readonly grouped: boolean;
 
   constructor(n: number) {
     this.n = n;
-    const stride = (n + 7) & ~3; // room for 4 lanes of padding past n
+    const stride = (this.stride = (n + 7) & ~3); // room for 4 lanes of padding past n
+    this.grouped = this.kernel !== null;
     this.at = { x: 0, e: 0, c: 0 };
-    const bytes = stride * 4;
+    // Regions 0..3 hold a group's rows, then their interleaved cumulative sums (4 regions' worth).
+    const bytes = 8 * stride * 4;
     if (this.kernel) {
       const memory = this.kernel.memory;
       if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
@@ -108,6 +130,56 @@ class RowSampler {
 
   load(logits: Float32Array, offset: number): void {
     this.mem.set(logits.subarray(offset, offset + this.n), this.at.x);
+  }
+
+  /**
+   * Up to four plain (temperature-only) rows: each row's softmax in its own region (in place),
+   * then the four cumulative sums at once, interleaved (sums[4i + r]), then each row's search.
+   * Missing rows of a short group run on zeros at scale 0 and are not read.
+   */
+  samplePlain4(logits: Float32Array, group: PlainRow[], tokens: Int32Array): void {
+    const k = this.kernel!;
+    const x = this.mem;
+    const n = this.n;
+    const n4 = n & ~3;
+    const stride = this.stride;
+    const scales = [0, 0, 0, 0];
+    group.forEach(({ row, temperature }, r) => {
+      const at = r * stride;
+      x.set(logits.subarray(row * n, (row + 1) * n), at);
+      if (temperature !== 1) {
+        const t = f32(temperature);
+        k.divide(at * 4, n4, t);
+        for (let i = n4; i < n; i++) x[at + i] = f32(x[at + i]! / t);
+      }
+      const max = k.rowmax(at * 4, n);
+      let sum = k.expsum(at * 4, at * 4, n4, max);
+      for (let i = n4; i < n; i++) {
+        const v = expScalar(x[at + i]! - max);
+        x[at + i] = v;
+        sum = f32(sum + v);
+      }
+      scales[r] = f32(1 / sum);
+    });
+    for (let r = group.length; r < 4; r++) x.fill(0, r * stride, r * stride + n);
+    const sums = 4 * stride;
+    if (n4 > 0) k.cumscale4(0, stride * 4, sums * 4, n4, scales[0]!, scales[1]!, scales[2]!, scales[3]!);
+    group.forEach(({ row, u }, r) => {
+      // The last n mod 4 sums of the chain, as cumscale would continue it.
+      for (let i = n4; i < n; i++) {
+        const p = f32(x[r * stride + i]! * scales[r]!);
+        x[sums + 4 * i + r] = i === 0 ? p : f32(p + x[sums + 4 * (i - 1) + r]!);
+      }
+      const target = f32(u * x[sums + 4 * (n - 1) + r]!);
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (x[sums + 4 * mid + r]! < target) lo = mid + 1;
+        else hi = mid;
+      }
+      tokens[row] = Math.min(lo, n - 1);
+    });
   }
 
   argmax(): number {

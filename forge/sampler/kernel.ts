@@ -65,6 +65,12 @@ export interface SamplerKernel {
   expsum(src: number, dst: number, n4: number, max: number): number;
   /** dst[i] = Σ_{j ≤ i} (src[j] · scale) in order, float32 (n ≥ 1); returns dst[n − 1]. */
   cumscale(src: number, dst: number, n: number, scale: number): number;
+  /**
+   * cumscale for four rows at once (rows at src + r·stride bytes, scales s0..s3), their
+   * first n4 (a multiple of 4) sums interleaved: dst[4i + r]. The four chains run in the
+   * lanes of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each other.
+   */
+  cumscale4(src: number, stride: number, dst: number, n4: number, s0: number, s1: number, s2: number, s3: number): void;
 }
 
 // ---- a minimal WebAssembly assembler -------------------------------------------------------
@@ -132,6 +138,9 @@ const v = {
   store: op.simd(0x0b, 4, 0),
   splat: (x: number) => op.simd(0x0c, ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x)),
   shuffle2323: op.simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),
+  /** i8x16.shuffle picking 32-bit lanes (0–3: first operand, 4–7: second). */
+  lanes: (a: number, b: number, c: number, d: number) => op.simd(0x0d, ...[a, b, c, d].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
+  replaceLane: (lane: number) => op.simd(0x20, lane),
   f32x4Splat: op.simd(0x13),
   extract: (lane: number) => op.simd(0x1f, lane),
   lt: op.simd(0x43),
@@ -215,6 +224,42 @@ function cumscaleFn(): Fn {
         ...addr(dst, i), ...op.get(c), ...op.f32Store,
       ]),
       ...op.get(c),
+    ],
+  };
+}
+
+function cumscale4Fn(): Fn {
+  // params: 0 src, 1 stride, 2 dst, 3 n4, 4..7 scales; locals: 8 i, 9 vscale, 10 c, 11..14 a0..a3, 15..18 t0..t3
+  const [src, stride, dst, n4, i, vscale, c] = [0, 1, 2, 3, 8, 9, 10];
+  const a = [11, 12, 13, 14];
+  const t = [15, 16, 17, 18];
+  const loadRow = (r: number) => [...op.get(src), ...op.get(stride), ...op.i32(r), 0x6c /* i32.mul */, ...op.i32Add, ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...v.load, ...op.set(a[r]!)];
+  const shuffle = (x: number, y: number, lanes: [number, number, number, number], out: number) => [...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.set(out)];
+  // Column j (element i + j of the four rows) → c += column · scale; dst[4(i + j) + r] = c.
+  const column = (x: number, y: number, lanes: [number, number, number, number], j: number) => [
+    ...op.get(dst), ...op.get(i), ...op.i32(j), ...op.i32Add, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
+    ...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.get(vscale), ...v.mul, ...op.get(c), ...v.add, ...op.set(c),
+    ...op.get(c), ...v.store,
+  ];
+  return {
+    name: "cumscale4",
+    params: [I32, I32, I32, I32, F32, F32, F32, F32],
+    results: [],
+    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
+    body: [
+      ...op.get(4), ...v.f32x4Splat,
+      ...op.get(5), ...v.replaceLane(1), ...op.get(6), ...v.replaceLane(2), ...op.get(7), ...v.replaceLane(3), ...op.set(vscale),
+      ...forLoop(i, op.i32(0), n4, 4, [
+        ...loadRow(0), ...loadRow(1), ...loadRow(2), ...loadRow(3),
+        ...shuffle(a[0]!, a[1]!, [0, 4, 1, 5], t[0]!), // r0[0] r1[0] r0[1] r1[1]
+        ...shuffle(a[2]!, a[3]!, [0, 4, 1, 5], t[1]!), // r2[0] r3[0] r2[1] r3[1]
+        ...shuffle(a[0]!, a[1]!, [2, 6, 3, 7], t[2]!), // r0[2] r1[2] r0[3] r1[3]
+        ...shuffle(a[2]!, a[3]!, [2, 6, 3, 7], t[3]!),
+        ...column(t[0]!, t[1]!, [0, 1, 4, 5], 0),
+        ...column(t[0]!, t[1]!, [2, 3, 6, 7], 1),
+        ...column(t[2]!, t[3]!, [0, 1, 4, 5], 2),
+        ...column(t[2]!, t[3]!, [2, 3, 6, 7], 3),
+      ]),
     ],
   };
 }
@@ -304,10 +349,9 @@ let kernel: SamplerKernel | null | undefined;
 export function samplerKernel(): SamplerKernel | null {
   if (kernel !== undefined) return kernel;
   try {
-    const bytes = assemble([expsumFn(), cumscaleFn(), rowmaxFn(), argmaxFn(), divideFn()]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(samplerKernelBytes()));
     const e = instance.exports as unknown as SamplerKernel;
-    kernel = { memory: e.memory, rowmax: e.rowmax, argmax: e.argmax, divide: e.divide, expsum: e.expsum, cumscale: e.cumscale };
+    kernel = { memory: e.memory, rowmax: e.rowmax, argmax: e.argmax, divide: e.divide, expsum: e.expsum, cumscale: e.cumscale, cumscale4: e.cumscale4 };
   } catch {
     kernel = null;
   }
@@ -316,5 +360,5 @@ export function samplerKernel(): SamplerKernel | null {
 
 /** The module's source bytes (for tests: WebAssembly.validate). */
 export function samplerKernelBytes(): Uint8Array {
-  return assemble([expsumFn(), cumscaleFn(), rowmaxFn(), argmaxFn(), divideFn()]);
+  return assemble([expsumFn(), cumscaleFn(), cumscale4Fn(), rowmaxFn(), argmaxFn(), divideFn()]);
 }

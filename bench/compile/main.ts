@@ -4,7 +4,11 @@
  * Prints the median over 20 runs (goal ≤ 50 ms) and, as the in-process baseline, the
  * median of reading the same file and parsing it with bare smol-toml.
  *
- *   npx tsx bench/compile/main.ts [--sequences 100] [--blocks 10] [--runs 20]
+ * A second row (issue #15, item 7) parses a ~10 MB file of the same generator (more blocks
+ * per sequence) with parseUdplFile: the median of 3 runs, per MB, against bare smol-toml on
+ * the same text, so that a parser slower than linear shows up as a growing ratio.
+ *
+ *   npx tsx bench/compile/main.ts [--sequences 100] [--blocks 10] [--runs 20] [--big-mb 10] [--big-runs 3]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,6 +75,12 @@ function timeIt(runs: number, fn: () => void): number[] {
   return times;
 }
 
+/** Blocks per sequence that make `generateUdpl(sequences, ·)` at least `bytes` long. */
+export function blocksForSize(sequences: number, bytes: number): number {
+  const perBlock = generateUdpl(sequences, 2).length - generateUdpl(sequences, 1).length;
+  return Math.max(1, Math.ceil(bytes / perBlock));
+}
+
 const sequenceCount = arg("sequences", 100);
 const blocks = arg("blocks", 10);
 const runs = arg("runs", 20);
@@ -110,3 +120,31 @@ console.log(`compile bench: ${sequenceCount} sequences × ${blocks} blocks, ${(t
 console.log(`  parse+lint ${fmt(median(stage.parse))} ms · program ${fmt(median(stage.program))} ms · compile ${fmt(median(stage.compile))} ms · sample ${fmt(median(stage.sample))} ms`);
 console.log(`  total median ${fmt(m)} ms (goal ≤ 50 ms: ${m <= 50 ? "met" : "MISSED"})`);
 console.log(`  baseline: read + bare smol-toml parse of the same file, median ${fmt(b)} ms → pipeline / baseline = ${(m / b).toFixed(2)}×`);
+
+// ── the 10 MB row ─────────────────────────────────────────────────────────────
+const bigMb = arg("big-mb", 10);
+const bigRuns = arg("big-runs", 3);
+if (bigMb > 0) {
+  const bigDir = mkdtempSync(join(tmpdir(), "forge-bench-big-"));
+  const bigFile = join(bigDir, "big.toml");
+  const bigText = generateUdpl(sequenceCount, blocksForSize(sequenceCount, bigMb * 1e6));
+  writeFileSync(bigFile, bigText);
+  let bigZones = 0;
+  const bigParse: number[] = [];
+  const bigToml: number[] = [];
+  for (let i = 0; i < bigRuns; i++) {
+    let t0 = performance.now();
+    const { sequences } = parseUdplFile(bigFile);
+    bigParse.push(performance.now() - t0);
+    bigZones = Object.values(sequences).reduce((n, q) => n + q.zones.length, 0);
+    t0 = performance.now();
+    parseToml(readFileSync(bigFile, "utf8"));
+    bigToml.push(performance.now() - t0);
+  }
+  rmSync(bigDir, { recursive: true, force: true });
+  const mb = bigText.length / 1e6;
+  const p = median(bigParse);
+  const t = median(bigToml);
+  console.log(`big file: ${mb.toFixed(1)} MB of UDPL (${sequenceCount} sequences, ${bigZones} zones), median of ${bigRuns} runs`);
+  console.log(`  parseUdplFile ${fmt(p)} ms (${fmt(p / mb)} ms/MB) · bare smol-toml ${fmt(t)} ms (${fmt(t / mb)} ms/MB) → ${(p / t).toFixed(2)}×`);
+}

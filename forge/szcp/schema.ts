@@ -22,8 +22,11 @@ const over = (name: SzcpLimitName, what: string) => ({
   params: { limit: name },
 });
 
-/** An integer in 0..SZCP_LIMITS[name] (below 2^31: the program stores them as Int32). */
-const boundedInt = (name: SzcpLimitName, min = 0) => z.int().min(min).max(SZCP_LIMITS[name], over(name, "too large"));
+/**
+ * An integer in min..SZCP_LIMITS[name] (below 2^31: the program stores them as Int32). The
+ * limit is checked first, so a number past 2^53 is reported against it too.
+ */
+const boundedInt = (name: SzcpLimitName, min = 0) => z.number().max(SZCP_LIMITS[name], over(name, "too large")).min(min).int();
 const name = z.string().min(1).max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "too long"));
 /** A trigger pattern: non-empty, at most maxPatternBytes of UTF-8. */
 const pattern = z
@@ -50,8 +53,7 @@ const record = z
       ctx.addIssue({ code: "custom", message: `the key "__proto__" is reserved (a property of every JavaScript object); pick another name`, path: ["__proto__"], abort: true });
   })
   .pipe(z.record(z.string().max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "key too long")), z.string().max(SZCP_LIMITS.maxRecordValueLength, over("maxRecordValueLength", "value too long"))));
-const zoneTarget = z.int().min(END).max(SZCP_LIMITS.maxZones, over("maxZones", "zone id too large"));
-const count = z.int().min(0);
+const zoneTarget = z.number().max(SZCP_LIMITS.maxZones, over("maxZones", "zone id too large")).min(END).int();
 const tagList = z.array(name).max(SZCP_LIMITS.maxTags, over("maxTags", "too many tags"));
 
 export const escapeSpecSchema = z.discriminatedUnion("kind", [

@@ -35,6 +35,8 @@ const manyZones = (n: number) => edited((w) => (w.zones = Array.from({ length: n
 describe("SZCP_LIMITS", () => {
   const over: Array<[string, (w: SzcpWorkflow) => void, string, keyof typeof SZCP_LIMITS]> = [
     ["counters", (w) => (w.counters = SZCP_LIMITS.maxCounters + 1), "$.counters", "maxCounters"],
+    ["counters past 2^53", (w) => (w.counters = 1e20), "$.counters", "maxCounters"],
+    ["a jump target", (w) => (w.zones[0]!.next = 2 ** 40), "$.zones[0].next", "maxZones"],
     ["maxGen", (w) => (w.zones[0]!.maxGen = SZCP_LIMITS.maxCount + 1), "$.zones[0].maxGen", "maxCount"],
     ["a pattern's UTF-8 bytes", (w) => (w.config.controlToken = "€".repeat(22)), "$.config.controlToken", "maxPatternBytes"],
     ["an advance pattern", (w) => (w.zones[0]!.advance = "x".repeat(65)), "$.zones[0].advance", "maxPatternBytes"],

@@ -26,9 +26,10 @@ export interface BackendOptions {
    */
   sampling?: SamplingDefaults;
   /**
-   * What computes the model: "onnx" (ONNX Runtime, CPU), "tfjs", or "auto" (onnx when it
-   * loads and the tfjs backend is wasm/cpu); $FORGE_ENGINE overrides. Default: see
-   * forge/backend/engine.ts (DEFAULT_ENGINE).
+   * What computes the model: "onnx" (ONNX Runtime, CPU), "tfjs", or "auto", the default: onnx
+   * for a model loaded from a folder when onnxruntime-node loads and the tfjs backend is wasm
+   * or cpu, tfjs for a DecoderModel object (the ONNX graph would be a snapshot of weights its
+   * owner may change). $FORGE_ENGINE overrides. See forge/backend/engine.ts.
    */
   engine?: EnginePreference;
 }
@@ -119,6 +120,6 @@ export async function makeBackend(
       `makeBackend: the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
     );
   }
-  const engine = await selectEngine(decoder, backend, options.engine);
+  const engine = await selectEngine(decoder, backend, options.engine, !(model instanceof DecoderModel));
   return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend, engine: engine.step }, options.sampling ?? sampling);
 }

@@ -27,6 +27,20 @@ describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_00
     expect(project.onnx.info()).toEqual(project.tfjs.info());
   });
 
+  it("defaults to onnx for a model folder and to tfjs for a model object (its weights may change)", async () => {
+    const saved = process.env.FORGE_ENGINE;
+    delete process.env.FORGE_ENGINE;
+    try {
+      expect((await makeBackend()).engine).toBe("onnxruntime");
+      expect((await makeBackend(randomByteModel(1), new forge.ByteTokenizer())).engine).toBe("tfjs");
+      process.env.FORGE_ENGINE = "tfjs";
+      expect((await makeBackend()).engine).toBe("tfjs");
+    } finally {
+      if (saved === undefined) delete process.env.FORGE_ENGINE;
+      else process.env.FORGE_ENGINE = saved;
+    }
+  });
+
   it("the project's model, seed example, 8 streams (prefill, continuous batching over 12 instances, shrinking)", async () => {
     const { factory } = seedExample(24);
     const workflow = factory();

@@ -16,8 +16,10 @@
  * Three parts share one softmax, as the tfjs decoder's attention.ts does:
  * - the shared prefix, held once per kv head (keys transposed [kvH, D, P], values [kvH, P, D]):
  *   all streams' query rows against it are one 2-D product per head;
- * - each stream's own past columns (keys transposed [B, kvH, D, M], values [B, kvH, M, D],
- *   masked per stream by `own_mask` [B, 1, 1, M]);
+ * - each stream's own past columns (keys [B, kvH, M, D], values transposed [B, kvH, D, M],
+ *   masked per stream by `own_mask` [B, 1, 1, M]), each block the LEFT operand of its product
+ *   (K·qᵀ, Vᵀ·wᵀ): MLAS packs a product's right operand at every call, so the cache on the
+ *   right was copied once per step on top of being read (2× slower at 1 024 columns);
  * - the S tokens of this call (causal within the call: `step_mask` [S·g, S]).
  * Query rows are laid out per (stream, kv head) as r = s·g + i (g = heads / kvHeads).
  *
@@ -74,8 +76,8 @@ export const IO = {
   prefixMask: "prefix_mask", // float [1, 1, 1, P]: 0, or −1e9 for a placeholder prefix
   stepMask: "step_mask", // float [S·g, S]: causal mask among this call's tokens
   logits: "logits", // float [B, vocab]
-  ownKeys: (l: number) => `own_keys_t_${l}`, // [B, kvH, D, M]
-  ownValues: (l: number) => `own_values_${l}`, // [B, kvH, M, D]
+  ownKeys: (l: number) => `own_keys_${l}`, // [B, kvH, M, D]
+  ownValues: (l: number) => `own_values_t_${l}`, // [B, kvH, D, M]
   prefixKeys: (l: number) => `prefix_keys_t_${l}`, // [kvH, D, P]
   prefixValues: (l: number) => `prefix_values_${l}`, // [kvH, P, D]
   newKeys: (l: number) => `new_keys_${l}`, // [B, S, kvH·D], RoPE applied
@@ -165,7 +167,8 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const prefixScores = one("Reshape", [one("MatMul", [qHeads, IO.prefixKeys(l)]), c.headsBySg]); // [kvH, B, S·g, P]
     const pStream = one("Add", [one("Transpose", [prefixScores], { perm: [1, 0, 2, 3] }), IO.prefixMask]); // [B, kvH, S·g, P]
     // Each stream's own past columns, and this call's columns (causal among themselves).
-    const ownScores = one("Add", [one("MatMul", [qRows, IO.ownKeys(l)]), IO.ownMask]); // [B, kvH, S·g, M]
+    const qCols = one("Transpose", [qRows], { perm: [0, 1, 3, 2] }); // [B, kvH, D, S·g]
+    const ownScores = one("Add", [one("Transpose", [one("MatMul", [IO.ownKeys(l), qCols])], { perm: [0, 1, 3, 2] }), IO.ownMask]); // [B, kvH, S·g, M]
     const kT = one("Transpose", [one("Reshape", [k, c.kvShape])], { perm: [0, 2, 3, 1] }); // [B, kvH, D, S]
     const vS = one("Transpose", [one("Reshape", [v, c.kvShape])], { perm: [0, 2, 1, 3] }); // [B, kvH, S, D]
     const stepScores = one("Add", [one("MatMul", [qRows, kT]), IO.stepMask]); // [B, kvH, S·g, S]
@@ -173,7 +176,8 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const [wPrefix, wOwn, wStep] = node("Split", [all, c.splits], 3, { axis: -1 }) as [string, string, string];
     const wpHeads = one("Reshape", [one("Transpose", [wPrefix], { perm: [1, 0, 2, 3] }), c.headRowsP]); // [kvH, B·S·g, P]
     const prefixOut = one("Transpose", [one("Reshape", [one("MatMul", [wpHeads, IO.prefixValues(l)]), c.headsBySg])], { perm: [1, 0, 2, 3] }); // [B, kvH, S·g, D]
-    const out = one("Add", [one("Add", [prefixOut, one("MatMul", [wOwn, IO.ownValues(l)])]), one("MatMul", [wStep, vS])]); // [B, kvH, S·g, D]
+    const ownOut = one("Transpose", [one("MatMul", [IO.ownValues(l), one("Transpose", [wOwn], { perm: [0, 1, 3, 2] })])], { perm: [0, 1, 3, 2] }); // [B, kvH, S·g, D]
+    const out = one("Add", [one("Add", [prefixOut, ownOut]), one("MatMul", [wStep, vS])]); // [B, kvH, S·g, D]
     const o5 = one("Reshape", [out, c.o5Shape]); // [B, kvH, S, g, D]
     return one("Reshape", [one("Transpose", [o5], { perm: [0, 2, 1, 3, 4] }), c.outShape]);
   };
@@ -220,8 +224,8 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
   const outputs: ValueInfoProto[] = [valueInfo(IO.logits, FLOAT, ["batch", V])];
   for (let l = 0; l < weights.layers.length; l++) {
     inputs.push(
-      valueInfo(IO.ownKeys(l), FLOAT, ["batch", kvHeads, D, "own"]),
-      valueInfo(IO.ownValues(l), FLOAT, ["batch", kvHeads, "own", D]),
+      valueInfo(IO.ownKeys(l), FLOAT, ["batch", kvHeads, "own", D]),
+      valueInfo(IO.ownValues(l), FLOAT, ["batch", kvHeads, D, "own"]),
       valueInfo(IO.prefixKeys(l), FLOAT, [kvHeads, D, "prefix"]),
       valueInfo(IO.prefixValues(l), FLOAT, [kvHeads, "prefix", D]),
     );

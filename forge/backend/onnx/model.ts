@@ -3,8 +3,8 @@
  * (forge/model/step-model.ts). The graph is graph.ts's; this file holds the session and the
  * KV cache.
  *
- * The cache, per layer: each stream's own columns (keys transposed [B, kvHeads, D, M], values
- * [B, kvHeads, M, D]) and the shared prefix held once (keys transposed [kvHeads, D, P], values
+ * The cache, per layer: each stream's own columns (keys [B, kvHeads, M, D], values transposed
+ * [B, kvHeads, D, M]) and the shared prefix held once (keys transposed [kvHeads, D, P], values
  * [kvHeads, P, D]), all host Float32Arrays that the graph reads as inputs without a copy. A run
  * returns only its new columns, which are written here at each row's own length: rows are
  * always packed from column 0, a held row (active 0) writes nothing, and compaction has
@@ -145,16 +145,16 @@ export class OnnxKvCache implements StepCache {
     for (let l = 0; l < this.layers; l++) {
       const kOld = this.ownKeys[l];
       const vOld = this.ownValues[l];
-      const k = new Float32Array(B * H * D * columns);
-      const v = new Float32Array(B * H * columns * D);
+      const k = new Float32Array(B * H * columns * D);
+      const v = new Float32Array(B * H * D * columns);
       if (kOld !== undefined && vOld !== undefined && keep > 0) {
-        for (let r = 0; r < B * H * D; r++) k.set(kOld.subarray(r * old, r * old + keep), r * columns);
-        for (let bh = 0; bh < B * H; bh++) v.set(vOld.subarray(bh * old * D, (bh * old + keep) * D), bh * columns * D);
+        for (let bh = 0; bh < B * H; bh++) k.set(kOld.subarray(bh * old * D, (bh * old + keep) * D), bh * columns * D);
+        for (let r = 0; r < B * H * D; r++) v.set(vOld.subarray(r * old, r * old + keep), r * columns);
       }
       this.ownKeys[l] = k;
       this.ownValues[l] = v;
-      this.ownKeyTensors[l] = new this.ort.Tensor("float32", k, [B, H, D, columns]);
-      this.ownValueTensors[l] = new this.ort.Tensor("float32", v, [B, H, columns, D]);
+      this.ownKeyTensors[l] = new this.ort.Tensor("float32", k, [B, H, columns, D]);
+      this.ownValueTensors[l] = new this.ort.Tensor("float32", v, [B, H, D, columns]);
     }
     this.columns = columns;
   }
@@ -168,9 +168,9 @@ export class OnnxKvCache implements StepCache {
     for (let j = 0; j < n; j++) {
       const src = (from * S + j) * H * D;
       for (let h = 0; h < H; h++) {
-        const kBase = ((b * H + h) * D) * M + at + j;
-        for (let d = 0; d < D; d++) k[kBase + d * M] = newKeys[src + h * D + d]!;
-        v.set(newValues.subarray(src + h * D, src + (h + 1) * D), ((b * H + h) * M + at + j) * D);
+        k.set(newKeys.subarray(src + h * D, src + (h + 1) * D), ((b * H + h) * M + at + j) * D);
+        const vBase = (b * H + h) * D * M + at + j;
+        for (let d = 0; d < D; d++) v[vBase + d * M] = newValues[src + h * D + d]!;
       }
     }
   }

@@ -37,6 +37,12 @@ export interface ProfiledWave {
   ms: number;
   /** Milliseconds per phase, summed over the run. */
   phaseMs: Record<Phase, number>;
+  /**
+   * CPU milliseconds per phase (process.cpuUsage, all threads), summed over the run: on a
+   * shared machine a phase's wall time also counts the time other tenants held the core.
+   */
+  phaseCpuMs: Record<Phase, number>;
+  cpuMs: number;
   traces: StreamTrace[];
 }
 
@@ -52,12 +58,22 @@ export async function profiledWave(
   },
 ): Promise<ProfiledWave> {
   const phaseMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  const phaseCpuMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  const cpuNow = () => {
+    const used = process.cpuUsage();
+    return (used.user + used.system) / 1000;
+  };
   const start = performance.now();
+  const cpuStart = cpuNow();
   let mark = start;
+  let cpuMark = cpuStart;
   const lap = (phase: Phase): void => {
     const now = performance.now();
+    const cpu = cpuNow();
     phaseMs[phase] += now - mark;
+    phaseCpuMs[phase] += cpu - cpuMark;
     mark = now;
+    cpuMark = cpu;
   };
   const b = options.batchSize;
   const sampling = options.sampling ?? {};
@@ -156,6 +172,6 @@ export async function profiledWave(
   }
   const traces = Array.from({ length: b }, (_, s) => recorder.take(s, s));
   lap("finish");
-  return { form: options.form, steps, tokens, generated, ms: performance.now() - start, phaseMs, traces };
+  return { form: options.form, steps, tokens, generated, ms: performance.now() - start, phaseMs, phaseCpuMs, cpuMs: cpuNow() - cpuStart, traces };
 }
 

@@ -11,7 +11,7 @@ import { parse, TomlError } from "smol-toml";
 import { UdplError } from "./errors.js";
 import { UDPL_LIMITS, limitLabel } from "./limits.js";
 import { isTable, type LintContext } from "./context.js";
-import { LineIndex, type PathSegment } from "./locate.js";
+import type { PathSegment } from "./locate.js";
 
 export function parseTomlDocument(text: string, file: string): Record<string, unknown> {
   checkSize(text, file);
@@ -40,7 +40,15 @@ export function parseTomlDocument(text: string, file: string): Record<string, un
 /** `UDPL_LIMITS.maxSourceLength` and `maxLines`, checked in one pass that stops at the limit. */
 function checkSize(text: string, file: string): void {
   if (text.length > UDPL_LIMITS.maxSourceLength) {
-    const { line, column } = new LineIndex(text).position(UDPL_LIMITS.maxSourceLength);
+    // The position of the first character past the limit, counted without a line table.
+    const limit = UDPL_LIMITS.maxSourceLength;
+    let line = 1;
+    let lineStart = 0;
+    for (let i = text.indexOf("\n"); i >= 0 && i < limit; i = text.indexOf("\n", i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    const column = limit - lineStart + 1;
     throw new UdplError({
       file,
       line,

@@ -47,6 +47,12 @@ const CB_BATCHES = (process.env.CB_BATCHES ?? "64").split(",").map(Number);
 const FEED_BATCHES = (process.env.FEED_BATCHES ?? "64,256").split(",").map(Number);
 const FEED_CHUNK = Number(process.env.FEED_CHUNK ?? 16);
 const GREEDY = process.env.SAMPLED !== "1";
+/**
+ * FEATURES_ONLY=1: leave out the one-token-per-step rows (speed-ups then read against the
+ * first feature row; compare CPU s with a baseline run in another process). On a loaded
+ * machine the rows of one batch can so run in two processes side by side.
+ */
+const FEATURES_ONLY = process.env.FEATURES_ONLY === "1";
 
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
@@ -127,9 +133,10 @@ function print(r: Row, base: Row): void {
 }
 
 for (const batch of BATCHES) {
-  const base = await measure("one token per step", batch, batch, { prefill: false, continuousBatching: false });
+  const prefill = () => measure("shared-prefix prefill", batch, batch, { prefill: true, continuousBatching: false });
+  const base = FEATURES_ONLY ? await prefill() : await measure("one token per step", batch, batch, { prefill: false, continuousBatching: false });
   print(base, base);
-  print(await measure("shared-prefix prefill", batch, batch, { prefill: true, continuousBatching: false }), base);
+  if (!FEATURES_ONLY) print(await prefill(), base);
   if (FEED_BATCHES.includes(batch)) print(await measure(`prefill + feeding k=${FEED_CHUNK}`, batch, batch, { prefill: true, continuousBatching: false, feedChunk: FEED_CHUNK }), base);
   if (WAVES > 1 && CB_BATCHES.includes(batch)) {
     const n = WAVES * batch;

@@ -33,6 +33,7 @@ import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limit
 import { admitRequestInSlices, wireOptions } from "./request.js";
 import { AdmissionLane } from "./lane.js";
 import { encodeRun, type ArrayEncoding } from "./wire.js";
+import { vocabularyOf } from "../lzcp/vocabulary.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
 
 /** Principal of requests when the server has no auth (loopback only). */
@@ -139,6 +140,7 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     scheduling: "fifo",
   };
   const queue = new JobQueue(backend, limits, log);
+  vocabularyOf(backend.tokenizer); // captured once, now, not during a client's admission
   // Imported here, not at the top: importing forge (a notebook kernel's start) need not load fastify.
   const { default: Fastify } = await import("fastify");
   const app = Fastify({

@@ -10,6 +10,8 @@ import type { RequestOptions } from "../engine/types.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import { deserializeWorkflow, deserializeWorkflowInSlices, sealWorkflow, SzcpError, jsonPath, workflowSha256 } from "../szcp/index.js";
 import { resolveSampling } from "../sampler/index.js";
+import { vocabularyOf } from "../lzcp/vocabulary.js";
+import { buildTriggerTableInSlices } from "../ttfa/trigger.js";
 import { HttpError } from "./errors.js";
 import type { Pause } from "./lane.js";
 import type { ServerLimits, WireRequestOptions } from "./types.js";
@@ -130,7 +132,20 @@ export async function admitRequestInSlices(body: unknown, backend: ForgeBackend,
   await pause();
   workflowSha256(workflow);
   await pause();
+  // The trigger table is the compile's one large piece (states × vocabulary cells: a second or
+  // more on a 128k vocabulary): built here in slices, the compile below finds it cached.
+  await buildTriggerTableInSlices(triggerPatterns(workflow), vocabularyOf(backend.tokenizer), pause).catch(() => undefined);
+  await pause();
   return checkForBackend(workflow, parsed, backend, limits);
+}
+
+/** The trigger patterns in the order lowering lists them (forge/lzcp/lower.ts); another order only misses the cache. */
+function triggerPatterns(workflow: SzcpWorkflow): string[] {
+  const { zoneTokens, controlToken, escape } = workflow.config;
+  const escapes = escape === null ? [] : escape.kind === "single" ? [escape.token] : [escape.open, escape.close];
+  const patterns: string[] = [];
+  for (const p of [...zoneTokens, ...workflow.zones.map((z) => z.advance), controlToken, ...escapes]) if (!patterns.includes(p)) patterns.push(p);
+  return patterns;
 }
 
 export function checkLimits(options: WireRequestOptions, limits: ServerLimits): void {

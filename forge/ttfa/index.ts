@@ -4,7 +4,7 @@ export { TTFA_FORMAT, TTFA_VERSION, TtfaEvent } from "./types.js";
 export { TtfaError } from "./errors.js";
 export { assembleProgram, compileForBackend, checkProgramTokenizer } from "./assemble.js";
 export { compileCacheStats, COMPILE_CACHE_ENTRIES, COMPILE_CACHE_BYTES } from "./compile-cache.js";
-export { buildTriggerTable, buildByteAutomaton, runBytes, scanBytes, triggerColumn, MAX_AUTOMATON_STATES, MAX_TRIGGER_TABLE_CELLS, type TokenByteSource } from "./trigger.js";
+export { buildTriggerTable, buildTriggerTableInSlices, TRIGGER_CACHE_ENTRIES, TRIGGER_CACHE_BYTES, buildByteAutomaton, runBytes, scanBytes, triggerColumn, MAX_AUTOMATON_STATES, MAX_TRIGGER_TABLE_CELLS, type TokenByteSource } from "./trigger.js";
 export {
   ReferenceInterpreter,
   runScripted,

@@ -119,15 +119,86 @@ export function scanBytes(automaton: ByteAutomaton, bytes: ArrayLike<number>): A
   return found;
 }
 
+/**
+ * Trigger tables, kept per vocabulary (the object, weakly) and pattern list: a table depends
+ * on nothing else, so every workflow with the same patterns (the seed's five, say) shares
+ * one, and a server can build a new one in slices before the compile asks for it
+ * (`buildTriggerTableInSlices`). Bounded (LRU): `TRIGGER_CACHE_ENTRIES` tables and
+ * `TRIGGER_CACHE_BYTES` per vocabulary. Tables are never mutated after they are built.
+ */
+export const TRIGGER_CACHE_ENTRIES = 8;
+export const TRIGGER_CACHE_BYTES = 256 * 1024 * 1024;
+const tableCache = new WeakMap<object, { tables: Map<string, TriggerTable>; bytes: number }>();
+const tableBytes = (t: TriggerTable): number => t.next.byteLength + t.match.byteLength + t.bytes.delta.byteLength;
+
+function cachedTable(tokens: TokenByteSource, key: string): TriggerTable | undefined {
+  const lru = tableCache.get(tokens);
+  const hit = lru?.tables.get(key);
+  if (hit && hit.vocabSize === tokens.vocabSize) {
+    lru!.tables.delete(key); // most recently used last
+    lru!.tables.set(key, hit);
+    return hit;
+  }
+  return undefined;
+}
+
+function keepTable(tokens: TokenByteSource, key: string, table: TriggerTable): void {
+  const bytes = tableBytes(table);
+  if (bytes > TRIGGER_CACHE_BYTES) return;
+  let lru = tableCache.get(tokens);
+  if (!lru) tableCache.set(tokens, (lru = { tables: new Map(), bytes: 0 }));
+  const old = lru.tables.get(key);
+  if (old) lru.bytes -= tableBytes(old);
+  lru.tables.delete(key);
+  lru.tables.set(key, table);
+  lru.bytes += bytes;
+  for (const [oldKey, oldTable] of lru.tables) {
+    if (lru.tables.size <= TRIGGER_CACHE_ENTRIES && lru.bytes <= TRIGGER_CACHE_BYTES) break;
+    lru.tables.delete(oldKey);
+    lru.bytes -= tableBytes(oldTable);
+  }
+}
+
 export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): TriggerTable {
+  const key = JSON.stringify(patterns);
+  const hit = cachedTable(tokens, key);
+  if (hit) return hit;
+  const builder = tableBuilder(patterns, tokens, Number.MAX_SAFE_INTEGER);
+  let step = builder.next();
+  while (!step.done) step = builder.next();
+  keepTable(tokens, key, step.value);
+  return step.value;
+}
+
+/**
+ * `buildTriggerTable` for a server's event loop: the same table (kept in the same cache),
+ * built `sliceTokens` vocabulary entries at a time with `await pause()` between slices.
+ */
+export async function buildTriggerTableInSlices(patterns: string[], tokens: TokenByteSource, pause: () => Promise<void>, sliceTokens = 4096): Promise<TriggerTable> {
+  const key = JSON.stringify(patterns);
+  const hit = cachedTable(tokens, key);
+  if (hit) return hit;
+  const builder = tableBuilder(patterns, tokens, Math.max(1, sliceTokens));
+  let step = builder.next();
+  while (!step.done) {
+    await pause();
+    step = builder.next();
+  }
+  keepTable(tokens, key, step.value);
+  return step.value;
+}
+
+function* tableBuilder(patterns: string[], tokens: TokenByteSource, sliceTokens: number): Generator<void, TriggerTable, void> {
   const automaton = buildByteAutomaton(patterns);
   const vocabSize = tokens.vocabSize;
   const columns = vocabSize + 1;
   const S = automaton.stateCount;
   if (S * columns > MAX_TRIGGER_TABLE_CELLS)
     throw new TtfaError(`the trigger table would have ${S} states × ${columns} columns = ${S * columns} cells, over MAX_TRIGGER_TABLE_CELLS = ${MAX_TRIGGER_TABLE_CELLS}; use shorter trigger patterns`);
+  // Not filled up front: every cell is written below, so the pages of these arrays (up to
+  // hundreds of MB on a large vocabulary) are first touched slice by slice, not all at once.
   const next = new Int32Array(S * columns);
-  const match = new Int32Array(S * columns).fill(-1);
+  const match = new Int32Array(S * columns);
   const { delta, output } = automaton;
   const bytesOf = byteAccessor(tokens);
   // Run each token once from the root, remembering the state before every byte and the first
@@ -136,6 +207,7 @@ export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): 
   let rootState = new Int32Array(64);
   let firstFrom = new Int32Array(64);
   for (let v = 0; v < vocabSize; v++) {
+    if (v > 0 && v % sliceTokens === 0) yield;
     const bytes = bytesOf(v);
     const n = bytes.length;
     if (rootState.length <= n) {
@@ -174,8 +246,11 @@ export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): 
       }
     }
   }
-  // The extra column: a token with no bytes leaves the state as it is.
-  for (let s = 0; s < S; s++) next[s * columns + vocabSize] = s;
+  // The extra column: a token with no bytes leaves the state as it is, and matches nothing.
+  for (let s = 0; s < S; s++) {
+    next[s * columns + vocabSize] = s;
+    match[s * columns + vocabSize] = -1;
+  }
   return { patterns: [...patterns], stateCount: S, vocabSize, columns, next, match, bytes: automaton };
 }
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ByteTokenizer } from "../../../forge/tokenizer/index.js";
-import { MAX_AUTOMATON_STATES, MAX_TRIGGER_TABLE_CELLS, TtfaError, buildByteAutomaton, buildTriggerTable } from "../../../forge/ttfa/index.js";
+import { MAX_AUTOMATON_STATES, MAX_TRIGGER_TABLE_CELLS, TtfaError, buildByteAutomaton, buildTriggerTable, buildTriggerTableInSlices } from "../../../forge/ttfa/index.js";
 import { SZCP_LIMITS } from "../../../forge/szcp/index.js";
 
 describe("trigger automaton bounds", () => {
@@ -27,5 +27,20 @@ describe("trigger automaton bounds", () => {
     const table = buildTriggerTable(patterns, new ByteTokenizer());
     expect(table.stateCount).toBe(SZCP_LIMITS.maxPatternTotalBytes + 1);
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("trigger table cache and slices", () => {
+  const vocab = { vocabSize: 10_000, tokenBytes: (id: number) => new TextEncoder().encode(`t${id}]`) };
+
+  it("builds in slices the table buildTriggerTable builds, and keeps it for the compile", async () => {
+    const patterns = ["[P]", "[A]", "t99]"];
+    let pauses = 0;
+    const sliced = await buildTriggerTableInSlices(patterns, vocab, async () => void pauses++, 1000);
+    expect(pauses).toBe(9);
+    expect(buildTriggerTable(patterns, vocab)).toBe(sliced); // the cached table
+    const fresh = buildTriggerTable(patterns, { ...vocab }); // another vocabulary object: built again
+    expect(fresh).not.toBe(sliced);
+    expect([fresh.next, fresh.match]).toEqual([sliced.next, sliced.match]);
   });
 });

@@ -69,6 +69,12 @@ class ForgeKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "6*7"  # a glob, as in IPython
     supported_history_operations = ("tail", "range", "search")
 
+    # jupyter_kernel_test binds its TIMEOUT (15 s) into execute_helper's default argument when it
+    # is imported: setting the module's TIMEOUT above does not reach it, and the first cell (the
+    # kernel's start) can take longer on a loaded machine.
+    def execute_helper(self, code, timeout=jupyter_kernel_test.TIMEOUT, **kwargs):
+        return super().execute_helper(code, timeout=timeout, **kwargs)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -48,7 +48,8 @@ describe("kernel over zeromq", () => {
   });
 
   it("has forge, viz and datasets in the first cell, typed", async () => {
-    const { reply, outputs } = await kernel.execute("[typeof forge.ByteTokenizer, typeof viz, typeof datasets, new forge.ByteTokenizer().vocabSize]");
+    // The first cell waits for the kernel's start (the type checker, forge/viz/datasets): room for a loaded machine.
+    const { reply, outputs } = await kernel.execute("[typeof forge.ByteTokenizer, typeof viz, typeof datasets, new forge.ByteTokenizer().vocabSize]", { timeoutMs: 120_000 });
     expect(content(reply).status).toBe("ok");
     expect(resultText(outputs)).toBe("[ 'function', 'object', 'object', 257 ]");
     // Types: a wrong use of forge is a type error before running.
@@ -56,7 +57,7 @@ describe("kernel over zeromq", () => {
     expect(content(bad.reply).status).toBe("error");
     expect(content(bad.reply).ename).toBe("TypeScriptError");
     expect(content(bad.reply).evalue).toMatch(/line 1.*'number' is not assignable to type 'string'/);
-  });
+  }, 150_000);
 
   it("completes and inspects the preloaded modules", async () => {
     const code = "forge.ByteT";
@@ -185,13 +186,13 @@ describe("kernel over zeromq", () => {
     const ids = Array.from({ length: 200 }, (_, i) =>
       kernel.send("shell", "execute_request", { code: `${i} * 2`, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }),
     );
-    const replies = await Promise.all(ids.map((id) => kernel.reply(id, 60_000)));
+    const replies = await Promise.all(ids.map((id) => kernel.reply(id, 170_000)));
     expect(replies.every((r) => content(r).status === "ok")).toBe(true);
     const counts = replies.map((r) => content(r).execution_count as number);
     expect(counts).toEqual(counts.map((_, i) => counts[0]! + i));
     const last = await kernel.outputs(ids.at(-1)!);
     expect(resultText(last)).toBe("398");
-  });
+  }, 180_000);
 
   it("reports a promise that rejects after its cell finished, and keeps going", async () => {
     const { reply } = await kernel.execute('setTimeout(() => Promise.reject(new Error("late failure")), 50); "started"');

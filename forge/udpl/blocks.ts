@@ -9,7 +9,7 @@ import { positiveInt } from "./config.js";
 import { cut, describeValue, isTable, listForMessage, quote, suggest, type LintContext } from "./context.js";
 import { UDPL_LIMITS, limitLabel } from "./limits.js";
 import { LineIndex, type PathSegment } from "./locate.js";
-import { parseTemplate } from "./template.js";
+import { parseTemplate } from "../zcp/text.js";
 import { checkNesting } from "./toml.js";
 import { DEFAULT_MAX_GEN, type UdplConfig } from "./types.js";
 

@@ -204,12 +204,17 @@ const PLACEHOLDER_NAME = /^[A-Za-z0-9_-]+$/;
 /**
  * Splits text into literals and `{name}` placeholders. `{{` and `}}` are literal braces;
  * braces inside a pattern occurrence (`protectedSpans`) are literal too.
- * `base` is the offset of `text` within the block text, for issue offsets.
+ * `base` is the offset of `text` within the block text, for issue offsets. With
+ * `firstIssueOnly`, the scan stops at the first issue (all are errors, and the parser
+ * reports the first), so a text of a million stray braces does not make a million issues.
+ * Linear: the next `}` is looked up once and reused until the scan passes it, so a text of
+ * many lone `{` (`{a{a{a…`) is not rescanned from every brace.
  */
 export function parseTemplate(
   text: string,
   base = 0,
   protectedSpans: ReadonlyArray<{ start: number; end: number }> = [],
+  firstIssueOnly = false,
 ): { segments: TemplateSegment[]; issues: TextIssue[] } {
   const segments: TemplateSegment[] = [];
   const issues: TextIssue[] = [];
@@ -217,6 +222,8 @@ export function parseTemplate(
   let spanIndex = 0;
   const braces = /[{}]/g;
   let i = 0;
+  // The first "}" after the last brace looked at (-1: none left; -2: not looked up yet).
+  let nextClose = -2;
   // Jump from brace to brace; everything between is literal (sliced, not copied char by char).
   for (let match = braces.exec(text); match; match = braces.exec(text)) {
     const at = match.index;
@@ -235,7 +242,8 @@ export function parseTemplate(
       continue;
     }
     if (ch === "{") {
-      const close = text.indexOf("}", at + 1);
+      if (nextClose === -2 || (nextClose >= 0 && nextClose <= at)) nextClose = text.indexOf("}", at + 1);
+      const close = nextClose;
       const name = close > 0 ? text.slice(at + 1, close) : "";
       if (close >= 0 && PLACEHOLDER_NAME.test(name)) {
         if (literal) segments.push({ kind: "literal", text: literal });
@@ -254,6 +262,7 @@ export function parseTemplate(
     } else {
       issues.push({ severity: "error", offset: abs, message: "unmatched '}' in text: write '}}' for a literal brace", expected: "'}}'", found: "'}'" });
     }
+    if (firstIssueOnly) return { segments, issues };
     literal += ch;
     i = at + 1;
   }

@@ -43,7 +43,7 @@ describe("classic Notebook in Chromium", { timeout: 120_000 }, () => {
     await page.screenshot({ path: join(OUTPUT, "classic-notebook.png"), fullPage: true });
     const chart = await page.$eval(".output_area .output_svg svg", (svg) => ({
       marks: svg.querySelectorAll("g.role-mark").length,
-      texts: [...svg.querySelectorAll("text")].map((t) => t.textContent),
+      texts: Array.from(svg.querySelectorAll("text")).map((t) => t.textContent),
       width: svg.getBoundingClientRect().width,
     }));
     expect(chart.marks).toBeGreaterThanOrEqual(3);
@@ -55,7 +55,7 @@ describe("classic Notebook in Chromium", { timeout: 120_000 }, () => {
 
     const table = await page.$eval(".output_area .output_html .forge-table", (t) => ({
       inEveryRow: t.querySelector("p")?.textContent ?? "",
-      heads: [...t.querySelectorAll("th")].map((th) => th.textContent),
+      heads: Array.from(t.querySelectorAll("th")).map((th) => th.textContent),
       breaks: t.querySelectorAll("td br").length,
     }));
     expect(table.inEveryRow).toContain(`In every row: run_id = ${RUN_ID}`);

@@ -80,13 +80,13 @@ describe("a person's view of an executed notebook", { timeout: 300_000 }, () => 
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`file://${join(OUTPUT, "03-branch-paths-and-jumps.html")}`);
       // Four charts, each its SVG drawn as an image of a chart's size (decoded, so not empty or broken).
-      const charts = await page.$$eval(".jp-OutputArea-output img", (images) =>
-        images.filter((img) => img.src.startsWith("data:image/svg+xml;base64,")).map((img) => [img.naturalWidth, img.naturalHeight]),
+      const charts = await page.$$eval(".jp-OutputArea-output img", (elements) =>
+        (elements as HTMLImageElement[]).filter((img) => img.src.startsWith("data:image/svg+xml;base64,")).map((img) => [img.naturalWidth, img.naturalHeight]),
       );
       expect(charts.length).toBeGreaterThanOrEqual(4);
       for (const [width, height] of charts) expect(width! * height!).toBeGreaterThan(200 * 100);
       // One image's SVG, decoded: it holds vega's marks, not the empty shell nbconvert 6.5 leaves inline.
-      const svg = await page.$eval(".jp-OutputArea-output img", (img) => atob(img.src.split(",")[1]!));
+      const svg = await page.$eval(".jp-OutputArea-output img", (img) => atob((img as HTMLImageElement).src.split(",")[1]!));
       expect(svg).toMatch(/^<svg[\s\S]*role-mark/);
       await page.screenshot({ path: join(OUTPUT, "03-branch-paths-and-jumps.png"), fullPage: true });
     } finally {

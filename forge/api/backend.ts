@@ -26,10 +26,10 @@ export interface BackendOptions {
    */
   sampling?: SamplingDefaults;
   /**
-   * What computes the model: "onnx" (ONNX Runtime, CPU), "tfjs", or "auto", the default: onnx
-   * for a model loaded from a folder when onnxruntime-node loads and the tfjs backend is wasm
-   * or cpu, tfjs for a DecoderModel object (the ONNX graph would be a snapshot of weights its
-   * owner may change). $FORGE_ENGINE overrides. See forge/backend/engine.ts.
+   * What computes the model: "onnx" (ONNX Runtime, CPU), "tfjs", or "auto": onnx for a model
+   * loaded from a folder when onnxruntime-node loads and the tfjs backend is wasm or cpu, tfjs
+   * for a DecoderModel object (the ONNX graph would be a snapshot of weights its owner may
+   * change). $FORGE_ENGINE overrides. Default: DEFAULT_ENGINE in forge/backend/engine.ts.
    */
   engine?: EnginePreference;
 }

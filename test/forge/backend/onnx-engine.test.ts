@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
 import { makeBackend, type ForgeBackend } from "../../../forge/api/backend.js";
 import { randomByteModel, seedExample, toolWorkflow } from "../engine/helpers.js";
+import { DEFAULT_ENGINE } from "../../../forge/backend/engine.js";
 
 const project = { tfjs: null as unknown as ForgeBackend, onnx: null as unknown as ForgeBackend };
 
@@ -27,14 +28,17 @@ describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_00
     expect(project.onnx.info()).toEqual(project.tfjs.info());
   });
 
-  it("defaults to onnx for a model folder and to tfjs for a model object (its weights may change)", async () => {
+  it("auto: onnx for a model folder, tfjs for a model object (its weights may change); $FORGE_ENGINE overrides", async () => {
     const saved = process.env.FORGE_ENGINE;
     delete process.env.FORGE_ENGINE;
     try {
-      expect((await makeBackend()).engine).toBe("onnxruntime");
-      expect((await makeBackend(randomByteModel(1), new forge.ByteTokenizer())).engine).toBe("tfjs");
+      expect((await makeBackend(undefined, undefined, { engine: "auto" })).engine).toBe("onnxruntime");
+      expect((await makeBackend(randomByteModel(1), new forge.ByteTokenizer(), { engine: "auto" })).engine).toBe("tfjs");
+      expect((await makeBackend()).engine).toBe(DEFAULT_ENGINE === "tfjs" ? "tfjs" : "onnxruntime");
       process.env.FORGE_ENGINE = "tfjs";
-      expect((await makeBackend()).engine).toBe("tfjs");
+      expect((await makeBackend(undefined, undefined, { engine: "onnx" })).engine).toBe("tfjs");
+      process.env.FORGE_ENGINE = "auto";
+      expect((await makeBackend()).engine).toBe("onnxruntime");
     } finally {
       if (saved === undefined) delete process.env.FORGE_ENGINE;
       else process.env.FORGE_ENGINE = saved;

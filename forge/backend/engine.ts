@@ -1,7 +1,7 @@
 /**
  * Which engine computes the model in the generation loop (issue 17):
  * - "onnx": the decoder as an ONNX Runtime graph on the CPU (forge/backend/onnx), built from
- *   the same weights; 3.5–4× the tfjs engine at batch 64 on a SmolLM2-135M-shaped model
+ *   the same weights; 3.9–4.7× the tfjs engine at batch 64 on a SmolLM2-135M-shaped model
  *   (bench/engine/README.md);
  * - "tfjs": the tfjs decoder (forge/model) on the tfjs backend initBackend chose.
  * The sampler and the automaton run on tfjs / the host either way.

@@ -154,9 +154,9 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: "overlapping-patterns",
     item: 7,
-    what: "16 self-overlapping zone tokens (a…a) over a block of 1 000 000 a",
+    what: "15 self-overlapping zone tokens (a…a; with [P], SZCP_LIMITS.maxZoneTokens) over a block of 1 000 000 a",
     build: () =>
-      `[config]\nzone_tokens = ["[P]", ${range(16, (i) => `"${"a".repeat(i + 2)}"`)}]\nsequences = ["main"]\ncontrol_token = "[J]"\nvalid_tags = []\n[[main]]\ntext = "[P] ${"a".repeat(1_000_000)}"\n`,
+      `[config]\nzone_tokens = ["[P]", ${range(15, (i) => `"${"a".repeat(i + 2)}"`)}]\nsequences = ["main"]\ncontrol_token = "[J]"\nvalid_tags = []\n[[main]]\ntext = "[P] ${"a".repeat(1_000_000)}"\n`,
   },
   {
     name: "warnings-unlisted-50k",

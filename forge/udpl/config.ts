@@ -38,7 +38,7 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
   }
 
   const zoneTokens = stringList(raw, "zone_tokens", ctx, { required: true, nonEmptyItems: true, unique: true, limit: "maxZoneTokens" });
-  zoneTokens.forEach((t, i) => ctx.limit("maxPatternLength", t.length, [...at("zone_tokens"), i], `the length of zone token ${i}`));
+  zoneTokens.forEach((t, i) => ctx.limit("maxPatternBytes", utf8Length(t), [...at("zone_tokens"), i], `the UTF-8 length of zone token ${i}`));
   if (zoneTokens.length < 2) {
     ctx.fail(at("zone_tokens"), "zone_tokens needs at least 2 patterns (a block has one zone between each consecutive pair)", {
       expected: "≥ 2 strings",
@@ -81,7 +81,7 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
       found: describeValue(controlToken),
     });
   }
-  ctx.limit("maxPatternLength", controlToken.length, at("control_token"), "the length of control_token");
+  ctx.limit("maxPatternBytes", utf8Length(controlToken), at("control_token"), "the UTF-8 length of control_token");
 
   const escape = escapeSpec(raw, ctx);
   const defaultMaxTokenLength = positiveInt(raw.default_max_token_length, at("default_max_token_length"), ctx, {}, "maxGenTokens");
@@ -165,11 +165,11 @@ function escapeSpec(raw: Record<string, unknown>, ctx: LintContext): EscapeSpec 
   if (v === undefined) return null;
   const expected = 'a string ("[Escape]") or a pair of strings (["<esc>", "</esc>"])';
   if (typeof v === "string" && v !== "") {
-    ctx.limit("maxPatternLength", v.length, ["config", key], `the length of ${key}`);
+    ctx.limit("maxPatternBytes", utf8Length(v), ["config", key], `the UTF-8 length of ${key}`);
     return { kind: "single", token: v };
   }
   if (Array.isArray(v) && v.length <= 2 && v.every((x) => typeof x === "string" && x !== "")) {
-    v.forEach((x, i) => ctx.limit("maxPatternLength", (x as string).length, ["config", key, i], `the length of ${key}[${i}]`));
+    v.forEach((x, i) => ctx.limit("maxPatternBytes", utf8Length(x as string), ["config", key, i], `the UTF-8 length of ${key}[${i}]`));
     if (v.length === 1) return { kind: "single", token: v[0] as string };
     if (v.length === 2) {
       if (v[0] === v[1]) ctx.fail(["config", key], "the escape pair's open and close patterns must differ", { expected: "two different strings", found: JSON.stringify(v) });
@@ -224,4 +224,10 @@ export function positiveInt(
   }
   ctx.limit(max, v, path, key, { ...details, expected: `integer 1 … ${UDPL_LIMITS[max]}`, found: describeValue(v) });
   return v;
+}
+
+const utf8 = new TextEncoder();
+/** UTF-8 bytes of a trigger pattern: the automaton matches bytes. */
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
 }

@@ -30,10 +30,13 @@ export const UDPL_LIMITS = {
   maxZones: 1_048_576,
   /** `max_gen_tokens` and `default_max_token_length`. */
   maxGenTokens: 16_777_216,
-  /** Entries of `zone_tokens` (each one is searched for in every block text). */
-  maxZoneTokens: 64,
-  /** UTF-16 code units of one trigger pattern: a zone token, the control token, an escape. */
-  maxPatternLength: 256,
+  /**
+   * Entries of `zone_tokens` (each one is searched for in every block text). The same as
+   * SZCP_LIMITS.maxZoneTokens, so a file that parses makes workflows the server accepts.
+   */
+  maxZoneTokens: 16,
+  /** UTF-8 bytes of one trigger pattern (a zone token, the control token, an escape): SZCP_LIMITS.maxPatternBytes. */
+  maxPatternBytes: 64,
   /** Entries of `valid_tags`, `sequences`, `required_tokens`, `tools`, `tokenizer_override`. */
   maxListLength: 65_536,
   /** UTF-16 code units of one block's text. */

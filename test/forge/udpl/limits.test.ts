@@ -58,9 +58,9 @@ describe("UDPL_LIMITS: every count is bounded, with a UdplError naming the limit
       limit: "maxZoneTokens",
       at: "zone_tokens",
     },
-    { name: "a zone token over maxPatternLength", text: CONFIG().replace('"[E]"]', `"${"e".repeat(UDPL_LIMITS.maxPatternLength + 1)}"]`) + BLOCK(), limit: "maxPatternLength", at: "eee" },
-    { name: "control_token over maxPatternLength", text: CONFIG().replace('control_token = "[J]"', `control_token = "${"j".repeat(UDPL_LIMITS.maxPatternLength + 1)}"`) + BLOCK(), limit: "maxPatternLength", at: "control_token" },
-    { name: "escape over maxPatternLength", text: CONFIG().replace('escape_token = "[X]"', `escape_patterns = ["<", "${">".repeat(UDPL_LIMITS.maxPatternLength + 1)}"]`) + BLOCK(), limit: "maxPatternLength" },
+    { name: "a zone token over maxPatternBytes", text: CONFIG().replace('"[E]"]', `"${"e".repeat(UDPL_LIMITS.maxPatternBytes + 1)}"]`) + BLOCK(), limit: "maxPatternBytes", at: "eee" },
+    { name: "control_token over maxPatternBytes", text: CONFIG().replace('control_token = "[J]"', `control_token = "${"j".repeat(UDPL_LIMITS.maxPatternBytes + 1)}"`) + BLOCK(), limit: "maxPatternBytes", at: "control_token" },
+    { name: "escape over maxPatternBytes", text: CONFIG().replace('escape_token = "[X]"', `escape_patterns = ["<", "${">".repeat(UDPL_LIMITS.maxPatternBytes + 1)}"]`) + BLOCK(), limit: "maxPatternBytes" },
     { name: "valid_tags over maxListLength", text: CONFIG("", `[${list(UDPL_LIMITS.maxListLength + 1, (i) => `"t${i}"`)}]`) + BLOCK(), limit: "maxListLength", at: "valid_tags" },
     {
       name: "block text over maxTextLength",

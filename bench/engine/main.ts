@@ -60,7 +60,7 @@ function rawLoop(model: StepModel, batch: number, steps: number): number {
   const positions = new Int32Array(batch);
   const stepIds = new Int32Array(batch);
   const active = new Uint8Array(batch).fill(1);
-  let tokens = new Int32Array(batch);
+  let tokens: Int32Array = new Int32Array(batch);
   let emitted = 0;
   try {
     for (let s = 0; s < steps; s++) {

@@ -22,13 +22,10 @@ export type EnginePreference = EngineName | "auto";
 /** Environment variable that overrides the engine asked for in code. */
 export const ENGINE_ENV = "FORGE_ENGINE";
 /**
- * What makeBackend uses when neither code nor $FORGE_ENGINE says. Still tfjs: with "auto" every
- * test passed that was run (notebooks, eval, generation-config, engine, npm start: 3.1× faster on
- * forge-tiny) except test/forge/queue/scale-out.test.ts's SIGKILL take-over, which kills a worker
- * 0.7 s into a job it expects to last ≈ 2 s; on the ONNX engine the job is already done. Flip to
- * "auto" once that test's job outlasts the kill on the faster engine (e.g. tinyWorkflow(60)).
+ * What makeBackend uses when neither code nor $FORGE_ENGINE says: the fastest engine that
+ * starts here (ONNX for a model folder on a host-memory backend), tfjs otherwise.
  */
-export const DEFAULT_ENGINE: EnginePreference = "tfjs";
+export const DEFAULT_ENGINE: EnginePreference = "auto";
 
 export interface ChosenEngine {
   name: EngineName;

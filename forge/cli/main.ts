@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const backend = await forge.makeBackend(values.model);
   const session = forge.makeSession(forge.makeServer(backend, { address: null }));
   const info = backend.info();
-  console.log(`model ${info.model} · tokenizer ${info.tokenizer} · tfjs backend ${info.backend}`);
+  console.log(`model ${info.model} · tokenizer ${info.tokenizer} · engine ${backend.engine} · tfjs backend ${info.backend}`);
 
   const workflow = factory();
   const batchSize = Number(values.batch);

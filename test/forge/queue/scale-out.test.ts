@@ -109,14 +109,15 @@ describe("forge worker processes behind a BullMQ queue", () => {
   });
 
   it("takes over the job of a worker killed with SIGKILL: every instance exactly once, same samples", async () => {
-    const { config, workflow } = tinyWorkflow();
+    // Zones of 60 tokens: a job outlasts the kill on the faster (ONNX) engine too.
+    const { config, workflow } = tinyWorkflow(60);
     const options = { batchSize: 4, instances: 24, seed: 3 };
     const direct = await forge.makeSession(backend).request(config, workflow, options);
 
     const before = new Map(workers.map((w) => [w, startedJobs(w).length]));
     const session = queueSession({ jobInstances: 8 });
     const pending = session.request(config, workflow, options);
-    // The first worker to start a job of this request dies 0.7 s into it (a job takes ≈ 2 s).
+    // The first worker to start a job of this request dies 0.7 s into it, before it can finish.
     const victim = await until(() => workers.find((w) => startedJobs(w).length > before.get(w)!), 60_000);
     const killedJob = startedJobs(victim).at(-1)!;
     await new Promise((r) => setTimeout(r, 700));

@@ -319,7 +319,7 @@ function divideFn(): Fn {
   };
 }
 
-function assemble(fns: Fn[]): Uint8Array {
+function assemble(fns: Fn[]): Uint8Array<ArrayBuffer> {
   const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))])));
   const funcs = section(3, vec(fns.map((_, k) => uleb(k))));
   const memory = section(5, vec([[0x00, ...uleb(1)]]));
@@ -359,6 +359,6 @@ export function samplerKernel(): SamplerKernel | null {
 }
 
 /** The module's source bytes (for tests: WebAssembly.validate). */
-export function samplerKernelBytes(): Uint8Array {
+export function samplerKernelBytes(): Uint8Array<ArrayBuffer> {
   return assemble([expsumFn(), cumscaleFn(), cumscale4Fn(), rowmaxFn(), argmaxFn(), divideFn()]);
 }

@@ -16,6 +16,7 @@
  */
 import type { DecoderModel } from "../model/decoder.js";
 import type { StepModel } from "../model/step-model.js";
+import { BackendError } from "./select.js";
 
 export type EngineName = "onnx" | "tfjs";
 export type EnginePreference = EngineName | "auto";
@@ -38,7 +39,7 @@ let announced = false;
 function parse(value: string, where: string): EnginePreference {
   const v = value.trim().toLowerCase();
   if (v === "onnx" || v === "tfjs" || v === "auto") return v;
-  throw new TypeError(`${where}: unknown engine "${value}"; expected onnx, tfjs or auto`);
+  throw new BackendError(`${where}: unknown engine "${value}"; expected onnx, tfjs or auto`);
 }
 
 /**

@@ -112,7 +112,15 @@ export class HttpForgeServer implements ForgeServer {
       // produced); after app.close() they would get a bare 503.
       await new Promise<void>((resolve) => setImmediate(resolve));
       const finished = this.queue.finishedJobs().map((job) => ({ id: job.id, state: job.state, run: job.run, error: job.error }));
-      await this.app.close();
+      // app.close() closes the connections idle at that moment; one still carrying a request
+      // (a body being read when the close began) goes idle afterwards and would hold the
+      // listener open for the whole keep-alive timeout, so idle ones are swept until it ends.
+      const sweep = setInterval(() => this.app.server.closeIdleConnections(), 50);
+      try {
+        await this.app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       return finished;
     })();
     return this.closing;

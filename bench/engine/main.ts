@@ -1,7 +1,7 @@
 /**
  * Engine speed (issue 17): the tfjs engine against the ONNX Runtime engine, in one process,
  * on a SmolLM2-135M-shaped model with random weights (shape.ts) and a GPT-2 BPE cut to its
- * 49 152 tokens (tokenizer.ts), with the project's sampler and automaton in the loop.
+ * 49 152 tokens (bench/ttfa/gpt2-8k.ts), with the project's sampler and automaton in the loop.
  *
  *   npm run bench:engine
  *   BATCHES=1,64 RAW_STEPS=8 FORGE_MAX_TOKENS=380 npm run bench:engine   # shorter
@@ -28,13 +28,10 @@ import { ForgeBackend, makeBackend } from "../../forge/api/backend.js";
 import { sampleOnBackend } from "../../forge/sampler/index.js";
 import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
-import { parseUdpl } from "../../forge/udpl/index.js";
-import { newProgram } from "../../forge/sfcs/index.js";
 import type { Run } from "../../forge/run/types.js";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
-import { loadGpt2TokenizerCut } from "./tokenizer.js";
+import { loadGpt2TokenizerCut } from "../ttfa/gpt2-8k.js";
+import { benchWorkflow } from "../ttfa/setup.js";
 
 const BATCHES = (process.env.BATCHES ?? "1,16,64").split(",").map(Number);
 const RAW_STEPS = Number(process.env.RAW_STEPS ?? 24);
@@ -79,18 +76,6 @@ function rawLoop(model: StepModel, batch: number, steps: number): number {
   return emitted;
 }
 
-function seedWorkflow() {
-  const file = fileURLToPath(new URL("../../notebooks/seed-example.toml", import.meta.url));
-  const text = readFileSync(file, "utf8").replace("[config]", `[config]\ndefault_max_token_length = ${MAX_GEN}`);
-  const { sequences, config } = parseUdpl(text, { file });
-  const program = newProgram(sequences, {}, config);
-  program.run("setup");
-  program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 3 });
-  program.run("conclusion");
-  program.extract("training_data", ["answer"]);
-  return program.compile()();
-}
-
 const tokensOf = (run: Run) => run.streams.reduce((n, s) => n + s.tokens.length, 0);
 
 await initBackend("wasm");
@@ -101,7 +86,7 @@ const built = await timed(() => smolModel(CONFIG));
 const model = built.value;
 const onnxBuilt = await timed(() => OnnxStepModel.fromDecoder(model));
 const tokenizer = await loadGpt2TokenizerCut(SMOL_135M.vocabSize);
-const workflow = seedWorkflow();
+const workflow = benchWorkflow(MAX_GEN);
 const tfjsBackend = await makeBackend(model, tokenizer, { engine: "tfjs", sampling: {} });
 // The same backend with the ONNX engine built above (makeBackend would build a second session).
 const onnxBackend = new ForgeBackend({ model, tokenizer, tools: {}, backend: tfjsBackend.info().backend, engine: onnxBuilt.value as unknown as StepModel }, {});

@@ -64,5 +64,3 @@ export { deriveRun } from "./run/index.js";
 export type { Run, RunMetadata, StreamTrace, StreamStatus, PathSegment, RunStatistics, TraceEvent } from "./run/types.js";
 export { mimeBundle, isDisplayable, type MimeBundle } from "./display.js";
 
-// 9. Between batches: the agents orchestration layer (sample → score → feed back → export).
-export * as agents from "./agents/index.js";

@@ -46,15 +46,16 @@ export const BUNDLE_ENTRIES = {
   "forge/index": "forge/index.ts",
   "viz/index": "viz/index.ts",
   "datasets/index": "datasets/index.ts",
+  "agents/index": "agents/index.ts",
   "forge/api/ambient": "forge/api/ambient.ts",
 };
 
 /** Folders whose files may end up in the bundle (their stats are taken before a build). */
-const SOURCE_FOLDERS = ["kernel", "forge", "viz", "datasets"];
+const SOURCE_FOLDERS = ["kernel", "forge", "viz", "datasets", "agents"];
 /** Read by esbuild besides the sources. */
 const CONFIG_FILES = ["tsconfig.json", "package.json"];
 /** Bumped when the build's options or layout change, so that older builds are not reused. */
-const BUNDLE_FORMAT = 3;
+const BUNDLE_FORMAT = 4;
 const MANIFEST = "manifest.json";
 const CURRENT = "current.json";
 

@@ -66,7 +66,7 @@ let tsxRegistered: Promise<void> | null = null;
 
 /**
  * From the bundle the kernel starts without tsx's loader hooks (they slow every import), but a
- * cell may still import a .ts file (`forge.agents.loadAgentModule("agents.ts")`,
+ * cell may still import a .ts file (`agents.loadAgentModule("agents.ts")`,
  * `await import("./x.ts")`): the kernel registers them once it is ready (a few hundred ms of
  * its main thread, once). From the sources they are registered already.
  */

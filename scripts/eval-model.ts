@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { failer, intArg, numberArg } from "./cli-args.js";
-import { evaluateModel, formatReport } from "../forge/training/eval.js";
+import { evaluateModel, formatReport } from "./training/eval.js";
 
 const fail: (message: string) => never = failer("eval-model"); // typed, so a call ends control flow
 

@@ -14,7 +14,7 @@ import { failer, intArg } from "./cli-args.js";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { initBackend } from "../forge/backend/index.js";
-import { FORGE_TINY_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining } from "../forge/training/index.js";
+import { FORGE_TINY_CONFIG, SMOKE_CONFIG, FULL_TRAINING, SMOKE_TRAINING, runTraining } from "./training/index.js";
 
 const fail: (message: string) => never = failer("train-model"); // typed, so a call ends control flow
 

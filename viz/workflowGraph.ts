@@ -2,7 +2,7 @@
  * An agents workflow as a graph (docs/agents.md#visual-view): steps as boxes placed by
  * dependency depth (left to right), edges as lines coloured by kind (order, data wiring,
  * fallback, compensation); steps with unwired required inputs or problems are outlined red.
- * Takes the structural graph of forge/agents (`workflowGraph(workflow, registry)`), so it
+ * Takes the structural graph of agents (`workflowGraph(workflow, registry)`), so it
  * renders offline like every other chart, without a Mermaid runtime.
  */
 import type { TopLevelSpec } from "vega-lite";

@@ -22,7 +22,7 @@ import {
   type ProcAgent,
   type StepSpec,
   type TapeDurability,
-} from "../../forge/agents/index.js";
+} from "../../agents/index.js";
 
 const N = Number(process.argv[2] ?? 10_000);
 const registry = createDefaultRegistry();

@@ -7,6 +7,7 @@
  * downloads libtensorflow), so they are imported dynamically by a name held in a variable:
  * the type checker and bundlers never require them.
  */
+import { ForgeError } from "../errors.js";
 import * as tf from "@tensorflow/tfjs";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -14,7 +15,8 @@ export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "wasm", "cpu
 /** Environment variable that overrides the preference passed in code. */
 export const BACKEND_ENV = "FORGE_BACKEND";
 
-export class BackendError extends Error {
+export class BackendError extends ForgeError {
+  readonly code: string = "backend_unavailable";
   constructor(message: string) {
     super(message);
     this.name = "BackendError";

@@ -1,5 +1,8 @@
+import { ForgeError } from "../errors.js";
+
 /** A workflow the backend cannot lower: the message names the zone and field at fault. */
-export class LzcpError extends Error {
+export class LzcpError extends ForgeError {
+  readonly code: string = "lzcp_invalid";
   override readonly name = "LzcpError";
   constructor(
     message: string,

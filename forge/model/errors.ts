@@ -1,5 +1,8 @@
+import { ForgeError } from "../errors.js";
+
 /** Errors a user can cause with a model folder: always name the file and the field. */
-export class ModelFormatError extends Error {
+export class ModelFormatError extends ForgeError {
+  readonly code: string = "model_format";
   constructor(
     /** The file at fault (config.json, model.safetensors, …). */
     readonly file: string,
@@ -13,7 +16,8 @@ export class ModelFormatError extends Error {
 }
 
 /** Misuse of the model at run time (bad shapes, positions past the context, full cache). */
-export class ModelUsageError extends Error {
+export class ModelUsageError extends ForgeError {
+  readonly code: string = "model_usage";
   constructor(message: string) {
     super(message);
     this.name = "ModelUsageError";

@@ -4,9 +4,11 @@
  * `RequestError`, so `session.request` fails with the same class as a direct or HTTP session,
  * and its message carries the worker's reason and the instances the job held.
  */
+import { ForgeError } from "../errors.js";
 import { RequestError } from "../engine/errors.js";
 
-export class QueueConfigError extends Error {
+export class QueueConfigError extends ForgeError {
+  readonly code: string = "queue_config";
   constructor(message: string) {
     super(message);
     this.name = "QueueConfigError";
@@ -27,7 +29,8 @@ export class QueueJobError extends RequestError {
 }
 
 /** A merge that would lose or repeat instances (a bug or a foreign result on the queue). */
-export class QueueMergeError extends Error {
+export class QueueMergeError extends ForgeError {
+  readonly code: string = "queue_merge";
   constructor(message: string) {
     super(`cannot merge the job results: ${message}`);
     this.name = "QueueMergeError";

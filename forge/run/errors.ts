@@ -3,7 +3,10 @@
  * hand-edited file, never a user's prompt mistake; the message still says which stream,
  * which step and what was wrong so it can be found without a debugger.
  */
-export class RunTraceError extends Error {
+import { ForgeError } from "../errors.js";
+
+export class RunTraceError extends ForgeError {
+  readonly code: string = "run_trace";
   constructor(
     /** Position of the stream in `streams` (instance order). */
     readonly stream: number,

@@ -1,5 +1,6 @@
-/** Sampling options and their validation. */
+import { ForgeError } from "../errors.js";
 
+/** Sampling options and their validation. */
 export interface SamplingOptions {
   /** Take the most likely token (ignores the other options). */
   greedy?: boolean;
@@ -11,7 +12,8 @@ export interface SamplingOptions {
   topP?: number;
 }
 
-export class SamplingOptionsError extends Error {
+export class SamplingOptionsError extends ForgeError {
+  readonly code: string = "sampling_options";
   constructor(field: string, message: string) {
     super(`sampling option ${field}: ${message}`);
     this.name = "SamplingOptionsError";

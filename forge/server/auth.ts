@@ -10,6 +10,7 @@
  * comparison time nor the answer tells which part of a guess was right. Tokens never appear
  * in logs or error messages.
  */
+import { ForgeError } from "../errors.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 
@@ -29,7 +30,8 @@ export interface AuthVerifier {
 
 export type AuthVerifierFactory = (payload: unknown) => AuthVerifier;
 
-export class AuthConfigError extends Error {
+export class AuthConfigError extends ForgeError {
+  readonly code: string = "auth_config";
   constructor(message: string) {
     super(message);
     this.name = "AuthConfigError";

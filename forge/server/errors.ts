@@ -4,6 +4,7 @@
  * the engine's `RequestError`, so `session.request` fails with the same class whether the
  * server is direct or remote.
  */
+import { ForgeError } from "../errors.js";
 import { RequestError } from "../engine/errors.js";
 import type { ErrorBody } from "./types.js";
 
@@ -30,7 +31,7 @@ export interface ErrorDetails {
   limit?: { name: string; value: number };
 }
 
-export class HttpError extends Error {
+export class HttpError extends ForgeError {
   constructor(
     readonly status: number,
     readonly code: HttpErrorCode,

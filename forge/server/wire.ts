@@ -4,6 +4,7 @@
  * ≈ 5.3 bytes per Int32 token instead of up to 11 as a decimal list, and decode with one copy.
  * `decodeRun(encodeRun(run))` deep-equals `run`, typed-array classes included.
  */
+import { ForgeError } from "../errors.js";
 import { z } from "zod";
 import type { Run, StreamTrace } from "../run/types.js";
 import type { WireRun, WireStreamTrace } from "./types.js";
@@ -37,7 +38,8 @@ function encodeUint8(values: Uint8Array, encoding: ArrayEncoding): string | numb
 }
 
 /** A malformed wire Run (a client talking to something that is not a Forge server, or a bug). */
-export class WireError extends Error {
+export class WireError extends ForgeError {
+  readonly code: string = "wire_invalid";
   constructor(message: string) {
     super(`malformed run from the server: ${message}`);
     this.name = "WireError";

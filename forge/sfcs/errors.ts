@@ -2,6 +2,7 @@
  * SFCS errors name the call site: the line of the user's program that made the call
  * (`program.loop("control")` at notebook.ts:12:9) and what is wrong there.
  */
+import { ForgeError } from "../errors.js";
 
 export interface CallSite {
   /** The call as written, e.g. `program.run("reasoning")`. */
@@ -19,10 +20,12 @@ export function formatSite(site: CallSite): string {
   return `${site.call} at ${site.location}`;
 }
 
-export class SfcsError extends Error {
+export class SfcsError extends ForgeError {
+  readonly code: string = "sfcs_invalid";
   readonly problems: readonly SfcsProblem[];
   /** The first problem's call site. */
   readonly site: CallSite;
+  override readonly where: string;
 
   constructor(problems: SfcsProblem[], headline = "the SFCS program is invalid") {
     const lines = problems.map((p) => `  - ${formatSite(p.site)}: ${p.message}`);
@@ -30,5 +33,6 @@ export class SfcsError extends Error {
     this.name = "SfcsError";
     this.problems = problems;
     this.site = problems[0].site;
+    this.where = formatSite(problems[0].site);
   }
 }

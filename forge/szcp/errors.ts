@@ -1,3 +1,5 @@
+import { ForgeError } from "../errors.js";
+
 /** Malformed SZCP: names the JSON path of the bad field (`$.zones[3].next`) and what is wrong. */
 export interface SzcpIssue {
   /** JSON path, e.g. `$.zones[3].next`. */
@@ -7,9 +9,11 @@ export interface SzcpIssue {
   limit?: { name: string; value: number };
 }
 
-export class SzcpError extends Error {
+export class SzcpError extends ForgeError {
+  readonly code: string = "szcp_invalid";
   /** Path of the first issue. */
   readonly path: string;
+  override readonly where: string;
   readonly issues: readonly SzcpIssue[];
   /** The limit of the first issue, when it is over one. */
   readonly limit: { name: string; value: number } | undefined;
@@ -20,6 +24,7 @@ export class SzcpError extends Error {
     super(`invalid SZCP workflow at ${first.path}: ${first.message}${more}`);
     this.name = "SzcpError";
     this.path = first.path;
+    this.where = first.path;
     this.issues = issues;
     this.limit = first.limit;
   }

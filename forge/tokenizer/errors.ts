@@ -3,7 +3,10 @@
  * field) is a `TokenizerError` whose message names the file and, where known, the field — the
  * CLI and the workbench print the message alone, never a stack trace.
  */
-export class TokenizerError extends Error {
+import { ForgeError } from "../errors.js";
+
+export class TokenizerError extends ForgeError {
+  readonly code: string = "tokenizer_invalid";
   override readonly name = "TokenizerError";
   /** The file the problem is in ("<in-memory tokenizer.json>" when loaded from an object). */
   readonly file: string;

@@ -3,6 +3,7 @@
  * says where (file, line, column of the offending key or value), in which sequence and
  * block, and what was expected versus found. Its message reads well on its own.
  */
+import { ForgeError } from "../errors.js";
 
 export interface UdplLocation {
   file: string;
@@ -40,7 +41,8 @@ export function formatUdplProblem(p: UdplProblem): string {
   return text;
 }
 
-export class UdplError extends Error {
+export class UdplError extends ForgeError {
+  readonly code: string = "udpl_invalid";
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -52,6 +54,7 @@ export class UdplError extends Error {
   readonly hint?: string;
   /** The bare description, without location (the `message` has everything). */
   readonly reason: string;
+  override readonly where: string;
 
   constructor(problem: UdplProblem) {
     super(formatUdplProblem(problem));
@@ -66,5 +69,6 @@ export class UdplError extends Error {
     this.found = problem.found;
     this.hint = problem.hint;
     this.reason = problem.message;
+    this.where = problem.line > 0 ? `${problem.file}:${problem.line}:${problem.column}` : problem.file;
   }
 }

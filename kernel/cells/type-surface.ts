@@ -12,8 +12,8 @@
  *
  * The build takes seconds (TypeScript reads everything once). It records the sources it was
  * built from (the files of the repository TypeScript read, with sizes and modification times),
- * so it is redone only after one of them changed — not after edits elsewhere (forge/training,
- * forge/cli, tests).
+ * so it is redone only after one of them changed — not after edits elsewhere (scripts/training,
+ * cli, tests).
  *   buildTypeSurface()      build now (install, bench), or reuse the cached one
  *   cachedTypeSurface()     the up-to-date surface, or null (then the kernel reads the sources)
  *   npx tsx kernel/cells/type-surface.ts   build from the command line (the kernel runs this
@@ -101,7 +101,7 @@ function stamp(path: string): [number, number] | null {
 
 /**
  * Up to date: same settings, and every source it was built from unchanged. Sources that forge's
- * entry points do not reach (forge/training, forge/cli, …) do not count.
+ * entry points do not reach (scripts/training, cli, …) do not count.
  */
 function isFresh(manifest: SurfaceManifest): boolean {
   if (manifest.settings !== surfaceSettings()) return false;

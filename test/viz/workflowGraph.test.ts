@@ -1,7 +1,7 @@
 /** The agents workflow graph chart: validates, renders, and draws one box per step and one line per edge. */
 import { describe, expect, it } from "vitest";
 import { compile } from "vega-lite";
-import { defineProc, defineWorkflow, AgentRegistry, workflowGraph } from "../../forge/agents/index.js";
+import { defineProc, defineWorkflow, AgentRegistry, workflowGraph } from "../../agents/index.js";
 import { renderSvg, workflowGraphChart } from "../../viz/index.js";
 
 const echo = defineProc({ name: "echo", help: "echo", inputs: { text: { help: "text" } }, outputs: { text: { help: "text" } }, run: ({ text }) => ({ text }) });

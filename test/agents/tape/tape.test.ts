@@ -1,0 +1,120 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tableFromArrays, type Table } from "apache-arrow";
+import { describe, expect, it } from "vitest";
+import {
+  AgentError,
+  AgentRegistry,
+  FakeClock,
+  Tape,
+  defineProc,
+  defineWorkflow,
+  resumeRun,
+  runAgent,
+} from "../../../agents/index.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "forge-tape-"));
+
+describe("results tape", () => {
+  it("records queued/started/retried/failed/skipped/succeeded/compensated events with inputs, outputs, timings", async () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    let flaky = 0;
+    const registry = new AgentRegistry([
+      defineProc({ name: "ok", help: "", optionalInputs: { x: { help: "" } }, outputs: { y: { help: "" } }, run: (i) => ({ y: i.x ?? 1 }) }),
+      defineProc({ name: "flaky", help: "", outputs: { n: { help: "" } }, run: () => { if (++flaky < 2) throw new AgentError("transient", "net"); return { n: flaky }; } }),
+      defineProc({ name: "bad", help: "", run: () => { throw new AgentError("nope"); } }),
+    ]);
+    const wf = defineWorkflow({
+      name: "events",
+      help: "",
+      steps: [
+        { id: "a", agent: "ok", inputs: { x: 5 }, dependsOn: [], onFailure: { compensate: "undo" } },
+        { id: "r", agent: "flaky", dependsOn: ["a"], retry: { maxRetries: 2, backoffSeconds: 0.5 } },
+        { id: "s", agent: "ok", dependsOn: ["r"], condition: "{{r.n}} > 5" },
+        { id: "f", agent: "bad", dependsOn: ["s"] },
+        { id: "undo", agent: "ok", inputs: { x: "{{a.y}}" } },
+      ],
+    });
+    await expect(runAgent(wf, {}, { registry, tape, clock: new FakeClock(), runId: "r1" })).rejects.toThrow(/step "f"/);
+    const events = tape.events("r1").map((e) => `${e.path}:${e.kind}`);
+    expect(events).toEqual([
+      "a:queued", "a:started", "a:succeeded",
+      "r:queued", "r:started", "r:retried", "r:started", "r:succeeded",
+      "s:queued", "s:skipped",
+      "f:queued", "f:started", "f:failed",
+      "undo:started", "undo:succeeded", "a:compensated",
+    ]);
+    const started = tape.events("r1").find((e) => e.path === "a" && e.kind === "started")!;
+    expect(started.inputs).toEqual({ x: 5 });
+    const done = tape.events("r1").find((e) => e.path === "r" && e.kind === "succeeded")!;
+    expect(done.outputs).toEqual({ n: 2 });
+    expect(done.durationMs).toBeGreaterThanOrEqual(0);
+    expect(tape.getRun("r1")).toMatchObject({ agent: "events", status: "failed" });
+    tape.close();
+  });
+
+  it("keeps Arrow tables and bigints exact across the tape", async () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    const table = tableFromArrays({ id: Int32Array.from([1, 2, 3]), score: Float64Array.from([0.5, 0.25, 1]) });
+    const registry = new AgentRegistry([
+      defineProc({ name: "make", help: "", outputs: { table: { help: "" }, big: { help: "" } }, run: () => ({ table, big: 2n ** 70n }) }),
+    ]);
+    const wf = defineWorkflow({ name: "w", help: "", steps: [{ id: "m", agent: "make" }], returns: { t: "{{m.table}}", b: "{{m.big}}" } });
+    await runAgent(wf, {}, { registry, tape, runId: "arrow" });
+    const out = tape.outcomes("arrow").get("m")!.outputs;
+    expect((out.table as Table).toArray().map((r) => r.toJSON())).toEqual(table.toArray().map((r) => r.toJSON()));
+    expect(out.big).toBe(2n ** 70n);
+    const again = await resumeRun("arrow", { tape, registry });
+    expect((again.outputs.t as Table).numRows).toBe(3);
+    tape.close();
+  });
+
+  it("resumes a failed run without running finished steps again", async () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    const runs: Record<string, number> = {};
+    let broken = true;
+    const registry = new AgentRegistry([
+      defineProc({
+        name: "count",
+        help: "",
+        inputs: { id: { help: "" } },
+        outputs: { id: { help: "" } },
+        run(i) {
+          runs[i.id as string] = (runs[i.id as string] ?? 0) + 1;
+          if (i.id === "c" && broken) throw new AgentError("down");
+          return { id: i.id };
+        },
+      }),
+    ]);
+    const wf = defineWorkflow({
+      name: "abc",
+      help: "",
+      steps: ["a", "b", "c", "d"].map((id) => ({ id, agent: "count", inputs: { id } })),
+      returns: { last: "{{d.id}}" },
+    });
+    registry.register(wf);
+    await expect(runAgent("abc", {}, { registry, tape, runId: "x" })).rejects.toThrow(/step "c"/);
+    broken = false;
+    const result = await resumeRun("x", { tape, registry });
+    expect(result).toEqual({ runId: "x", outputs: { last: "d" }, resumed: true });
+    expect(runs).toEqual({ a: 1, b: 1, c: 2, d: 1 });
+    expect(tape.getRun("x")!.status).toBe("succeeded");
+    // A finished run resumes to its recorded outputs and runs nothing.
+    await resumeRun("x", { tape, registry });
+    expect(runs).toEqual({ a: 1, b: 1, c: 2, d: 1 });
+    await expect(resumeRun("nope", { tape, registry })).rejects.toThrow(/has no run "nope"/);
+    tape.close();
+  });
+
+  it("refuses a second run under an id the tape already has, saying how to continue it", async () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    const wf = defineWorkflow({ name: "once", help: "", steps: [{ id: "n", agent: "noop" }] });
+    const registry = new AgentRegistry([defineProc({ name: "noop", help: "", run: () => ({}) })]);
+    await runAgent(wf, {}, { registry, tape, runId: "r1" });
+    await expect(runAgent(wf, {}, { registry, tape, runId: "r1" })).rejects.toThrow(
+      /already has a run "r1" \(agent "once", succeeded\): continue it with resumeRun \(forge-agent --tape … --resume r1\) or give the new run another id \(--run-id\)/,
+    );
+    tape.close();
+  });
+});

@@ -4,22 +4,8 @@
  * `session.request` uses `options.signal ?? ambient signal` and calls both the
  * request's own `onProgress` and the ambient one.
  */
-export interface Progress {
-  /** Streams (workflow instances) finished so far, and in all. */
-  streamsDone: number;
-  streams: number;
-  /** Decode steps taken, tokens emitted (all streams), tokens per second since start. */
-  step: number;
-  tokens: number;
-  tokensPerSecond: number;
-  elapsedMs: number;
-  /** Estimated time left (null when unknown). */
-  etaMs: number | null;
-  /** True on the last report of a request. */
-  finished: boolean;
-}
-
-export type ProgressListener = (progress: Progress) => void;
+import type { ProgressListener } from "../engine/progress.js";
+export type { Progress, ProgressListener } from "../engine/progress.js";
 
 export interface AmbientHooks {
   signal?: () => AbortSignal | undefined;

@@ -20,7 +20,7 @@ import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import type { Run, RunMetadata, StreamStatus, StreamTrace } from "../run/types.js";
 import type { DecoderModel } from "../model/index.js";
-import type { Progress, ProgressListener } from "../api/ambient.js";
+import type { Progress, ProgressListener } from "./progress.js";
 import { compileForBackend, TraceRecorder, TtfaEvent, type TtfaProgram } from "../ttfa/index.js";
 import { defaultAutomatonKind, makeBatchAutomaton } from "./automaton.js";
 import { resolveSampling, sampleOnBackend, type SamplingOptions } from "../sampler/index.js";

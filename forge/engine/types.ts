@@ -2,7 +2,7 @@
  * The engine's vocabulary: what a request asks for, and the pieces a backend holds.
  */
 import type { SamplingOptions } from "../sampler/index.js";
-import type { ProgressListener } from "../api/ambient.js";
+import type { ProgressListener } from "./progress.js";
 import type { AutomatonKind } from "./automaton.js";
 
 /** A tool a workflow can `capture` to and `feed` from: text in, text out. */

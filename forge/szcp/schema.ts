@@ -4,9 +4,12 @@
  * matching the zone index, tools declared in the config, and the totals of SZCP_LIMITS
  * (pattern bytes, text, distinct tags). Every bound comes from `SZCP_LIMITS` (limits.ts);
  * an issue over one names the limit (`SzcpIssue.limit`).
+ *
+ * The SZCP types (types.ts) are inferred from these schemas, so the field comments here are
+ * the format's documentation (they show on the inferred types in editors).
  */
 import { z } from "zod";
-import { END, SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow } from "./types.js";
+import { END, SZCP_FORMAT, SZCP_VERSION } from "./format.js";
 import { jsonPath, type SzcpIssue } from "./errors.js";
 import { RESERVED_EXTRACTION_NAMES, RESERVED_KEY_NAMES, SZCP_LIMITS, limitLabel, type SzcpLimitName } from "./limits.js";
 
@@ -62,41 +65,65 @@ export const escapeSpecSchema = z.discriminatedUnion("kind", [
 ]);
 
 export const szcpConfigSchema = z.strictObject({
+  /** Patterns separating zones, in order; zone k of a block runs from zoneTokens[k] to zoneTokens[k+1]. */
   zoneTokens: z.array(pattern).min(2).max(SZCP_LIMITS.maxZoneTokens, over("maxZoneTokens", "too many zone tokens")),
+  /** The pattern the model emits to take a jump at a jump site. */
   controlToken: pattern,
   escape: escapeSpecSchema.nullable(),
+  /** Special-token names to strings, e.g. { eos_token: "[EOS]" }. */
   tokenizerOverride: record,
+  /** Tool names the workflow may capture to / feed from. */
   tools: z.array(toolName).max(SZCP_LIMITS.maxTools, over("maxTools", "too many tools")),
 });
 
 export const szcpLoopSchema = z.strictObject({
+  /** Counter index (0..counters-1); the counter counts entries into this jump site since the loop was entered. */
   counter: boundedInt("maxCounters"),
+  /** Minimum body iterations before a jump is honoured (null: none). */
   min: boundedInt("maxCount").nullable(),
+  /** Maximum body iterations; the exit is taken by force after it (null: none). */
   max: boundedInt("maxCount", 1).nullable(),
 });
 
 export const szcpZoneSchema = z.strictObject({
+  /** Forced text fed on entering the zone, after placeholder substitution. It includes the
+   * zone's opening pattern when the block text has it, and ends with the closing pattern
+   * when the block text has that (then the zone needs no generation). */
   text: z.string().max(SZCP_LIMITS.maxTextLength, over("maxTextLength", "text too long")),
+  /** The pattern that ends the zone (zoneTokens[k+1]); injected on timeout. */
   advance: pattern,
+  /** Nominal successor zone id, or END. */
   next: zoneTarget,
+  /** Jump site: where the control pattern leads (zone id or END); null when not a jump site. */
   jump: zoneTarget.nullable(),
+  /** Set on the jump site of a loop head. */
   loop: szcpLoopSchema.nullable(),
+  /** Tags painted on every token of this zone. */
   tags: tagList,
+  /** Cap on generated tokens in this zone before the advance pattern is forced. */
   maxGen: boundedInt("maxCount", 1),
+  /** Tool name: tokens generated in this zone are sent to that tool when the zone ends. */
   capture: toolName.nullable(),
+  /** Tool name: the zone's generation is replaced by that tool's last output. */
   feed: toolName.nullable(),
+  /** Provenance for traces and paths: the sequence this zone's block belongs to. */
   sequence: z.string().max(SZCP_LIMITS.maxNameLength, over("maxNameLength", "too long")),
+  /** Provenance: the block's index. */
   block: boundedInt("maxCount"),
+  /** Zone index within its block (0..zoneTokens.length-2). */
   zone: boundedInt("maxZoneTokens"),
+  /** Which repetition of the block (0 when the block has no `repeats`). */
   repetition: boundedInt("maxCount"),
 });
 
 export const szcpExtractionSchema = z.strictObject({
+  /** The key of this extraction in a result. */
   name: name.refine((s) => !RESERVED_EXTRACTION_NAMES.includes(s), {
     error: (issue) =>
       `the extraction name ${JSON.stringify(issue.input)} is reserved (${RESERVED_EXTRACTION_NAMES.map((n) => JSON.stringify(n)).join(", ")}: ` +
       `results are keyed by extraction name, and a result already has these keys); pick another name`,
   }),
+  /** Union of tags: a token belongs to the extraction when its zone carries any of them. */
   tags: tagList.min(1),
 });
 
@@ -104,9 +131,12 @@ export const szcpSchema = z.strictObject({
   format: z.literal(SZCP_FORMAT),
   version: z.literal(SZCP_VERSION),
   config: szcpConfigSchema,
+  /** Zone ids are indices into this list; execution starts at zone 0. */
   zones: z.array(szcpZoneSchema).min(1).max(SZCP_LIMITS.maxZones, over("maxZones", "too many zones")),
+  /** Number of loop counters used by `zones[].loop.counter`. */
   counters: boundedInt("maxCounters"),
   extractions: z.array(szcpExtractionSchema).max(SZCP_LIMITS.maxExtractions, over("maxExtractions", "too many extractions")),
+  /** Free-form provenance (program name, resource draws); ignored by the backend. */
   meta: record,
 });
 
@@ -116,7 +146,7 @@ export const szcpOutlineSchema = szcpSchema.extend({
 });
 
 /** Cross-field rules, run after the schema accepted the shape. */
-export function checkWorkflowSemantics(w: SzcpWorkflow): SzcpIssue[] {
+export function checkWorkflowSemantics(w: z.infer<typeof szcpSchema>): SzcpIssue[] {
   const issues: SzcpIssue[] = checkTotals(w);
   const add = (path: PropertyKey[], message: string): void => {
     issues.push({ path: jsonPath(path), message });
@@ -155,7 +185,7 @@ export function checkWorkflowSemantics(w: SzcpWorkflow): SzcpIssue[] {
 }
 
 /** The totals of SZCP_LIMITS: distinct pattern bytes, text, distinct tags. */
-function checkTotals(w: SzcpWorkflow): SzcpIssue[] {
+function checkTotals(w: z.infer<typeof szcpSchema>): SzcpIssue[] {
   const issues: SzcpIssue[] = [];
   const c = w.config;
   const patterns = new Set([...c.zoneTokens, c.controlToken]);

@@ -4,8 +4,11 @@
  * operations into scopes; `compile()` checks the whole program, lays it out as an RZCP
  * graph and returns a factory that samples SZCP workflows.
  *
- * Problems found while recording (unknown sequence, bad loop bounds, unknown tool …) are
- * collected with their call sites and thrown together by `compile()`.
+ * A mistake that the call itself shows (unknown sequence, unknown tag, an argument that fills
+ * no placeholder, bad loop bounds, unknown tool …) throws an SfcsError at that call, naming its
+ * call site, and the call records nothing. Problems of the program's shape (an empty loop
+ * body or if-branch, a scope never closed, calls on an outer scope while an inner one is
+ * open) show only later: they are collected and thrown together by `compile()`.
  */
 import { toResource } from "../resources/resources.js";
 import { ResourceError } from "../resources/errors.js";
@@ -24,6 +27,9 @@ import type { BoundResources, FlowOp, LoopOp, RunOp, WhenOp } from "./types.js";
 // Node 20 has no Symbol.dispose; `using` (lowered by TypeScript/esbuild) needs it. Symbol.for
 // matches the fallback esbuild's helper uses when the symbol is missing.
 (Symbol as { dispose?: symbol }).dispose ??= Symbol.for("Symbol.dispose");
+
+/** util.inspect's hook (console.log, the notebook's text form), without importing node:util. */
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 export type CallArgs = ResourceMap;
 
@@ -88,8 +94,7 @@ export class FlowScope {
   /** Feeds the sequence's zones in order. */
   run(sequence: string, args?: CallArgs): this {
     const site = captureSite(`${this.label}.run(${JSON.stringify(sequence)})`);
-    const op = this.runOp(sequence, args, site);
-    if (op) this.push(op, site);
+    this.push(this.runOp(sequence, args, site, new CallCheck(site)), site);
     return this;
   }
 
@@ -104,59 +109,67 @@ export class FlowScope {
     const callback = typeof bodyOrOptions === "function" ? bodyOrOptions : null;
     const options: LoopOptions = (callback ? maybeOptions : (bodyOrOptions as LoopOptions | undefined)) ?? {};
     const site = captureSite(`${this.label}.loop(${JSON.stringify(head)})`);
-    const sequence = this.lookup(head, site);
-    const { min, max } = this.loopBounds(options, site);
-    const scope = new LoopScope(this.state, "loop", site);
-    const op: LoopOp = { kind: "loop", head: sequence ?? EMPTY_SEQUENCE, body: scope.ops, min, max, ...this.bind(sequence, options.args, site) };
-    this.push(sequence ? op : null, site);
-    this.state.open.push({ scopes: [scope], site });
-    if (!callback) return scope;
-    try {
-      callback(scope);
-    } finally {
-      scope.close();
+    const check = new CallCheck(site);
+    if (bodyOrOptions !== undefined && !callback && (typeof bodyOrOptions !== "object" || bodyOrOptions === null)) {
+      check.problem(`loop's second argument is the body callback (body) => { … } or the options { min, max, args }, got ${describeValue(bodyOrOptions)}`);
     }
+    const sequence = this.lookup(head, check);
+    const { min, max } = this.loopBounds(options, check);
+    const bound = this.bind(sequence, options.args, check);
+    check.throwIfAny();
+    const scope = new LoopScope(this.state, "loop", site);
+    const op: LoopOp = { kind: "loop", head: sequence!, body: scope.ops, min, max, ...bound };
+    if (!callback) {
+      this.push(op, site);
+      this.state.open.push({ scopes: [scope], site });
+      return scope;
+    }
+    this.atomically(() => {
+      this.push(op, site);
+      this.state.open.push({ scopes: [scope], site });
+      try {
+        callback(scope);
+      } finally {
+        scope.close();
+      }
+    });
     return this;
   }
 
   /** A branch: the condition's last zone is a jump site: nominal → if-branch, jump → else-branch. */
   when(condition: string, branches: (ifBranch: FlowScope, elseBranch: FlowScope) => void, options: WhenOptions = {}): this {
     const site = captureSite(`${this.label}.when(${JSON.stringify(condition)})`);
-    const sequence = this.lookup(condition, site);
+    const check = new CallCheck(site);
+    const sequence = this.lookup(condition, check);
+    if (typeof branches !== "function") check.problem(`when needs a callback (ifBranch, elseBranch) => { … }, got ${describeValue(branches)}`);
+    const bound = this.bind(sequence, options?.args, check);
+    check.throwIfAny();
     const ifBranch = new FlowScope(this.state, "ifBranch");
     const elseBranch = new FlowScope(this.state, "elseBranch");
-    const op: WhenOp = { kind: "when", condition: sequence ?? EMPTY_SEQUENCE, ifBranch: ifBranch.ops, elseBranch: elseBranch.ops, ...this.bind(sequence, options.args, site) };
-    this.push(sequence ? op : null, site);
-    if (typeof branches !== "function") {
-      this.problem("when needs a callback (ifBranch, elseBranch) => { … }", site);
-      return this;
-    }
-    const level = { scopes: [ifBranch, elseBranch], site };
-    this.state.open.push(level);
-    try {
-      branches(ifBranch, elseBranch);
-    } finally {
-      const top = this.state.open.lastIndexOf(level);
-      if (top >= 0) this.state.open.splice(top, 1);
-    }
-    if (ifBranch.ops.length === 0) this.problem("the if-branch is empty (an empty else-branch is fine)", site);
+    const op: WhenOp = { kind: "when", condition: sequence!, ifBranch: ifBranch.ops, elseBranch: elseBranch.ops, ...bound };
+    this.atomically(() => {
+      this.push(op, site);
+      const level = { scopes: [ifBranch, elseBranch], site };
+      this.state.open.push(level);
+      try {
+        branches(ifBranch, elseBranch);
+      } finally {
+        const top = this.state.open.lastIndexOf(level);
+        if (top >= 0) this.state.open.splice(top, 1);
+      }
+      if (ifBranch.ops.length === 0) this.problem("the if-branch is empty (an empty else-branch is fine)", site);
+    });
     return this;
   }
 
   /** Inlines another program's operations and extractions here. */
   subroutine(other: Program): this {
     const site = captureSite(`${this.label}.subroutine(…)`);
-    if (!(other instanceof Program)) {
-      this.problem("subroutine expects a program made by newProgram", site);
-      return this;
-    }
+    if (!(other instanceof Program)) throw new SfcsError([{ message: `subroutine expects a program made by newProgram, got ${describeValue(other)}`, site }]);
     const theirs = other.state;
-    if (theirs === this.state) {
-      this.problem("a program cannot be its own subroutine", site);
-      return this;
-    }
+    if (theirs === this.state) throw new SfcsError([{ message: "a program cannot be its own subroutine", site }]);
     const mismatch = configMismatch(this.state.config, theirs.config);
-    if (mismatch) this.problem(`the subroutine's config differs: ${mismatch}`, site);
+    if (mismatch) throw new SfcsError([{ message: `the subroutine's config differs: ${mismatch}`, site }]);
     for (const open of theirs.open) this.problem(`the subroutine still has a scope open (${formatSite(open.site)})`, site);
     for (const p of theirs.problems) this.state.problems.push({ message: `in subroutine: ${p.message}`, site: p.site });
     for (const e of theirs.extractions) {
@@ -172,26 +185,36 @@ export class FlowScope {
   /** Runs the sequence; the generated text of its last zone is sent to `tool` when the zone ends. */
   capture(sequence: string, options: ToolOptions): this {
     const site = captureSite(`${this.label}.capture(${JSON.stringify(sequence)})`);
-    const tool = this.tool(options?.tool, site, false);
-    const op = this.runOp(sequence, options?.args, site);
-    if (op) {
-      op.capture = tool;
-      this.state.lastCaptureTool = tool;
-    }
-    if (op) this.push(op, site);
+    const check = new CallCheck(site);
+    const tool = this.tool(options?.tool, check, false);
+    const op = this.runOp(sequence, options?.args, site, check);
+    op.capture = tool;
+    this.state.lastCaptureTool = tool;
+    this.state.toolsUsed.add(tool!);
+    this.push(op, site);
     return this;
   }
 
   /** Runs the sequence; its last zone's generation is replaced by the tool's output. */
   feed(sequence: string, options: ToolOptions = {}): this {
     const site = captureSite(`${this.label}.feed(${JSON.stringify(sequence)})`);
-    const tool = this.tool(options.tool, site, true);
-    const op = this.runOp(sequence, options.args, site);
-    if (op) {
-      op.feed = tool;
-      this.push(op, site);
-    }
+    const check = new CallCheck(site);
+    const tool = this.tool(options?.tool, check, true);
+    const op = this.runOp(sequence, options?.args, site, check);
+    op.feed = tool;
+    this.state.toolsUsed.add(tool!);
+    this.push(op, site);
     return this;
+  }
+
+  /** A short summary of the scope's calls. */
+  toString(): string {
+    return summarize(`${this.label} scope`, this.ops, null);
+  }
+
+  /** @internal console.log and the notebook show the summary, not the program's state inside. */
+  [INSPECT](): string {
+    return this.toString();
   }
 
   // ── internals ────────────────────────────────────────────────────────────
@@ -201,14 +224,36 @@ export class FlowScope {
     this.state.problems.push({ message, site });
   }
 
-  private runOp(name: string, args: CallArgs | undefined, site: CallSite): RunOp | null {
-    const sequence = this.lookup(name, site);
-    const bound = this.bind(sequence, args, site);
-    return sequence ? { kind: "run", sequence, capture: null, feed: null, ...bound } : null;
+  /** The run operation, once the call's checks passed (throws the call's problems otherwise). */
+  private runOp(name: string, args: CallArgs | undefined, site: CallSite, check: CallCheck): RunOp {
+    const sequence = this.lookup(name, check);
+    const bound = this.bind(sequence, args, check);
+    check.throwIfAny();
+    return { kind: "run", sequence: sequence!, capture: null, feed: null, ...bound };
   }
 
-  private push(op: FlowOp | null, site: CallSite): void {
-    if (this.checkOpen(site) && op) this.ops.push(op);
+  private push(op: FlowOp, site: CallSite): void {
+    if (this.checkOpen(site)) this.ops.push(op);
+  }
+
+  /**
+   * Runs a callback that records into this scope; if it throws (a mistake inside a loop body
+   * or branch), what it recorded is undone, so the call that opened the scope records nothing.
+   */
+  private atomically(record: () => void): void {
+    const { state } = this;
+    const saved = { ops: this.ops.length, problems: state.problems.length, extractions: state.extractions.length, lastCaptureTool: state.lastCaptureTool, toolsUsed: new Set(state.toolsUsed), open: state.open.length };
+    try {
+      record();
+    } catch (err) {
+      this.ops.length = Math.min(this.ops.length, saved.ops);
+      state.problems.length = Math.min(state.problems.length, saved.problems);
+      state.extractions.length = Math.min(state.extractions.length, saved.extractions);
+      state.lastCaptureTool = saved.lastCaptureTool;
+      state.toolsUsed = saved.toolsUsed;
+      state.open.length = Math.min(state.open.length, saved.open);
+      throw err;
+    }
   }
 
   /** Calls must go to the innermost open scope; anything else means scopes interleave. */
@@ -221,81 +266,95 @@ export class FlowScope {
     return false;
   }
 
-  private lookup(name: string, site: CallSite): ZcpSequence | null {
+  private lookup(name: string, check: CallCheck): ZcpSequence | null {
     const seq = typeof name === "string" && Object.hasOwn(this.state.sequences, name) ? this.state.sequences[name] : undefined;
     if (seq) return seq;
     const known = Object.keys(this.state.sequences);
-    this.problem(`unknown sequence ${JSON.stringify(name)}; known sequences: ${known.join(", ") || "none"}`, site);
+    const what = typeof name === "string" ? `unknown sequence ${JSON.stringify(name)}` : `a sequence name is a string, got ${describeValue(name)}`;
+    const near = typeof name === "string" ? closest(name, known) : null;
+    check.problem(`${what}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; known sequences: ${listNames(known)}`);
     return null;
   }
 
-  /** Binds call arguments to the sequence's `custom` placeholders (by resource name). */
-  private bind(sequence: ZcpSequence | null, args: CallArgs | undefined, site: CallSite): { args: BoundResources; programResources: BoundResources; site: CallSite } {
+  /**
+   * Binds call arguments to the sequence's `custom` placeholders (by resource name). An
+   * argument for an `argument` placeholder is named as such: its value is given to the
+   * factory, when a workflow is made, not to the call.
+   */
+  private bind(sequence: ZcpSequence | null, args: CallArgs | undefined, check: CallCheck): { args: BoundResources; programResources: BoundResources; site: CallSite } {
     const bound: Record<string, Resource> = Object.create(null);
-    const wanted = new Set<string>();
-    for (const zone of sequence?.zones ?? []) {
-      for (const part of zone.parts) if (part.kind === "placeholder" && part.spec.type === "custom") wanted.add(part.spec.resource);
-    }
+    const result = { args: bound, programResources: this.state.resources, site: check.site };
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
-      this.problem(`arguments must be an object keyed by resource name, got ${Array.isArray(args) ? "an array" : typeof args}`, site);
-      args = undefined;
+      check.problem(`arguments must be an object keyed by resource name, got ${describeValue(args)}`);
+      return result;
     }
+    if (!sequence) return result;
+    const custom = placeholdersByResource(sequence, "custom");
+    const factoryArgs = placeholdersByResource(sequence, "argument");
+    const misplaced: string[] = [];
     for (const [name, value] of Object.entries(args ?? {})) {
-      if (!wanted.has(name)) {
-        const expected = wanted.size ? [...wanted].join(", ") : "none";
-        this.problem(`argument "${name}" fills no custom placeholder of sequence "${sequence?.name}" (custom resources expected: ${expected}); arguments are keyed by resource name`, site);
+      if (factoryArgs.has(name) && !custom.has(name)) {
+        misplaced.push(name);
+        continue;
+      }
+      if (!custom.has(name)) {
+        const expected = custom.size ? [...custom.keys()].join(", ") : "none";
+        const near = closest(name, [...custom.keys()]);
+        check.problem(
+          `argument "${name}" fills no custom placeholder of sequence "${sequence.name}"${near ? ` (did you mean "${near}"?)` : ""} (custom resources expected: ${expected}); arguments are keyed by resource name`,
+        );
         continue;
       }
       try {
         bound[name] = toResource(value, `argument "${name}"`);
       } catch (err) {
         if (!(err instanceof ResourceError)) throw err;
-        this.problem(err.message, site);
+        check.problem(err.message);
       }
     }
-    for (const name of wanted) {
+    if (misplaced.length) {
+      const which = misplaced.map((name) => `${factoryArgs.get(name)!.join(", ")} → "${name}"`).join("; ");
+      const names = misplaced.join(", ");
+      check.problem(
+        `${misplaced.length === 1 ? `"${names}" is a factory argument` : `${names} are factory arguments`} (type = "argument" placeholder${misplaced.length === 1 ? "" : "s"} of sequence "${sequence.name}": ${which}): ` +
+          `give ${misplaced.length === 1 ? "it" : "them"} when a workflow is made, factory({ ${names} }) with factory = program.compile(), not to ${check.site.call}`,
+      );
+    }
+    for (const [name, placeholders] of custom) {
       if (!bound[name] && !(args && Object.hasOwn(args, name))) {
-        const placeholders = sequence!.zones
-          .flatMap((z) => z.parts)
-          .filter((p) => p.kind === "placeholder" && p.spec.resource === name)
-          .map((p) => (p.kind === "placeholder" ? `{${p.spec.placeholder}}` : ""));
-        this.problem(
-          `sequence "${sequence!.name}" has custom placeholder ${[...new Set(placeholders)].join(", ")} filled by resource "${name}": pass it as { ${name}: … }`,
-          site,
-        );
+        check.problem(`sequence "${sequence.name}" has custom placeholder ${placeholders.join(", ")} filled by resource "${name}": pass it as { ${name}: … }`);
       }
     }
-    return { args: bound, programResources: this.state.resources, site };
+    return result;
   }
 
-  private loopBounds(options: LoopOptions, site: CallSite): { min: number | null; max: number | null } {
-    const check = (key: "min" | "max", lowest: number): number | null => {
+  private loopBounds(options: LoopOptions, check: CallCheck): { min: number | null; max: number | null } {
+    const bound = (key: "min" | "max", lowest: number): number | null => {
       const v = options[key];
       if (v === undefined || v === null) return null;
       if (typeof v !== "number" || !Number.isInteger(v) || v < lowest) {
-        this.problem(`loop ${key} must be an integer ≥ ${lowest}, got ${JSON.stringify(v)}`, site);
+        check.problem(`loop ${key} must be an integer ≥ ${lowest}, got ${describeValue(v)}`);
         return null;
       }
       return v;
     };
-    const min = check("min", 0);
-    const max = check("max", 1);
-    if (min !== null && max !== null && min > max) this.problem(`loop min (${min}) is greater than max (${max})`, site);
+    const min = bound("min", 0);
+    const max = bound("max", 1);
+    if (min !== null && max !== null && min > max) check.problem(`loop min (${min}) is greater than max (${max})`);
     return { min, max };
   }
 
-  private tool(name: string | undefined, site: CallSite, isFeed: boolean): string | null {
+  private tool(name: string | undefined, check: CallCheck, isFeed: boolean): string | null {
     const { config } = this.state;
     let tool = name;
     if (tool === undefined && isFeed) tool = this.state.lastCaptureTool ?? (config.tools?.length === 1 ? config.tools[0] : undefined);
     if (typeof tool !== "string" || tool === "") {
-      this.problem(isFeed ? "feed needs { tool: name } (no earlier capture to take it from)" : "capture needs { tool: name }", site);
+      check.problem(isFeed ? "feed needs { tool: name } (no earlier capture to take it from)" : "capture needs { tool: name }");
       return null;
     }
     if (config.tools && !config.tools.includes(tool)) {
-      this.problem(`tool "${tool}" is not in [config].tools (${config.tools.join(", ") || "empty"})`, site);
+      check.problem(`tool "${tool}" is not in [config].tools (${config.tools.join(", ") || "empty"})`);
     }
-    this.state.toolsUsed.add(tool);
     return tool;
   }
 }
@@ -332,7 +391,95 @@ export class LoopScope extends FlowScope {
   }
 }
 
-const EMPTY_SEQUENCE: ZcpSequence = { name: "?", file: "", listed: false, blocks: [], zones: [] };
+/** One call's problems: thrown together, before the call records anything. */
+class CallCheck {
+  private readonly problems: SfcsProblem[] = [];
+  constructor(readonly site: CallSite) {}
+
+  problem(message: string): void {
+    this.problems.push({ message, site: this.site });
+  }
+
+  throwIfAny(): void {
+    if (this.problems.length) throw new SfcsError(this.problems, `${this.site.call} has errors`);
+  }
+}
+
+/** A value as an error message names it: short, never the whole object. */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "undefined") return String(value);
+  return typeof value === "function" ? "a function" : `a ${typeof value}`;
+}
+
+/** At most 20 names, then how many more. */
+function listNames(names: readonly string[]): string {
+  if (names.length === 0) return "none";
+  return names.length <= 20 ? names.join(", ") : `${names.slice(0, 20).join(", ")} … (${names.length - 20} more)`;
+}
+
+/** The known name nearest a mistyped one (edit distance ≤ 2, or one that differs only in case), if any. */
+function closest(name: string, known: readonly string[]): string | null {
+  if (name.length > 64) return null;
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const candidate of known.slice(0, 1000)) {
+    if (candidate.length > 64 || Math.abs(candidate.length - name.length) >= bestDistance) continue;
+    const d = candidate.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/** A sequence's placeholders of one type, by the resource that fills them: resource → ["{u}", …]. */
+function placeholdersByResource(sequence: ZcpSequence, type: "custom" | "argument"): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const zone of sequence.zones) {
+    for (const part of zone.parts) {
+      if (part.kind !== "placeholder" || part.spec.type !== type) continue;
+      const list = found.get(part.spec.resource) ?? [];
+      const shown = `{${part.spec.placeholder}}`;
+      if (!list.includes(shown)) list.push(shown);
+      found.set(part.spec.resource, list);
+    }
+  }
+  return found;
+}
+
+/** How a recorded operation reads in a summary: `run("x")`, `loop("h") { 2 calls }`. */
+function describeOp(op: FlowOp): string {
+  if (op.kind === "run") return `${op.capture ? "capture" : op.feed ? "feed" : "run"}(${JSON.stringify(op.sequence.name)})`;
+  if (op.kind === "loop") return `loop(${JSON.stringify(op.head.name)}) { ${countCalls(op.body)} }`;
+  return `when(${JSON.stringify(op.condition.name)}) { ${countCalls(op.ifBranch)} } else { ${countCalls(op.elseBranch)} }`;
+}
+
+function countCalls(ops: readonly FlowOp[]): string {
+  return ops.length === 1 ? describeOp(ops[0]!) : `${ops.length} calls`;
+}
+
+/** The short summary a Program shows in a notebook or console.log, instead of its internals. */
+function summarize(label: string, ops: readonly FlowOp[], state: ProgramState | null): string {
+  const shown = ops.slice(0, 8).map(describeOp);
+  if (ops.length > 8) shown.push(`… ${ops.length - 8} more`);
+  const parts = [`${label}${state?.name ? ` ${JSON.stringify(state.name)}` : ""}: ${ops.length === 0 ? "no calls yet" : shown.join(" → ")}`];
+  if (!state) return parts[0]!;
+  if (state.extractions.length) parts.push(`extracts ${state.extractions.map((e) => `${e.name} [${e.tags.join(", ")}]`).join(", ")}`);
+  if (state.open.length) parts.push(`${state.open.length} scope${state.open.length === 1 ? "" : "s"} open`);
+  if (state.problems.length) parts.push(`${state.problems.length} problem${state.problems.length === 1 ? "" : "s"} (compile() lists them)`);
+  return parts.join(" · ");
+}
 
 export class Program extends FlowScope {
   /** @internal */
@@ -340,22 +487,29 @@ export class Program extends FlowScope {
     super(state, "program");
   }
 
+  /** A short summary (what a notebook shows for a program): its calls, extractions, open scopes, problems. */
+  override toString(): string {
+    return summarize("Program", this.ops, this.state);
+  }
+
   /** Declares an extraction: per stream, the text of tokens whose zone carries any of `tags`. */
   extract(name: string, tags: string | readonly string[]): this {
     const site = captureSite(`program.extract(${JSON.stringify(name)})`);
+    const check = new CallCheck(site);
     const list = typeof tags === "string" ? [tags] : Array.isArray(tags) ? tags.slice() : null;
-    if (typeof name !== "string" || name === "") this.problem("extract needs a non-empty name", site);
+    if (typeof name !== "string" || name === "") check.problem("extract needs a non-empty name");
     else if (RESERVED_EXTRACTION_NAMES.includes(name))
-      this.problem(`the extraction name ${JSON.stringify(name)} is reserved (results are keyed by extraction name, and a result already has ${RESERVED_EXTRACTION_NAMES.map((n) => JSON.stringify(n)).join(" and ")}); pick another name`, site);
-    else if (this.state.extractions.some((e) => e.name === name)) this.problem(`extraction "${name}" is declared twice`, site);
-    if (!list || list.length === 0) {
-      this.problem("extract needs at least one tag", site);
-      return this;
-    }
+      check.problem(`the extraction name ${JSON.stringify(name)} is reserved (results are keyed by extraction name, and a result already has ${RESERVED_EXTRACTION_NAMES.map((n) => JSON.stringify(n)).join(" and ")}); pick another name`);
+    else if (this.state.extractions.some((e) => e.name === name)) check.problem(`extraction "${name}" is declared twice (first at ${this.state.extractions.find((e) => e.name === name)!.site.location})`);
+    if (!list || list.length === 0) check.problem("extract needs at least one tag");
     const valid = this.state.config.validTags;
-    for (const tag of list) {
-      if (!valid.includes(tag)) this.problem(`extraction of unknown tag ${JSON.stringify(tag)}; valid_tags: ${JSON.stringify(valid)}`, site);
+    for (const tag of list ?? []) {
+      if (typeof tag !== "string" || !valid.includes(tag)) {
+        const near = typeof tag === "string" ? closest(tag, valid) : null;
+        check.problem(`extraction of unknown tag ${JSON.stringify(tag)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; valid_tags: ${JSON.stringify(valid)}`);
+      }
     }
+    check.throwIfAny();
     this.state.extractions.push({ name, tags: [...new Set(list)], site });
     return this;
   }
@@ -388,6 +542,9 @@ export class Program extends FlowScope {
     const factory = ((args?: ResourceMap) => lowerGraph(graph, args ?? {}, captureSite("factory(args)"))) as WorkflowFactory;
     Object.defineProperty(factory, "graph", { value: graph });
     Object.defineProperty(factory, "argumentNames", { value: graph.argumentNames });
+    const summary = `WorkflowFactory${this.state.name ? ` ${JSON.stringify(this.state.name)}` : ""}: ${graph.nodes.length} zones${graph.argumentNames.length ? `, arguments: ${graph.argumentNames.join(", ")} (call it with { ${graph.argumentNames.join(", ")} })` : ", no arguments (call it with no arguments)"}`;
+    Object.defineProperty(factory, INSPECT, { value: () => summary });
+    Object.defineProperty(factory, "toString", { value: () => summary });
     return factory;
   }
 }

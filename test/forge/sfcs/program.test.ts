@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { feedbackBuffer, listSampler, ResourceError } from "../../../forge/resources/index.js";
 import { newProgram, SfcsError } from "../../../forge/sfcs/index.js";
@@ -233,14 +234,48 @@ describe("resources and placeholders", () => {
     expect(() => newProgram(doc.sequences, {}, doc.config)).toThrowError(/placeholder \{t\} of sequence "topic" \(block 0\) needs resource "topics"/);
   });
 
-  it("a custom placeholder without an argument, or an argument for no placeholder, is a compile error", () => {
+  it("a custom placeholder without an argument, or an argument for no placeholder, fails at that call, which records nothing", () => {
     const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
-    p.run("fb");
-    p.run("intro", { feedback: "x" });
-    const err = sfcsError(() => p.compile());
-    expect(err.problems).toHaveLength(2);
-    expect(err.problems[0].message).toMatch(/custom placeholder \{f\} filled by resource "feedback": pass it as \{ feedback: … \}/);
-    expect(err.problems[1].message).toMatch(/argument "feedback" fills no custom placeholder of sequence "intro"/);
+    const missing = sfcsError(() => p.run("fb"));
+    expect(missing.message).toMatch(/^program\.run\("fb"\) at .*program\.test\.ts:\d+:\d+: sequence "fb" has custom placeholder \{f\} filled by resource "feedback": pass it as \{ feedback: … \}/);
+    const extra = sfcsError(() => p.run("intro", { feedback: "x" }));
+    expect(extra.message).toMatch(/argument "feedback" fills no custom placeholder of sequence "intro" \(custom resources expected: none\)/);
+    const typo = sfcsError(() => p.run("fb", { fedback: "x" }));
+    expect(typo.problems.map((x) => x.message)).toEqual([
+      expect.stringMatching(/argument "fedback" fills no custom placeholder of sequence "fb" \(did you mean "feedback"\?\)/),
+      expect.stringMatching(/pass it as \{ feedback: … \}/),
+    ]);
+    expect(typo.code).toBe("sfcs_invalid");
+    // The failed calls left nothing behind: the program is still empty, and fixing the call works.
+    expect(String(p)).toBe("Program: no calls yet");
+    p.run("fb", { feedback: "x" });
+    expect(p.compile()().zones[0].text).toBe("[P] earlier: x [A]");
+  });
+
+  it("an argument placeholder's value given to run is named as a factory argument, with the factory call to make", () => {
+    const two = parseUdpl(`[config]
+zone_tokens = ["[P]", "[A]"]
+sequences = ["ask"]
+control_token = "[J]"
+[[ask]]
+text = "[P] {x} and {y} [A]"
+[ask.x]
+name = "a"
+type = "argument"
+[ask.y]
+name = "b"
+type = "argument"
+`);
+    const p = newProgram(two.sequences, {}, two.config);
+    const err = sfcsError(() => p.run("ask", { a: 1, b: 2 }));
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain('program.run("ask") at ');
+    expect(err.message).toContain('a, b are factory arguments (type = "argument" placeholders of sequence "ask": {x} → "a"; {y} → "b"): give them when a workflow is made, factory({ a, b }) with factory = program.compile(), not to program.run("ask")');
+    expect(err.message).not.toMatch(/fills no custom placeholder/);
+    const one = sfcsError(() => p.run("ask", { a: 1 }));
+    expect(one.message).toContain('"a" is a factory argument (type = "argument" placeholder of sequence "ask": {x} → "a"): give it when a workflow is made, factory({ a })');
+    p.run("ask");
+    expect(p.compile()({ a: 1, b: 2 }).zones[0].text).toBe("[P] 1 and 2 [A]");
   });
 });
 
@@ -248,13 +283,36 @@ describe("structural errors name the call site", () => {
   const fresh = () => newProgram(doc.sequences, { topics: TOPICS }, doc.config);
   const thisFile = /test\/forge\/sfcs\/program\.test\.ts:\d+:\d+/;
 
-  it("unknown sequence", () => {
+  it("unknown sequence: fails at the call, in every scope and every call that names one", () => {
     const p = fresh();
     p.run("intro");
-    p.run("intr");
-    const err = sfcsError(() => p.compile());
-    expect(err.message).toMatch(/program\.run\("intr"\) at .*program\.test\.ts:\d+:\d+: unknown sequence "intr"; known sequences: intro/);
+    const err = sfcsError(() => p.run("intr"));
+    expect(err.message).toMatch(/^program\.run\("intr"\) at .*program\.test\.ts:\d+:\d+: unknown sequence "intr" \(did you mean "intro"\?\); known sequences: intro, think/);
     expect(err.site.location).toMatch(thisFile);
+    expect(err.where).toBe(`program.run("intr") at ${err.site.location}`);
+    expect(sfcsError(() => p.run("nonexistent")).message).toMatch(/unknown sequence "nonexistent"; known sequences:/);
+    expect(sfcsError(() => p.loop("chek", (b) => b.run("yes"))).message).toMatch(/^program\.loop\("chek"\) at .*: unknown sequence "chek" \(did you mean "check"\?\)/);
+    expect(sfcsError(() => p.when("chek", (i) => i.run("yes"))).message).toMatch(/^program\.when\("chek"\) at /);
+    expect(sfcsError(() => p.capture("ak", { tool: "search" })).message).toMatch(/^program\.capture\("ak"\) at .*did you mean "ask"/);
+    expect(sfcsError(() => p.run(42 as never)).message).toMatch(/a sequence name is a string, got 42/);
+    // Inside a loop body: the inner call's site, and the loop records nothing either.
+    const inner = sfcsError(() => p.loop("check", (b) => b.run("yess")));
+    expect(inner.site.call).toBe('loop.run("yess")');
+    expect(inner.site.location).toMatch(thisFile);
+    expect(String(p)).toBe('Program: run("intro")');
+    expect(p.compile()().zones).toHaveLength(2);
+  });
+
+  it("the using form: the failing call throws in the block, the scope still closes", () => {
+    const p = fresh();
+    expect(() => {
+      using loop = p.loop("check");
+      loop.run("think");
+      loop.run("thnk");
+    }).toThrowError(/loop\.run\("thnk"\) at .*: unknown sequence "thnk" \(did you mean "think"\?\)/);
+    p.run("intro");
+    expect(String(p)).toBe('Program: loop("check") { run("think") } → run("intro")');
+    expect(p.compile()().zones).toHaveLength(6);
   });
 
   it("empty loop body, in both forms", () => {
@@ -294,30 +352,36 @@ describe("structural errors name the call site", () => {
     expect(() => p.compile()).toThrowError(/program\.run\("intro"\) at .*: call on an outer scope while the scope of program\.loop\("check"\)/);
   });
 
-  it("extraction of an unknown tag", () => {
+  it("extraction of an unknown tag fails at extract", () => {
     const p = fresh();
     p.run("intro");
-    p.extract("data", ["answer"]);
-    const err = sfcsError(() => p.compile());
+    const err = sfcsError(() => p.extract("data", ["answer", "A"]));
     expect(err.site.call).toBe('program.extract("data")');
     expect(err.site.location).toMatch(thisFile);
-    expect(err.message).toMatch(/extraction of unknown tag "answer"; valid_tags: \["q","a"\]/);
+    expect(err.problems.map((x) => x.message)).toEqual([
+      'extraction of unknown tag "answer"; valid_tags: ["q","a"]',
+      'extraction of unknown tag "A" (did you mean "a"?); valid_tags: ["q","a"]',
+    ]);
+    p.extract("data", ["a"]);
+    expect(sfcsError(() => p.extract("data", ["q"])).message).toMatch(/extraction "data" is declared twice \(first at .*program\.test\.ts:\d+:\d+\)/);
+    expect(p.compile()().extractions).toEqual([{ name: "data", tags: ["a"] }]);
   });
 
-  it("bad loop bounds, unknown tools, empty programs", () => {
+  it("bad loop bounds and unknown tools fail at the call; an empty program at compile", () => {
     const p = fresh();
-    p.loop("check", (b) => b.run("yes"), { min: 5, max: 2 });
-    p.capture("ask", { tool: "web" });
-    expect(() => p.compile()).toThrowError(/loop min \(5\) is greater than max \(2\)[\s\S]*tool "web" is not in \[config\]\.tools/);
-    expect(() => fresh().compile()).toThrowError(/the program is empty/);
+    expect(() => p.loop("check", (b) => b.run("yes"), { min: 5, max: 2 })).toThrowError(/^program\.loop\("check"\) at .*: loop min \(5\) is greater than max \(2\)/);
+    expect(() => p.loop("check", { max: 0 })).toThrowError(/loop max must be an integer ≥ 1, got 0/);
+    expect(() => p.capture("ask", { tool: "web" })).toThrowError(/^program\.capture\("ask"\) at .*: tool "web" is not in \[config\]\.tools \(search, calc\)/);
+    expect(() => p.feed("results")).toThrowError(/feed needs \{ tool: name \}/);
+    expect(() => p.compile()).toThrowError(/the program is empty/);
   });
 
-  it("a subroutine with another config is refused", () => {
+  it("a subroutine with another config is refused at the call", () => {
     const other = newProgram(seed.sequences, {}, seed.config);
     other.run("setup");
     const p = fresh();
-    p.run("intro").subroutine(other);
-    expect(() => p.compile()).toThrowError(/the subroutine's config differs: zone_tokens/);
+    p.run("intro");
+    expect(() => p.subroutine(other)).toThrowError(/program\.subroutine\(…\) at .*: the subroutine's config differs: zone_tokens/);
   });
 });
 
@@ -332,10 +396,11 @@ describe("arguments of loop and when", () => {
     expect(w.zones[4].text).toBe("[P] earlier: 7 [A]");
   });
 
-  it("a missing one is a compile error at the loop's call site", () => {
+  it("a missing one fails at the loop's call, before its body runs", () => {
     const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
-    p.loop("fb", (body) => body.run("think"));
-    expect(() => p.compile()).toThrowError(/program\.loop\("fb"\) at .*program\.test\.ts:\d+:\d+: sequence "fb" has custom placeholder \{f\}/);
+    let bodyRan = false;
+    expect(() => p.loop("fb", () => void (bodyRan = true))).toThrowError(/program\.loop\("fb"\) at .*program\.test\.ts:\d+:\d+: sequence "fb" has custom placeholder \{f\}/);
+    expect(bodyRan).toBe(false);
   });
 });
 
@@ -354,5 +419,38 @@ name = "constructor"
     const p = newProgram(d.sequences, { constructor: "built" }, d.config);
     p.run("s");
     expect(p.compile()().zones[0].text).toBe("[P] built");
+  });
+});
+
+describe("how programs and factories show themselves (console.log, the notebook's text form)", () => {
+  it("a program is a one-line summary of its calls, not its sequences and resources", () => {
+    const p = newProgram(seed.sequences, {}, seed.config, { name: "seed" });
+    expect(inspect(p)).toBe('Program "seed": no calls yet');
+    p.run("setup");
+    p.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }));
+    p.run("conclusion");
+    p.extract("training_data", ["answer"]);
+    const shown = inspect(p);
+    expect(shown).toBe('Program "seed": run("setup") → loop("control") { run("reasoning") } → run("conclusion") · extracts training_data [answer]');
+    expect(inspect({ program: p }, { depth: 4, breakLength: Infinity })).toBe(`{ program: ${shown} }`);
+    expect(String(p)).toBe(shown);
+    const open = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    const loop = open.loop("check");
+    loop.run("think");
+    expect(inspect(loop)).toBe('loop scope: run("think")');
+    expect(inspect(open)).toBe('Program: loop("check") { run("think") } · 1 scope open');
+    loop.close();
+  });
+
+  it("a long program is cut after 8 calls", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    for (let i = 0; i < 30; i++) p.run("intro");
+    expect(inspect(p)).toMatch(/^Program: (run\("intro"\) → ){8}… 22 more$/);
+  });
+
+  it("a factory names its zones and arguments", () => {
+    const p = newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+    p.run("user");
+    expect(inspect(p.compile())).toBe("WorkflowFactory: 2 zones, arguments: user_input (call it with { user_input })");
   });
 });

@@ -16,6 +16,7 @@ import { linear, type DecoderModel } from "./decoder.js";
 import type { KvCache } from "./cache.js";
 import { ModelUsageError } from "./errors.js";
 import { attentionParts } from "./attention.js";
+import { ropeAngle, ropeInvFreq } from "./rope.js";
 
 const MASKED = -1e9;
 
@@ -171,9 +172,10 @@ function ropeRows(model: DecoderModel, positions: Int32Array): { cos: Float32Arr
   const half = D / 2;
   const cos = new Float32Array(positions.length * D);
   const sin = new Float32Array(positions.length * D);
+  const invFreq = ropeInvFreq(model.config);
   positions.forEach((p, r) => {
     for (let j = 0; j < half; j++) {
-      const angle = Math.fround(p * Math.fround(1 / Math.pow(model.config.ropeTheta, (2 * j) / D)));
+      const angle = ropeAngle(p, invFreq[j]!);
       cos[r * D + j] = cos[r * D + j + half] = Math.cos(angle);
       sin[r * D + j] = sin[r * D + j + half] = Math.sin(angle);
     }

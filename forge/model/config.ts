@@ -4,6 +4,7 @@
  * translation from / to Hugging Face `config.json`.
  */
 import { ModelFormatError } from "./errors.js";
+import type { RopeScaling } from "./rope.js";
 
 export type ModelFamily = "gpt2" | "llama";
 export type Activation = "gelu_new" | "gelu" | "silu";
@@ -25,6 +26,8 @@ export interface DecoderConfig {
   normEps: number;
   /** RoPE base (Llama); unused by GPT-2. */
   ropeTheta: number;
+  /** RoPE frequency scaling (config.json `rope_scaling`: linear, llama3); absent or null: none. */
+  ropeScaling?: RopeScaling | null;
   /** The LM head is the transposed token embedding. */
   tieEmbeddings: boolean;
   /** MLP activation: gelu_new (tanh approximation, GPT-2), gelu (erf), silu (SwiGLU gate, Llama). */
@@ -123,9 +126,7 @@ export function configFromHf(json: unknown, file = "config.json"): DecoderConfig
     if (headDim % 2 !== 0) throw new ModelFormatError(file, "head_dim", `RoPE needs an even head width, got ${headDim}`);
     const act = j["hidden_act"] ?? "silu";
     if (act !== "silu") throw new ModelFormatError(file, "hidden_act", `unsupported ${JSON.stringify(act)} (supported: silu)`);
-    const scaling = j["rope_scaling"];
-    if (scaling !== undefined && scaling !== null)
-      throw new ModelFormatError(file, "rope_scaling", "RoPE scaling is not supported yet (expected null)");
+    const ropeScaling = ropeScalingFromHf(j["rope_scaling"], file);
     const sliding = j["sliding_window"];
     const useSliding = j["use_sliding_window"];
     const maxPositions = positiveInt(j, file, "max_position_embeddings");
@@ -147,9 +148,56 @@ export function configFromHf(json: unknown, file = "config.json"): DecoderConfig
       tieEmbeddings: bool(j, file, "tie_word_embeddings", false),
       activation: "silu",
       attentionBias: bool(j, file, "attention_bias", modelType === "qwen2"),
+      ...(ropeScaling !== null ? { ropeScaling } : {}),
     };
   }
   throw new ModelFormatError(file, "model_type", `unsupported ${JSON.stringify(modelType)} (supported: gpt2, ${LLAMA_TYPES.join(", ")})`);
+}
+
+/**
+ * `rope_scaling` of a Llama-family config.json: null, {rope_type|type: "default"}, "linear"
+ * (factor) or "llama3" (factor, low_freq_factor, high_freq_factor,
+ * original_max_position_embeddings). Other kinds (dynamic, yarn, longrope) change the attention
+ * scale or depend on the sequence length, and are refused by name.
+ */
+function ropeScalingFromHf(v: unknown, file: string): RopeScaling | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v)) throw new ModelFormatError(file, "rope_scaling", `expected an object or null, got ${JSON.stringify(v)}`);
+  const s = v as Json;
+  const kindKey = s["rope_type"] !== undefined ? "rope_type" : "type";
+  const kind = s[kindKey];
+  const at = (key: string) => `rope_scaling.${key}`;
+  const num = (key: string, min: number): number => {
+    const x = s[key];
+    if (typeof x !== "number" || !Number.isFinite(x) || x < min)
+      throw new ModelFormatError(file, at(key), `expected a number ≥ ${min}, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  if (kind === "default") return null;
+  if (kind === "linear") return { kind: "linear", factor: num("factor", 1) };
+  if (kind === "llama3") {
+    const lowFreqFactor = num("low_freq_factor", Number.MIN_VALUE);
+    const highFreqFactor = num("high_freq_factor", Number.MIN_VALUE);
+    if (!(highFreqFactor > lowFreqFactor))
+      throw new ModelFormatError(file, at("high_freq_factor"), `must exceed low_freq_factor (${lowFreqFactor}), got ${highFreqFactor}`);
+    const original = s["original_max_position_embeddings"];
+    if (typeof original !== "number" || !Number.isInteger(original) || original <= 0)
+      throw new ModelFormatError(file, at("original_max_position_embeddings"), `expected a positive integer, got ${JSON.stringify(original)}`);
+    return { kind: "llama3", factor: num("factor", 1), lowFreqFactor, highFreqFactor, originalMaxPositions: original };
+  }
+  throw new ModelFormatError(file, at(kindKey), `unsupported ${JSON.stringify(kind)} (supported: default, linear, llama3)`);
+}
+
+function ropeScalingToHf(s: RopeScaling | null | undefined): Record<string, unknown> | null {
+  if (s === undefined || s === null) return null;
+  if (s.kind === "linear") return { rope_type: "linear", factor: s.factor };
+  return {
+    rope_type: "llama3",
+    factor: s.factor,
+    low_freq_factor: s.lowFreqFactor,
+    high_freq_factor: s.highFreqFactor,
+    original_max_position_embeddings: s.originalMaxPositions,
+  };
 }
 
 /** The Hugging Face config.json object for a config (what `saveModel` writes). */
@@ -184,7 +232,7 @@ export function configToHf(config: DecoderConfig): Record<string, unknown> {
     max_position_embeddings: config.maxPositions,
     rms_norm_eps: config.normEps,
     rope_theta: config.ropeTheta,
-    rope_scaling: null,
+    rope_scaling: ropeScalingToHf(config.ropeScaling),
     hidden_act: "silu",
     attention_bias: config.attentionBias,
     tie_word_embeddings: config.tieEmbeddings,
@@ -204,6 +252,18 @@ export function validateConfig(config: DecoderConfig, where = "DecoderConfig"): 
   if (config.family === "gpt2" && config.kvHeads !== config.heads) throw new ModelFormatError(where, "kvHeads", "GPT-2 has no grouped-query attention (kvHeads must equal heads)");
   if (config.family === "gpt2" && config.heads * config.headDim !== config.hiddenSize) throw new ModelFormatError(where, "headDim", "GPT-2 needs heads × headDim = hiddenSize");
   if (config.family === "llama" && config.headDim % 2 !== 0) throw new ModelFormatError(where, "headDim", "RoPE needs an even head width");
+  const s = config.ropeScaling;
+  if (s !== undefined && s !== null) {
+    if (config.family !== "llama") throw new ModelFormatError(where, "ropeScaling", "RoPE scaling applies to the Llama family only");
+    if (s.kind !== "linear" && s.kind !== "llama3") throw new ModelFormatError(where, "ropeScaling.kind", `expected "linear" or "llama3", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
+    if (!(Number.isFinite(s.factor) && s.factor >= 1)) throw new ModelFormatError(where, "ropeScaling.factor", `expected a number ≥ 1, got ${JSON.stringify(s.factor)}`);
+    if (s.kind === "llama3") {
+      if (!(s.lowFreqFactor > 0 && s.highFreqFactor > s.lowFreqFactor && Number.isFinite(s.highFreqFactor)))
+        throw new ModelFormatError(where, "ropeScaling", `expected 0 < lowFreqFactor < highFreqFactor, got ${s.lowFreqFactor}, ${s.highFreqFactor}`);
+      if (!(Number.isInteger(s.originalMaxPositions) && s.originalMaxPositions > 0))
+        throw new ModelFormatError(where, "ropeScaling.originalMaxPositions", `expected a positive integer, got ${JSON.stringify(s.originalMaxPositions)}`);
+    }
+  }
 }
 
 /** A config with the usual defaults for a family, for tests, benchmarks and training. */

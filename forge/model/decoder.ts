@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { validateConfig, type DecoderConfig } from "./config.js";
 import { KvCache, defaultCacheMode, type CacheOptions } from "./cache.js";
 import { ModelUsageError } from "./errors.js";
+import { ropeAngle, ropeInvFreq } from "./rope.js";
 import { attentionParts } from "./attention.js";
 import { disposeWeights, randomWeights, type DecoderWeights, type Linear, type Norm } from "./weights.js";
 
@@ -312,7 +313,7 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D 
 }
 
 /**
- * RoPE as in Hugging Face Llama: inv_freq[j] = θ^(-2j/D); angle = position · inv_freq,
+ * RoPE as in Hugging Face Llama: inv_freq[j] = θ^(-2j/D) (then rope_scaling's, rope.ts); angle = position · inv_freq,
  * repeated over both halves; rotate_half(x) = [-x₂, x₁], here as x·R with R a signed
  * permutation so decode applies it as one 2-D product.
  */
@@ -322,11 +323,11 @@ function ropeTables(config: DecoderConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D
   const P = config.maxPositions;
   const cos = new Float32Array(P * D);
   const sin = new Float32Array(P * D);
+  // Computed in float32 like HF: inv_freq is float32 (scaled per rope_scaling), then position × inv_freq in float32.
+  const invFreq = ropeInvFreq(config);
   for (let p = 0; p < P; p++) {
     for (let j = 0; j < half; j++) {
-      // Computed in float32 like HF: inv_freq is float32, then position × inv_freq in float32.
-      const invFreq = Math.fround(1 / Math.pow(config.ropeTheta, (2 * j) / D));
-      const angle = Math.fround(p * invFreq);
+      const angle = ropeAngle(p, invFreq[j]!);
       cos[p * D + j] = cos[p * D + j + half] = Math.cos(angle);
       sin[p * D + j] = sin[p * D + j + half] = Math.sin(angle);
     }

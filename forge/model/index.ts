@@ -7,6 +7,8 @@ export { KvCache, defaultCacheMode } from "./cache.js";
 export type { CacheMode, CacheOptions } from "./cache.js";
 export { configFromHf, configToHf, validateConfig, smallConfig } from "./config.js";
 export type { DecoderConfig, ModelFamily, Activation } from "./config.js";
+export { ropeInvFreq } from "./rope.js";
+export type { RopeScaling } from "./rope.js";
 export { loadModel, saveModel } from "./io.js";
 export type { LoadedModel } from "./io.js";
 export { readGenerationConfig, GENERATION_CONFIG_FILE } from "./generation-config.js";

@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { INFERENCE_OPS, type DecoderModel, type ForwardOps } from "./decoder.js";
 import { KvCache } from "./cache.js";
 import { ModelUsageError } from "./errors.js";
+import { ropeAngle, ropeInvFreq } from "./rope.js";
 
 /**
  * How the prefix K/V are computed:
@@ -102,10 +103,10 @@ function ropeAt(model: DecoderModel, n: number): { cos: tf.Tensor3D; sin: tf.Ten
   const half = D / 2;
   const cos = new Float32Array(n * D);
   const sin = new Float32Array(n * D);
+  const invFreq = ropeInvFreq(model.config);
   for (let p = 0; p < n; p++) {
     for (let j = 0; j < half; j++) {
-      const invFreq = Math.fround(1 / Math.pow(model.config.ropeTheta, (2 * j) / D));
-      const angle = Math.fround(p * invFreq);
+      const angle = ropeAngle(p, invFreq[j]!);
       cos[p * D + j] = cos[p * D + j + half] = Math.cos(angle);
       sin[p * D + j] = sin[p * D + j + half] = Math.sin(angle);
     }

@@ -28,6 +28,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { DecoderConfig } from "../../model/config.js";
+import { ropeAngle, ropeInvFreq } from "../../model/rope.js";
 
 const { onnx } = onnxProto;
 type NodeProto = InstanceType<typeof onnx.NodeProto>;
@@ -257,7 +258,7 @@ function valueInfo(name: string, elemType: number, dims: Array<string | number>)
 /**
  * RotaryEmbedding's cos/sin caches [maxPositions, D/2] (non-interleaved: the op rotates the
  * halves), with the angles computed as the tfjs decoder computes them (float32 inv_freq and
- * angle, as Hugging Face does).
+ * angle, as Hugging Face does; rope_scaling through forge/model/rope.ts).
  */
 export function ropeCaches(config: DecoderConfig): { cos: Float32Array; sin: Float32Array } {
   const D = config.headDim;
@@ -265,9 +266,10 @@ export function ropeCaches(config: DecoderConfig): { cos: Float32Array; sin: Flo
   const P = config.maxPositions;
   const cos = new Float32Array(P * half);
   const sin = new Float32Array(P * half);
+  const invFreq = ropeInvFreq(config);
   for (let p = 0; p < P; p++)
     for (let j = 0; j < half; j++) {
-      const angle = Math.fround(p * Math.fround(1 / Math.pow(config.ropeTheta, (2 * j) / D)));
+      const angle = ropeAngle(p, invFreq[j]!);
       cos[p * half + j] = Math.cos(angle);
       sin[p * half + j] = Math.sin(angle);
     }

@@ -22,6 +22,10 @@ const families: [string, DecoderConfig][] = [
   ["gpt2 untied, erf gelu", smallConfig("gpt2", { vocabSize: 97, hiddenSize: 32, heads: 2, tieEmbeddings: false, activation: "gelu", maxPositions: 64 })],
   ["llama", smallConfig("llama", { vocabSize: 97, hiddenSize: 32, heads: 4, maxPositions: 64 })],
   ["llama GQA + q/k/v bias + tied", smallConfig("llama", { vocabSize: 97, hiddenSize: 48, heads: 6, kvHeads: 2, attentionBias: true, tieEmbeddings: true, maxPositions: 64 })],
+  // Head width 8, θ 10⁴: wavelengths 6.3, 63, 628, 6283 — with an original context of 64 (bands
+  // 16 … 64) one frequency is kept, one interpolated and two divided, so every llama3 branch runs.
+  ["llama, rope_scaling llama3", smallConfig("llama", { vocabSize: 97, hiddenSize: 32, heads: 4, kvHeads: 2, maxPositions: 64, ropeScaling: { kind: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } })],
+  ["llama, rope_scaling linear", smallConfig("llama", { vocabSize: 97, hiddenSize: 32, heads: 4, maxPositions: 64, ropeScaling: { kind: "linear", factor: 4 } })],
 ];
 
 function rows(t: tf.Tensor2D): Float32Array {

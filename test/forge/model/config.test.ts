@@ -49,7 +49,7 @@ describe("configFromHf", () => {
     expect(bad({ ...GPT2_SMALL, vocab_size: "50257" })).toThrow(/vocab_size: expected a positive integer, got "50257"/);
     expect(bad({ ...GPT2_SMALL, activation_function: "relu" })).toThrow(/activation_function: unsupported "relu"/);
     expect(bad({ ...TINY_LLAMA, num_key_value_heads: 5 })).toThrow(/num_key_value_heads: 5 does not divide num_attention_heads \(32\)/);
-    expect(bad({ ...TINY_LLAMA, rope_scaling: { type: "linear", factor: 2 } })).toThrow(/rope_scaling: RoPE scaling is not supported/);
+    expect(bad({ ...TINY_LLAMA, rope_scaling: { type: "yarn", factor: 2 } })).toThrow(/rope_scaling.type: unsupported "yarn"/);
     expect(bad({ ...TINY_LLAMA, rms_norm_eps: -1 })).toThrow(/rms_norm_eps: expected a positive number/);
     expect(bad({ ...TINY_LLAMA, tie_word_embeddings: "no" })).toThrow(/tie_word_embeddings: expected true or false/);
     expect(bad({ ...TINY_LLAMA, hidden_act: "gelu" })).toThrow(ModelFormatError);

@@ -1,0 +1,344 @@
+/**
+ * Constrained zones at the token level (docs/automaton.md#constrained-zones).
+ *
+ * A constrained zone's generated text must be one of its `choices`, or match its `regex`,
+ * and then end with the zone's end pattern: its advance pattern, or — at a jump site — the
+ * control pattern. So the language of the zone is `C · (advance | control)`, compiled here:
+ *
+ * 1. byte level: the Thompson NFA of that language (forge/zcp/regex.ts) determinized by
+ *    subset construction (at most MAX_CONSTRAINT_DFA_STATES states per constraint), states
+ *    from which no accepting state is reachable dropped;
+ * 2. token level: for every DFA state reachable from the start through whole tokens, every
+ *    token whose bytes keep the DFA alive is allowed, and leads to the state after its last
+ *    byte. A token that completes the end pattern must end with it; it leads to the free
+ *    state 0 (the zone is over). Tokens with no bytes are never allowed in a constrained
+ *    state (they would make no progress). The walk reads the vocabulary as a byte trie, so a
+ *    dead prefix prunes every token that starts with it;
+ * 3. states from which no token path reaches the end are dropped (a constraint no token
+ *    sequence can satisfy under this tokenizer is a ConstraintError naming the zone).
+ *
+ * All constraints of a program share one table `next[state * columns + column]` (−1: not
+ * allowed), row 0 being the free state (every token allowed, stays 0), bounded by
+ * MAX_CONSTRAINT_TABLE_CELLS. A zone's `constraintStart` is its start state (0 when free).
+ */
+import { compileWithEnds, RegexError, type ByteNfa } from "../zcp/regex.js";
+import type { TokenVocabulary } from "../lzcp/types.js";
+import { TtfaError } from "./errors.js";
+
+/** What a zone is constrained to (SZCP `constraint`, LZCP carries it unchanged). */
+export type ZoneConstraint = { kind: "choices"; choices: string[] } | { kind: "regex"; pattern: string };
+
+/** DFA states of one constraint (subset construction). */
+export const MAX_CONSTRAINT_DFA_STATES = 4_096;
+/** Cells of the shared token table (states × (vocabulary + 1)), as the trigger table is bounded. */
+export const MAX_CONSTRAINT_TABLE_CELLS = 2 ** 25;
+
+/** A constraint that cannot be compiled for this tokenizer; `where` names the zone. */
+export class ConstraintError extends TtfaError {
+  override readonly code: string = "constraint_invalid";
+  constructor(
+    message: string,
+    readonly where: string,
+  ) {
+    super(`${where}: ${message}`);
+  }
+}
+
+export interface ConstraintInfo {
+  constraint: ZoneConstraint;
+  /** End patterns accepted after the constrained text (advance; control at a jump site). */
+  ends: string[];
+  /** Global id of its start state. */
+  start: number;
+  /** Token-level states it owns (global ids start .. start + states). */
+  states: number;
+}
+
+export interface ConstraintTable {
+  /** S: rows, state 0 (free) included. */
+  stateCount: number;
+  /** vocabSize + 1 (the last column: a token with no bytes, never allowed when constrained). */
+  columns: number;
+  /** S × columns: next state, or −1 when the token is not allowed; row 0 is all 0. */
+  next: Int32Array;
+  /** Distinct (constraint, ends) pairs, in order of first use. */
+  constraints: ConstraintInfo[];
+}
+
+/** The table for a program without constraints: the free row only. */
+export function freeConstraintTable(vocabSize: number): ConstraintTable {
+  return { stateCount: 1, columns: vocabSize + 1, next: new Int32Array(vocabSize + 1), constraints: [] };
+}
+
+interface ByteDfa {
+  count: number;
+  /** count × 256, −1 dead. */
+  delta: Int32Array;
+  accept: Uint8Array;
+  /** 1 when an accepting state is reachable. */
+  live: Uint8Array;
+}
+
+/** Subset construction, bounded. */
+export function determinize(nfa: ByteNfa, where = "constraint"): ByteDfa {
+  const n = nfa.eps.length;
+  const mark = new Int32Array(n).fill(-1);
+  let stamp = 0;
+  const closure = (seeds: number[]): number[] => {
+    stamp++;
+    const out: number[] = [];
+    const stack = [...seeds];
+    while (stack.length) {
+      const s = stack.pop()!;
+      if (mark[s] === stamp) continue;
+      mark[s] = stamp;
+      out.push(s);
+      for (const t of nfa.eps[s]!) if (mark[t] !== stamp) stack.push(t);
+    }
+    return out.sort((a, b) => a - b);
+  };
+  const sets: number[][] = [];
+  const ids = new Map<string, number>();
+  const deltaRows: Int32Array[] = [];
+  const add = (set: number[]): number => {
+    const key = set.join(",");
+    let id = ids.get(key);
+    if (id === undefined) {
+      if (sets.length >= MAX_CONSTRAINT_DFA_STATES)
+        throw new ConstraintError(`the constraint's automaton needs more than MAX_CONSTRAINT_DFA_STATES = ${MAX_CONSTRAINT_DFA_STATES} states; simplify the regex`, where);
+      id = sets.length;
+      sets.push(set);
+      ids.set(key, id);
+    }
+    return id;
+  };
+  add(closure([nfa.start]));
+  for (let d = 0; d < sets.length; d++) {
+    const targets: Array<number[] | undefined> = new Array(256);
+    for (const s of sets[d]!) {
+      const set = nfa.set[s];
+      if (!set) continue;
+      const to = nfa.to[s]!;
+      for (let b = 0; b < 256; b++) if (set[b]) (targets[b] ??= []).push(to);
+    }
+    const row = new Int32Array(256).fill(-1);
+    const memo = new Map<string, number>();
+    for (let b = 0; b < 256; b++) {
+      const t = targets[b];
+      if (!t) continue;
+      const key = t.join(",");
+      let id = memo.get(key);
+      if (id === undefined) memo.set(key, (id = add(closure(t))));
+      row[b] = id;
+    }
+    deltaRows.push(row);
+  }
+  const count = sets.length;
+  const delta = new Int32Array(count * 256);
+  deltaRows.forEach((row, d) => delta.set(row, d * 256));
+  const accept = new Uint8Array(count);
+  sets.forEach((set, d) => (accept[d] = set.includes(nfa.accept) ? 1 : 0));
+  // Liveness: reverse reachability from the accepting states.
+  const reverse: number[][] = Array.from({ length: count }, () => []);
+  for (let d = 0; d < count; d++) for (let b = 0; b < 256; b++) { const t = delta[d * 256 + b]!; if (t >= 0) reverse[t]!.push(d); }
+  const live = new Uint8Array(count);
+  const stack: number[] = [];
+  for (let d = 0; d < count; d++) if (accept[d]) { live[d] = 1; stack.push(d); }
+  while (stack.length) for (const p of reverse[stack.pop()!]!) if (!live[p]) { live[p] = 1; stack.push(p); }
+  return { count, delta, accept, live };
+}
+
+/** The vocabulary as a byte trie (first child / next sibling), tokens hung on the node their bytes end at. */
+interface VocabTrie {
+  byte: Uint8Array;
+  firstChild: Int32Array;
+  nextSibling: Int32Array;
+  /** First token ending at the node, −1 none; more in tokenNext. */
+  firstToken: Int32Array;
+  tokenNext: Int32Array;
+}
+
+const tries = new WeakMap<TokenVocabulary, VocabTrie>();
+
+function vocabTrie(v: TokenVocabulary): VocabTrie {
+  const cached = tries.get(v);
+  if (cached) return cached;
+  const V = v.vocabSize;
+  const bytesOf = (t: number) => v.bytes.subarray(v.offsets[t]!, v.offsets[t + 1]!);
+  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => {
+    const x = bytesOf(a), y = bytesOf(b);
+    const n = Math.min(x.length, y.length);
+    for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    return x.length - y.length || a - b;
+  });
+  const cap = v.bytes.length + 1;
+  const byte = new Uint8Array(cap), firstChild = new Int32Array(cap).fill(-1), nextSibling = new Int32Array(cap).fill(-1);
+  const lastChild = new Int32Array(cap).fill(-1);
+  const firstToken = new Int32Array(cap).fill(-1), lastToken = new Int32Array(cap).fill(-1), tokenNext = new Int32Array(V).fill(-1);
+  let nodes = 1;
+  const path = [0]; // path[d] = node at depth d for the previous token
+  let prev = new Uint8Array(0);
+  for (const t of order) {
+    const bytes = bytesOf(t);
+    let lcp = 0;
+    while (lcp < bytes.length && lcp < prev.length && bytes[lcp] === prev[lcp]) lcp++;
+    path.length = lcp + 1;
+    for (let i = lcp; i < bytes.length; i++) {
+      const parent = path[i]!;
+      const node = nodes++;
+      byte[node] = bytes[i]!;
+      if (lastChild[parent]! < 0) firstChild[parent] = node;
+      else nextSibling[lastChild[parent]!] = node;
+      lastChild[parent] = node;
+      path.push(node);
+    }
+    const end = path[bytes.length]!;
+    if (firstToken[end]! < 0) firstToken[end] = t;
+    else tokenNext[lastToken[end]!] = t;
+    lastToken[end] = t;
+    prev = bytes;
+  }
+  const trie = { byte: byte.slice(0, nodes), firstChild: firstChild.slice(0, nodes), nextSibling: nextSibling.slice(0, nodes), firstToken: firstToken.slice(0, nodes), tokenNext };
+  tries.set(v, trie);
+  return trie;
+}
+
+/** Marks the token-level edge into "the zone is over". */
+const FINAL = -2;
+
+/** One constraint's token-level automaton, before global numbering: per DFA state, parallel token / target lists. */
+function tokenLevel(dfa: ByteDfa, trie: VocabTrie, where: string): { order: number[]; edges: Map<number, { tokens: number[]; targets: number[] }> } {
+  const edges = new Map<number, { tokens: number[]; targets: number[] }>();
+  const order: number[] = [];
+  const queue = [0];
+  edges.set(0, { tokens: [], targets: [] });
+  const nodeStack: number[] = [];
+  const stateStack: number[] = [];
+  while (queue.length) {
+    const d0 = queue.shift()!;
+    order.push(d0);
+    const out = edges.get(d0)!;
+    for (let c = trie.firstChild[0]!; c >= 0; c = trie.nextSibling[c]!) {
+      nodeStack.push(c);
+      stateStack.push(d0);
+    }
+    while (nodeStack.length) {
+      const node = nodeStack.pop()!;
+      const d = dfa.delta[stateStack.pop()! * 256 + trie.byte[node]!]!;
+      if (d < 0 || !dfa.live[d]) continue;
+      for (let t = trie.firstToken[node]!; t >= 0; t = trie.tokenNext[t]!) {
+        out.tokens.push(t);
+        out.targets.push(dfa.accept[d] ? FINAL : d);
+      }
+      if (dfa.accept[d]) continue; // the end pattern is complete: a token may not run past it
+      for (let c = trie.firstChild[node]!; c >= 0; c = trie.nextSibling[c]!) {
+        nodeStack.push(c);
+        stateStack.push(d);
+      }
+    }
+    for (const d of out.targets) if (d >= 0 && !edges.has(d)) { edges.set(d, { tokens: [], targets: [] }); queue.push(d); }
+  }
+  // Token-level liveness: a state is kept when some token path from it reaches FINAL.
+  const live = new Set<number>();
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const d of order) {
+      if (live.has(d)) continue;
+      const e = edges.get(d)!;
+      if (e.targets.some((t) => t === FINAL || live.has(t))) { live.add(d); changed = true; }
+    }
+  }
+  if (!live.has(0))
+    throw new ConstraintError("no token sequence of this tokenizer spells a text the constraint allows followed by the zone's end pattern", where);
+  const kept = order.filter((d) => live.has(d));
+  const filtered = new Map<number, { tokens: number[]; targets: number[] }>();
+  for (const d of kept) {
+    const e = edges.get(d)!;
+    const tokens: number[] = [], targets: number[] = [];
+    e.tokens.forEach((t, i) => { const to = e.targets[i]!; if (to === FINAL || live.has(to)) { tokens.push(t); targets.push(to); } });
+    filtered.set(d, { tokens, targets });
+  }
+  return { order: kept, edges: filtered };
+}
+
+/** A zone's constraint request: its spec, end patterns, and a name for errors. */
+export interface ConstraintRequest {
+  constraint: ZoneConstraint | null;
+  ends: string[];
+  where: string;
+}
+
+/**
+ * Compile every zone's constraint into one shared table; returns the table and each zone's
+ * start state (0 when free) and constraint index (−1 when free). Identical (constraint,
+ * ends) pairs are compiled once.
+ */
+export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: TokenVocabulary): { table: ConstraintTable; start: Int32Array; index: Int32Array } {
+  const Z = zones.length;
+  const start = new Int32Array(Z);
+  const index = new Int32Array(Z).fill(-1);
+  const columns = vocabulary.vocabSize + 1;
+  if (zones.every((z) => z.constraint === null)) return { table: freeConstraintTable(vocabulary.vocabSize), start, index };
+  const byKey = new Map<string, number>();
+  const compiled: Array<{ info: ConstraintInfo; order: number[]; edges: Map<number, { tokens: number[]; targets: number[] }> }> = [];
+  let next = 1;
+  zones.forEach((z, i) => {
+    if (!z.constraint) return;
+    const key = JSON.stringify([z.constraint, z.ends]);
+    let c = byKey.get(key);
+    if (c === undefined) {
+      let nfa: ByteNfa;
+      try {
+        nfa = compileWithEnds(z.constraint, z.ends);
+      } catch (e) {
+        if (e instanceof RegexError) throw new ConstraintError(e.message, `${z.where}.constraint`);
+        throw e;
+      }
+      const dfa = determinize(nfa, `${z.where}.constraint`);
+      const level = tokenLevel(dfa, vocabTrie(vocabulary), `${z.where}.constraint`);
+      const info: ConstraintInfo = { constraint: z.constraint, ends: [...z.ends], start: next, states: level.order.length };
+      if ((next + info.states) * columns > MAX_CONSTRAINT_TABLE_CELLS)
+        throw new ConstraintError(
+          `the constraint tables would have ${next + info.states} states × ${columns} columns, over MAX_CONSTRAINT_TABLE_CELLS = ${MAX_CONSTRAINT_TABLE_CELLS}; use fewer or simpler constraints`,
+          `${z.where}.constraint`,
+        );
+      next += info.states;
+      c = compiled.push({ info, ...level }) - 1;
+      byKey.set(key, c);
+    }
+    start[i] = compiled[c]!.info.start;
+    index[i] = c;
+  });
+  const stateCount = next;
+  const table = new Int32Array(stateCount * columns).fill(-1);
+  table.fill(0, 0, columns);
+  for (const { info, order, edges } of compiled) {
+    const globalOf = new Map<number, number>();
+    order.forEach((d, k) => globalOf.set(d, info.start + k));
+    for (const d of order) {
+      const row = globalOf.get(d)! * columns;
+      const e = edges.get(d)!;
+      e.tokens.forEach((t, k) => { const to = e.targets[k]!; table[row + t] = to === FINAL ? 0 : globalOf.get(to)!; });
+    }
+  }
+  return { table: { stateCount, columns, next: table, constraints: compiled.map((c) => c.info) }, start, index };
+}
+
+/** The constraint state after emitting `token` from `state` (a token the state does not allow abandons the constraint: free). */
+export function constraintNext(table: ConstraintTable, state: number, token: number): number {
+  const column = token >= 0 && token < table.columns - 1 ? token : table.columns - 1;
+  const n = table.next[state * table.columns + column]!;
+  return n < 0 ? 0 : n;
+}
+
+/** Tokens `state` allows (ids below vocabSize), ascending. */
+export function allowedTokens(table: ConstraintTable, state: number): Int32Array {
+  const row = table.next.subarray(state * table.columns, state * table.columns + table.columns - 1);
+  let n = 0;
+  for (let i = 0; i < row.length; i++) if (row[i]! >= 0) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < row.length; i++) if (row[i]! >= 0) out[n++] = i;
+  return out;
+}

@@ -1,0 +1,461 @@
+/**
+ * Constrained zones (docs/language.md#constrained-zones): a small regular-expression
+ * compiler to a byte-level NFA, and the NFA of a `choices` list. Byte level, so a
+ * constraint holds however a tokenizer splits the text (the TTFA walks each token's bytes
+ * through the determinized automaton, forge/ttfa/constraint.ts).
+ *
+ * Why our own: none of the installed packages compiles a regex to a byte automaton, and the
+ * grammar libraries that do (XGrammar's wasm build, llguidance, outlines-core) are not
+ * installed and may not be added (no new npm packages). The subset is what SGLang's `regex`
+ * and Guidance's `gen(regex=…)` are used for in practice:
+ *
+ * - literals (any Unicode, matched as its UTF-8 bytes), `.` (any character but `\n`);
+ * - classes `[abc]`, `[a-z0-9_]`, `[^…]` (negated: any character not listed), escapes
+ *   `\d \w \s \D \W \S`, `\n \t \r \f \v \0`, `\xHH`, `\uHHHH`, and `\` before punctuation;
+ * - grouping `( … )` and `(?: … )`, alternation `|`;
+ * - repetition `* + ?` and `{n}`, `{n,}`, `{n,m}` (n, m ≤ REGEX_LIMITS.maxRepeat);
+ * - `^` at the very start and `$` at the very end are accepted and mean nothing more: the
+ *   match is always anchored on the whole generated answer.
+ *
+ * Refused with a `RegexError` naming the offset: backreferences, lookaround, lazy or
+ * possessive quantifiers, anchors elsewhere, `\b`, named groups, flags, and any regex whose
+ * NFA would pass REGEX_LIMITS.maxNfaStates. Classes with non-ASCII members are allowed
+ * (each member becomes its byte sequence); a negated class may list ASCII characters only.
+ */
+import { ForgeError } from "../errors.js";
+
+export const REGEX_LIMITS = {
+  /** UTF-16 code units of a regex. */
+  maxPatternLength: 4_096,
+  /** n and m of `{n,m}`. */
+  maxRepeat: 1_000,
+  /** States of the Thompson NFA (a `{n,m}` copies its operand m times). */
+  maxNfaStates: 65_536,
+  /** Entries of a `choices` list. */
+  maxChoices: 1_024,
+  /** UTF-8 bytes of one choice. */
+  maxChoiceBytes: 4_096,
+  /** Nesting of groups (the parser recurses). */
+  maxDepth: 64,
+} as const;
+
+/** A regex that does not compile; `offset` is the UTF-16 index in the pattern where it fails. */
+export class RegexError extends ForgeError {
+  readonly code: string = "regex_invalid";
+  override readonly name = "RegexError";
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+  ) {
+    super(`${reason} (at offset ${offset})`);
+  }
+}
+
+/**
+ * A Thompson NFA over bytes. State i has epsilon edges `eps[i]`, and, when `set[i]` is not
+ * null, one byte edge to `to[i]` taken on every byte b with `set[i][b] === 1`.
+ */
+export interface ByteNfa {
+  eps: number[][];
+  set: Array<Uint8Array | null>;
+  to: number[];
+  start: number;
+  accept: number;
+}
+
+export type RegexNode =
+  | { kind: "seq"; items: RegexNode[] }
+  | { kind: "alt"; options: RegexNode[] }
+  | { kind: "repeat"; item: RegexNode; min: number; max: number } // max -1: unbounded
+  | { kind: "bytes"; sets: Uint8Array[] } // one byte set per position
+  | { kind: "class"; ascii: Uint8Array; multibyte: Uint8Array[][]; anyNonAscii: boolean };
+
+const utf8 = new TextEncoder();
+
+/** Parse `pattern` and build its NFA; throws RegexError. */
+export function compileRegex(pattern: string): ByteNfa {
+  if (typeof pattern !== "string") throw new RegexError("a regex must be a string", 0);
+  if (pattern.length > REGEX_LIMITS.maxPatternLength)
+    throw new RegexError(`the regex has ${pattern.length} characters, over REGEX_LIMITS.maxPatternLength = ${REGEX_LIMITS.maxPatternLength}`, 0);
+  const ast = new Parser(pattern).parseAll();
+  const b = new NfaBuilder();
+  const [s, e] = b.build(ast, 0);
+  return b.finish(s, e);
+}
+
+/** The NFA of "exactly one of these strings". Throws RegexError on an empty list, an empty or duplicate choice. */
+export function compileChoices(choices: readonly string[]): ByteNfa {
+  checkChoices(choices);
+  const b = new NfaBuilder();
+  const ast: RegexNode = { kind: "alt", options: choices.map((c) => literalNode(c)) };
+  const [s, e] = b.build(ast, 0);
+  return b.finish(s, e);
+}
+
+/** The problems of a choices list, as UDPL and the SZCP schema report them; throws RegexError with `offset` = the choice's index. */
+export function checkChoices(choices: readonly unknown[]): void {
+  if (!Array.isArray(choices) || choices.length === 0) throw new RegexError("choices must be a non-empty list of strings", 0);
+  if (choices.length > REGEX_LIMITS.maxChoices)
+    throw new RegexError(`${choices.length} choices, over REGEX_LIMITS.maxChoices = ${REGEX_LIMITS.maxChoices}`, REGEX_LIMITS.maxChoices);
+  const seen = new Set<string>();
+  choices.forEach((c, i) => {
+    if (typeof c !== "string" || c.length === 0) throw new RegexError(`choice ${i} must be a non-empty string`, i);
+    if (utf8.encode(c).length > REGEX_LIMITS.maxChoiceBytes)
+      throw new RegexError(`choice ${i} has ${utf8.encode(c).length} UTF-8 bytes, over REGEX_LIMITS.maxChoiceBytes = ${REGEX_LIMITS.maxChoiceBytes}`, i);
+    if (seen.has(c)) throw new RegexError(`choice ${i} (${JSON.stringify(c)}) appears twice`, i);
+    seen.add(c);
+  });
+}
+
+/** The NFA of a literal string (the end patterns appended to a constraint). */
+export function literalNode(text: string): RegexNode {
+  return { kind: "bytes", sets: Array.from(utf8.encode(text), (byte) => single(byte)) };
+}
+
+/** `first` followed by one of `ends` (literal strings): the whole zone a constraint admits. */
+export function compileWithEnds(constraint: { kind: "regex"; pattern: string } | { kind: "choices"; choices: readonly string[] }, ends: readonly string[]): ByteNfa {
+  const body = constraint.kind === "regex" ? new Parser(constraint.pattern).parseAll() : (checkChoices(constraint.choices), { kind: "alt", options: constraint.choices.map(literalNode) } as RegexNode);
+  const ast: RegexNode = { kind: "seq", items: [body, { kind: "alt", options: ends.map(literalNode) }] };
+  const b = new NfaBuilder();
+  const [s, e] = b.build(ast, 0);
+  return b.finish(s, e);
+}
+
+function single(byte: number): Uint8Array {
+  const s = new Uint8Array(256);
+  s[byte] = 1;
+  return s;
+}
+function range(lo: number, hi: number): Uint8Array {
+  const s = new Uint8Array(256);
+  s.fill(1, lo, hi + 1);
+  return s;
+}
+
+const DIGIT = "0123456789";
+const WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+const SPACE = " \t\n\r\f\v";
+
+class Parser {
+  private at = 0;
+  private depth = 0;
+  constructor(private readonly src: string) {}
+
+  parseAll(): RegexNode {
+    let end = this.src.length;
+    if (this.src.startsWith("^")) this.at = 1;
+    if (end > this.at && this.src[end - 1] === "$" && !this.escapedAt(end - 1)) end -= 1;
+    const node = this.parseAlt(end);
+    if (this.at < end) throw new RegexError(this.src[this.at] === ")" ? "unmatched )" : `unexpected ${JSON.stringify(this.src[this.at])}`, this.at);
+    return node;
+  }
+
+  /** Whether the character at i is preceded by an odd number of backslashes. */
+  private escapedAt(i: number): boolean {
+    let n = 0;
+    for (let j = i - 1; j >= 0 && this.src[j] === "\\"; j--) n++;
+    return n % 2 === 1;
+  }
+
+  private parseAlt(end: number): RegexNode {
+    const options = [this.parseSeq(end)];
+    while (this.at < end && this.src[this.at] === "|") {
+      this.at++;
+      options.push(this.parseSeq(end));
+    }
+    return options.length === 1 ? options[0]! : { kind: "alt", options };
+  }
+
+  private parseSeq(end: number): RegexNode {
+    const items: RegexNode[] = [];
+    while (this.at < end && this.src[this.at] !== "|" && this.src[this.at] !== ")") {
+      let atom = this.parseAtom(end);
+      atom = this.parseQuantifiers(atom, end);
+      items.push(atom);
+    }
+    return { kind: "seq", items };
+  }
+
+  private parseQuantifiers(atom: RegexNode, end: number): RegexNode {
+    for (;;) {
+      const c = this.src[this.at];
+      if (this.at >= end) return atom;
+      let min: number, max: number;
+      const start = this.at;
+      if (c === "*") [min, max] = [0, -1];
+      else if (c === "+") [min, max] = [1, -1];
+      else if (c === "?") [min, max] = [0, 1];
+      else if (c === "{" && /^\{\d+(,\d*)?\}/.test(this.src.slice(this.at, end))) {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.at, end))!;
+        min = Number(m[1]);
+        max = m[2] === undefined ? min : m[3] === "" ? -1 : Number(m[3]);
+        if (min > REGEX_LIMITS.maxRepeat || max > REGEX_LIMITS.maxRepeat)
+          throw new RegexError(`repetition bound over REGEX_LIMITS.maxRepeat = ${REGEX_LIMITS.maxRepeat}`, start);
+        if (max !== -1 && max < min) throw new RegexError(`{${min},${max}}: the maximum is below the minimum`, start);
+        this.at += m[0].length - 1;
+      } else return atom;
+      this.at++;
+      if (this.src[this.at] === "?" || this.src[this.at] === "+")
+        throw new RegexError("lazy and possessive quantifiers mean nothing for a whole-answer match; remove the extra ? or +", this.at);
+      if (this.src[this.at] === "*" || (this.src[this.at] === "{" && /^\{\d/.test(this.src.slice(this.at))))
+        throw new RegexError("a quantifier cannot follow a quantifier; group the operand first", this.at);
+      atom = { kind: "repeat", item: atom, min, max };
+    }
+  }
+
+  private parseAtom(end: number): RegexNode {
+    const c = this.src[this.at]!;
+    const start = this.at;
+    if (c === "(") {
+      if (++this.depth > REGEX_LIMITS.maxDepth) throw new RegexError(`groups nest deeper than REGEX_LIMITS.maxDepth = ${REGEX_LIMITS.maxDepth}`, start);
+      this.at++;
+      if (this.src.startsWith("?:", this.at)) this.at += 2;
+      else if (this.src[this.at] === "?") throw new RegexError("lookaround, named groups and flags are not supported (only (…) and (?:…))", this.at);
+      const inner = this.parseAlt(end);
+      if (this.src[this.at] !== ")" || this.at >= end) throw new RegexError("unclosed (", start);
+      this.at++;
+      this.depth--;
+      return inner;
+    }
+    if (c === "[") return this.parseClass(end);
+    if (c === "*" || c === "+" || c === "?") throw new RegexError(`nothing to repeat before ${c}`, start);
+    if (c === "{" && /^\{\d+(,\d*)?\}/.test(this.src.slice(this.at, end))) throw new RegexError("nothing to repeat before {", start);
+    if (c === "^" || c === "$") throw new RegexError(`${c} is only accepted at the very ${c === "^" ? "start" : "end"} (the match is always the whole answer)`, start);
+    if (c === ".") {
+      this.at++;
+      const ascii = range(0, 0x7f);
+      ascii[0x0a] = 0;
+      return { kind: "class", ascii, multibyte: [], anyNonAscii: true };
+    }
+    if (c === "\\") return this.parseEscape(false).node;
+    const cp = this.src.codePointAt(this.at)!;
+    this.at += cp > 0xffff ? 2 : 1;
+    return literalNode(String.fromCodePoint(cp));
+  }
+
+  /** An escape outside or inside a class: a class node, or one code point. */
+  private parseEscape(inClass: boolean): { node: RegexNode; codePoint: number | null } {
+    const start = this.at;
+    this.at++;
+    const e = this.src[this.at];
+    if (e === undefined) throw new RegexError("a trailing backslash escapes nothing", start);
+    this.at++;
+    const classOf = (chars: string, negate: boolean): RegexNode => {
+      const ascii = new Uint8Array(256);
+      for (const ch of chars) ascii[ch.charCodeAt(0)] = 1;
+      if (negate) for (let b = 0; b < 0x80; b++) ascii[b] = 1 - ascii[b]!;
+      return { kind: "class", ascii, multibyte: [], anyNonAscii: negate };
+    };
+    const point = (cp: number) => ({ node: literalNode(String.fromCodePoint(cp)), codePoint: cp });
+    switch (e) {
+      case "d": return { node: classOf(DIGIT, false), codePoint: null };
+      case "D": return { node: classOf(DIGIT, true), codePoint: null };
+      case "w": return { node: classOf(WORD, false), codePoint: null };
+      case "W": return { node: classOf(WORD, true), codePoint: null };
+      case "s": return { node: classOf(SPACE, false), codePoint: null };
+      case "S": return { node: classOf(SPACE, true), codePoint: null };
+      case "n": return point(0x0a);
+      case "t": return point(0x09);
+      case "r": return point(0x0d);
+      case "f": return point(0x0c);
+      case "v": return point(0x0b);
+      case "0": return point(0);
+      case "x":
+      case "u": {
+        const n = e === "x" ? 2 : 4;
+        const hex = this.src.slice(this.at, this.at + n);
+        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new RegexError(`\\${e} needs ${n} hex digits`, start);
+        this.at += n;
+        return point(parseInt(hex, 16));
+      }
+      default:
+        if (/[A-Za-z0-9]/.test(e))
+          throw new RegexError(`\\${e} is not supported${e === "b" || e === "B" ? " (word boundaries)" : /[1-9]/.test(e) ? " (backreferences)" : ""}`, start);
+        if (inClass || /[\\^$.|?*+()[\]{}\/\-]/.test(e) || e.charCodeAt(0) < 0x80) return point(e.charCodeAt(0));
+        throw new RegexError(`\\${e}: only ASCII punctuation may be escaped`, start);
+    }
+  }
+
+  private parseClass(end: number): RegexNode {
+    const start = this.at;
+    this.at++;
+    let negate = false;
+    if (this.src[this.at] === "^") {
+      negate = true;
+      this.at++;
+    }
+    const ascii = new Uint8Array(256);
+    const multibyte: Uint8Array[][] = [];
+    let first = true;
+    const member = (): { cp: number | null; node: RegexNode | null } => {
+      if (this.src[this.at] === "\\") {
+        const e = this.parseEscape(true);
+        return { cp: e.codePoint, node: e.codePoint === null ? e.node : null };
+      }
+      const cp = this.src.codePointAt(this.at)!;
+      this.at += cp > 0xffff ? 2 : 1;
+      return { cp, node: null };
+    };
+    const addPoint = (cp: number) => {
+      if (cp < 0x80) ascii[cp] = 1;
+      else if (negate) throw new RegexError("a negated class may list ASCII characters only", start);
+      else multibyte.push(Array.from(utf8.encode(String.fromCodePoint(cp)), single));
+    };
+    for (;;) {
+      if (this.at >= end) throw new RegexError("unclosed [", start);
+      if (this.src[this.at] === "]" && !first) break;
+      first = false;
+      const lo = member();
+      if (lo.node) {
+        const n = lo.node as Extract<RegexNode, { kind: "class" }>;
+        for (let b = 0; b < 256; b++) if (n.ascii[b]) ascii[b] = 1;
+        if (n.anyNonAscii) {
+          if (negate) throw new RegexError("a negated class cannot hold \\D, \\W or \\S", start);
+          return this.finishAnyClass(ascii, end, start);
+        }
+        continue;
+      }
+      if (this.src[this.at] === "-" && this.src[this.at + 1] !== "]" && this.at + 1 < end) {
+        this.at++;
+        const hi = member();
+        if (hi.node || hi.cp === null) throw new RegexError("a class range needs a character at each end", start);
+        if (hi.cp < lo.cp!) throw new RegexError(`class range out of order`, start);
+        if (hi.cp - lo.cp! > 0x7f && hi.cp >= 0x80) throw new RegexError("a non-ASCII class range may span at most 128 characters", start);
+        for (let cp = lo.cp!; cp <= hi.cp; cp++) addPoint(cp);
+      } else addPoint(lo.cp!);
+    }
+    this.at++;
+    if (negate) {
+      for (let b = 0; b < 0x80; b++) ascii[b] = 1 - ascii[b]!;
+      return { kind: "class", ascii, multibyte: [], anyNonAscii: true };
+    }
+    return { kind: "class", ascii, multibyte, anyNonAscii: false };
+  }
+
+  /** `[…\D…]` and the like: the class already holds every non-ASCII character; read on to `]`. */
+  private finishAnyClass(ascii: Uint8Array, end: number, start: number): RegexNode {
+    for (;;) {
+      if (this.at >= end) throw new RegexError("unclosed [", start);
+      if (this.src[this.at] === "]") break;
+      if (this.src[this.at] === "\\") {
+        const e = this.parseEscape(true);
+        if (e.codePoint !== null && e.codePoint < 0x80) ascii[e.codePoint] = 1;
+        else if (e.node && e.node.kind === "class") for (let b = 0; b < 0x80; b++) if (e.node.ascii[b]) ascii[b] = 1;
+      } else {
+        const cp = this.src.codePointAt(this.at)!;
+        this.at += cp > 0xffff ? 2 : 1;
+        if (cp < 0x80) ascii[cp] = 1;
+      }
+    }
+    this.at++;
+    return { kind: "class", ascii, multibyte: [], anyNonAscii: true };
+  }
+}
+
+/** Any well-formed-looking UTF-8 sequence of 2–4 bytes (lead byte, then continuation bytes). */
+const NON_ASCII: Uint8Array[][] = [
+  [range(0xc2, 0xdf), range(0x80, 0xbf)],
+  [range(0xe0, 0xef), range(0x80, 0xbf), range(0x80, 0xbf)],
+  [range(0xf0, 0xf4), range(0x80, 0xbf), range(0x80, 0xbf), range(0x80, 0xbf)],
+];
+
+class NfaBuilder {
+  eps: number[][] = [];
+  set: Array<Uint8Array | null> = [];
+  to: number[] = [];
+
+  state(): number {
+    if (this.eps.length >= REGEX_LIMITS.maxNfaStates)
+      throw new RegexError(`the automaton would need more than REGEX_LIMITS.maxNfaStates = ${REGEX_LIMITS.maxNfaStates} states; use smaller repetition bounds`, 0);
+    this.eps.push([]);
+    this.set.push(null);
+    this.to.push(-1);
+    return this.eps.length - 1;
+  }
+
+  edge(from: number, bytes: Uint8Array, to: number): void {
+    this.set[from] = bytes;
+    this.to[from] = to;
+  }
+
+  /** A chain of byte sets; returns [start, end]. */
+  chain(sets: Uint8Array[]): [number, number] {
+    const s = this.state();
+    let cur = s;
+    for (const set of sets) {
+      const n = this.state();
+      this.edge(cur, set, n);
+      cur = n;
+    }
+    return [s, cur];
+  }
+
+  build(node: RegexNode, depth: number): [number, number] {
+    switch (node.kind) {
+      case "bytes":
+        return this.chain(node.sets);
+      case "class": {
+        const options: Uint8Array[][] = [[node.ascii], ...node.multibyte, ...(node.anyNonAscii ? NON_ASCII : [])];
+        const s = this.state();
+        const e = this.state();
+        for (const o of options) {
+          const [a, b] = this.chain(o);
+          this.eps[s]!.push(a);
+          this.eps[b]!.push(e);
+        }
+        return [s, e];
+      }
+      case "seq": {
+        const s = this.state();
+        let cur = s;
+        for (const item of node.items) {
+          const [a, b] = this.build(item, depth + 1);
+          this.eps[cur]!.push(a);
+          cur = b;
+        }
+        return [s, cur];
+      }
+      case "alt": {
+        const s = this.state();
+        const e = this.state();
+        for (const o of node.options) {
+          const [a, b] = this.build(o, depth + 1);
+          this.eps[s]!.push(a);
+          this.eps[b]!.push(e);
+        }
+        return [s, e];
+      }
+      case "repeat": {
+        const s = this.state();
+        let cur = s;
+        for (let i = 0; i < node.min; i++) {
+          const [a, b] = this.build(node.item, depth + 1);
+          this.eps[cur]!.push(a);
+          cur = b;
+        }
+        if (node.max === -1) {
+          const [a, b] = this.build(node.item, depth + 1);
+          this.eps[cur]!.push(a);
+          this.eps[b]!.push(a);
+          const e = this.state();
+          this.eps[cur]!.push(e);
+          this.eps[b]!.push(e);
+          return [s, e];
+        }
+        const e = this.state();
+        for (let i = node.min; i < node.max; i++) {
+          this.eps[cur]!.push(e);
+          const [a, b] = this.build(node.item, depth + 1);
+          this.eps[cur]!.push(a);
+          cur = b;
+        }
+        this.eps[cur]!.push(e);
+        return [s, e];
+      }
+    }
+  }
+
+  finish(start: number, accept: number): ByteNfa {
+    return { eps: this.eps, set: this.set, to: this.to, start, accept };
+  }
+}

@@ -1,0 +1,90 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { allowedTokens, buildConstraintTable, ConstraintError, constraintNext, type ZoneConstraint } from "../../../forge/ttfa/constraint.js";
+import { vocabularyOf } from "../../../forge/lzcp/vocabulary.js";
+import type { TokenVocabulary } from "../../../forge/lzcp/types.js";
+import { loadTestTokenizers, type TestTokenizers } from "../../helpers/tokenizers.js";
+import { rng } from "./fixtures.js";
+
+let tk: TestTokenizers;
+beforeAll(async () => {
+  tk = await loadTestTokenizers();
+}, 60_000);
+
+const enc = new TextEncoder();
+const hex = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+
+/** Brute force over a finite language: token t is allowed after prefix p iff p+bytes(t) is a non-empty-step prefix of a word. */
+function bruteAllowed(vocab: TokenVocabulary, words: string[], prefix: string): number[] {
+  const ws = words.map((w) => hex(enc.encode(w)));
+  const out: number[] = [];
+  for (let t = 0; t < vocab.vocabSize; t++) {
+    const b = vocab.bytes.subarray(vocab.offsets[t]!, vocab.offsets[t + 1]!);
+    if (b.length === 0) continue;
+    const p = prefix + hex(b);
+    if (ws.some((w) => w.startsWith(p))) out.push(t);
+  }
+  return out;
+}
+
+describe("buildConstraintTable", () => {
+  for (const name of ["byte", "gpt2", "llama3"] as const) {
+    it(`${name}: choices followed by the end patterns allow exactly the prefixes of the language, on random walks`, () => {
+      const vocab = vocabularyOf(tk[name]);
+      const choices = ["yes", "no", "unsure", "yes sir"];
+      const ends = ["[EOS]", "[Jump]"];
+      const words = choices.flatMap((c) => ends.map((e) => c + e));
+      const { table, start, index } = buildConstraintTable([{ constraint: null, ends: [], where: "z0" }, { constraint: { kind: "choices", choices }, ends, where: "z1" }], vocab);
+      expect(start[0]).toBe(0);
+      expect(index[0]).toBe(-1);
+      expect(index[1]).toBe(0);
+      const r = rng(7);
+      for (let walk = 0; walk < 12; walk++) {
+        let state = start[1]!;
+        let prefix = "";
+        for (let guard = 0; guard < 40 && state !== 0; guard++) {
+          const allowed = Array.from(allowedTokens(table, state));
+          expect(allowed, `after ${JSON.stringify(prefix)}`).toEqual(bruteAllowed(vocab, words, prefix));
+          const t = r.pick(allowed);
+          state = constraintNext(table, state, t);
+          prefix += hex(vocab.bytes.subarray(vocab.offsets[t]!, vocab.offsets[t + 1]!));
+        }
+        expect(state).toBe(0);
+        expect(words.map((w) => hex(enc.encode(w)))).toContain(prefix);
+      }
+    }, 60_000);
+  }
+
+  it("a regex: every walk spells a match followed by an end pattern", () => {
+    const vocab = vocabularyOf(tk.gpt2);
+    const { table, start } = buildConstraintTable([{ constraint: { kind: "regex", pattern: "\\d{1,3}(\\.\\d)?" }, ends: ["[EOS]"], where: "z0" }], vocab);
+    const r = rng(3);
+    for (let walk = 0; walk < 20; walk++) {
+      let state = start[0]!;
+      const bytes: number[] = [];
+      while (state !== 0) {
+        const t = r.pick(Array.from(allowedTokens(table, state)));
+        bytes.push(...vocab.bytes.subarray(vocab.offsets[t]!, vocab.offsets[t + 1]!));
+        state = constraintNext(table, state, t);
+      }
+      expect(new TextDecoder().decode(Uint8Array.from(bytes))).toMatch(/^\d{1,3}(\.\d)?\[EOS\]$/);
+    }
+  });
+
+  it("shares one compiled constraint between zones and leaves the free row all-allowed", () => {
+    const vocab = vocabularyOf(tk.byte);
+    const c: ZoneConstraint = { kind: "choices", choices: ["a", "b"] };
+    const { table, start } = buildConstraintTable([{ constraint: c, ends: ["."], where: "z0" }, { constraint: c, ends: ["."], where: "z1" }], vocab);
+    expect(start[0]).toBe(start[1]);
+    expect(table.constraints).toHaveLength(1);
+    expect(Array.from(table.next.subarray(0, table.columns)).every((x) => x === 0)).toBe(true);
+    expect(constraintNext(table, start[0]!, "c".charCodeAt(0))).toBe(0); // not allowed: abandons the constraint
+  });
+
+  it("says which zone holds a constraint no token sequence can satisfy, or a regex that does not compile", () => {
+    const vocab: TokenVocabulary = { vocabSize: 2, bytes: enc.encode("ab"), offsets: Int32Array.from([0, 1, 2]) };
+    expect(() => buildConstraintTable([{ constraint: { kind: "choices", choices: ["ac"] }, ends: ["b"], where: "zones[3] (main block 0 zone 1)" }], vocab)).toThrow(
+      /zones\[3\] \(main block 0 zone 1\)\.constraint: no token sequence/,
+    );
+    expect(() => buildConstraintTable([{ constraint: { kind: "regex", pattern: "a(" }, ends: ["b"], where: "zones[0]" }], vocab)).toThrow(ConstraintError);
+  });
+});

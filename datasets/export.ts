@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Run } from "../forge/run/types.js";
+import type { Run } from "../forge/run/index.js";
 import { DatasetError } from "./errors.js";
 import { checkRunShape, type TokenCountSource } from "./rows.js";
 import type { TableKind } from "./schema.js";

@@ -7,8 +7,7 @@
  * same stream (instance order, forge/run/types.ts); the `stream` column is
  * `run.streams[k].instance`.
  */
-import { pathSignature } from "../forge/run/derive.js";
-import type { PathSegment, Run } from "../forge/run/types.js";
+import { pathSignature, type PathSegment, type Run } from "../forge/run/index.js";
 import { DatasetError } from "./errors.js";
 import type { PathRow, SampleRow } from "./schema.js";
 

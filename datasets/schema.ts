@@ -7,8 +7,8 @@
  * value JSON-encoded (`seed` → `"42"`, `runId` → `"\"r1\""`), plus `forge.*` bookkeeping.
  */
 import { Bool, Field, Int32, Int64, Schema, Utf8, type DataType } from "apache-arrow";
-import type { RunMetadata, StreamStatus } from "../forge/run/types.js";
-import type { SzcpWorkflow } from "../forge/szcp/types.js";
+import type { RunMetadata, StreamStatus } from "../forge/run/index.js";
+import type { SzcpWorkflow } from "../forge/index.js";
 import { DatasetError } from "./errors.js";
 
 /** Which table a schema describes; also written to the `forge.table` metadata key. */

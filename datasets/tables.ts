@@ -3,7 +3,7 @@
  * through `RunExportWriter`, which writes the same rows batch by batch instead.
  */
 import { Table } from "apache-arrow";
-import type { Run } from "../forge/run/types.js";
+import type { Run } from "../forge/run/index.js";
 import { BatchBuilder } from "./batches.js";
 import { withDisplay } from "./preview.js";
 import { pathRows, sampleRows, type TokenCountSource } from "./rows.js";

@@ -9,8 +9,8 @@
  */
 import type { Writable } from "node:stream";
 import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Table, type RecordBatchWriter, type Schema } from "apache-arrow";
-import type { Run, RunMetadata } from "../forge/run/types.js";
-import type { SzcpWorkflow } from "../forge/szcp/types.js";
+import type { Run, RunMetadata } from "../forge/run/index.js";
+import type { SzcpWorkflow } from "../forge/index.js";
 import { BatchBuilder, checkCell, columnKind } from "./batches.js";
 import { DatasetError } from "./errors.js";
 import { pathRows, sampleRows, type TokenCountSource } from "./rows.js";

@@ -4,7 +4,7 @@
  * Large batches are sampled evenly, and the subtitle says so.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { Run } from "../forge/run/types.js";
+import type { Run } from "../forge/run/index.js";
 import { siteLabel, zoneLabel } from "./labels.js";
 import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec } from "./render.js";
 import { VizError } from "./errors.js";

@@ -7,8 +7,7 @@
  * subtitle says how many.
  */
 import type { TopLevelSpec } from "vega-lite";
-import { sequenceVisits } from "../forge/run/derive.js";
-import type { Run, StreamStatus } from "../forge/run/types.js";
+import { sequenceVisits, type Run, type StreamStatus } from "../forge/run/index.js";
 import { VizError } from "./errors.js";
 import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec } from "./render.js";
 

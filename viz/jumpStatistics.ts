@@ -4,7 +4,7 @@
  * Everything is aggregated over the batch, so it reads the same at 5 or 5000 streams.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { Run } from "../forge/run/types.js";
+import type { Run } from "../forge/run/index.js";
 import { siteLabel } from "./labels.js";
 import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec, type ViewSpec } from "./render.js";
 

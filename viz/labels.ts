@@ -1,5 +1,5 @@
 /** Human-readable names for zones and jump sites, shared by the charts. */
-import type { SzcpWorkflow } from "../forge/szcp/types.js";
+import type { SzcpWorkflow } from "../forge/index.js";
 
 /** The zone's kind from its opening pattern: "[Prompt]" → "Prompt". */
 export function zoneKind(workflow: SzcpWorkflow, zoneId: number): string {

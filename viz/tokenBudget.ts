@@ -4,7 +4,7 @@
  * title), and a histogram of stream lengths over every stream is added so nothing is lost.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { Run } from "../forge/run/types.js";
+import type { Run } from "../forge/run/index.js";
 import { asDisplayable, shortRunId, VEGALITE_SCHEMA, type ChartSpec, type ViewSpec } from "./render.js";
 import { sampleEvenly, streamsNote } from "./sample.js";
 import { DEFAULT_MAX_STREAMS } from "./branchPath.js";

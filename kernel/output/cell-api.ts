@@ -21,7 +21,7 @@ export interface DisplayFunction {
   html(html: string, options?: DisplayOptions): DisplayHandle;
   markdown(markdown: string, options?: DisplayOptions): DisplayHandle;
   svg(svg: string, options?: DisplayOptions): DisplayHandle;
-  /** A Vega-Lite spec as `application/vnd.vegalite.v5+json` (plus SVG when `viz.renderSvg` exists). */
+  /** A Vega-Lite spec as `application/vnd.vegalite.v5+json` (plus SVG when `viz.renderSvg` exists); a spec declaring v6 goes declaring v5, the version that type carries. */
   vegalite(spec: Record<string, unknown>, options?: DisplayOptions): DisplayHandle;
   json(value: unknown, options?: DisplayOptions): DisplayHandle;
   /** A ready MIME bundle, e.g. `{ "text/plain": "…", "text/html": "…" }`. */

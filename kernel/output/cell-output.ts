@@ -10,6 +10,36 @@ import { mimeBundleOf, type SvgRenderer } from "./mime.js";
 
 export type Publish = (msgType: string, content: unknown) => void;
 
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/**
+ * What `display(…)` returns. A cell whose last expression is one (`display.markdown("…")`)
+ * shows no execute_result: the display is the output, as with IPython's display(), which
+ * returns None. Printed (console.log), it is one short line, not `{ displayId, update: [Function] }`.
+ */
+export class DisplayHandleImpl implements DisplayHandle {
+  constructor(
+    readonly displayId: string,
+    private readonly updater: (value: unknown) => void,
+  ) {}
+
+  update(value: unknown): void {
+    this.updater(value);
+  }
+
+  toString(): string {
+    return `DisplayHandle ${this.displayId} (handle.update(value) replaces that output)`;
+  }
+
+  [INSPECT](): string {
+    return this.toString();
+  }
+}
+
+export function isDisplayHandle(value: unknown): value is DisplayHandleImpl {
+  return value instanceof DisplayHandleImpl;
+}
+
 export class CellOutput {
   private readonly pending = new Set<Promise<void>>();
 
@@ -30,7 +60,7 @@ export class CellOutput {
     this.sendWhenReady(value, asBundle, (bundle) =>
       this.publish("display_data", { data: bundle, metadata: options.metadata ?? {}, transient: { display_id: displayId } }),
     );
-    return { displayId, update: (next: unknown) => this.update(displayId, next) };
+    return new DisplayHandleImpl(displayId, (next) => this.update(displayId, next));
   }
 
   update(displayId: string, value: unknown, asBundle = false): void {

@@ -1,7 +1,8 @@
-/** Cell output: MIME bundles, display helpers, progress displays, stream capture. */
+/** Cell output: MIME bundles, display helpers, progress displays, stream capture, library object summaries. */
 export type { DisplayFunction, DisplayHandle, DisplayOptions, MimeBundle } from "./cell-api.js";
-export { CellOutput, type Publish } from "./cell-output.js";
+export { CellOutput, DisplayHandleImpl, isDisplayHandle, type Publish } from "./cell-output.js";
 export { installDisplayGlobals, makeDisplayFunction, type OutputTarget } from "./display-globals.js";
-export { mimeBundleOf, vegaLiteBundle, isVegaLiteSpec, textPlain, VEGALITE_MIME, type SvgRenderer } from "./mime.js";
-export { ProgressDisplay, progressLine, summaryLine } from "./progress.js";
-export { captureStreams, type StreamCapture, type StreamName } from "./streams.js";
+export { mimeBundleOf, vegaLiteBundle, isVegaLiteSpec, specForV5Mime, vegaLiteVersion, textPlain, VEGALITE_MIME, VEGALITE_V5_SCHEMA, type SvgRenderer } from "./mime.js";
+export { ProgressDisplay, progressBundle, progressLine, summaryLine, fractionDone, timeLeftMs } from "./progress.js";
+export { captureStreams, isInformational, type StreamCapture, type StreamName } from "./streams.js";
+export { librarySummary } from "./summaries.js";

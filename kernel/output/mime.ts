@@ -1,14 +1,45 @@
 /** Turning a cell value into a MIME bundle for execute_result / display_data. */
 import { inspect } from "node:util";
 import { isDisplayable, mimeBundle, type MimeBundle } from "../../forge/display.js";
+import { librarySummary } from "./summaries.js";
 
+/**
+ * The only Vega-Lite MIME type JupyterLab renders (its renderer runs vega-lite 5; there is no
+ * v6 type). A spec goes under it declaring a schema that renderer reads (v3–v5); viz's charts
+ * declare v5 themselves.
+ */
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+export const VEGALITE_V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** An SVG renderer for Vega-Lite specs, when `viz` offers one. */
 export type SvgRenderer = (spec: Record<string, unknown>) => Promise<string> | string;
 
+/** The text form of a value: library objects (runs, results, sessions, backends) as a short summary, others as util.inspect shows them. */
 export function textPlain(value: unknown): string {
-  return typeof value === "string" ? inspect(value) : inspect(value, { depth: 4, breakLength: 100, maxArrayLength: 50 });
+  if (typeof value === "string") return inspect(value);
+  return librarySummary(value) ?? inspect(value, { depth: 4, breakLength: 100, maxArrayLength: 50 });
+}
+
+/** The Vega-Lite major version a spec's `$schema` declares (null: none, or not a vega-lite schema URL). */
+export function vegaLiteVersion(spec: Record<string, unknown>): number | null {
+  const schema = spec.$schema;
+  if (typeof schema !== "string") return null;
+  const match = /vega-lite\/v(\d+)(?:\.[\d.]+)?\.json/.exec(schema);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * The spec as the v5 MIME type carries it: plain JSON, declaring a schema the v5 renderer
+ * reads. A spec declaring Vega-Lite 6 (or later, or none) is sent declaring v5 — Vega-Lite 6
+ * changed the packaging, not the spec language the charts use, and Lab's renderer would
+ * otherwise warn that the spec is for a newer version. The SVG sent along is rendered from the
+ * spec as given (vega-lite 6), so the static picture is the one the user asked for.
+ */
+export function specForV5Mime(spec: Record<string, unknown>): Record<string, unknown> {
+  const plain = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  const version = vegaLiteVersion(plain);
+  if (version === null || version > 5) plain.$schema = VEGALITE_V5_SCHEMA;
+  return plain;
 }
 
 export function isVegaLiteSpec(value: unknown): value is Record<string, unknown> {
@@ -18,9 +49,16 @@ export function isVegaLiteSpec(value: unknown): value is Record<string, unknown>
 }
 
 export async function vegaLiteBundle(spec: Record<string, unknown>, renderSvg: SvgRenderer | null): Promise<MimeBundle> {
-  const bundle: MimeBundle = { [VEGALITE_MIME]: spec, "text/plain": "<Vega-Lite chart>" };
+  const bundle: MimeBundle = { [VEGALITE_MIME]: specForV5Mime(spec), "text/plain": chartText(spec) };
   if (renderSvg) bundle["image/svg+xml"] = await renderSvg(spec);
   return bundle;
+}
+
+/** A chart's text form: its title, else "Vega-Lite chart". */
+function chartText(spec: Record<string, unknown>): string {
+  const title = spec.title;
+  const text = typeof title === "string" ? title : typeof title === "object" && title !== null && typeof (title as { text?: unknown }).text === "string" ? (title as { text: string }).text : "";
+  return text ? `Vega-Lite chart: ${text}` : "Vega-Lite chart";
 }
 
 /** The richest bundle for a value; always has text/plain. */

@@ -7,17 +7,17 @@
  *
  * Every request gets a reply: a failure inside the kernel becomes an error reply naming it.
  */
-import { setAmbientHooks } from "../../forge/api/ambient.js";
+import { setAmbientHooks } from "../../forge/session/ambient.js";
 import { kernelOrigin } from "../cells/checker-thread.js";
 import { buildTypeSurfaceInBackground, CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, startCellChecker, utf16ToCodePoint, type CellChecker, type CellError, type CellOutcome } from "../cells/index.js";
 import { HistoryStore, type HistoryQuery } from "../history/index.js";
-import { captureStreams, CellOutput, installDisplayGlobals, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
+import { captureStreams, CellOutput, installDisplayGlobals, isDisplayHandle, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
 import type { IncomingChannel, JupyterMessage } from "../protocol/index.js";
 import { getHeapStatistics } from "node:v8";
 import { kernelInfo } from "./kernel-info.js";
 import { registerTsx } from "../bundled.js";
 import type { CellProcessChannels, ToCellProcess } from "./ipc.js";
-import type { TslabConverter } from "../cells/tslab.js";
+import type { CellConverter } from "../cells/compiler.js";
 
 export interface KernelOptions {
   /** SQLite file for history (default: FORGE_KERNEL_HISTORY or ~/.local/share/forge-kernel/history.sqlite). */
@@ -47,6 +47,17 @@ type Reply = (msgType: string, content: unknown) => Promise<void>;
 /** FORGE_KERNEL_FAULT=<msg_type>: the handler of that message type throws (a test hook: an internal failure). */
 const FAULT = process.env.FORGE_KERNEL_FAULT ?? "";
 
+/**
+ * `exit` / `quit` typed as a whole cell (jupyter console's way out, as in IPython): the reply
+ * carries the ask_exit payload, which the console obeys; a notebook ignores it.
+ */
+export function isExitCommand(code: string): boolean {
+  return /^\s*(?:exit|quit)\s*(?:\(\s*\))?\s*;?\s*$/.test(code);
+}
+
+/** A first cell that waits for the workbench says so after this long (a ready one runs at once). */
+const LOADING_NOTICE_MS = 200;
+
 /** What a cell calling process.exit() gets instead of the kernel exiting under it. */
 class ProcessExitError extends Error {
   constructor(code: unknown) {
@@ -60,6 +71,8 @@ export class Kernel {
   private readonly capture: StreamCapture;
   private readonly graceMs: number;
   private executor: Promise<CellExecutor> | null = null;
+  /** The executor promise has resolved (forge/viz/datasets imported, the checker built). */
+  private executorReady = false;
   private preloadFailures: string[] = [];
   private executionCount = 0;
   /** Where stray output (streams, late displays, late rejections) goes: the running or last cell. */
@@ -116,7 +129,10 @@ export class Kernel {
   private ensureExecutor(): Promise<CellExecutor> {
     if (!this.executor) {
       this.executor = this.prepareExecutor();
-      this.executor.catch((e: Error) => this.log(`cannot start the cell executor: ${e.stack}`));
+      this.executor.then(
+        () => void (this.executorReady = true),
+        (e: Error) => this.log(`cannot start the cell executor: ${e.stack}`),
+      );
     }
     return this.executor;
   }
@@ -166,8 +182,6 @@ export class Kernel {
     const preload = await preloadModules();
     if (timing) this.log(`forge, viz, datasets imported ${this.sinceStart()} after the process started`);
     this.preloadFailures = Object.values(preload.failures);
-    // tslab's executor loads TypeScript on this thread too: now, while the checker is still being built.
-    CellExecutor.loadTslab();
     const executor = new CellExecutor(undefined, { converter: this.withPhases(await checker.converter) });
     // After this start, which they would slow down: tsx's hooks for cells that import .ts files
     // (when running from the bundle), and for the next start the type surface, if it was missing.
@@ -183,21 +197,21 @@ export class Kernel {
    * for the checker's) and when its code starts: a SIGINT that breaks synchronous code is only
    * sent once it runs.
    */
-  private withPhases(converter: TslabConverter): TslabConverter {
+  private withPhases(converter: CellConverter): CellConverter {
     return {
       ...converter,
-      convert: (prevDecl, src) => {
+      convert: (src) => {
         const id = this.running?.msgId;
         if (id) this.channels.send({ t: "phase", id, phase: "checking" });
         try {
-          return converter.convert(prevDecl, src);
+          return converter.convert(src);
         } finally {
           if (id) this.channels.send({ t: "phase", id, phase: "running" });
         }
       },
       inspect: (...args) => converter.inspect(...args),
       complete: (...args) => converter.complete(...args),
-      addModule: (...args) => converter.addModule(...args),
+      accept: (id) => converter.accept(id),
       close: () => converter.close(),
     };
   }
@@ -316,7 +330,11 @@ export class Kernel {
     let payload: unknown[] = [];
     let outcome: CellOutcome;
     const target = pagerTarget(code);
-    if (target !== null) {
+    if (isExitCommand(code)) {
+      outcome = { status: "ok", hasValue: false, value: undefined };
+      payload = [{ source: "ask_exit", keepkernel: false }];
+      output.stream("stdout", "exit: the front-end is asked to close (jupyter console does; a notebook ignores it: use Kernel › Shut Down Kernel)\n");
+    } else if (target !== null) {
       const page = await this.page(target);
       outcome = page.found ? { status: "ok", hasValue: false, value: undefined } : { status: "error", error: { ename: "NotFound", evalue: `nothing known about ${target}`, traceback: [`NotFound: nothing known about ${target}`] } };
       if (page.found) payload = [{ source: "page", data: page.data, start: 0 }];
@@ -324,7 +342,8 @@ export class Kernel {
       outcome = await this.runCell(msg.header.msg_id, code, output);
     }
 
-    if (outcome.status === "ok" && outcome.hasValue && !silent && outcome.value !== undefined) {
+    // A display handle as the last expression (`display.markdown("…")`): the display is the output.
+    if (outcome.status === "ok" && outcome.hasValue && !silent && outcome.value !== undefined && !isDisplayHandle(outcome.value)) {
       try {
         await output.result(outcome.value, count);
         if (storeHistory) this.history.recordOutput(count, textPlain(outcome.value));
@@ -355,7 +374,7 @@ export class Kernel {
     this.interruptPending = null;
     let outcome: CellOutcome;
     try {
-      const executor = await this.ensureExecutor();
+      const executor = await this.waitForExecutor(output);
       if (this.preloadFailures.length > 0) {
         output.stream("stderr", this.preloadFailures.map((f) => `warning: ${f}\n`).join(""));
         this.preloadFailures = [];
@@ -364,7 +383,7 @@ export class Kernel {
       setAmbientHooks({ signal: () => cell.controller.signal, progress: () => progress.listener });
       outcome = cell.controller.signal.aborted
         ? { status: "error", error: interruptedError("the cell was interrupted before it started") }
-        : await executor.run(code);
+        : await executor.run(code, this.executionCount);
     } finally {
       this.running = null;
       if (cell.forceTimer) clearTimeout(cell.forceTimer);
@@ -372,6 +391,41 @@ export class Kernel {
     await output.settled();
     if (cell.controller.signal.aborted) this.lastInterruption = { afterMs: performance.now() - cell.startedAt };
     return outcome;
+  }
+
+  /**
+   * The executor; a cell that has to wait for it (the first, while forge/viz/datasets load and
+   * the type checker is built) shows "Loading the workbench…" with the time so far, then
+   * clears it: the kernel reports idle long before, and without it the cell just sits at [*].
+   */
+  private async waitForExecutor(output: CellOutput): Promise<CellExecutor> {
+    const executor = this.ensureExecutor();
+    if (this.executorReady) return executor;
+    const since = performance.now();
+    const displayId = `forge-loading-${since.toFixed(0)}`;
+    let shown = false;
+    const text = () => {
+      const waited = Math.round((performance.now() - since) / 1000);
+      return `Loading the workbench (forge, viz, datasets and the type checker)…${waited >= 1 ? ` ${waited} s` : ""}\nThe first cell of a new kernel waits for it; later cells run at once.`;
+    };
+    const bundle = () => ({ "text/plain": text(), "text/html": `<div style="font-family:monospace;white-space:pre-wrap;opacity:0.75">${text()}</div>` });
+    const tick = () => {
+      if (this.executorReady) return;
+      if (!shown) output.display(bundle(), { displayId }, true);
+      else output.update(displayId, bundle(), true);
+      shown = true;
+      timer = setTimeout(tick, 1000);
+    };
+    let timer = setTimeout(tick, LOADING_NOTICE_MS);
+    try {
+      return await executor;
+    } finally {
+      clearTimeout(timer);
+      if (shown) {
+        await output.settled();
+        output.clear(false);
+      }
+    }
   }
 
   /** The error an interrupted cell reports; a partial result, if any, was already shown. */

@@ -137,7 +137,7 @@ describe("kernel over zeromq", () => {
     expect(content(reply).status).toBe("ok");
     const first = ofType(outputs, "display_data")[0]!;
     const id = content(first).transient.display_id;
-    expect(content(first).data["text/plain"]).toMatch(/streams done · [\d,]+ tokens · [\d,]+ tokens\/s · .* left/);
+    expect(content(first).data["text/plain"]).toMatch(/streams done · [\d,]+ tokens \([\d,]+\/s\) · step \d+ · [\d.]+ s, (about [\d.]+ s left|estimating time left)$/);
     const updates = ofType(outputs, "update_display_data").filter((m) => content(m).transient.display_id === id);
     // 150 reports over ~1 s, throttled to ~4/s.
     expect(updates.length).toBeGreaterThanOrEqual(2);

@@ -9,10 +9,9 @@
  *   when(cond, if, else)  cond's last zone is a jump site: next → if, jump → else (or after);
  *                         both branches' exits go after the when
  */
-import type { FlowOp } from "../sfcs/types.js";
 import { END, type SzcpConfig, type SzcpExtraction } from "../szcp/types.js";
 import type { ZcpSequence } from "../zcp/types.js";
-import type { RzcpGraph, RzcpNode } from "./types.js";
+import type { FlowOp, RzcpGraph, RzcpNode } from "./types.js";
 
 interface Exit {
   node: number;

@@ -6,9 +6,9 @@
 import { ResourceError } from "../resources/errors.js";
 import { toResource } from "../resources/resources.js";
 import type { Resource, ResourceMap } from "../resources/types.js";
-import { SfcsError, type CallSite } from "../sfcs/errors.js";
 import { SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow, type SzcpZone } from "../szcp/types.js";
 import type { PlaceholderSpec } from "../zcp/types.js";
+import { SfcsError, type CallSite } from "./errors.js";
 import type { RzcpGraph, RzcpNode } from "./types.js";
 
 const UNKNOWN_SITE: CallSite = { call: "factory(args)", location: "unknown" };

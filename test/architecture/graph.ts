@@ -151,7 +151,8 @@ function isTypeOnly(text: string, specifierOffset: number): boolean {
 /** The import edges of one file's text. */
 export function importsOf(root: string, file: string, text: string, exportsMap: Map<string, string>, ownName: string | null): ImportEdge[] {
   const info = ts.preProcessFile(text, true, true);
-  const lineStarts = ts.computeLineStarts(text);
+  const lineStarts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
   const edges: ImportEdge[] = [];
   for (const ref of info.importedFiles) {
     const specifier = ref.fileName;

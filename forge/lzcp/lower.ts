@@ -5,6 +5,8 @@
  */
 import { END, type SzcpWorkflow, type SzcpZone } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
+import { chatTemplateOf } from "../tokenizer/chat-template.js";
+import { UdplError } from "../udpl/errors.js";
 import { LzcpError } from "./errors.js";
 import type { LzcpEscape, LzcpExtraction, LzcpWorkflow, LzcpZone } from "./types.js";
 import { vocabularyOf } from "./vocabulary.js";
@@ -104,6 +106,7 @@ export function lowerWorkflow(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer)
     if (!Number.isInteger(value) || value < END || value >= zoneCount)
       throw new LzcpError(`expected a zone id in 0..${zoneCount - 1} or END (-1), found ${String(value)}`, where);
   };
+  const chatPrefix = chatRolePrefixes(workflow, tokenizer, patterns);
   const lowered: LzcpZone[] = zones.map((z: SzcpZone, i): LzcpZone => {
     const at = `zones[${i}] (${z.sequence} block ${z.block} zone ${z.zone})`;
     checkTarget(z.next, `${at}.next`);
@@ -122,7 +125,7 @@ export function lowerWorkflow(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer)
         throw new LzcpError(`min (${min}) is greater than max (${max})`, `${at}.loop`);
     }
     return {
-      promptTokens: tokenize(z.text),
+      promptTokens: tokenize(chatPrefix ? chatPrefix(i, z) + z.text : z.text),
       advance: zoneAdvances[i]!,
       next: z.next,
       jump: z.jump,
@@ -158,6 +161,52 @@ export function lowerWorkflow(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer)
     toolNames,
     extractions,
     vocabulary: vocabularyOf(tokenizer),
+  };
+}
+
+/**
+ * `config.chatRoles` (UDPL `chat_roles`): each zone opens a chat turn of its role with the
+ * model's chat-template markers (forge/tokenizer/chat-template.ts) — the conversation's start
+ * before zone 0 (where execution begins), the close of the previous turn before every other
+ * zone — so a zone's forced text and its generation are one turn, as the model was tuned to
+ * read. Null when the workflow asks for no wrapping.
+ */
+function chatRolePrefixes(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer, patterns: readonly string[]): ((i: number, z: SzcpZone) => string) | null {
+  const roles = workflow.config.chatRoles;
+  if (roles === undefined) return null;
+  const perBlock = workflow.config.zoneTokens.length - 1;
+  if (roles.length !== perBlock)
+    throw new LzcpError(`${roles.length} chat roles for ${perBlock} zones per block`, "config.chatRoles");
+  const template = chatTemplateOf(tokenizer);
+  if (template === null) {
+    const source = workflow.meta["source"];
+    throw new UdplError({
+      file: typeof source === "string" && source !== "" ? source : "[config]",
+      line: 0,
+      column: 0,
+      key: "config.chat_roles",
+      message: `chat_roles wraps zones in the model's chat template, but tokenizer ${tokenizer.identity} has none (its tokenizer_config.json has no chat_template)`,
+      hint: "use an instruction-tuned model folder whose tokenizer_config.json has a chat_template, or remove chat_roles",
+    });
+  }
+  const markers = template.roleMarkers();
+  // Zone 0 opens the conversation once; entering it again would repeat BOS and the system turn.
+  workflow.zones.forEach((z, i) => {
+    if (z.next === 0 || z.jump === 0)
+      throw new LzcpError("with chat_roles, zone 0 (which opens the conversation) cannot be entered again", `zones[${i}].${z.next === 0 ? "next" : "jump"}`);
+  });
+  // A marker spelling a trigger pattern would fire it the moment it is forced.
+  const check = (marker: string, what: string) => {
+    for (const p of patterns)
+      if (marker.includes(p)) throw new LzcpError(`the chat template's ${what} ${JSON.stringify(marker)} contains the trigger pattern ${JSON.stringify(p)}`, "config.chatRoles");
+  };
+  check(markers.start, "start");
+  check(markers.close, "turn close");
+  for (const role of roles) check(markers.open[role], `${role} opening`);
+  return (i, z) => {
+    const role = roles[z.zone];
+    if (role === undefined) throw new LzcpError(`zone index ${z.zone} has no chat role (config.chatRoles has ${roles.length})`, `zones[${i}].zone`);
+    return (i === 0 ? markers.start : markers.close) + markers.open[role];
   };
 }
 

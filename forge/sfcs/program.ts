@@ -529,6 +529,7 @@ export class Program extends FlowScope {
       escape: config.escape ? { ...config.escape } : null,
       tokenizerOverride: { ...config.tokenizerOverride },
       tools: config.tools ? config.tools.slice() : [...this.state.toolsUsed].sort(),
+      ...(config.chatRoles ? { chatRoles: config.chatRoles.slice() } : {}),
     };
     const sources = new Set<string>();
     collectSources(this.ops, sources);

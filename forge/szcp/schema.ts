@@ -74,6 +74,8 @@ export const szcpConfigSchema = z.strictObject({
   tokenizerOverride: record,
   /** Tool names the workflow may capture to / feed from. */
   tools: z.array(toolName).max(SZCP_LIMITS.maxTools, over("maxTools", "too many tools")),
+  /** Chat role of each zone of a block (UDPL `chat_roles`): LZCP wraps zones in the model's chat-template markers. */
+  chatRoles: z.array(z.enum(["user", "assistant"])).max(SZCP_LIMITS.maxZoneTokens, over("maxZoneTokens", "too many chat roles")).optional(),
 });
 
 export const szcpLoopSchema = z.strictObject({

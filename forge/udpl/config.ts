@@ -3,6 +3,7 @@
  * consistency (no pattern may be another's duplicate, or triggers become ambiguous).
  */
 import type { EscapeSpec } from "../szcp/types.js";
+import { CHAT_ROLES, type ChatRole } from "../tokenizer/chat-template.js";
 import { cut, describeValue, isTable, suggest, type LintContext } from "./context.js";
 import { UDPL_LIMITS, type UdplLimitName } from "./limits.js";
 import type { PathSegment } from "./locate.js";
@@ -19,6 +20,7 @@ const CONFIG_FIELDS = [
   "default_max_token_length",
   "tokenizer_override",
   "tools",
+  "chat_roles",
 ] as const;
 
 export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
@@ -108,6 +110,7 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
   }
 
   const tools = raw.tools === undefined ? null : stringList(raw, "tools", ctx, { nonEmptyItems: true, unique: true });
+  const chatRoles = chatRolesOf(raw, zoneTokens.length - 1, ctx);
 
   // Every trigger pattern must be distinct, or the automaton cannot tell them apart.
   const named: Array<[string, string, PathSegment[]]> = zoneTokens.map((t, i) => [`zone_tokens[${i}]`, t, [...at("zone_tokens"), i]]);
@@ -145,7 +148,25 @@ export function validateConfig(raw: unknown, ctx: LintContext): UdplConfig {
     defaultMaxTokenLength,
     tokenizerOverride,
     tools,
+    ...(chatRoles !== null ? { chatRoles } : {}),
   };
+}
+
+/**
+ * `chat_roles = ["user", "assistant"]`: one chat role per zone (zone k of every block is a turn of
+ * role chat_roles[k]); LZCP then wraps each zone in the model's chat-template markers.
+ */
+function chatRolesOf(raw: Record<string, unknown>, zonesPerBlock: number, ctx: LintContext): ChatRole[] | null {
+  if (raw.chat_roles === undefined) return null;
+  const roles = stringList(raw, "chat_roles", ctx, { nonEmptyItems: true });
+  const expected = `${zonesPerBlock} roles (one per zone: len(zone_tokens) − 1), each ${CHAT_ROLES.map((r) => JSON.stringify(r)).join(" or ")}`;
+  roles.forEach((role, i) => {
+    if (!(CHAT_ROLES as readonly string[]).includes(role))
+      ctx.fail(["config", "chat_roles", i], `chat_roles[${i}] must be a chat role`, { expected: CHAT_ROLES.join(" or "), found: JSON.stringify(cut(role)) });
+  });
+  if (roles.length !== zonesPerBlock)
+    ctx.fail(["config", "chat_roles"], `chat_roles lists ${roles.length} roles for ${zonesPerBlock} zones per block`, { expected, found: JSON.stringify(roles) });
+  return roles as ChatRole[];
 }
 
 function escapeKey(raw: Record<string, unknown>): string {

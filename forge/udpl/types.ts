@@ -20,6 +20,8 @@ export interface UdplConfig {
   tokenizerOverride: Record<string, string>;
   /** Tools capture/feed may name; null when the file lists none (then any name is allowed). */
   tools: string[] | null;
+  /** `chat_roles`: the chat role of each zone of a block (LZCP wraps zones in the chat template's markers); absent: no wrapping. */
+  chatRoles?: ("user" | "assistant")[];
 }
 
 export interface UdplParseResult {

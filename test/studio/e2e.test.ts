@@ -1,0 +1,189 @@
+/**
+ * Forge Studio end to end, in Debian's Chromium, as a new user would work: create a workflow of
+ * three steps by clicking, see the unwired input red, wire it from the dropdown (and one by
+ * point-and-click), extract two steps to a sub-workflow, save, run it from the studio and with
+ * `forge-agent` and get the same output; open an exported run, click a stream, read its text.
+ * Screenshots go to test-output/studio/. Also measures the figures of studio/README.md.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStudio, type StudioServer } from "../../studio/server/app.js";
+import { launchChromium } from "../frontend/classic.js";
+import { ensureStudioBuilt } from "./build.js";
+import { agentFolder, writeRunExport } from "./fixtures.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const shots = join(root, "test-output", "studio");
+const run = promisify(execFile);
+
+let studio: StudioServer;
+let browser: Browser;
+let page: Page;
+let folder: string;
+
+function bigWorkflow(steps: number): string {
+  const lines = ['name = "big"', "[inputs.who]", 'type = "string"', ""];
+  for (let i = 0; i < steps; i++) {
+    lines.push("[[steps]]", `id = "s${i}"`, 'agent = "frame"', `inputs = { text = "${i === 0 ? "{{who}}" : `{{s${i - 1}.text}}`}" }`, "");
+  }
+  lines.push("[returns]", `out = "{{s${steps - 1}.text}}"`);
+  return lines.join("\n") + "\n";
+}
+
+beforeAll(async () => {
+  ensureStudioBuilt();
+  mkdirSync(shots, { recursive: true });
+  folder = agentFolder({ "big.toml": bigWorkflow(200) });
+  await writeRunExport(folder, "run-a", 1024);
+  await writeRunExport(folder, "run-b", 300);
+  studio = await startStudio({ folder });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(studio.url);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.close();
+});
+
+const stepItem = (id: string) => page.locator(`li.step[data-step="${id}"]`);
+
+describe("Forge Studio in Chromium", () => {
+  it("builds a workflow by clicking, wires it, extracts a sub-workflow, and runs it like forge-agent", async () => {
+    await page.getByRole("button", { name: "+ New workflow" }).click();
+    await page.getByLabel("New workflow name").fill("pipeline");
+    await page.getByRole("button", { name: "Create" }).click();
+
+    await page.getByRole("tab", { name: "Inputs", exact: true }).click();
+    await page.getByLabel("New input name").fill("who");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByRole("tab", { name: "Steps" }).click();
+
+    await page.getByLabel("Search agents").fill("e");
+    for (const agent of ["greet", "shout", "frame"]) await page.getByRole("button", { name: `Add step ${agent}` }).click();
+    await expect.poll(() => page.locator("li.step").count()).toBe(3);
+
+    // Every step has an unwired required input: all red, with the planner's problems below.
+    for (const id of ["greet", "shout", "frame"]) await expect.poll(() => stepItem(id).getAttribute("aria-invalid")).toBe("true");
+    expect(await stepItem("greet").evaluate((el) => getComputedStyle(el).borderTopColor)).toBe("rgb(241, 76, 76)");
+    await expect.poll(() => page.getByRole("region", { name: "Problems" }).textContent()).toMatch(/required input "name" of agent "greet" is not wired/);
+    await page.screenshot({ path: join(shots, "1-unwired.png") });
+
+    // Wire greet.name from the dropdown (workflow input), shout.text by point-and-click, frame.text from the dropdown.
+    await page.getByRole("button", { name: /^Step greet/ }).click();
+    const dropdown = page.getByLabel("Wire input name of greet");
+    expect(await dropdown.locator("optgroup").evaluateAll((gs) => gs.map((g) => g.getAttribute("label")))).toEqual(["workflow inputs"]);
+    await dropdown.selectOption("{{who}}");
+    await expect.poll(() => stepItem("greet").getAttribute("aria-invalid")).toBe("false");
+
+    await page.getByRole("button", { name: /^Step shout/ }).click();
+    await page.getByRole("button", { name: "greet.text →" }).click();
+    await page.getByRole("button", { name: "Wire here: text" }).click();
+    await expect.poll(() => stepItem("shout").getAttribute("aria-invalid")).toBe("false");
+
+    await page.getByRole("button", { name: /^Step frame/ }).click();
+    const frameInput = page.getByLabel("Wire input text of frame");
+    expect(await frameInput.locator("optgroup").evaluateAll((gs) => gs.map((g) => g.getAttribute("label")))).toEqual(["workflow inputs", "step greet", "step shout"]);
+    await frameInput.selectOption("{{shout.text}}");
+    await expect.poll(() => page.locator('li.step[aria-invalid="true"]').count()).toBe(0);
+
+    await page.getByRole("tab", { name: "Outputs" }).click();
+    await page.getByLabel("New output name").fill("out");
+    await page.getByRole("button", { name: "Add output" }).click();
+    await page.getByLabel("Output out", { exact: true }).fill("{{frame.text}}");
+    await page.getByRole("tab", { name: "Steps" }).click();
+    await expect.poll(() => page.getByRole("region", { name: "Problems" }).textContent()).toBe("PROBLEMS (0)");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("saved pipeline.toml");
+    await page.screenshot({ path: join(shots, "2-wired.png") });
+
+    // Extract shout + frame to a sub-workflow.
+    await page.getByLabel("Select step shout for extraction").check();
+    await page.getByLabel("Select step frame for extraction").check();
+    await page.getByRole("button", { name: "Extract to sub-workflow…" }).click();
+    await page.getByLabel("Sub-workflow name").fill("loud_frame");
+    await page.getByRole("button", { name: "Extract", exact: true }).click();
+    await expect.poll(() => page.locator("li.step").evaluateAll((els) => els.map((e) => e.getAttribute("data-step")))).toEqual(["greet", "loud_frame"]);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("saved pipeline.toml");
+    await page.screenshot({ path: join(shots, "3-extracted.png") });
+    expect(readFileSync(join(folder, "pipeline.toml"), "utf8")).toContain('out = "{{loud_frame.frame.text}}"');
+
+    // Run from the studio: live status from the tape, then the outputs.
+    await page.getByLabel("Run input who").fill("Ada");
+    await page.getByRole("button", { name: "▶ Run" }).click();
+    const outputs = page.getByLabel("Run outputs");
+    await expect.poll(() => outputs.textContent(), { timeout: 20_000 }).toContain("[HELLO ADA!]");
+    const fromStudio = JSON.parse((await outputs.textContent())!);
+    expect(await page.locator(".step-status li").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")))).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
+    await page.screenshot({ path: join(shots, "4-run.png") });
+
+    // The same files, run with forge-agent.
+    const modules = ["greet.toml", "shout.toml", "frame.toml", "loud_frame.toml", "pipeline.toml"].flatMap((m) => ["--module", join(folder, m)]);
+    const cli = await run(process.execPath, [join(root, "agents/bin.mjs"), ...modules, "pipeline", "--who", "Ada"], { cwd: folder });
+    expect(JSON.parse(cli.stdout)).toEqual(fromStudio);
+    expect(fromStudio).toEqual({ out: "[HELLO ADA!]" });
+  });
+
+  it("opens an exported run of 1,024 streams, filters it, and reads a stream's text", async () => {
+    await page.getByRole("button", { name: "Run inspector" }).click();
+    await page.getByLabel("Run export", { exact: true }).selectOption("run-a.samples.arrow");
+    await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("1024 / 1024 streams");
+    // Virtualized: far fewer rows in the DOM than streams.
+    expect(await page.locator(".stream-row").count()).toBeLessThan(80);
+    await page.locator('.stream-row[data-stream="4"]').click();
+    const detail = page.getByRole("region", { name: "Stream detail" });
+    await expect.poll(() => detail.locator(".zones .generated").allTextContents()).toEqual(["yes, stream 4", "because 4 is not a multiple of three"]);
+    expect(await detail.locator(".zones .forced").first().textContent()).toContain("Think about the question.");
+    await page.screenshot({ path: join(shots, "5-inspector.png") });
+
+    await page.getByLabel("Filter by extraction text").fill("no, stream");
+    await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("342 / 1024 streams");
+    await page.locator('.stream-row[data-stream="3"]').click();
+    await expect.poll(() => detail.locator(".event").count()).toBe(1);
+    await page.getByLabel("Filter by extraction text").fill("");
+    await page.getByLabel("Compare with run export").selectOption("run-b.samples.arrow");
+    await expect.poll(() => page.getByLabel("Comparison of two runs").textContent()).toMatch(/33\.4%.*33\.3%|33\.3%.*33\.4%/);
+    await page.screenshot({ path: join(shots, "6-compare.png") });
+  });
+
+  it("measures: a 200-step workflow opens within a second; scrolling 1,024 streams stays within a 16 ms frame", async () => {
+    // Scrolling: one scroll step per animation frame, frame-to-frame times recorded in the page.
+    const frames = await page.evaluate(async () => {
+      const list = document.querySelector(".stream-list") as HTMLElement;
+      const times: number[] = [];
+      let last = performance.now();
+      for (let i = 0; i < 180; i++) {
+        await new Promise(requestAnimationFrame);
+        const now = performance.now();
+        times.push(now - last);
+        last = now;
+        list.scrollTop += 240;
+      }
+      return times.slice(5).sort((a, b) => a - b);
+    });
+    const p = (q: number) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))]!;
+    await page.getByRole("button", { name: "Workflow editor" }).click();
+    const openMs = await page.evaluate(async () => {
+      const t0 = performance.now();
+      (Array.from(document.querySelectorAll("button.file")).find((b) => b.textContent === "big.toml") as HTMLElement).click();
+      while (document.querySelectorAll("li.step").length < 200 || !document.querySelector(".react-flow__node")) await new Promise(requestAnimationFrame);
+      return performance.now() - t0;
+    });
+    await page.screenshot({ path: join(shots, "7-big-workflow.png") });
+    const figures = { openMs200Steps: Math.round(openMs), scrollFrameMs: { p50: +p(0.5).toFixed(1), p95: +p(0.95).toFixed(1), max: +p(1).toFixed(1) } };
+    writeFileSync(join(shots, "figures.json"), JSON.stringify(figures, null, 2) + "\n");
+    console.log("studio figures", JSON.stringify(figures));
+    expect(await page.locator("li.step").count()).toBe(200);
+    // Bounds with headroom for a shared CI machine; the goals (1 s, 16 ms) are reported, not asserted.
+    expect(openMs).toBeLessThan(5_000);
+    expect(p(0.5)).toBeLessThan(50);
+  });
+});

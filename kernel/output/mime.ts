@@ -2,6 +2,7 @@
 import { inspect } from "node:util";
 import { isDisplayable, mimeBundle, type MimeBundle } from "../../forge/display.js";
 import { librarySummary } from "./summaries.js";
+import { vegaLite5Errors } from "./vega-lite-v5.js";
 
 /**
  * The only Vega-Lite MIME type JupyterLab renders (its renderer runs vega-lite 5; there is no
@@ -30,16 +31,18 @@ export function vegaLiteVersion(spec: Record<string, unknown>): number | null {
 
 /**
  * The spec as the v5 MIME type carries it: plain JSON, declaring a schema the v5 renderer
- * reads. A spec declaring Vega-Lite 6 (or later, or none) is sent declaring v5 — Vega-Lite 6
- * changed the packaging, not the spec language the charts use, and Lab's renderer would
- * otherwise warn that the spec is for a newer version. The SVG sent along is rendered from the
- * spec as given (vega-lite 6), so the static picture is the one the user asked for.
+ * reads. A spec declaring Vega-Lite 6 (or later, or none) is sent declaring v5 when it is
+ * valid Vega-Lite 5 (most are: the spec language barely changed); one that uses what only
+ * Vega-Lite 6 has (the `time` channel …) is not sent under that type at all: null, with why.
+ * v3–v5 specs go as they are (the renderer reads them).
  */
-export function specForV5Mime(spec: Record<string, unknown>): Record<string, unknown> {
+export function specForV5Mime(spec: Record<string, unknown>): { spec: Record<string, unknown> } | { spec: null; errors: string[] } {
   const plain = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
   const version = vegaLiteVersion(plain);
-  if (version === null || version > 5) plain.$schema = VEGALITE_V5_SCHEMA;
-  return plain;
+  if (version !== null && version <= 5) return { spec: plain };
+  plain.$schema = VEGALITE_V5_SCHEMA;
+  const errors = vegaLite5Errors(plain);
+  return errors === null || errors.length === 0 ? { spec: plain } : { spec: null, errors };
 }
 
 export function isVegaLiteSpec(value: unknown): value is Record<string, unknown> {
@@ -49,7 +52,13 @@ export function isVegaLiteSpec(value: unknown): value is Record<string, unknown>
 }
 
 export async function vegaLiteBundle(spec: Record<string, unknown>, renderSvg: SvgRenderer | null): Promise<MimeBundle> {
-  const bundle: MimeBundle = { [VEGALITE_MIME]: specForV5Mime(spec), "text/plain": chartText(spec) };
+  const v5 = specForV5Mime(spec);
+  const bundle: MimeBundle = { "text/plain": chartText(spec) };
+  if (v5.spec) bundle[VEGALITE_MIME] = v5.spec;
+  else {
+    // Not valid under the only Vega-Lite type Lab renders: the SVG (drawn by vega-lite 6) is the chart.
+    bundle["text/plain"] += ` (uses Vega-Lite 6 features that JupyterLab's Vega-Lite 5 renderer lacks, so it is shown as a picture: ${v5.errors.join("; ")})`;
+  }
   if (renderSvg) bundle["image/svg+xml"] = await renderSvg(spec);
   return bundle;
 }

@@ -5,11 +5,22 @@ const chart = (schema?: string) => ({ ...(schema ? { $schema: schema } : {}), da
 
 describe("Vega-Lite specs under the v5 MIME type", () => {
   it("a spec declaring v6 (or none) goes declaring v5; v3–v5 specs go as they are", () => {
-    expect(specForV5Mime(chart("https://vega.github.io/schema/vega-lite/v6.json")).$schema).toBe(VEGALITE_V5_SCHEMA);
-    expect(specForV5Mime(chart("https://vega.github.io/schema/vega-lite/v6.4.3.json")).$schema).toBe(VEGALITE_V5_SCHEMA);
-    expect(specForV5Mime(chart()).$schema).toBe(VEGALITE_V5_SCHEMA);
-    expect(specForV5Mime(chart("https://vega.github.io/schema/vega-lite/v4.json")).$schema).toBe("https://vega.github.io/schema/vega-lite/v4.json");
-    expect(specForV5Mime(chart("https://vega.github.io/schema/vega-lite/v5.17.0.json")).$schema).toBe("https://vega.github.io/schema/vega-lite/v5.17.0.json");
+    const schemaOf = (schema?: string) => specForV5Mime(chart(schema)).spec?.$schema;
+    expect(schemaOf("https://vega.github.io/schema/vega-lite/v6.json")).toBe(VEGALITE_V5_SCHEMA);
+    expect(schemaOf("https://vega.github.io/schema/vega-lite/v6.4.3.json")).toBe(VEGALITE_V5_SCHEMA);
+    expect(schemaOf()).toBe(VEGALITE_V5_SCHEMA);
+    expect(schemaOf("https://vega.github.io/schema/vega-lite/v4.json")).toBe("https://vega.github.io/schema/vega-lite/v4.json");
+    expect(schemaOf("https://vega.github.io/schema/vega-lite/v5.17.0.json")).toBe("https://vega.github.io/schema/vega-lite/v5.17.0.json");
+  });
+
+  it("a v6 spec that is not valid Vega-Lite 5 (the time channel is new in 6) is not sent under the v5 type: the SVG is the chart", async () => {
+    const v6Only = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", title: "anim", data: { values: [{ t: 1 }] }, mark: "point", encoding: { time: { field: "t", type: "temporal" } } };
+    const checked = specForV5Mime(v6Only);
+    expect(checked.spec).toBeNull();
+    expect("errors" in checked && checked.errors.join(" ")).toMatch(/encoding/);
+    const bundle = await vegaLiteBundle(v6Only, () => "<svg/>");
+    expect(Object.keys(bundle).sort()).toEqual(["image/svg+xml", "text/plain"]);
+    expect(bundle["text/plain"]).toMatch(/^Vega-Lite chart: anim \(uses Vega-Lite 6 features that JupyterLab's Vega-Lite 5 renderer lacks, so it is shown as a picture: /);
   });
 
   it("the spec sent is plain JSON and the user's object is not changed; the SVG is drawn from the spec as given", async () => {

@@ -150,6 +150,10 @@ function syntaxHint(reason: string, at: string, lineText: string): string | unde
   }
   if (reason.includes("invalid value")) return "strings need quotes: key = \"text\"";
   if (reason.includes("expected comma")) return "missing comma or closing bracket in an array or inline table";
+  // A quote ended the string early: often TOML pasted into a JavaScript template literal, where \" arrives as a bare ".
+  if (reason.includes("end-of-line") && /=\s*"[^"]*"[^\s#,\]}]/.test(lineText)) {
+    return "a \" inside \"…\" ends the string: inside JavaScript backticks TOML's \\\" arrives as a bare \", so write the value as a TOML literal string '…' (quotes kept, no escapes) or the template as String.raw`…`";
+  }
   if (reason.includes("end-of-line")) return "one key = value per line; put several values in an array [a, b]";
   if (lineText.includes(":") && !lineText.includes("=")) return "use = between a key and its value, not :";
   return undefined;

@@ -124,6 +124,8 @@ export function lowerWorkflow(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer)
       if (min !== null && max !== null && min > max)
         throw new LzcpError(`min (${min}) is greater than max (${max})`, `${at}.loop`);
     }
+    if (z.constraint && z.feed !== null)
+      throw new LzcpError("a feed zone cannot be constrained: the tool's output replaces its generation", `${at}.constraint`);
     return {
       promptTokens: tokenize(chatPrefix ? chatPrefix(i, z) + z.text : z.text),
       advance: zoneAdvances[i]!,
@@ -138,6 +140,7 @@ export function lowerWorkflow(workflow: SzcpWorkflow, tokenizer: ForgeTokenizer)
       block: z.block,
       zone: z.zone,
       repetition: z.repetition,
+      constraint: z.constraint ?? null,
     };
   });
 

@@ -5,7 +5,7 @@
  * of every vocabulary entry for the trigger automaton) is captured here as plain data, so
  * that assembling the TTFA program (forge/ttfa) is a pure function of an LzcpWorkflow.
  */
-import type { SzcpLoop } from "../szcp/types.js";
+import type { SzcpLoop, ZoneConstraint } from "../szcp/types.js";
 
 /** Target meaning "past the last zone" (same value as SZCP's END). */
 export const LZCP_END = -1 as const;
@@ -44,6 +44,8 @@ export interface LzcpZone {
   block: number;
   zone: number;
   repetition: number;
+  /** Choices or a regex the zone's generated text must match (then its end pattern), or null (docs/automaton.md#constrained-zones). */
+  constraint: ZoneConstraint | null;
 }
 
 export interface LzcpExtraction {

@@ -34,6 +34,7 @@ export function lowerGraph(graph: RzcpGraph, factoryArgs: ResourceMap = {}, site
       block: zone.block,
       zone: zone.zone,
       repetition: zone.repetition,
+      ...(zone.constraint ? { constraint: zone.constraint } : {}),
     };
   });
   return {

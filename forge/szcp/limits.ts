@@ -43,6 +43,12 @@ export const SZCP_LIMITS = {
   maxNameLength: 256,
   /** UTF-16 code units of a `$.meta` or `$.config.tokenizerOverride` value. */
   maxRecordValueLength: 65_536,
+  /** Entries of a zone's `constraint.choices`. */
+  maxChoices: 1_024,
+  /** UTF-8 bytes of one choice. */
+  maxChoiceBytes: 4_096,
+  /** UTF-16 code units of a zone's `constraint.pattern` (a regex). */
+  maxRegexLength: 4_096,
 } as const;
 
 export type SzcpLimitName = keyof typeof SZCP_LIMITS;

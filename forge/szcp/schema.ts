@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { END, SZCP_FORMAT, SZCP_VERSION } from "./format.js";
 import { jsonPath, type SzcpIssue } from "./errors.js";
+import { checkChoices, compileRegex, RegexError } from "./regex.js";
 import { RESERVED_EXTRACTION_NAMES, RESERVED_KEY_NAMES, SZCP_LIMITS, limitLabel, type SzcpLimitName } from "./limits.js";
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8");
@@ -87,6 +88,28 @@ export const szcpLoopSchema = z.strictObject({
   max: boundedInt("maxCount", 1).nullable(),
 });
 
+/**
+ * What a constrained zone's generated text must be (docs/language.md#constrained-zones): one
+ * of `choices`, or a whole match of `pattern` (the regex subset of forge/szcp/regex.ts); then
+ * the zone's end pattern. Checked here so an untrusted workflow's regex is refused at the
+ * boundary, naming its JSON path.
+ */
+export const zoneConstraintSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("choices"),
+    choices: z.array(z.string().min(1).max(SZCP_LIMITS.maxChoiceBytes, over("maxChoiceBytes", "choice too long"))).min(1).max(SZCP_LIMITS.maxChoices, over("maxChoices", "too many choices")),
+  }),
+  z.strictObject({ kind: z.literal("regex"), pattern: z.string().max(SZCP_LIMITS.maxRegexLength, over("maxRegexLength", "regex too long")) }),
+]).superRefine((c, ctx) => {
+  try {
+    if (c.kind === "choices") checkChoices(c.choices);
+    else compileRegex(c.pattern);
+  } catch (e) {
+    if (!(e instanceof RegexError)) throw e;
+    ctx.addIssue({ code: "custom", message: e.message, path: c.kind === "choices" ? ["choices", e.offset] : ["pattern"] });
+  }
+});
+
 export const szcpZoneSchema = z.strictObject({
   /** Forced text fed on entering the zone, after placeholder substitution. It includes the
    * zone's opening pattern when the block text has it, and ends with the closing pattern
@@ -116,6 +139,8 @@ export const szcpZoneSchema = z.strictObject({
   zone: boundedInt("maxZoneTokens"),
   /** Which repetition of the block (0 when the block has no `repeats`). */
   repetition: boundedInt("maxCount"),
+  /** Constrained generation: choices or a regex, then the end pattern (absent: free). */
+  constraint: zoneConstraintSchema.nullable().optional(),
 });
 
 export const szcpExtractionSchema = z.strictObject({
@@ -173,6 +198,7 @@ export function checkWorkflowSemantics(w: z.infer<typeof szcpSchema>): SzcpIssue
         add(["zones", i, "loop", "min"], `min ${zone.loop.min} is greater than max ${zone.loop.max}`);
       }
     }
+    if (zone.constraint && zone.feed !== null) add(["zones", i, "constraint"], "a feed zone cannot be constrained: the tool's output replaces its generation");
     for (const key of ["capture", "feed"] as const) {
       const tool = zone[key];
       if (tool !== null && !w.config.tools.includes(tool)) add(["zones", i, key], `tool ${JSON.stringify(tool)} is not in config.tools`);

@@ -117,6 +117,8 @@ function canonicalZone(z: SzcpZone): SzcpZone {
     block: z.block,
     zone: z.zone,
     repetition: z.repetition,
+    // Only when set: a workflow without constraints keeps the JSON (and hash) it had before they existed.
+    ...(z.constraint ? { constraint: z.constraint.kind === "choices" ? { kind: "choices" as const, choices: z.constraint.choices.slice() } : { kind: "regex" as const, pattern: z.constraint.pattern } } : {}),
   };
 }
 

@@ -17,7 +17,7 @@
  * expanded object.
  */
 import type { z } from "zod";
-import type { escapeSpecSchema, szcpConfigSchema, szcpExtractionSchema, szcpLoopSchema, szcpSchema, szcpZoneSchema } from "./schema.js";
+import type { escapeSpecSchema, zoneConstraintSchema, szcpConfigSchema, szcpExtractionSchema, szcpLoopSchema, szcpSchema, szcpZoneSchema } from "./schema.js";
 
 export { SZCP_FORMAT, SZCP_VERSION, END } from "./format.js";
 
@@ -26,6 +26,8 @@ export type EscapeSpec = z.infer<typeof escapeSpecSchema>;
 export interface SzcpConfig extends z.infer<typeof szcpConfigSchema> {}
 /** Loop bookkeeping carried by the jump site that heads a loop. */
 export interface SzcpLoop extends z.infer<typeof szcpLoopSchema> {}
+/** What a constrained zone's generated text must be: one of `choices`, or a match of the regex `pattern`. */
+export type ZoneConstraint = z.infer<typeof zoneConstraintSchema>;
 export interface SzcpZone extends z.infer<typeof szcpZoneSchema> {}
 export interface SzcpExtraction extends z.infer<typeof szcpExtractionSchema> {}
 export interface SzcpWorkflow extends z.infer<typeof szcpSchema> {}

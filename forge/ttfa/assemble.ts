@@ -9,6 +9,7 @@ import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import { TtfaError } from "./errors.js";
 import { buildTriggerTable } from "./trigger.js";
+import { buildConstraintTable } from "./constraint.js";
 import { cachedProgram } from "./compile-cache.js";
 import { TTFA_FORMAT, TTFA_VERSION, type TtfaProgram } from "./types.js";
 
@@ -62,6 +63,15 @@ export function assembleProgram(lzcp: LzcpWorkflow): TtfaProgram {
     tags.set(zone.tagMask, z * T);
   });
 
+  // A constrained zone ends with its advance pattern, or at a jump site the control pattern.
+  const constrained = buildConstraintTable(
+    lzcp.zones.map((zone, z) => ({
+      constraint: zone.constraint,
+      ends: zone.jump === null ? [lzcp.patterns[zone.advance]!] : [lzcp.patterns[zone.advance]!, lzcp.patterns[lzcp.control]!],
+      where: `zones[${z}] (${zone.sequence} block ${zone.block} zone ${zone.zone})`,
+    })),
+    lzcp.vocabulary,
+  );
   const escape = lzcp.escape;
   return {
     format: TTFA_FORMAT,
@@ -80,6 +90,9 @@ export function assembleProgram(lzcp: LzcpWorkflow): TtfaProgram {
     escapeOpen: escape?.kind === "pair" ? escape.open : -1,
     escapeClose: escape?.kind === "pair" ? escape.close : -1,
     trigger: buildTriggerTable(lzcp.patterns, lzcp.vocabulary),
+    constraintStart: constrained.start,
+    constraintIndex: constrained.index,
+    constraints: constrained.table,
     tagNames: [...lzcp.tagNames],
     toolNames: [...lzcp.toolNames],
     extractions: lzcp.extractions.map((e) => ({ name: e.name, tags: [...e.tags], tagMask: e.tagMask.slice() })),

@@ -43,8 +43,8 @@ function workflowKey(workflow: SzcpWorkflow): string | null {
 }
 
 function programBytes(p: TtfaProgram): number {
-  let bytes = p.trigger.next.byteLength + p.trigger.match.byteLength + p.trigger.bytes.delta.byteLength + p.forcedTokens.byteLength + p.tags.byteLength;
-  bytes += p.zoneCount * 4 * 17;
+  let bytes = p.constraints.next.byteLength + p.trigger.next.byteLength + p.trigger.match.byteLength + p.trigger.bytes.delta.byteLength + p.forcedTokens.byteLength + p.tags.byteLength;
+  bytes += p.zoneCount * 4 * 19;
   return bytes;
 }
 

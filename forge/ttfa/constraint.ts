@@ -21,12 +21,10 @@
  * allowed), row 0 being the free state (every token allowed, stays 0), bounded by
  * MAX_CONSTRAINT_TABLE_CELLS. A zone's `constraintStart` is its start state (0 when free).
  */
-import { compileWithEnds, RegexError, type ByteNfa } from "../zcp/regex.js";
+import { compileWithEnds, RegexError, type ByteNfa } from "../szcp/regex.js";
 import type { TokenVocabulary } from "../lzcp/types.js";
+import type { ZoneConstraint } from "../szcp/types.js";
 import { TtfaError } from "./errors.js";
-
-/** What a zone is constrained to (SZCP `constraint`, LZCP carries it unchanged). */
-export type ZoneConstraint = { kind: "choices"; choices: string[] } | { kind: "regex"; pattern: string };
 
 /** DFA states of one constraint (subset construction). */
 export const MAX_CONSTRAINT_DFA_STATES = 4_096;
@@ -177,7 +175,7 @@ function vocabTrie(v: TokenVocabulary): VocabTrie {
   const firstToken = new Int32Array(cap).fill(-1), lastToken = new Int32Array(cap).fill(-1), tokenNext = new Int32Array(V).fill(-1);
   let nodes = 1;
   const path = [0]; // path[d] = node at depth d for the previous token
-  let prev = new Uint8Array(0);
+  let prev: Uint8Array = new Uint8Array(0);
   for (const t of order) {
     const bytes = bytesOf(t);
     let lcp = 0;
@@ -327,7 +325,7 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
 
 /** The constraint state after emitting `token` from `state` (a token the state does not allow abandons the constraint: free). */
 export function constraintNext(table: ConstraintTable, state: number, token: number): number {
-  const column = token >= 0 && token < table.columns - 1 ? token : table.columns - 1;
+  const column = token < 0 ? 0 : token >= table.columns - 1 ? table.columns - 1 : token; // as triggerColumn
   const n = table.next[state * table.columns + column]!;
   return n < 0 ? 0 : n;
 }

@@ -52,6 +52,12 @@ export class HostAutomaton {
     return out;
   }
 
+  /** Each slot's constraint state (0 = free): the row of program.constraints masking its next sampled token. */
+  constraintStates(out: Int32Array = new Int32Array(this.batch)): Int32Array {
+    for (let b = 0; b < this.batch; b++) out[b] = this.streams[b]!.constraintState;
+    return out;
+  }
+
   /** The interpreter running one slot (the engine replays a shared prefix through it). */
   interpreter(slot: number): ReferenceInterpreter {
     return this.stream(slot);

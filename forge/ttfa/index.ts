@@ -18,3 +18,7 @@ export {
 export { TensorAutomaton, type AutomatonStepOutput, type TensorAutomatonOptions } from "./tensor.js";
 export { StreamTraceBuilder, TraceRecorder, type HostStepOutput } from "./trace.js";
 export { HostAutomaton, type HostStepArrays } from "./host.js";
+export {
+  buildConstraintTable, constraintNext, allowedTokens, determinize, ConstraintError, MAX_CONSTRAINT_DFA_STATES, MAX_CONSTRAINT_TABLE_CELLS,
+  type ConstraintInfo, type ConstraintRequest,
+} from "./constraint.js";

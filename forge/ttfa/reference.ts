@@ -21,7 +21,9 @@
  *     toolPhase 1: the tool tokens are exhausted: force the advance pattern (toolPhase 2).
  *     toolPhase 2: nothing more to feed; the zone generates (and times out) like any other.
  *  3. Feed: if a forced run is active, emit its next token (forced = 1).
- *  4. Otherwise the sampled token passes through (forced = 0, genCount += 1).
+ *  4. Otherwise the sampled token passes through (forced = 0, genCount += 1), and advances
+ *     the constraint state (constraint.ts: a token the state does not allow — which masked
+ *     sampling never picks — abandons the constraint, state 0). Forced tokens leave it alone.
  *  5. Triggers: the emitted token's bytes advance the trigger automaton (table lookup:
  *     next state and first match; a token's bytes after a match continue from the root;
  *     token ids outside the vocabulary have no bytes). On a match m:
@@ -35,7 +37,7 @@
  *       IGNORED_JUMP; else move to jump[pc] (counter reset at a loop head), JUMP.
  *     - anything else: ignored.
  *     Leaving a capture zone by any move adds CAPTURE.
- *     Moving to zone z: genCount = 0, toolPhase = 0, the forced run becomes z's prompt
+ *     Moving to zone z: genCount = 0, toolPhase = 0, constraint state = z's start state, the forced run becomes z's prompt
  *     (the rest of the old run is dropped), counters[counter[z]] += 1 when z is a loop head
  *     (so counter - 1 = body iterations completed); z = Z (END) → done. The stream starts
  *     by entering zone 0 (an entry).
@@ -48,6 +50,7 @@
 import { StreamTraceBuilder } from "./trace.js";
 import { TtfaError } from "./errors.js";
 import { triggerColumn } from "./trigger.js";
+import { constraintNext } from "./constraint.js";
 import { TtfaEvent, type StepRecord, type TtfaProgram } from "./types.js";
 import type { StreamTrace } from "../run/types.js";
 
@@ -71,6 +74,8 @@ export interface InterpreterState {
   readonly toolPhase: number;
   readonly toolReady: number;
   readonly done: boolean;
+  /** Constraint state (0 = free): the row of program.constraints that masks the next sampled token. */
+  readonly constraintState: number;
 }
 
 export class ReferenceInterpreter implements InterpreterState {
@@ -83,6 +88,7 @@ export class ReferenceInterpreter implements InterpreterState {
   toolPhase = 0;
   toolReady = 0;
   done = false;
+  constraintState = 0;
   readonly counters: Int32Array;
   /** Forced memory: program.forcedTokens, then this stream's tool buffer. */
   private readonly memory: Int32Array;
@@ -159,6 +165,7 @@ export class ReferenceInterpreter implements InterpreterState {
       token = sampled;
       forced = 0;
       this.genCount += 1;
+      this.constraintState = constraintNext(p.constraints, this.constraintState, token);
     }
 
     // 5. Triggers.
@@ -209,6 +216,7 @@ export class ReferenceInterpreter implements InterpreterState {
     this.pc = zone;
     this.genCount = 0;
     this.toolPhase = 0;
+    this.constraintState = zone < p.zoneCount ? p.constraintStart[zone]! : 0;
     if (zone >= p.zoneCount) {
       this.done = true;
       this.feedPtr = this.feedEnd = 0;

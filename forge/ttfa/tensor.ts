@@ -51,6 +51,8 @@ interface StreamState {
   ready: tf.Tensor1D;
   done: tf.Tensor1D;
   counters: tf.Tensor2D;
+  /** Constraint state (0 = free; constraint.ts), the row of program.constraints masking the next sampled token. */
+  cstate: tf.Tensor1D;
 }
 type BoolField = "esc" | "ready" | "done";
 const BOOL_FIELDS: ReadonlySet<string> = new Set<BoolField>(["esc", "ready", "done"]);
@@ -58,7 +60,7 @@ const BOOL_FIELDS: ReadonlySet<string> = new Set<BoolField>(["esc", "ready", "do
 /** Per-zone columns ([Z + 1], row Z = END sentinel), shaped so each decision is one compare. */
 type ZoneColumn =
   | "maxGen" | "feedKey" | "advanceStart" | "advanceEnd" | "advance" | "controlAt" | "counter" | "maxEntries"
-  | "minEntries" | "next" | "jump" | "isCapture" | "feedStart" | "feedEnd";
+  | "minEntries" | "next" | "jump" | "isCapture" | "feedStart" | "feedEnd" | "constraintStart";
 
 /** Larger than any loop count a stream can reach. */
 const BIG = 1 << 30;
@@ -75,6 +77,9 @@ export class TensorAutomaton {
   /** Token-level trigger table, flat [S * columns]: next state premultiplied by columns, and first match. */
   private readonly triggerNextRow: tf.Tensor1D;
   private readonly triggerMatch: tf.Tensor1D;
+  /** Constraint table, flat [S * columns], disallowed cells (−1) mapped to the free state 0 as constraintNext does; null when the program has no constraints. */
+  private readonly constraintNextFlat: tf.Tensor1D | null;
+  private readonly constraintColumns: tf.Scalar;
   /** Constant [B] vectors (Select needs full shapes) and scalars. */
   private readonly vectors: {
     zero: tf.Tensor1D; one: tf.Tensor1D; two: tf.Tensor1D; minusOne: tf.Tensor1D; pad: tf.Tensor1D; noBytes: tf.Tensor1D;
@@ -93,7 +98,7 @@ export class TensorAutomaton {
   private readonly hostTool: Int32Array;
   private readonly hostToolLength: Int32Array;
   private state: StreamState;
-  private readonly initialRow: { pc: number; ptr: number; end: number; done: number; counters: Int32Array };
+  private readonly initialRow: { pc: number; ptr: number; end: number; done: number; counters: Int32Array; cstate: number };
   private disposed = false;
 
   constructor(readonly program: TtfaProgram, batch: number, options: TensorAutomatonOptions = {}) {
@@ -131,7 +136,11 @@ export class TensorAutomaton {
       isCapture: col((zi) => (p.capture[zi]! >= 0 ? 1 : 0), 0).cast("bool") as tf.Tensor1D,
       feedStart: col((zi) => p.feedStart[zi]!, 0),
       feedEnd: col((zi) => p.feedEnd[zi]!, 0),
+      constraintStart: col((zi) => p.constraintStart[zi]!, 0),
     };
+    const ct = p.constraints;
+    this.constraintNextFlat = ct.stateCount > 1 ? tf.tensor1d(ct.next.map((n) => (n < 0 ? 0 : n)), "int32") : null;
+    this.constraintColumns = tf.scalar(ct.columns, "int32");
     const t = p.trigger;
     this.triggerNextRow = tf.tensor1d(t.next.map((state) => state * t.columns), "int32");
     this.triggerMatch = tf.tensor1d(t.match, "int32");
@@ -162,15 +171,21 @@ export class TensorAutomaton {
     // Initial state: every slot has just entered zone 0.
     const counters = new Int32Array(C);
     if (p.counter[0]! >= 0) counters[p.counter[0]!] = 1;
-    this.initialRow = { pc: 0, ptr: p.feedStart[0]!, end: p.feedEnd[0]!, done: Z === 0 ? 1 : 0, counters };
+    this.initialRow = { pc: 0, ptr: p.feedStart[0]!, end: p.feedEnd[0]!, done: Z === 0 ? 1 : 0, counters, cstate: Z === 0 ? 0 : p.constraintStart[0]! };
     const countersAll = new Int32Array(batch * C);
     for (let b = 0; b < batch; b++) countersAll.set(counters, b * C);
     const flag = (value: number) => tf.fill([batch], value, "bool") as tf.Tensor1D;
     this.state = {
       pc: fill(0), ptr: fill(this.initialRow.ptr), end: fill(this.initialRow.end), gen: fill(0), trigRow: fill(0),
       esc: flag(0), phase: fill(0), ready: flag(0), done: flag(this.initialRow.done),
-      counters: tf.tensor2d(countersAll, [batch, C], "int32"),
+      counters: tf.tensor2d(countersAll, [batch, C], "int32"), cstate: fill(this.initialRow.cstate),
     };
+  }
+
+  /** Each slot's constraint state (0 = free), a fresh tensor the caller owns: the engine gathers mask rows with it before sampling. */
+  constraintStates(): tf.Tensor1D {
+    if (this.disposed) throw new TtfaError("this TensorAutomaton was disposed");
+    return this.state.cstate.clone();
   }
 
   /** One step for the whole batch. The caller owns (and disposes) the returned tensors. */
@@ -300,6 +315,13 @@ export class TensorAutomaton {
       const gen3 = sel(moved, v.zero, gen2);
       const phase3 = this.features.feed ? sel(moved, v.zero, phase1) : phase1;
       const done2 = or(s.done, and(moved, equal(pc2, v.end)));
+      // Constraint state: a generated token walks the table (constraint.ts); entering a zone starts its constraint.
+      let cstate2 = s.cstate;
+      if (this.constraintNextFlat) {
+        const generated = notEqual(active, forcedNow); // forced ⊆ active
+        const ccell = add(kernel("Mul", { a: s.cstate, b: this.constraintColumns }), column).reshape([B, 1]);
+        cstate2 = sel(moved, at("constraintStart", pc2Idx), sel(generated, gather(this.constraintNextFlat, ccell) as tf.Tensor1D, s.cstate));
+      }
 
       // 6. Outputs.
       const E = v.events;
@@ -311,6 +333,7 @@ export class TensorAutomaton {
       const next: StreamState = {
         pc: pc2 as tf.Tensor1D, ptr: ptr3 as tf.Tensor1D, end: end3 as tf.Tensor1D, gen: gen3 as tf.Tensor1D, trigRow: row2,
         esc: esc2 as tf.Tensor1D, phase: phase3 as tf.Tensor1D, ready: ready1 as tf.Tensor1D, done: done2 as tf.Tensor1D, counters: counters2,
+        cstate: cstate2 as tf.Tensor1D,
       };
       const out: Omit<AutomatonStepOutput, "pc"> = {
         token, forced: forcedNow.cast("int32") as tf.Tensor1D, event,
@@ -356,17 +379,18 @@ export class TensorAutomaton {
   resetSlot(slot: number): void {
     this.checkSlot(slot);
     const r = this.initialRow;
-    this.updateSlot(slot, { pc: r.pc, ptr: r.ptr, end: r.end, gen: 0, trigRow: 0, esc: 0, phase: 0, ready: 0, done: r.done }, r.counters);
+    this.updateSlot(slot, { pc: r.pc, ptr: r.ptr, end: r.end, gen: 0, trigRow: 0, esc: 0, phase: 0, ready: 0, done: r.done, cstate: r.cstate }, r.counters);
   }
 
   /** Host copy of one slot's state (for tests and debugging; reads back). */
-  readSlot(slot: number): { pc: number; ptr: number; end: number; gen: number; trig: number; esc: number; phase: number; ready: number; done: number; counters: number[] } {
+  readSlot(slot: number): { pc: number; ptr: number; end: number; gen: number; trig: number; esc: number; phase: number; ready: number; done: number; counters: number[]; cstate: number } {
     this.checkSlot(slot);
     const s = this.state;
     const get = (x: tf.Tensor1D) => Number(x.dataSync()[slot]);
     return {
       pc: get(s.pc), ptr: get(s.ptr), end: get(s.end), gen: get(s.gen), trig: get(s.trigRow) / this.program.trigger.columns,
       esc: get(s.esc), phase: get(s.phase), ready: get(s.ready), done: get(s.done), counters: s.counters.arraySync()[slot]!,
+      cstate: get(s.cstate),
     };
   }
 
@@ -376,7 +400,7 @@ export class TensorAutomaton {
     const { events, ...vectors } = this.vectors;
     [
       ...Object.values(this.columns), ...Object.values(vectors), ...Object.values(events), ...Object.values(this.state),
-      this.triggerNextRow, this.triggerMatch, this.counterBase, this.toolStart, this.memoryLast, this.toolEnd,
+      this.triggerNextRow, this.triggerMatch, ...(this.constraintNextFlat ? [this.constraintNextFlat] : []), this.constraintColumns, this.counterBase, this.toolStart, this.memoryLast, this.toolEnd,
       this.toolEmpty, this.toolNonEmpty, this.phaseAfterToolStart, this.forcedMemory,
     ].forEach((x) => x.dispose());
   }

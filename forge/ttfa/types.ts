@@ -35,6 +35,9 @@ export interface TriggerTable {
   bytes: ByteAutomaton;
 }
 
+export type { ConstraintTable } from "./constraint.js";
+import type { ConstraintTable } from "./constraint.js";
+
 export interface TtfaExtraction {
   name: string;
   tags: string[];
@@ -87,6 +90,13 @@ export interface TtfaProgram {
   escapeOpen: number;
   escapeClose: number;
   trigger: TriggerTable;
+  /**
+   * Constrained zones (docs/automaton.md#constrained-zones): a zone's start state in
+   * `constraints` (0 = free), and the index of its constraint in `constraints.constraints` (−1 = free).
+   */
+  constraintStart: Int32Array;
+  constraintIndex: Int32Array;
+  constraints: ConstraintTable;
   tagNames: string[];
   toolNames: string[];
   extractions: TtfaExtraction[];

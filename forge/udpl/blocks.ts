@@ -12,8 +12,10 @@ import { LineIndex, type PathSegment } from "./locate.js";
 import { parseTemplate } from "../zcp/text.js";
 import { checkNesting } from "./toml.js";
 import { DEFAULT_MAX_GEN, type UdplConfig } from "./types.js";
+import { checkChoices, compileRegex, RegexError } from "../szcp/regex.js";
+import type { ZoneConstraint } from "../szcp/types.js";
 
-const BLOCK_FIELDS = ["text", "tags", "tagset", "repeats", "max_gen_tokens"];
+const BLOCK_FIELDS = ["text", "tags", "tagset", "repeats", "max_gen_tokens", "choices", "regex"];
 const PLACEHOLDER_FIELDS = ["name", "type", "arguments"];
 const PLACEHOLDER_TYPES: Record<string, PlaceholderType> = {
   standard: "standard",
@@ -76,7 +78,14 @@ function validateBlock(
   const placeholders: Record<string, PlaceholderSpec> = Object.create(null);
   for (const [key, value] of Object.entries(raw)) {
     if (isTable(value)) placeholders[key] = validatePlaceholder(key, value, [...at, key], ctx, where);
-    else if (!BLOCK_FIELDS.includes(key)) {
+    else if (key === "json_schema") {
+      ctx.fail([...at, key], "json_schema is not supported: no JSON-Schema-to-grammar compiler runs here (XGrammar, llguidance and outlines-core are not installed)", {
+        ...where,
+        expected: "choices = [...] or regex = '...'",
+        found: "json_schema",
+        hint: "describe the JSON shape with a regex, e.g. regex = '\\{\"answer\": \"(yes|no)\"\\}'",
+      });
+    } else if (!BLOCK_FIELDS.includes(key)) {
       const guess = suggest(key, BLOCK_FIELDS);
       ctx.fail([...at, key], `unknown block field "${cut(key)}"`, {
         ...where,
@@ -127,14 +136,84 @@ function validateBlock(
     tagsPerRepetition = Array.from({ length: repeats ?? 1 }, () => tags ?? Array.from({ length: zonesPerBlock }, () => []));
   }
 
-  const zoneTexts = splitBlockText(text, patterns, placeholders, config, ctx, at, where);
+  const { zones: zoneTexts, closed } = splitBlockText(text, patterns, placeholders, config, ctx, at, where);
+  const constraint = validateConstraint(raw, patterns, closed, ctx, at, where);
   const zones: ZcpZone[] = [];
   tagsPerRepetition.forEach((tags, repetition) => {
     zoneTexts.forEach((parts, zone) => {
-      zones.push({ parts, advance: config.zoneTokens[zone + 1], tags: tags[zone], maxGen, sequence, block: index, zone, repetition });
+      const z: ZcpZone = { parts, advance: config.zoneTokens[zone + 1], tags: tags[zone], maxGen, sequence, block: index, zone, repetition };
+      if (constraint && zone === zoneTexts.length - 1) z.constraint = constraint;
+      zones.push(z);
     });
   });
   return { sequence, index, text, placeholders, zones, repetitions: tagsPerRepetition.length };
+}
+
+/**
+ * `choices = [...]` or `regex = '...'`: what the block's last zone may generate
+ * (docs/language.md#constrained-zones). That zone must be left to generation (its closing
+ * token not in the text), and a choice may not hold a trigger pattern (it would fire inside
+ * the answer).
+ */
+function validateConstraint(
+  raw: Record<string, unknown>,
+  patterns: TriggerPatterns,
+  closed: boolean,
+  ctx: LintContext,
+  at: PathSegment[],
+  where: { sequence: string; block: number },
+): ZoneConstraint | null {
+  if (raw.choices === undefined && raw.regex === undefined) return null;
+  if (raw.choices !== undefined && raw.regex !== undefined)
+    ctx.fail([...at, "regex"], "a block has at most one of choices and regex", { ...where, expected: "choices or regex", found: "both" });
+  const key = raw.choices !== undefined ? "choices" : "regex";
+  if (closed) {
+    const last = patterns.zoneTokens[patterns.zoneTokens.length - 1]!;
+    ctx.fail([...at, key], `${key} constrains the block's last zone, but the text closes it with ${JSON.stringify(last)}, so nothing is generated there`, {
+      ...where,
+      expected: `text that stops before ${JSON.stringify(last)} (the model writes the answer, then ${JSON.stringify(last)})`,
+      found: `text containing ${JSON.stringify(last)}`,
+    });
+  }
+  if (key === "choices") {
+    const choices = raw.choices;
+    if (!Array.isArray(choices) || choices.some((c) => typeof c !== "string")) {
+      ctx.fail([...at, "choices"], "choices must be a list of strings", { ...where, expected: 'choices = ["yes", "no"]', found: describeValue(choices) });
+    }
+    try {
+      checkChoices(choices);
+    } catch (e) {
+      if (!(e instanceof RegexError)) throw e;
+      ctx.fail(choices.length === 0 ? [...at, "choices"] : [...at, "choices", e.offset], e.reason, { ...where, expected: "distinct non-empty strings", found: describeValue(choices[e.offset]) });
+    }
+    const triggers = [...patterns.zoneTokens, patterns.controlToken];
+    if (patterns.escape?.kind === "single") triggers.push(patterns.escape.token);
+    if (patterns.escape?.kind === "pair") triggers.push(patterns.escape.open, patterns.escape.close);
+    choices.forEach((c: string, i) => {
+      const hit = triggers.find((t) => t !== "" && c.includes(t));
+      if (hit !== undefined)
+        ctx.fail([...at, "choices", i], `choice ${i} contains the trigger pattern ${JSON.stringify(hit)}, which would fire inside the answer`, {
+          ...where,
+          expected: "choices without zone tokens, the control token or escapes",
+          found: JSON.stringify(c),
+        });
+    });
+    return { kind: "choices", choices: choices.slice() };
+  }
+  const pattern = raw.regex;
+  if (typeof pattern !== "string") ctx.fail([...at, "regex"], "regex must be a string", { ...where, expected: "regex = '…' (a TOML literal string keeps backslashes)", found: describeValue(pattern) });
+  try {
+    compileRegex(pattern);
+  } catch (e) {
+    if (!(e instanceof RegexError)) throw e;
+    ctx.fail([...at, "regex"], `the regex does not compile: ${e.reason} at offset ${e.offset}`, {
+      ...where,
+      expected: "the regex subset of docs/language.md#constrained-zones",
+      found: JSON.stringify(pattern.length > 60 ? pattern.slice(0, 60) + "…" : pattern),
+      hint: pattern.includes("\\") ? undefined : "in a TOML basic string \"…\" a backslash must be doubled; a literal string '…' keeps it as written",
+    });
+  }
+  return { kind: "regex", pattern };
 }
 
 /** Counts a block's zones (repetitions included) against `UDPL_LIMITS.maxZones`, before they are made. */
@@ -241,7 +320,7 @@ function splitBlockText(
   ctx: LintContext,
   at: PathSegment[],
   where: { sequence: string; block: number },
-): TextPart[][] {
+): { zones: TextPart[][]; closed: boolean } {
   const textPath = [...at, "text"];
   ctx.limit("maxTextLength", text.length, textPath, "the length of the block text", where);
   const occurrences = countTriggers(text, patterns, UDPL_LIMITS.maxTriggerOccurrences);
@@ -295,7 +374,7 @@ function splitBlockText(
       ctx.warn([...at, key], `placeholder table [${cut(where.sequence)}.${cut(key)}] is declared but {${cut(key)}} does not appear in the block's text`, where);
     }
   }
-  return zones;
+  return { zones, closed: split.present[config.zoneTokens.length - 1] === true };
 }
 
 /**

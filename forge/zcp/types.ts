@@ -24,6 +24,8 @@ export type TextPart =
   | { kind: "literal"; text: string }
   | { kind: "placeholder"; spec: PlaceholderSpec };
 
+import type { ZoneConstraint } from "../szcp/types.js";
+
 export interface ZcpZone {
   parts: TextPart[];
   /** The pattern that closes the zone (zoneTokens[zone + 1]). */
@@ -36,6 +38,8 @@ export interface ZcpZone {
   /** Zone index within the block. */
   zone: number;
   repetition: number;
+  /** The block's `choices` or `regex`, on its last zone only (docs/language.md#constrained-zones); absent: free. */
+  constraint?: ZoneConstraint | null;
 }
 
 export interface ZcpBlock {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { allowedTokens, buildConstraintTable, ConstraintError, constraintNext, type ZoneConstraint } from "../../../forge/ttfa/constraint.js";
+import { allowedTokens, buildConstraintTable, ConstraintError, constraintNext } from "../../../forge/ttfa/constraint.js";
+import type { ZoneConstraint } from "../../../forge/szcp/types.js";
 import { vocabularyOf } from "../../../forge/lzcp/vocabulary.js";
 import type { TokenVocabulary } from "../../../forge/lzcp/types.js";
 import { loadTestTokenizers, type TestTokenizers } from "../../helpers/tokenizers.js";

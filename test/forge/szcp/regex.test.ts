@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileChoices, compileRegex, RegexError, REGEX_LIMITS, type ByteNfa } from "../../../forge/zcp/regex.js";
+import { compileChoices, compileRegex, RegexError, REGEX_LIMITS, type ByteNfa } from "../../../forge/szcp/regex.js";
 
 /** Does the NFA accept exactly these bytes? (direct simulation, independent of the DFA builder) */
 function accepts(nfa: ByteNfa, text: string): boolean {

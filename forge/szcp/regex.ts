@@ -1,6 +1,10 @@
 /**
- * Constrained zones (docs/language.md#constrained-zones): a small regular-expression
- * compiler to a byte-level NFA, and the NFA of a `choices` list. Byte level, so a
+ * Constrained zones (docs/language.md#constrained-zones). It lives in SZCP, the stage both
+ * sides share: UDPL checks a regex with it (file:line), the SZCP schema checks untrusted ones,
+ * and the TTFA compiles them.
+ *
+ * This file: a small regular-expression compiler to a byte-level NFA, and the NFA of a
+ * `choices` list. Byte level, so a
  * constraint holds however a tokenizer splits the text (the TTFA walks each token's bytes
  * through the determinized automaton, forge/ttfa/constraint.ts).
  *
@@ -23,18 +27,19 @@
  * (each member becomes its byte sequence); a negated class may list ASCII characters only.
  */
 import { ForgeError } from "../errors.js";
+import { SZCP_LIMITS } from "./limits.js";
 
 export const REGEX_LIMITS = {
-  /** UTF-16 code units of a regex. */
-  maxPatternLength: 4_096,
+  /** UTF-16 code units of a regex (SZCP_LIMITS.maxRegexLength). */
+  maxPatternLength: SZCP_LIMITS.maxRegexLength,
   /** n and m of `{n,m}`. */
   maxRepeat: 1_000,
   /** States of the Thompson NFA (a `{n,m}` copies its operand m times). */
   maxNfaStates: 65_536,
-  /** Entries of a `choices` list. */
-  maxChoices: 1_024,
-  /** UTF-8 bytes of one choice. */
-  maxChoiceBytes: 4_096,
+  /** Entries of a `choices` list (SZCP_LIMITS.maxChoices). */
+  maxChoices: SZCP_LIMITS.maxChoices,
+  /** UTF-8 bytes of one choice (SZCP_LIMITS.maxChoiceBytes). */
+  maxChoiceBytes: SZCP_LIMITS.maxChoiceBytes,
   /** Nesting of groups (the parser recurses). */
   maxDepth: 64,
 } as const;

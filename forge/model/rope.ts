@@ -4,8 +4,6 @@
  * "linear" and "llama3" (transformers' modeling_rope_utils: `_compute_linear_scaling_rope_parameters`,
  * `_compute_llama3_parameters`). Both leave the attention scale at 1, so only inv_freq changes.
  */
-import type { DecoderConfig } from "./config.js";
-
 /** `rope_scaling` of a config.json, validated (configFromHf). */
 export type RopeScaling =
   /** Positions divided by `factor` (every frequency divided by it). */
@@ -17,13 +15,20 @@ export type RopeScaling =
    */
   | { kind: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
+/** The fields of a DecoderConfig (config.ts) that RoPE reads; spelled out so that config.ts may import RopeScaling from here without a cycle. */
+export interface RopeConfig {
+  headDim: number;
+  ropeTheta: number;
+  ropeScaling?: RopeScaling | null;
+}
+
 const f32 = Math.fround;
 
 /**
  * inv_freq[j] for j < headDim / 2, in float32 as transformers computes it (each operation
  * rounded to float32, in the same order), so both engines see the same angles.
  */
-export function ropeInvFreq(config: Pick<DecoderConfig, "headDim" | "ropeTheta" | "ropeScaling">): Float32Array {
+export function ropeInvFreq(config: RopeConfig): Float32Array {
   const D = config.headDim;
   const half = D / 2;
   const inv = new Float32Array(half);

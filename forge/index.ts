@@ -46,21 +46,26 @@ export { initBackend, currentBackend } from "./backend/index.js";
 export type { SamplingOptions } from "./sampler/index.js";
 
 // 7. Running: backend, server, session (the seed's make_backend / make_server / make_session).
-export { makeBackend, ForgeBackend, type BackendOptions, type BackendInfo } from "./api/backend.js";
-export { makeServer, makeSession, defaultSession, Session, DirectServer } from "./api/session.js";
-export type { ForgeServer, RequestResult, ServerOptions } from "./api/session.js";
-export { setAmbientHooks, type Progress, type ProgressListener } from "./api/ambient.js";
+//    The contract (forge/session) sits below the transports (forge/transport/*); connect.ts picks one.
+export { makeBackend, ForgeBackend, type BackendOptions, type BackendInfo } from "./session/backend.js";
+export { Session, DirectServer, BackendConfigError } from "./session/index.js";
+export type { ForgeServer, RequestResult } from "./session/index.js";
+export { makeServer, makeSession, defaultSession, type ServerOptions } from "./connect.js";
+export { setAmbientHooks, type Progress, type ProgressListener } from "./session/ambient.js";
 // Remote execution over HTTP: makeServer(backend, {address}) serves, makeSession("http://…") connects.
-export * as server from "./server/index.js";
-export type { HttpForgeServer, RemoteOptions, ServerLimits, ServerInfo } from "./server/index.js";
+export * as server from "./transport/http/index.js";
+export { HttpClient } from "./transport/http/index.js";
+export type { HttpForgeServer, HttpClientOptions, ServerLimits, ServerInfo } from "./transport/http/index.js";
 // Many machines: makeSession("redis://…") splits a request into BullMQ jobs for `forge worker` processes.
-export { makeQueueSession, QueueServer, startQueueWorker, QueueJobError } from "./queue/index.js";
-export type { QueueSessionOptions } from "./queue/index.js";
+export { makeQueueSession, QueueClient, startQueueWorker, QueueJobError } from "./transport/queue/index.js";
+export type { QueueSessionOptions } from "./transport/queue/index.js";
 export { RequestError } from "./engine/errors.js";
-export type { RequestOptions, ToolFunction, ToolRegistry } from "./engine/types.js";
+export { ForgeError, isForgeError } from "./errors.js";
+export { requestOptionsSchema, RequestOptionsError } from "./engine/options.js";
+export type { RequestOptions, WireRequestOptions, ToolFunction, ToolRegistry } from "./engine/types.js";
 
 // 8. What a run yields.
-export { deriveRun } from "./run/index.js";
+export { deriveRun, mergeRuns, encodeRun, decodeRun } from "./run/index.js";
 export type { Run, RunMetadata, StreamTrace, StreamStatus, PathSegment, RunStatistics, TraceEvent } from "./run/types.js";
 export { mimeBundle, isDisplayable, type MimeBundle } from "./display.js";
 

@@ -37,7 +37,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /**
  * Entry points, by output name (the path without extension): the kernel, its checker thread,
  * and the modules it preloads — entries too, so that the kernel imports them by path, and in
- * one build, so that they share one instance of what they have in common (forge/api/ambient,
+ * one build, so that they share one instance of what they have in common (forge/session/ambient,
  * forge/display) with the kernel.
  */
 export const BUNDLE_ENTRIES = {
@@ -47,7 +47,7 @@ export const BUNDLE_ENTRIES = {
   "viz/index": "viz/index.ts",
   "datasets/index": "datasets/index.ts",
   "agents/index": "agents/index.ts",
-  "forge/api/ambient": "forge/api/ambient.ts",
+  "forge/session/ambient": "forge/session/ambient.ts",
 };
 
 /** Folders whose files may end up in the bundle (their stats are taken before a build). */
@@ -168,7 +168,7 @@ const SOURCE_URL = "__forgeSourceUrl";
 
 /**
  * esbuild plugin: `import.meta.url` in a source stays that source's own URL, so that what a
- * module finds next to itself (forge/api's default model, the agents' sandbox runner, tslab
+ * module finds next to itself (forge/session's default model, the agents' sandbox runner, tslab
  * through createRequire) is found as under tsx, although its code now lives in the bundle.
  * Each such source gets a constant holding its URL, in front of its first line (line numbers
  * stay); `define` points `import.meta.url` at it (code only: strings and comments stay).

@@ -24,7 +24,7 @@
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../forge/backend/index.js";
-import { ForgeBackend, makeBackend } from "../../forge/api/backend.js";
+import { ForgeBackend, makeBackend } from "../../forge/session/backend.js";
 import { sampleOnBackend } from "../../forge/sampler/index.js";
 import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";

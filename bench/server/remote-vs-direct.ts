@@ -15,7 +15,7 @@
  *   npx tsx bench/server/remote-vs-direct.ts          (REPS=4 STREAMS=64 MAXGEN=16 HIDDEN=64 LAYERS=2)
  */
 import * as forge from "../../forge/index.js";
-import { decodeRun, encodeRun } from "../../forge/server/index.js";
+import { decodeRun, encodeRun } from "../../forge/run/index.js";
 
 const REPS = Number(process.env.REPS ?? 4);
 const STREAMS = Number(process.env.STREAMS ?? 64);

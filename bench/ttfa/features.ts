@@ -31,7 +31,7 @@
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../forge/backend/index.js";
-import { makeBackend } from "../../forge/api/backend.js";
+import { makeBackend } from "../../forge/session/backend.js";
 import type { Run } from "../../forge/run/types.js";
 import type { RequestOptions } from "../../forge/engine/types.js";
 import { benchModel, benchWorkflow } from "./setup.js";

@@ -12,7 +12,7 @@
  */
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
-import { RunTraceError } from "./errors.js";
+import { RunStatisticsError, RunTraceError } from "./errors.js";
 import type {
   JumpSiteStatistics,
   LoopStatistics,
@@ -160,38 +160,46 @@ export function deriveStatistics(
   paths: PathSegment[][],
   padId: number,
 ): RunStatistics {
-  const jumpSites = new Map<number, JumpSiteStatistics>();
-  const loops = new Map<number, LoopStatistics>();
-  const bySequence: Record<string, { generated: number; forced: number }> = {};
-  workflow.zones.forEach((zone, zoneId) => {
-    bySequence[zone.sequence] ??= { generated: 0, forced: 0 };
-    if (zone.jump === null) return;
-    jumpSites.set(zoneId, {
-      zoneId,
-      sequence: zone.sequence,
-      block: zone.block,
-      visits: 0,
-      taken: 0,
-      forced: 0,
-      streamsTaking: 0,
-    });
-    if (zone.loop !== null) loops.set(zoneId, { zoneId, sequence: zone.sequence, iterations: [] });
-  });
-  const status = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<StreamStatus, number>;
-  const generatedTokens: number[] = [];
-  const forcedTokens: number[] = [];
-  const length: number[] = [];
+  const statistics = new StatisticsAccumulator(workflow);
+  streams.forEach((trace, i) => statistics.addStream(trace, paths[i]!, padId));
+  return statistics.result();
+}
 
-  streams.forEach((trace, i) => {
-    status[trace.status] = (status[trace.status] ?? 0) + 1;
-    length.push(trace.tokens.length);
+/**
+ * Statistics of a workflow's streams, in any number of pieces: stream by stream (deriveStatistics)
+ * or part by part (forge/run/merge.ts: the Runs of a request's jobs, each derived on its worker).
+ * Every field is per stream (concatenated in the order added) or a sum over streams, so both
+ * ways of adding give the same result for the same streams in the same order.
+ */
+export class StatisticsAccumulator {
+  private readonly jumpSites = new Map<number, JumpSiteStatistics>();
+  private readonly loops = new Map<number, LoopStatistics>();
+  private readonly bySequence: Record<string, { generated: number; forced: number }> = {};
+  private readonly status = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<StreamStatus, number>;
+  private readonly generatedTokens: number[] = [];
+  private readonly forcedTokens: number[] = [];
+  private readonly length: number[] = [];
+
+  constructor(private readonly workflow: SzcpWorkflow) {
+    workflow.zones.forEach((zone, zoneId) => {
+      this.bySequence[zone.sequence] ??= { generated: 0, forced: 0 };
+      if (zone.jump === null) return;
+      this.jumpSites.set(zoneId, { zoneId, sequence: zone.sequence, block: zone.block, visits: 0, taken: 0, forced: 0, streamsTaking: 0 });
+      if (zone.loop !== null) this.loops.set(zoneId, { zoneId, sequence: zone.sequence, iterations: [] });
+    });
+  }
+
+  /** One stream's trace and its path. */
+  addStream(trace: StreamTrace, path: PathSegment[], padId: number): void {
+    this.status[trace.status] = (this.status[trace.status] ?? 0) + 1;
+    this.length.push(trace.tokens.length);
 
     // Padding (a stream holding for its tool) is neither generated nor forced text.
     let generated = 0;
     let forced = 0;
     for (let k = 0; k < trace.tokens.length; k++) {
       if (trace.tokens[k] === padId) continue;
-      const counts = bySequence[workflow.zones[trace.pcs[k]!]!.sequence]!;
+      const counts = this.bySequence[this.workflow.zones[trace.pcs[k]!]!.sequence]!;
       if (trace.forced[k]) {
         forced++;
         counts.forced++;
@@ -200,36 +208,69 @@ export function deriveStatistics(
         counts.generated++;
       }
     }
-    generatedTokens.push(generated);
-    forcedTokens.push(forced);
+    this.generatedTokens.push(generated);
+    this.forcedTokens.push(forced);
 
     const tookJumpAt = new Set<number>();
     for (const event of trace.events) {
-      const site = jumpSites.get(event.zone);
+      const site = this.jumpSites.get(event.zone);
       if (!site) continue;
       if (event.kind === "jump") {
         site.taken++;
         tookJumpAt.add(event.zone);
       } else if (event.kind === "forced_exit") site.forced++;
     }
-    for (const zoneId of tookJumpAt) jumpSites.get(zoneId)!.streamsTaking++;
+    for (const zoneId of tookJumpAt) this.jumpSites.get(zoneId)!.streamsTaking++;
 
-    for (const segment of paths[i]!) {
-      const site = jumpSites.get(segment.zoneId);
+    for (const segment of path) {
+      const site = this.jumpSites.get(segment.zoneId);
       if (site) site.visits++;
     }
-    for (const [zoneId, loop] of loops) loop.iterations.push(loopIterations(paths[i]!, zoneId));
-  });
+    for (const [zoneId, loop] of this.loops) loop.iterations.push(loopIterations(path, zoneId));
+  }
 
-  return {
-    jumpSites: [...jumpSites.values()],
-    loops: [...loops.values()],
-    generatedTokens,
-    forcedTokens,
-    length,
-    bySequence,
-    status,
-  };
+  /**
+   * The statistics of other streams of the same workflow, derived elsewhere (a job's Run).
+   * Throws RunStatisticsError when they name a jump site, loop or sequence this workflow lacks.
+   */
+  addStatistics(part: RunStatistics): void {
+    for (const site of part.jumpSites) {
+      const into = this.jumpSites.get(site.zoneId);
+      if (!into) throw new RunStatisticsError(`jump site ${site.zoneId} is not a jump site of the workflow`);
+      into.visits += site.visits;
+      into.taken += site.taken;
+      into.forced += site.forced;
+      into.streamsTaking += site.streamsTaking;
+    }
+    for (const loop of part.loops) {
+      const into = this.loops.get(loop.zoneId);
+      if (!into) throw new RunStatisticsError(`loop ${loop.zoneId} is not a loop of the workflow`);
+      into.iterations.push(...loop.iterations);
+    }
+    this.generatedTokens.push(...part.generatedTokens);
+    this.forcedTokens.push(...part.forcedTokens);
+    this.length.push(...part.length);
+    for (const [sequence, counts] of Object.entries(part.bySequence)) {
+      const into = Object.hasOwn(this.bySequence, sequence) ? this.bySequence[sequence]! : undefined;
+      if (!into) throw new RunStatisticsError(`sequence ${JSON.stringify(sequence)} is not a sequence of the workflow`);
+      into.generated += counts.generated;
+      into.forced += counts.forced;
+    }
+    for (const s of STATUSES) this.status[s] += part.status[s] ?? 0;
+  }
+
+  /** The statistics so far (jump sites and loops in zone order). */
+  result(): RunStatistics {
+    return {
+      jumpSites: [...this.jumpSites.values()].map((site) => ({ ...site })),
+      loops: [...this.loops.values()].map((loop) => ({ ...loop, iterations: [...loop.iterations] })),
+      generatedTokens: [...this.generatedTokens],
+      forcedTokens: [...this.forcedTokens],
+      length: [...this.length],
+      bySequence: Object.fromEntries(Object.entries(this.bySequence).map(([k, v]) => [k, { ...v }])),
+      status: { ...this.status },
+    };
+  }
 }
 
 /**

@@ -18,3 +18,21 @@ export class RunTraceError extends ForgeError {
     this.name = "RunTraceError";
   }
 }
+
+/** Statistics that cannot belong to the workflow they are merged into (a foreign or corrupted part). */
+export class RunStatisticsError extends ForgeError {
+  readonly code: string = "run_statistics";
+  constructor(detail: string) {
+    super(`cannot add the statistics: ${detail}`);
+    this.name = "RunStatisticsError";
+  }
+}
+
+/** A merge that would lose or repeat instances (a bug, or a foreign result on a queue). */
+export class RunMergeError extends ForgeError {
+  readonly code: string = "run_merge";
+  constructor(message: string) {
+    super(`cannot merge the parts' Runs: ${message}`);
+    this.name = "RunMergeError";
+  }
+}

@@ -25,7 +25,7 @@ export const PRELOADED_MODULES: readonly PreloadedModule[] = [
   { name: "viz", path: "viz/index.ts", doc: "Vega-Lite charts of runs" },
   { name: "datasets", path: "datasets/index.ts", doc: "Arrow tables and files of runs" },
   { name: "agents", path: "agents/index.ts", doc: "the orchestration layer: agents, workflows, the tape" },
-  { name: "ambient", path: "forge/api/ambient.ts", doc: "the running cell's AbortSignal and progress listener" },
+  { name: "ambient", path: "forge/session/ambient.ts", doc: "the running cell's AbortSignal and progress listener" },
 ];
 
 /**

@@ -19,7 +19,7 @@ import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
 import { parseUdpl } from "../../forge/udpl/index.js";
 import { newProgram } from "../../forge/sfcs/index.js";
 import { seededRandom } from "../../forge/resources/random.js";
-import { makeBackend, type ForgeBackend } from "../../forge/api/backend.js";
+import { makeBackend, type ForgeBackend } from "../../forge/session/backend.js";
 import {
   EOS, JUMP, OPEN_QUESTIONS, SEED_CONCLUSION_PROMPT, SEED_CONTROL_PROMPT, SEED_SETUP_ANSWER, SEED_SETUP_PROMPT, TASK_KINDS,
   drawTask, jumpProbability, seedReasoningPrompt, triesCue, verdictText, type JumpCue, type Task, type TaskKind,

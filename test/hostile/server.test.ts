@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../forge/index.js";
 import { SZCP_LIMITS, deserializeWorkflow, type SzcpWorkflow } from "../../forge/szcp/index.js";
 import { compileCacheStats } from "../../forge/ttfa/index.js";
-import { RemoteError, RemoteServer, isLoopback, type HttpForgeServer } from "../../forge/server/index.js";
-import { memoryLog, seedExample, testBackend } from "../forge/server/helpers.js";
+import { RemoteError, HttpClient, isLoopback, type HttpForgeServer } from "../../forge/transport/http/index.js";
+import { memoryLog, seedExample, testBackend } from "../forge/transport/http/helpers.js";
 
 let backend: forge.ForgeBackend;
 let server: HttpForgeServer;
@@ -88,7 +88,7 @@ describe("item 1: every size-like SZCP field is bounded", () => {
   it("hands the path and the limit to a remote client (RemoteError.details)", async () => {
     const hostile = structuredClone(workflow);
     hostile.counters = 1e15;
-    const err = await new RemoteServer(server.url).enqueue(hostile, { batchSize: 2 }).then(
+    const err = await new HttpClient(server.url).enqueue(hostile, { batchSize: 2 }).then(
       () => null,
       (e: unknown) => e,
     );

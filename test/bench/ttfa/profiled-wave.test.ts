@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DecoderModel, smallConfig } from "../../../forge/model/index.js";
 import { initBackend } from "../../../forge/backend/index.js";
-import { makeBackend } from "../../../forge/api/backend.js";
+import { makeBackend } from "../../../forge/session/backend.js";
 import type { HfTokenizer } from "../../../forge/tokenizer/index.js";
 import { loadGpt2Tokenizer8k } from "../../../bench/ttfa/gpt2-8k.js";
 import { benchWorkflow } from "../../../bench/ttfa/setup.js";

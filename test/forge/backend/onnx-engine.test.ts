@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
-import { makeBackend, type ForgeBackend } from "../../../forge/api/backend.js";
+import { makeBackend, type ForgeBackend } from "../../../forge/session/backend.js";
 import { randomByteModel, seedExample, toolWorkflow } from "../engine/helpers.js";
 import { DEFAULT_ENGINE } from "../../../forge/backend/engine.js";
 
@@ -25,7 +25,11 @@ describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_00
   it("picks the engine asked for", () => {
     expect(project.tfjs.engine).toBe("tfjs");
     expect(project.onnx.engine).toBe("onnxruntime");
-    expect(project.onnx.info()).toEqual(project.tfjs.info());
+    // info() says which engine and device; everything else is the same model.
+    const { engine: onnxEngine, device: onnxDevice, ...onnxInfo } = project.onnx.info();
+    const { engine: tfjsEngine, device: tfjsDevice, ...tfjsInfo } = project.tfjs.info();
+    expect(onnxInfo).toEqual(tfjsInfo);
+    expect([onnxEngine, onnxDevice, tfjsEngine, tfjsDevice]).toEqual(["onnxruntime", "cpu", "tfjs", "cpu"]);
   });
 
   it("auto: onnx for a model folder, tfjs for a model object (its weights may change); $FORGE_ENGINE overrides", async () => {
@@ -53,6 +57,8 @@ describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_00
     expect(tokensOf(b)).toEqual(tokensOf(a));
     expect(b.streams.map((s) => s.status)).toEqual(a.streams.map((s) => s.status));
     expect(b.meta.forwardTokens).toBe(a.meta.forwardTokens);
+    // Each run's metadata says what computed it.
+    expect([a.meta.engine, a.meta.device, b.meta.engine, b.meta.device]).toEqual(["tfjs", "cpu", "onnxruntime", "cpu"]);
   });
 
   for (const family of ["llama", "gpt2"] as const) {

@@ -7,7 +7,7 @@ import { parseUdpl } from "../../../forge/udpl/index.js";
 import { newProgram } from "../../../forge/sfcs/index.js";
 import { SMOKE_CONFIG, SMOKE_TRAINING, runTraining, type Task } from "../../../scripts/training/index.js";
 import { answerText, checkedWorkflow, evaluateModel, formatReport, generatedVisits, seedWorkflow, taskChainWorkflow } from "../../../scripts/training/eval.js";
-import { makeBackend } from "../../../forge/api/backend.js";
+import { makeBackend } from "../../../forge/session/backend.js";
 
 let smokeFolder = "";
 beforeAll(async () => {

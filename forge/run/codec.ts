@@ -1,0 +1,180 @@
+/**
+ * The Run codec: a Run as JSON, for every place a Run leaves the process (the HTTP server's
+ * results, a queue worker's job results). A Run on the wire. Everything in a Run is plain JSON except the trace columns (Int32Array
+ * tokens and pcs, Uint8Array forced flags); they travel as base64 of their little-endian bytes,
+ * ≈ 5.3 bytes per Int32 token instead of up to 11 as a decimal list, and decode with one copy.
+ * `decodeRun(encodeRun(run))` deep-equals `run`, typed-array classes included.
+ */
+import { ForgeError } from "../errors.js";
+import { z } from "zod";
+import { szcpSchema } from "../szcp/index.js";
+import type { SzcpWorkflow } from "../szcp/types.js";
+import type { Run, RunMetadata, RunStatistics, PathSegment, StreamStatus, StreamTrace, TraceEvent } from "./types.js";
+
+export type ArrayEncoding = "base64" | "list";
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function int32ToBase64(values: Int32Array): string {
+  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64");
+  const bytes = new DataView(new ArrayBuffer(values.length * 4));
+  values.forEach((v, i) => bytes.setInt32(i * 4, v, true));
+  return Buffer.from(bytes.buffer).toString("base64");
+}
+
+function base64ToInt32(text: string, field: string): Int32Array {
+  const bytes = Buffer.from(text, "base64");
+  if (bytes.length % 4 !== 0) throw new WireError(`${field}: ${bytes.length} bytes is not a whole number of int32 values`);
+  const out = new Int32Array(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true);
+  return out;
+}
+
+function encodeInt32(values: Int32Array, encoding: ArrayEncoding): string | number[] {
+  return encoding === "base64" ? int32ToBase64(values) : Array.from(values);
+}
+
+function encodeUint8(values: Uint8Array, encoding: ArrayEncoding): string | number[] {
+  return encoding === "base64" ? Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64") : Array.from(values);
+}
+
+/** A malformed wire Run (a client talking to something that is not a Forge server, or a bug). */
+export class WireError extends ForgeError {
+  readonly code: string = "wire_invalid";
+  constructor(message: string) {
+    super(`malformed run from the server: ${message}`);
+    this.name = "WireError";
+  }
+}
+
+export function encodeRun(run: Run, encoding: ArrayEncoding = "base64"): WireRun {
+  return {
+    format: "forge.run",
+    version: 1,
+    meta: run.meta,
+    workflow: run.workflow,
+    streams: run.streams.map((s) => {
+      const wire: WireStreamTrace = {
+        instance: s.instance,
+        tokens: encodeInt32(s.tokens, encoding),
+        pcs: encodeInt32(s.pcs, encoding),
+        forced: encodeUint8(s.forced, encoding),
+        events: s.events,
+        status: s.status,
+      };
+      if (s.message !== undefined) wire.message = s.message;
+      return wire;
+    }),
+    extractions: run.extractions,
+    paths: run.paths,
+    statistics: run.statistics,
+  };
+}
+
+const STATUSES = ["done", "truncated", "timeout", "interrupted", "tool_error"] as const satisfies readonly StreamStatus[];
+
+const column = (bytes: string) =>
+  z.union([z.string().meta({ contentEncoding: "base64", description: bytes }), z.array(z.number().int())]);
+
+/** A stream trace on the wire: typed arrays as base64 of their little-endian bytes, or (`?arrays=list`) plain number lists. */
+export const wireStreamTraceSchema = z.object({
+  instance: z.number().int().min(0),
+  tokens: column("Int32 little-endian"),
+  pcs: column("Int32 little-endian"),
+  forced: column("Uint8"),
+  events: z.array(z.looseObject({ step: z.number().int(), kind: z.string(), zone: z.number().int(), target: z.number().int().optional() })),
+  status: z.enum(STATUSES),
+  message: z.string().optional(),
+});
+
+// What the client checks of the parts it does not rebuild: their shape, not the server's derivations.
+const metaSchema = z.looseObject({
+  runId: z.string(),
+  seed: z.number().int(),
+  workflowHash: z.string(),
+  backend: z.string(),
+  model: z.string(),
+  tokenizer: z.string(),
+  batchSize: z.number().int(),
+  instances: z.number().int(),
+  startedAt: z.string(),
+  wallMs: z.number(),
+  steps: z.number().int(),
+  forwardTokens: z.number().int().optional().meta({ description: "Token rows the model computed (each decode step counts every slot; the shared prefix counts once)." }),
+  sharedPrefixTokens: z.number().int().optional().meta({ description: "Length of the shared prefix computed once (0 without prefill)." }),
+  interrupted: z.boolean(),
+  sampling: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+
+/** `GET /jobs/{id}/result`, a queue job's result: a Run, JSON-safe. */
+export const wireRunSchema = z
+  .object({
+    format: z.literal("forge.run"),
+    version: z.literal(1),
+    meta: metaSchema,
+    workflow: szcpSchema,
+    streams: z.array(wireStreamTraceSchema),
+    extractions: z.record(z.string(), z.array(z.string())),
+    paths: z.array(z.array(z.record(z.string(), z.unknown()))),
+    statistics: z.record(z.string(), z.unknown()),
+  })
+  .meta({ description: "forge/run/types.ts Run, JSON-safe: trace columns as base64 (default) or number lists (?arrays=list)." });
+
+export interface WireStreamTrace {
+  instance: number;
+  tokens: string | number[];
+  pcs: string | number[];
+  forced: string | number[];
+  events: TraceEvent[];
+  status: StreamStatus;
+  message?: string;
+}
+
+/** A Run, JSON-safe (what `encodeRun` gives). */
+export interface WireRun {
+  format: "forge.run";
+  version: 1;
+  meta: RunMetadata;
+  workflow: SzcpWorkflow;
+  streams: WireStreamTrace[];
+  extractions: Record<string, string[]>;
+  paths: PathSegment[][];
+  statistics: RunStatistics;
+}
+
+// The decoder checks what it rebuilds (the trace columns) and the shape of the rest; the
+// workflow is the server's own, already validated where it was admitted, so it is not re-validated here.
+const decodableRunSchema = wireRunSchema.extend({ workflow: z.record(z.string(), z.unknown()) });
+
+export function decodeRun(value: unknown): Run {
+  const parsed = decodableRunSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new WireError(`at ${issue.path.join(".") || "the top level"}: ${issue.message}`);
+  }
+  const wire = value as WireRun;
+  const streams = wire.streams.map((s, i): StreamTrace => {
+    const where = `streams[${i}]`;
+    const trace: StreamTrace = {
+      instance: s.instance,
+      tokens: typeof s.tokens === "string" ? base64ToInt32(s.tokens, `${where}.tokens`) : Int32Array.from(s.tokens),
+      pcs: typeof s.pcs === "string" ? base64ToInt32(s.pcs, `${where}.pcs`) : Int32Array.from(s.pcs),
+      forced: typeof s.forced === "string" ? new Uint8Array(Buffer.from(s.forced, "base64")) : Uint8Array.from(s.forced),
+      events: s.events,
+      status: s.status,
+    };
+    if (trace.tokens.length !== trace.pcs.length || trace.tokens.length !== trace.forced.length)
+      throw new WireError(`${where}: tokens, pcs and forced have different lengths`);
+    if (s.message !== undefined) trace.message = s.message;
+    return trace;
+  });
+  return {
+    meta: wire.meta,
+    workflow: wire.workflow,
+    streams,
+    extractions: wire.extractions,
+    paths: wire.paths,
+    statistics: wire.statistics,
+  };
+}

@@ -117,6 +117,19 @@ program`);
     expect(streamText(outputs, "stderr")).toBe("forge: engine onnx could not start (x); using tfjs\nreal problem\n");
   });
 
+  it("TOML pasted into backticks, where \\\" became a bare quote: the hint suggests a literal string or String.raw", async () => {
+    const cell = 'forge.parseUdpl(`[config]\nzone_tokens = ["[P]", "[A]"]\nsequences = ["s"]\ncontrol_token = "[Jump]"\n[[s]]\ntext = "[P] emit [Escape] \\"[Jump]\\" [A]"\n`)';
+    const { reply } = await kernel.execute(cell, { stop_on_error: false });
+    expect(content(reply).status).toBe("error");
+    expect(content(reply).evalue).toMatch(/:6:\d+: TOML syntax error/);
+    expect(content(reply).evalue).toContain("TOML literal string '…'");
+    expect(content(reply).evalue).toContain("String.raw");
+    expect(content(reply).evalue).not.toContain("one key = value per line");
+    // What the hint suggests parses.
+    const fixed = await kernel.execute("forge.parseUdpl(String.raw`[config]\nzone_tokens = [\"[P]\", \"[A]\"]\nsequences = [\"s\"]\ncontrol_token = \"[Jump]\"\n[[s]]\ntext = '[P] emit [Escape] \"[Jump]\" [A]'\n`).sequences.s.zones.length");
+    expect(content(fixed.reply).status, JSON.stringify(content(fixed.reply))).toBe("ok");
+  });
+
   it("exit as a cell asks the front-end to close (jupyter console's ask_exit payload); the kernel stays", async () => {
     const { reply, outputs } = await kernel.execute("exit");
     expect(content(reply).status).toBe("ok");

@@ -4,7 +4,7 @@
  * (Small random model over the byte tokenizer, wasm backend, as in test/forge/server.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KernelClient, ofType, resultText, type Msg } from "./client.js";
+import { KernelClient, ofType, resultText, streamText, type Msg } from "./client.js";
 
 const content = (m: Msg) => m.content as Record<string, any>;
 
@@ -39,9 +39,10 @@ const factory = program.compile();
 
 describe("a real session.request in a cell", () => {
   let kernel: KernelClient;
+  let setup: { reply: Msg; outputs: Msg[] };
   beforeAll(async () => {
     kernel = await KernelClient.start();
-    const setup = await kernel.execute(SETUP_CELL, { timeoutMs: 120_000 });
+    setup = await kernel.execute(SETUP_CELL, { timeoutMs: 120_000 });
     expect(content(setup.reply).status, JSON.stringify(content(setup.reply))).toBe("ok");
   }, 180_000);
   afterAll(async () => {
@@ -59,7 +60,32 @@ describe("a real session.request in a cell", () => {
     const id = content(shown).transient.display_id;
     const updates = ofType(outputs, "update_display_data").filter((m) => content(m).transient.display_id === id);
     expect(updates.length).toBeGreaterThanOrEqual(1);
-    expect(content(updates.at(-1)!).data["text/plain"]).toMatch(/^✔ 8\/8 streams · [\d,]+ tokens in [\d.]+ s \([\d,]+ tokens\/s, [\d,]+ steps\)$/);
+    // Generated and forced tokens apart once the engine reports them (forge/engine/progress.ts), else the total.
+    expect(content(updates.at(-1)!).data["text/plain"]).toMatch(/^✔ 8\/8 streams · ([\d,]+ generated \+ [\d,]+ forced tokens|[\d,]+ tokens) in [\d.]+ s \([\d,]+ (generated )?tokens\/s, [\d,]+ steps\)$/);
+    expect(content(shown).data["text/plain"]).toMatch(/^(▶|✔) /);
+  }, 180_000);
+
+  it("the backend's informational line is stdout, not a red stderr box", () => {
+    expect(streamText(setup.outputs, "stdout")).toMatch(/^forge: tfjs backend wasm/m);
+    expect(streamText(setup.outputs, "stderr")).not.toMatch(/forge: tfjs backend/);
+  });
+
+  it("library objects as the last expression are short summaries", async () => {
+    const show = async (code: string) => {
+      const { reply, outputs } = await kernel.execute(code, { timeoutMs: 60_000 });
+      expect(content(reply).status, JSON.stringify(content(reply))).toBe("ok");
+      return resultText(outputs)!;
+    };
+    expect(await show("program")).toBe('Program: run("setup") → run("conclusion") · extracts training_data [answer]');
+    expect(await show("factory")).toMatch(/^WorkflowFactory: \d+ zones, no arguments/);
+    expect(await show("session")).toMatch(/^Session \(in this process\): /);
+    const result = await show("small");
+    expect(result.split("\n")[0]).toBe("Result of 8 streams: training_data (8 texts)");
+    expect(result).toMatch(/result\.run: Run [0-9a-f]{8}: 8 streams \(\d+ \w+/);
+    expect(result.length).toBeLessThan(600);
+    const run = await show("small.run");
+    expect(run).toMatch(/^Run [0-9a-f]{8}: 8 streams .* generated \+ [\d,]+ forced tokens · [\d,]+ steps in [\d.]+ s · .* on wasm · extractions: training_data \(8 texts\)\n/);
+    expect(await show("session.server")).not.toMatch(/\[Function|Int32Array/);
   }, 180_000);
 
   it("draws a chart of the run in a cell: viz (vega inside) loaded by the kernel's ESM import", async () => {

@@ -54,7 +54,7 @@ export async function selectEngine(model: DecoderModel, tfjsBackend: string, pre
   try {
     const { OnnxStepModel } = await import("./onnx/model.js");
     const step = await OnnxStepModel.fromDecoder(model);
-    if (!announced) process.stderr.write(`forge: engine onnxruntime (${step.threads} threads)\n`);
+    if (!announced) process.stderr.write(`forge: engine onnxruntime on ${step.device} (${step.threads} threads)\n`);
     announced = true;
     return { name: "onnx", step };
   } catch (error) {

@@ -30,6 +30,7 @@ import { RequestError } from "./errors.js";
 import { sharedPrefix } from "./prefix.js";
 import type { PrefillMethod } from "../model/prefill.js";
 import { tfjsStepModel, type StepModel } from "../model/step-model.js";
+import { engineIdentity } from "../model/step-model.js";
 import type { RequestOptions, ToolRegistry } from "./types.js";
 
 export interface EngineParts {
@@ -110,6 +111,7 @@ export async function runWorkflow(parts: EngineParts, workflow: SzcpWorkflow, op
     seed,
     workflowHash: workflowHash(workflow),
     backend: parts.backend,
+    ...engineIdentity(parts.engine, parts.backend),
     model: parts.model.name,
     tokenizer: parts.tokenizer.identity,
     batchSize,

@@ -29,6 +29,8 @@ export interface StepModel<C extends StepCache = StepCache> {
   readonly config: DecoderConfig;
   /** What runs it, e.g. "tfjs" or "onnxruntime". */
   readonly engine: string;
+  /** Where it runs: "cpu", "cuda" (ONNX Runtime's CUDA provider), or a tfjs backend that may be either ("tensorflow"). */
+  readonly device: string;
   createCache(batch: number, capacity: number): C;
   /**
    * One token per row: tokens [B] (a tensor or host ints), positions[b] its position,
@@ -49,12 +51,26 @@ export interface StepModel<C extends StepCache = StepCache> {
   keepRows(cache: C, rows: ArrayLike<number>): C;
 }
 
+/** The device of a tfjs backend: wasm and cpu run on the CPU; tensorflow (tfjs-node) may be a GPU build, so it is named as is. */
+export function tfjsDevice(backend: string): string {
+  return backend === "wasm" || backend === "cpu" ? "cpu" : backend;
+}
+
+/**
+ * What a run's metadata and `backend.info()` say about the model's computation: the engine
+ * and its device (the step model when one was chosen, else the tfjs decoder on `tfjsBackend`).
+ */
+export function engineIdentity(step: StepModel | undefined, tfjsBackend: string): { engine: string; device: string } {
+  return step !== undefined ? { engine: step.engine, device: step.device } : { engine: "tfjs", device: tfjsDevice(tfjsBackend) };
+}
+
 /** The tfjs decoder behind the seam: exactly the calls the loop made before it existed. */
 export function tfjsStepModel(model: DecoderModel, prefillMethod: PrefillMethod = "forward"): StepModel<KvCache> {
   return {
     name: model.name,
     config: model.config,
     engine: "tfjs",
+    device: tfjsDevice(tf.getBackend()),
     createCache: (batch, capacity) => model.createCache(batch, capacity),
     decode: (cache, tokens, positions, active) => {
       if (!(tokens instanceof Int32Array)) return model.decode(cache, tokens, positions, active);

@@ -100,6 +100,10 @@ export interface RunMetadata {
   workflowHash: string;
   /** tfjs backend that ran it: "tensorflow" | "wasm" | "cpu". */
   backend: string;
+  /** What computed the model (issue 17): "tfjs" or "onnxruntime"; absent in runs recorded before. */
+  engine?: string;
+  /** Where it ran: "cpu", "cuda", or a tfjs backend that may be either ("tensorflow"). */
+  device?: string;
   model: string;
   tokenizer: string;
   batchSize: number;

@@ -43,7 +43,14 @@ export interface OnnxOptions {
   threads?: number;
   /** Cache columns added per growth (default 64). */
   chunk?: number;
+  /**
+   * Execution provider: "cpu"; "cuda" (fails when ONNX Runtime's CUDA binaries are absent);
+   * "auto" (CUDA when it starts, else CPU). Default: $FORGE_ONNX_PROVIDER, else "cpu".
+   */
+  provider?: OnnxProvider;
 }
+
+export type OnnxProvider = "cpu" | "cuda" | "auto";
 
 /** Environment variable: intra-op threads of the ONNX engine. */
 export const ONNX_THREADS_ENV = "FORGE_ONNX_THREADS";
@@ -52,8 +59,9 @@ export const ONNX_THREADS_ENV = "FORGE_ONNX_THREADS";
 const MASKED = -1e9;
 /**
  * Environment variable: "cuda" runs the graph on ONNX Runtime's CUDA execution provider
- * (bench/engine/gpu.sh; needs onnxruntime-node installed with its CUDA binaries). Untested:
- * the KV cache is host memory, copied to the device at every run.
+ * (bench/engine/gpu.sh; needs onnxruntime-node installed with its CUDA binaries), "auto" tries
+ * CUDA and falls back to the CPU, "cpu" (default). Never run on a GPU so far (no GPU machine
+ * was lent): the KV cache is host memory, copied to the device at every run.
  */
 export const ONNX_PROVIDER_ENV = "FORGE_ONNX_PROVIDER";
 /** Environment variable: "1" lets idle intra-op threads spin (ONNX Runtime's default; off here). */
@@ -220,8 +228,33 @@ export class OnnxKvCache implements StepCache {
 }
 
 /** The ONNX Runtime decoder behind the engine's seam. */
+function parseProvider(value: string | undefined): OnnxProvider {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "" || v === "cpu") return "cpu";
+  if (v === "cuda" || v === "auto") return v;
+  throw new ModelUsageError(`environment variable ${ONNX_PROVIDER_ENV}: unknown provider "${value}"; expected cpu, cuda or auto`);
+}
+
+function sessionOptions(device: "cpu" | "cuda", threads: number): object {
+  return {
+    // CUDA runs what it supports and leaves the rest (ops without a CUDA kernel) to the CPU provider.
+    executionProviders: device === "cuda" ? [{ name: "cuda" }, { name: "cpu" }] : [{ name: "cpu" }],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    // Idle intra-op threads sleep instead of spinning: on a shared or busy machine a
+    // spinning pool steals the cores the other thread needs.
+    extra: { "session.intra_op.allow_spinning": process.env[ONNX_SPIN_ENV] === "1" ? "1" : "0" },
+  };
+}
+
 export class OnnxStepModel implements StepModel<OnnxKvCache> {
   readonly engine = "onnxruntime";
+  /** "cpu" or "cuda": the execution provider the session was opened with. */
+  readonly device: string;
   readonly name: string;
   readonly config: DecoderConfig;
   /** Intra-op threads the session runs with. */
@@ -237,7 +270,9 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     config: DecoderConfig,
     threads: number,
     chunk: number,
+    device: string,
   ) {
+    this.device = device;
     this.name = name;
     this.config = config;
     this.threads = threads;
@@ -255,20 +290,24 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     const envThreads = Number(process.env[ONNX_THREADS_ENV] ?? "");
     const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
     native.initOrt();
-    const session = new native.binding.InferenceSession();
-    await session.loadModel(graph.buffer as ArrayBuffer, graph.byteOffset, graph.byteLength, {
-      executionProviders: process.env[ONNX_PROVIDER_ENV] === "cuda" ? [{ name: "cuda" }, { name: "cpu" }] : [{ name: "cpu" }],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      enableCpuMemArena: true,
-      enableMemPattern: true,
-      // Idle intra-op threads sleep instead of spinning: on a shared or busy machine a
-      // spinning pool steals the cores the other thread needs.
-      extra: { "session.intra_op.allow_spinning": process.env[ONNX_SPIN_ENV] === "1" ? "1" : "0" },
-    });
-    return new OnnxStepModel(ort, session, name, config, threads, options.chunk ?? 64);
+    const provider = options.provider ?? parseProvider(process.env[ONNX_PROVIDER_ENV]);
+    const open = (device: "cpu" | "cuda"): NativeSession => {
+      const session = new native.binding.InferenceSession();
+      try {
+        session.loadModel(graph.buffer as ArrayBuffer, graph.byteOffset, graph.byteLength, sessionOptions(device, threads));
+      } catch (error) {
+        session.dispose();
+        throw error;
+      }
+      return session;
+    };
+    if (provider === "cpu") return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu");
+    try {
+      return new OnnxStepModel(ort, open("cuda"), name, config, threads, options.chunk ?? 64, "cuda");
+    } catch (error) {
+      if (provider === "cuda") throw new ModelUsageError(`ONNX Runtime's CUDA execution provider did not start (${(error as Error).message.split("\n")[0]}); bench/engine/gpu.sh installs its CUDA binaries`);
+      return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu");
+    }
   }
 
   createCache(batch: number, capacity: number): OnnxKvCache {

@@ -7,7 +7,10 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../forge/backend/index.js";
 import { DecoderModel, smallConfig, type DecoderConfig } from "../../../forge/model/index.js";
-import { tfjsStepModel, type StepCache, type StepModel } from "../../../forge/model/step-model.js";
+import { engineIdentity, tfjsStepModel, type StepCache, type StepModel } from "../../../forge/model/step-model.js";
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { OnnxStepModel } from "../../../forge/backend/onnx/model.js";
 
 beforeAll(async () => {
@@ -91,4 +94,39 @@ describe("ONNX decoder logits equal the tfjs decoder's", () => {
       kept.forEach((c) => c.dispose());
     });
   }
+});
+
+describe("where the ONNX engine runs", () => {
+  const config = smallConfig("llama", { vocabSize: 97, hiddenSize: 32, heads: 4, maxPositions: 64 });
+  // ONNX Runtime's CUDA provider is a separate library beside the binding (bench/engine/gpu.sh installs it).
+  const ortBin = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin");
+  const cudaInstalled = existsSync(ortBin) && readdirSync(ortBin, { recursive: true }).some((f) => String(f).includes("providers_cuda"));
+
+  it("reports its device: cpu by default and for tfjs on wasm; auto takes CUDA only when its binaries start", async () => {
+    const model = DecoderModel.random(config, 1);
+    const cpu = await OnnxStepModel.fromDecoder(model);
+    expect(cpu.device).toBe("cpu");
+    expect(tfjsStepModel(model).device).toBe("cpu");
+    expect(engineIdentity(cpu, "wasm")).toEqual({ engine: "onnxruntime", device: "cpu" });
+    expect(engineIdentity(undefined, "tensorflow")).toEqual({ engine: "tfjs", device: "tensorflow" });
+    const auto = await OnnxStepModel.fromDecoder(model, { provider: "auto" });
+    if (!cudaInstalled) console.log(`no CUDA provider library under ${ortBin}: auto must fall back to the CPU`);
+    expect(auto.device).toBe(cudaInstalled ? "cuda" : "cpu");
+    model.dispose();
+  });
+
+  it("cuda without its binaries is a ModelUsageError pointing at gpu.sh; a bad FORGE_ONNX_PROVIDER names the variable", async () => {
+    const model = DecoderModel.random(config, 1);
+    if (cudaInstalled) console.log("CUDA provider library present: the refusal case cannot be checked here");
+    else await expect(OnnxStepModel.fromDecoder(model, { provider: "cuda" })).rejects.toThrow(/CUDA execution provider did not start .*gpu.sh/);
+    const saved = process.env.FORGE_ONNX_PROVIDER;
+    process.env.FORGE_ONNX_PROVIDER = "tpu";
+    try {
+      await expect(OnnxStepModel.fromDecoder(model)).rejects.toThrow(/FORGE_ONNX_PROVIDER: unknown provider "tpu"; expected cpu, cuda or auto/);
+    } finally {
+      if (saved === undefined) delete process.env.FORGE_ONNX_PROVIDER;
+      else process.env.FORGE_ONNX_PROVIDER = saved;
+    }
+    model.dispose();
+  });
 });

@@ -12,10 +12,12 @@ export function StepGraph(props: { doc: AgentDoc; broken: ReadonlySet<string>; s
   return (
     <div className="graph" aria-label="Workflow graph">
       <ReactFlow
+        key={nodes.map((n) => n.id).join(" ")}
         nodes={nodes}
         edges={edges}
         colorMode="dark"
         fitView
+        fitViewOptions={{ maxZoom: 1 }}
         nodesDraggable
         nodesConnectable={false}
         onNodeClick={(_, n) => props.onSelect(n.id)}
@@ -59,7 +61,8 @@ function layout(doc: AgentDoc, broken: ReadonlySet<string>, selected: string | n
     const cls = ["step-node", broken.has(s.id) ? "broken" : "", selected === s.id ? "selected" : ""].filter(Boolean).join(" ");
     return {
       id: s.id,
-      position: sequential ? { x: (d % 4) * 210, y: Math.floor(d / 4) * 90 } : { x: d * 210, y: k * 80 },
+      // Top to bottom by dependency depth; steps of one depth side by side.
+      position: sequential ? { x: 0, y: d * 70 } : { x: k * 190, y: d * 80 },
       data: { label: `${s.id}\n${s.agent}` },
       className: cls,
     };

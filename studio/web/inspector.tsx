@@ -114,7 +114,7 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
                     <span className="mono stream-no">#{s.stream}</span>
                     <span className={`badge ${s.status}`}>{s.status}</span>
                     <PathChips pathId={s.pathId} />
-                    {s.jumps > 0 && <span className="muted">⤳{s.jumps}</span>}
+                    {s.jumps > 0 && <span className="event" title="jumps taken">{s.jumps} jump{s.jumps === 1 ? "" : "s"}</span>}
                     <span className="muted preview">{s.preview}</span>
                   </div>
                 );

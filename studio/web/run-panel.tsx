@@ -53,6 +53,7 @@ export function RunPanel(props: { doc: AgentDoc | null; dirty: boolean; save(): 
     try {
       const { runId } = await Api.run(doc.name, inputs, dryRun);
       setCurrent(await Api.runView(runId));
+      loadHistory();
     } catch (e) {
       props.onError(e);
     }
@@ -62,6 +63,7 @@ export function RunPanel(props: { doc: AgentDoc | null; dirty: boolean; save(): 
     try {
       await Api.resume(runId);
       setCurrent(await Api.runView(runId));
+      loadHistory();
     } catch (e) {
       props.onError(e);
     }

@@ -105,6 +105,26 @@ describe("studio API", () => {
     expect(broken.status).toBe(400);
   });
 
+  it("resumes a run whose process was killed: settled steps are not run again", async () => {
+    // What a killed process leaves on the tape: the run open, its first step settled.
+    const tape = studio.runs.tape;
+    tape.startRun("killed-1", "hello", { who: "Bo" });
+    tape.record({ runId: "killed-1", path: "greet", kind: "started", attempt: 1, at: Date.now(), inputs: { name: "Bo" } });
+    tape.record({ runId: "killed-1", path: "greet", kind: "succeeded", attempt: 1, at: Date.now(), outputs: { text: "Hello from the first process" }, status: "succeeded" });
+    tape.flush();
+    const before = await api("/api/runs/killed-1");
+    expect(before.body).toMatchObject({ status: "running", interrupted: true });
+    expect((await api("/api/runs/killed-1/resume", { method: "POST", body: {} })).status).toBe(200);
+    let view;
+    for (let i = 0; i < 100; i++) {
+      view = (await api("/api/runs/killed-1")).body;
+      if (view.status !== "running") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(view.outputs).toEqual({ out: "HELLO FROM THE FIRST PROCESS!" });
+    expect(tape.events("killed-1").filter((e) => e.path === "greet" && e.kind === "started")).toHaveLength(1);
+  });
+
   it("extracts steps to a sub-workflow saved as its own file", async () => {
     const { body: opened } = await api("/api/file?path=hello.toml");
     const r = await api("/api/extract", { method: "POST", body: { doc: opened.data, steps: ["shout"], name: "loud" } });

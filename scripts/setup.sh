@@ -16,3 +16,5 @@ fi
 # the CUDA ones (hundreds of MB from GitHub, absent from npm): skip it.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
+# Forge Studio's web app (studio/README.md): built once into studio/dist, served by `forge studio`.
+npm run build:studio

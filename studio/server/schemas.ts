@@ -149,3 +149,67 @@ export const studioRoutes: StudioRoute[] = [
   { method: "GET", path: "/api/inspect", summary: "Open a run export: streams and zones", query: inspectQuery, response: inspectResponse },
   { method: "GET", path: "/api/inspect/stream", summary: "One stream of a run export", query: streamQuery, response: streamResponse },
 ];
+
+/** A name for each schema in the OpenAPI document (prefixed: the document holds the server's too). */
+const COMPONENTS: Array<[string, z.ZodType, string?]> = [
+  ["StudioError", errorBody, "Every studio error: 400 for a user's mistake (code, message, where), 401 without valid credentials"],
+  ["StudioAgents", agentsResponse],
+  ["StudioFiles", filesResponse],
+  ["StudioFile", fileResponse],
+  ["StudioSaveRequest", saveRequest],
+  ["StudioSaveResponse", saveResponse],
+  ["StudioValidateRequest", validateRequest],
+  ["StudioValidateResponse", validateResponse],
+  ["StudioExtractRequest", extractRequest],
+  ["StudioExtractResponse", extractResponse],
+  ["StudioDiagnosticsRequest", diagnosticsRequest],
+  ["StudioDiagnosticsResponse", diagnosticsResponse],
+  ["StudioRuns", runsResponse],
+  ["StudioRunRequest", runRequest],
+  ["StudioRunStarted", runStarted],
+  ["StudioRun", runResponse],
+  ["StudioInspectedRun", inspectResponse],
+  ["StudioStream", streamResponse],
+];
+
+const ref = (schema: z.ZodType): { $ref: string } => {
+  const entry = COMPONENTS.find(([, s]) => s === schema);
+  if (!entry) throw new Error("studio openapi: a route uses a schema without a component name");
+  return { $ref: `#/components/schemas/${entry[0]}` };
+};
+
+function parameters(schema: z.ZodType | undefined, where: "query" | "path"): unknown[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) => ({
+    name,
+    in: where,
+    required: where === "path" || !field.safeParse(undefined).success,
+    schema: z.toJSONSchema(field, { io: "input", unrepresentable: "any" }),
+  }));
+}
+
+/**
+ * The studio's share of the OpenAPI document (the shape of scripts/openapi.ts's OpenApiModule):
+ * component schemas from the zod schemas above, and a path item per route of `studioRoutes`.
+ */
+export const studioApi: { schemas: Record<string, { schema: z.ZodType; description?: string }>; paths: Record<string, unknown> } = {
+  schemas: Object.fromEntries(COMPONENTS.map(([name, schema, description]) => [name, description ? { schema, description } : { schema }])),
+  paths: (() => {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const r of studioRoutes) {
+      const json = (schema: z.ZodType) => ({ content: { "application/json": { schema: ref(schema) } } });
+      (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+        summary: `Forge Studio: ${r.summary}`,
+        tags: ["studio"],
+        parameters: [...parameters(r.params, "path"), ...parameters(r.query, "query")],
+        ...(r.body ? { requestBody: { required: true, ...json(r.body) } } : {}),
+        responses: {
+          "200": { description: "OK", ...json(r.response) },
+          "400": { description: "A mistake in the request, or one the user made in a file (code, message, where)", ...json(errorBody) },
+          "401": { description: "The studio has auth and the request has no valid bearer token", ...json(errorBody) },
+        },
+      };
+    }
+    return paths;
+  })(),
+};

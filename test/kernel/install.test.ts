@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { installKernelspec } from "../../kernel/install.js";
 import { REPO_ROOT } from "../../kernel/cells/prelude.js";
+import { DISPLAY_NAME, KERNEL_NAME } from "../../kernel/server/kernel-info.js";
 
 describe("kernelspec install", () => {
   it("writes a kernelspec that starts this repo's kernel with this Node, and Jupyter lists it", () => {
@@ -31,5 +32,17 @@ describe("kernelspec install", () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("kernel:install: unknown option --bogus");
     expect(typeof installKernelspec).toBe("function");
+  });
+});
+
+describe("the notebooks' kernel metadata", () => {
+  it("names the kernel as the kernelspec does (Lab shows the notebook's display_name until the kernel starts)", () => {
+    const notebooks = readdirSync(join(REPO_ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+    expect(notebooks.length).toBeGreaterThan(0);
+    for (const file of notebooks) {
+      const { kernelspec } = JSON.parse(readFileSync(join(REPO_ROOT, "notebooks", file), "utf8")).metadata;
+      expect(kernelspec, file).toMatchObject({ name: KERNEL_NAME, display_name: DISPLAY_NAME, language: "typescript" });
+    }
+    expect(DISPLAY_NAME).toBe("TypeScript (Workflow Forge)");
   });
 });

@@ -30,12 +30,15 @@ export function fractionDone(p: Progress): number | null {
   return typeof f === "number" && Number.isFinite(f) ? Math.min(Math.max(f, 0), 1) : null;
 }
 
-/** Time left: the engine's estimate, else one from the fraction done and the time so far; null when too early to say. */
+/**
+ * Time left, from the fraction done (steps and zones) and the time so far — null while too
+ * early to say. Without a fraction, the engine's own estimate (from finished streams: in a
+ * batch they finish together near the end, so it starts late and high).
+ */
 export function timeLeftMs(p: Progress): number | null {
-  if (p.etaMs !== null && Number.isFinite(p.etaMs)) return Math.max(p.etaMs, 0);
   const f = fractionDone(p);
-  if (f === null || f < ESTIMATE_AFTER_FRACTION || p.elapsedMs < ESTIMATE_AFTER_MS) return null;
-  return (p.elapsedMs * (1 - f)) / f;
+  if (f !== null) return f < ESTIMATE_AFTER_FRACTION || p.elapsedMs < ESTIMATE_AFTER_MS ? null : (p.elapsedMs * (1 - f)) / f;
+  return p.etaMs !== null && Number.isFinite(p.etaMs) ? Math.max(p.etaMs, 0) : null;
 }
 
 /** "1,234 generated (3,412/s) + 5,678 forced tokens", or the total when the engine does not tell them apart. */

@@ -48,12 +48,13 @@ describe("progress display", () => {
   it("says something useful from the first report: no streams done yet, generated tokens, elapsed time", () => {
     const first = progress(0, false, { step: 4, generatedTokens: 256, forcedTokens: 4096, tokens: 4352, fraction: 0.004, elapsedMs: 300 });
     expect(progressLine(first)).toBe("▶ 0/10 streams done · 0 % · 256 generated (500/s) + 4,096 forced tokens · step 4 · 0.3 s, estimating time left");
-    // The engine's own estimate wins over the one from the fraction.
-    expect(timeLeftMs({ ...first, etaMs: 12_000 })).toBe(12_000);
+    // Too early for the fraction: no guess, even when the engine (from finished streams) has one.
+    expect(timeLeftMs({ ...first, etaMs: 40_000 })).toBeNull();
+    expect(timeLeftMs({ ...first, elapsedMs: 2000, fraction: 0.5, etaMs: 40_000 })).toBe(2000);
     expect(progressLine({ ...first, elapsedMs: 1500, fraction: 0.25 })).toMatch(/25 % · .* 1\.5 s, about 4\.5 s left$/);
   });
 
-  it("without the engine's fraction: an indeterminate bar, the total tokens, and the engine's eta if any", () => {
+  it("without the engine's fraction: an indeterminate bar, the total tokens, and the engine's own estimate if any", () => {
     const old: Progress = { streamsDone: 2, streams: 8, step: 40, tokens: 5000, tokensPerSecond: 900, elapsedMs: 3000, etaMs: null, finished: false };
     expect(progressLine(old)).toBe("▶ 2/8 streams done · 5,000 tokens (900/s) · step 40 · 3.0 s, estimating time left");
     expect(progressBundle(old)["text/html"]).toContain("<progress max=\"1000\"");

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { Clock } from "./clock.js";
 import type { StepOutcome, Tape, UnfinishedStep } from "./tape/tape.js";
+import type { Inputs, Outputs } from "./values.js";
 
 /** One declared input or output. */
 export interface PortSpec {
@@ -18,8 +19,7 @@ export interface PortSpec {
 
 export type Ports = Record<string, PortSpec>;
 
-export type Inputs = Record<string, unknown>;
-export type Outputs = Record<string, unknown>;
+export type { Inputs, Outputs };
 
 interface AgentBase {
   name: string;

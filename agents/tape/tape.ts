@@ -21,7 +21,7 @@
  */
 import Database from "better-sqlite3";
 import { AgentError } from "../errors.js";
-import type { Inputs, Outputs } from "../types.js";
+import type { Inputs, Outputs } from "../values.js";
 import { decodeValue, encodeValue } from "./codec.js";
 
 export type TapeEventKind =

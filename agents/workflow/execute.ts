@@ -6,7 +6,7 @@
  * compensate), and tape events. On abort, running siblings are signalled, then the
  * compensations of completed steps run in reverse order of completion.
  */
-import { effectAlreadyDone, idempotencyKey, invokeAgent } from "../invoke.js";
+import { childPath, effectAlreadyDone, idempotencyKey } from "../effects.js";
 import {
   AbortedError,
   ExpressionError,
@@ -17,7 +17,7 @@ import {
 } from "../errors.js";
 import { evaluateExpression, MISSING, renderTemplate, type Scope } from "../expressions/index.js";
 import type { StepOutcome, StepStatus, TapeEvent } from "../tape/index.js";
-import type { AgentContext, Inputs, Outputs, ProcAgent, WorkflowAgent } from "../types.js";
+import type { Agent, AgentContext, Inputs, Outputs, ProcAgent, WorkflowAgent } from "../types.js";
 import { planWorkflow, type CompiledValue, type Plan, type PlannedStep } from "./plan.js";
 import { isRetryable, retryDelayMs } from "./retry.js";
 
@@ -33,14 +33,15 @@ class StepFailure {
   ) {}
 }
 
-export function childPath(parent: string, key: string): string {
-  return parent ? `${parent}/${key}` : key;
-}
+export { childPath };
 
-export async function runWorkflow(workflow: WorkflowAgent, inputs: Inputs, ctx: AgentContext): Promise<Outputs> {
+/** How the executor calls a step's agent: invoke.ts's invokeAgent, passed in (invoke.ts dispatches workflows here). */
+export type InvokeAgent = (agent: Agent, inputs: Inputs, ctx: AgentContext) => Promise<Outputs>;
+
+export async function runWorkflow(workflow: WorkflowAgent, inputs: Inputs, ctx: AgentContext, invokeAgent: InvokeAgent): Promise<Outputs> {
   const plan = planWorkflow(workflow, ctx.registry);
   if (plan.variables.size > 0) checkVariables(plan, ctx);
-  return new WorkflowRun(plan, inputs, ctx).run();
+  return new WorkflowRun(plan, inputs, ctx, invokeAgent).run();
 }
 
 /**
@@ -80,6 +81,7 @@ class WorkflowRun {
     private readonly plan: Plan,
     private readonly inputs: Inputs,
     private readonly ctx: AgentContext,
+    private readonly invokeAgent: InvokeAgent,
   ) {
     const n = plan.steps.length;
     this.results = new Array(n);
@@ -228,7 +230,7 @@ class WorkflowRun {
     if (seconds === undefined) {
       const ctx = { ...this.ctx, path, signal: this.controller.signal };
       if (key !== undefined) ctx.idempotencyKey = key;
-      return invokeAgent(step.agent!, inputs, ctx);
+      return this.invokeAgent(step.agent!, inputs, ctx);
     }
     const local = new AbortController();
     const signal = AbortSignal.any([this.controller.signal, local.signal]);
@@ -244,7 +246,7 @@ class WorkflowRun {
     try {
       const ctx = { ...this.ctx, path, signal };
       if (key !== undefined) ctx.idempotencyKey = key;
-      return await Promise.race([invokeAgent(step.agent!, inputs, ctx), timeout]);
+      return await Promise.race([this.invokeAgent(step.agent!, inputs, ctx), timeout]);
     } finally {
       if (!local.signal.aborted) local.abort(); // cancel the timer
     }
@@ -304,7 +306,7 @@ class WorkflowRun {
     if (effects) ctx.idempotencyKey = idempotencyKey(this.ctx.runId, path);
     const done = effects ? await effectAlreadyDone(handler.agent as ProcAgent, effects, inputs, ctx, 1) : undefined;
     if (!done) this.event(handler, "started", { attempt: 1, inputs }, effects !== null);
-    const outputs = done ?? (await invokeAgent(handler.agent!, inputs, ctx));
+    const outputs = done ?? (await this.invokeAgent(handler.agent!, inputs, ctx));
     this.event(handler, "succeeded", { attempt: 1, outputs, status: "succeeded" }, effects !== null);
     return outputs;
   }

@@ -13,7 +13,7 @@ import {
   type Template,
 } from "../expressions/index.js";
 import { ExpressionError, WorkflowValidationError, type ValidationProblem } from "../errors.js";
-import { sideEffectsOf } from "../invoke.js";
+import { sideEffectsOf } from "../effects.js";
 import type { Agent, AgentLookup, SideEffects, StepSpec, WorkflowAgent } from "../types.js";
 
 /** A step input compiled once: literal, template, or a container holding templates. */

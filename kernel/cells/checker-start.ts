@@ -1,15 +1,15 @@
 /**
  * Starting the cell type checker — the longest part of a kernel's start (TypeScript,
- * @types/node, the declarations of forge/viz/datasets, on its own thread). kernel/main.ts
+ * lib es2023, @types/node, the declarations of forge/viz/datasets, on its own thread). kernel/main.ts
  * starts it first thing, before loading the rest of the kernel.
  */
 import { startCheckerThread, type CheckerStages } from "./checker-thread.js";
 import { preludeDeclarations } from "./prelude.js";
-import type { TslabConverter } from "./tslab.js";
+import type { CellConverter } from "./compiler.js";
 import { cachedTypeSurface, type TypeSurface } from "./type-surface.js";
 
 export interface CellChecker {
-  converter: Promise<TslabConverter>;
+  converter: Promise<CellConverter>;
   /** What the checker reads for forge/viz/datasets: the cached declaration build, or the sources. */
   reads: "type surface" | "sources";
   /** No up-to-date type surface was found (and FORGE_KERNEL_TYPE_SURFACE is not 0): build one for the next start. */

@@ -1,11 +1,11 @@
 /**
- * The cell type checker on its own thread. Building tslab's converter takes seconds of CPU
- * (TypeScript, @types/node, the prelude's declarations); on a worker thread it overlaps with
- * the main thread's import of forge/viz/datasets instead of following it.
+ * The cell type checker on its own thread. Building the cell compiler takes seconds of CPU
+ * (TypeScript, lib es2023, @types/node, the prelude's declarations); on a worker thread it
+ * overlaps with the main thread's import of forge/viz/datasets instead of following it.
  *
- * The returned object is a TslabConverter whose calls are synchronous, as tslab's executor
- * expects: each posts the call to the worker and blocks on a shared signal until the answer
- * is there (a cell's type check took the main thread just as long when it ran there).
+ * The returned object is a CellConverter whose calls are synchronous: each posts the call to
+ * the worker and blocks on a shared signal until the answer is there (a cell's type check
+ * would take the main thread just as long if it ran there).
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { bundleDir } from "../bundled.js";
 import { REPO_ROOT } from "./prelude.js";
-import type { TslabConverter } from "./tslab.js";
+import type { CellConverter } from "./compiler.js";
 
 /** What the worker is started with. */
 export interface CheckerInit {
@@ -41,9 +41,9 @@ export function kernelOrigin(): number {
 export type CheckerStages = Record<string, number>;
 
 export type CheckerCall =
-  | { method: "convert"; args: [string, string] }
-  | { method: "inspect" | "complete"; args: [string, string, number] }
-  | { method: "addModule"; args: [string, string] }
+  | { method: "convert"; args: [string] }
+  | { method: "accept"; args: [number] }
+  | { method: "inspect" | "complete"; args: [string, number] }
   | { method: "close"; args: [] };
 
 export type CheckerReply = { ok: true; value: unknown } | { ok: false; message: string; stack: string };
@@ -74,7 +74,7 @@ function startWorker(init: CheckerInit, port: MessagePort): Worker {
  * Start the checker thread for `prelude` (the cells' global declarations); resolves once the
  * converter is built, rejects with the worker's reason if it cannot be.
  */
-export function startCheckerThread(prelude: string, onStages?: (stages: CheckerStages) => void): Promise<TslabConverter> {
+export function startCheckerThread(prelude: string, onStages?: (stages: CheckerStages) => void): Promise<CellConverter> {
   const signal = new SharedArrayBuffer(4);
   const flag = new Int32Array(signal);
   const { port1: ours, port2: theirs } = new MessageChannel();
@@ -103,11 +103,11 @@ export function startCheckerThread(prelude: string, onStages?: (stages: CheckerS
     return reply.value;
   }
 
-  const converter: TslabConverter = {
-    convert: (prevDecl, src) => call({ method: "convert", args: [prevDecl, src] }),
-    inspect: (prevDecl, src, position) => call({ method: "inspect", args: [prevDecl, src, position] }) as ReturnType<TslabConverter["inspect"]>,
-    complete: (prevDecl, src, position) => call({ method: "complete", args: [prevDecl, src, position] }) as ReturnType<TslabConverter["complete"]>,
-    addModule: (name, content) => call({ method: "addModule", args: [name, content] }) as ReturnType<TslabConverter["addModule"]>,
+  const converter: CellConverter = {
+    convert: (src) => call({ method: "convert", args: [src] }) as ReturnType<CellConverter["convert"]>,
+    accept: (id) => void call({ method: "accept", args: [id] }),
+    inspect: (src, position) => call({ method: "inspect", args: [src, position] }) as ReturnType<CellConverter["inspect"]>,
+    complete: (src, position) => call({ method: "complete", args: [src, position] }) as ReturnType<CellConverter["complete"]>,
     close: () => {
       if (closed) return;
       try {

@@ -1,6 +1,7 @@
 /** How a failed cell is reported: Jupyter's ename / evalue / traceback. */
 import { inspect } from "node:util";
-import type { TslabDiagnosticPos } from "./tslab.js";
+import { isForgeError } from "../../forge/errors.js";
+import { isCellFrame } from "./stack.js";
 
 export interface CellError {
   ename: string;
@@ -20,8 +21,9 @@ export interface CellDiagnostic {
   message: string;
 }
 
-export function diagnosticsError(diagnostics: CellDiagnostic[]): CellError {
-  const where = (d: CellDiagnostic) => `${d.file ? d.file + " " : "cell "}line ${d.line}, column ${d.column}`;
+/** `cell`: the cell's name (`<cell-3>`), as its stack frames give it. */
+export function diagnosticsError(diagnostics: CellDiagnostic[], cell = "<cell>"): CellError {
+  const where = (d: CellDiagnostic) => `${d.file || cell}:${d.line}:${d.column}`;
   return {
     ename: "TypeScriptError",
     evalue: diagnostics.map((d) => `${where(d)}: ${d.message}`).join("; "),
@@ -29,15 +31,29 @@ export function diagnosticsError(diagnostics: CellDiagnostic[]): CellError {
   };
 }
 
-/** Frames of the kernel and tslab machinery say nothing to the cell's author. */
+/** Frames of the kernel's machinery say nothing to the cell's author. */
 function isUserFrame(line: string): boolean {
-  return !/node:vm|node:internal|tslab[\\/]dist|kernel[\\/]cells[\\/]|kernel[\\/]server/.test(line);
+  return !/node:vm|node:internal|kernel[\\/]cells[\\/]|kernel[\\/]server|forge-kernel[\\/]bundle[\\/]kernel[\\/]/.test(line);
 }
 
+/** A Forge error whatever module instance threw it (a cell may load its own copy of forge). */
+function isMistake(thrown: Error): boolean {
+  if (isForgeError(thrown)) return true;
+  for (let p = Object.getPrototypeOf(thrown) as { constructor?: { name?: string } } | null; p; p = Object.getPrototypeOf(p) as typeof p) {
+    if (p.constructor?.name === "ForgeError") return true;
+  }
+  return false;
+}
+
+/**
+ * A thrown error's report. A Forge error is the user's mistake: its trace shows only the cells'
+ * frames (where the user's code called), not the library's frames that found the mistake.
+ */
 export function thrownError(thrown: unknown): CellError {
   if (thrown instanceof Error) {
     const ename = thrown.name || "Error";
-    const frames = (thrown.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l) && isUserFrame(l));
+    const keep = isMistake(thrown) ? isCellFrame : isUserFrame;
+    const frames = (thrown.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l) && keep(l));
     return {
       ename,
       evalue: thrown.message,
@@ -55,11 +71,3 @@ export function interruptedError(detail: string): CellError {
     traceback: [`${RED}Interrupted${RESET}: ${detail}`],
   };
 }
-
-/** tslab reports diagnostics through `console.error("%s%d:%d - %s", file, line, column, message)`. */
-export function parseTslabDiagnostic(args: unknown[]): CellDiagnostic | null {
-  if (args[0] !== "%s%d:%d - %s" || args.length < 5) return null;
-  return { file: String(args[1]).trim(), line: Number(args[2]), column: Number(args[3]), message: String(args[4]) };
-}
-
-export type { TslabDiagnosticPos };

@@ -1,22 +1,21 @@
 /**
- * Running cells with tslab's converter and executor: the converter type-checks and compiles a
- * cell against the previous cells' declarations plus the prelude; the executor runs it in this
- * process (top-level await allowed). tslab reports through a console object — `log` receives
- * the last expression's value, `error` a failure — which we turn into a CellOutcome.
+ * Running cells: the converter (compiler.ts, on the checker's thread) type-checks and compiles a
+ * cell; it runs here as a vm script named after the cell (`<cell-3>`, whose frames stack.ts maps
+ * back to the cell), in an async function (top-level await), with the cells' variables in one
+ * store object that later cells read. `require` resolves from the notebook's folder, and
+ * `require("tslab")` is the kernel's tslab-compatible display API (tslab-compat.ts).
  */
-import { expandShorthandProperties } from "./shorthand.js";
-import { preludeDeclarations, REPO_ROOT } from "./prelude.js";
-import { diagnosticsError, interruptedError, parseTslabDiagnostic, thrownError, type CellDiagnostic, type CellError } from "./errors.js";
-import { tslabConverter, tslabExecutor, type TsQuickInfo, type TslabConverter, type TslabExecutor } from "./tslab.js";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { Script } from "node:vm";
+import { CELL_RESULT_PARAM, type CellConverter, type TsQuickInfo } from "./compiler.js";
+import { diagnosticsError, interruptedError, thrownError, type CellError } from "./errors.js";
+import { cellFileName, registerCellMap } from "./stack.js";
+import { tslabModule } from "./tslab-compat.js";
 
 export type CellOutcome =
   | { status: "ok"; hasValue: boolean; value: unknown }
   | { status: "error"; error: CellError };
-
-/** Messages tslab uses for a cell it stopped: its own interrupt, and vm's SIGINT break. */
-function isInterruption(thrown: unknown): boolean {
-  return thrown instanceof Error && /^Interrupted asynchronously$|Script execution was interrupted/.test(thrown.message);
-}
 
 export interface CompletionResult {
   matches: string[];
@@ -25,94 +24,98 @@ export interface CompletionResult {
   end: number;
 }
 
+/** Messages for a cell that was stopped: the executor's own interrupt, and vm's SIGINT break. */
+const INTERRUPTED = "Interrupted asynchronously";
+function isInterruption(thrown: unknown): boolean {
+  return thrown instanceof Error && (thrown.message === INTERRUPTED || /Script execution was interrupted/.test(thrown.message));
+}
+
+/** Where a cell's script finds its arguments (a global: vm scripts see only globals). */
+const ARGS_GLOBAL = "__forge_cell_args__";
+/** The script's first line; the compiled cell starts on the next (stack.ts maps from there). */
+const SCRIPT_PREFIX = `(async function (exports, require, ${CELL_RESULT_PARAM}) {`;
+const SCRIPT_SUFFIX = `\n})(${ARGS_GLOBAL}.exports, ${ARGS_GLOBAL}.require, ${ARGS_GLOBAL}.cell)`;
+
+/**
+ * The store of the cells' variables. Compiled cells export their names into it; an imported
+ * name is exported as a getter (`Object.defineProperty`), kept here as its value so that later
+ * cells may assign it.
+ */
+function createStore(): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  return new Proxy(values, {
+    defineProperty: (_target, property, attributes) => {
+      if (property === "__esModule") return true;
+      values[property as string] = attributes.get ? attributes.get() : attributes.value;
+      return true;
+    },
+  });
+}
+
 export class CellExecutor {
-  private readonly executor: TslabExecutor;
-  private readonly converter: TslabConverter;
-  private report: { hasValue: boolean; value: unknown; diagnostics: CellDiagnostic[]; thrown: unknown[] } | null = null;
+  private readonly converter: CellConverter;
+  private readonly store = createStore();
+  private readonly args: { exports: Record<string, unknown>; require: NodeJS.Require; cell: { value?: unknown } };
+  private runs = 0;
+  private rejectInterrupt: (reason: Error) => void = () => undefined;
+  private interruption!: Promise<never>;
 
   /**
-   * Building the converter loads TypeScript and the lib declarations: hundreds of ms.
-   * `surfaceDir`: the cached declaration build of the preloaded modules (type-surface.ts), which
-   * the checker reads in a fraction of the time the sources take; null reads the sources.
-   * `converter`: one already built with the prelude (checker-thread.ts: on a worker thread).
+   * `rootDir`: where cells' `require` resolves from (the notebook's folder).
+   * `converter`: the cell compiler (checker-thread.ts: on its worker thread).
    */
-  constructor(rootDir: string = process.cwd(), options: { surfaceDir?: string | null; converter?: TslabConverter } = {}) {
-    this.converter = options.converter ?? CellExecutor.buildConverter(preludeDeclarations(options.surfaceDir ?? null));
-    const converters = { node: this.converter, browser: this.converter, close: () => this.converter.close() };
-    this.executor = tslabExecutor().createExecutor(rootDir, converters, {
-      log: (value) => {
-        if (this.report) {
-          this.report.hasValue = true;
-          this.report.value = value;
-        }
-      },
-      error: (...args) => {
-        const diagnostic = parseTslabDiagnostic(args);
-        if (diagnostic) this.report?.diagnostics.push(diagnostic);
-        else this.report?.thrown.push(args[0]);
-      },
-    });
+  constructor(rootDir: string = process.cwd(), options: { converter: CellConverter }) {
+    this.converter = options.converter;
+    const base = createRequire(join(rootDir, "notebook.js"));
+    const cellRequire = ((id: string) => (id === "tslab" ? tslabModule() : base(id))) as NodeJS.Require;
+    Object.assign(cellRequire, { resolve: base.resolve, cache: base.cache, main: base.main, extensions: base.extensions });
+    this.args = { exports: this.store, require: cellRequire, cell: {} };
+    Object.defineProperty(globalThis, ARGS_GLOBAL, { value: this.args, configurable: true, enumerable: false, writable: false });
+    this.resetInterruption();
   }
 
-  /** Load tslab's executor (and with it TypeScript, on this thread) ahead of the constructor. */
-  static loadTslab(): void {
-    tslabExecutor();
+  private resetInterruption(): void {
+    this.interruption = new Promise<never>((_, reject) => (this.rejectInterrupt = reject));
+    this.interruption.catch(() => undefined);
   }
 
-  /** Build tslab's converter on this thread, with the prelude's global declarations. */
-  static buildConverter(prelude: string): TslabConverter {
-    // The converter type-checks as if the cell lived in its working directory, and refuses
-    // sources outside it ("not under rootDir"). The preloaded modules live in the repository,
-    // and notebooks usually elsewhere: build it from the repository root, run cells from rootDir.
-    const notebookDir = process.cwd();
-    process.chdir(REPO_ROOT);
-    let converter: TslabConverter;
+  /** Run one cell; `count` names it (`<cell-<count>>`) in diagnostics and stack traces. */
+  async run(code: string, count: number = ++this.runs): Promise<CellOutcome> {
+    const fileName = cellFileName(count);
+    const compiled = this.converter.convert(code);
+    if (!compiled.ok) return { status: "error", error: diagnosticsError(compiled.diagnostics, fileName) };
+    registerCellMap(fileName, compiled.map, 1);
+    const cell: { value?: unknown } = {};
+    this.args.cell = cell;
     try {
-      converter = tslabConverter().createConverter({ isJS: false, isBrowser: false });
-    } finally {
-      process.chdir(notebookDir);
-    }
-    const problems = converter.addModule("__forge_prelude__", prelude);
-    if (problems.length > 0) {
-      throw new Error(`the cell prelude does not type-check: ${problems.map((p) => p.messageText).join("; ")}`);
-    }
-    return converter;
-  }
-
-  /** Run one cell. `interrupted` tells whether the kernel asked it to stop (for the error's wording). */
-  async run(code: string): Promise<CellOutcome> {
-    this.report = { hasValue: false, value: undefined, diagnostics: [], thrown: [] };
-    const report = this.report;
-    try {
-      await this.executor.execute(expandShorthandProperties(code));
-    } finally {
-      this.report = null;
-    }
-    if (report.diagnostics.length > 0) return { status: "error", error: diagnosticsError(report.diagnostics) };
-    if (report.thrown.length > 0) {
-      const thrown = report.thrown[0];
+      const script = new Script(`${SCRIPT_PREFIX}\n${compiled.js}${SCRIPT_SUFFIX}`, { filename: fileName });
+      const running = script.runInThisContext({ breakOnSigint: true }) as Promise<unknown>;
+      await Promise.race([running, this.interruption]);
+    } catch (thrown) {
       if (isInterruption(thrown)) return { status: "error", error: interruptedError("the cell was stopped before it finished") };
       return { status: "error", error: thrownError(thrown) };
     }
-    return { status: "ok", hasValue: report.hasValue, value: report.value };
+    this.converter.accept(compiled.id);
+    return { status: "ok", hasValue: "value" in cell, value: cell.value };
   }
 
-  /** Stop waiting for the running cell's promise (it rejects with tslab's interruption). */
+  /** Stop waiting for the running cell's promise (it reports an interruption). */
   forceInterrupt(): void {
-    this.executor.interrupt();
+    this.rejectInterrupt(new Error(INTERRUPTED));
+    this.resetInterruption();
   }
 
   complete(code: string, cursor: number): CompletionResult {
-    const info = this.executor.complete(code, cursor);
+    const info = this.converter.complete(code, cursor);
     return { matches: info.candidates, start: info.start, end: info.end };
   }
 
   inspect(code: string, cursor: number): TsQuickInfo | undefined {
-    return this.executor.inspect(code, cursor);
+    return this.converter.inspect(code, cursor);
   }
 
   close(): void {
-    this.executor.close();
+    this.converter.close();
   }
 }
 

@@ -1,5 +1,5 @@
 /** Cell text questions answered without running it: is it complete, is it a pager request, cursor offsets. */
-import { tslabConverter, tslabTypeScript } from "./tslab.js";
+import { cellTypeScript } from "./typescript.js";
 
 export type Completeness = { status: "complete" } | { status: "incomplete"; indent: string } | { status: "invalid" };
 
@@ -16,15 +16,34 @@ export function pagerTarget(code: string): string | null {
  */
 export function checkCompleteness(code: string): Completeness {
   if (code.trim() === "" || pagerTarget(code) !== null) return { status: "complete" };
-  const tslab = tslabConverter().isCompleteCode(code);
-  const ts = tslabTypeScript();
-  if (!tslab.completed) return { status: "incomplete", indent: tslab.indent ?? "" };
-  const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const errors = (file.parseDiagnostics ?? []).filter((d) => d.start < code.length);
-  if (errors.length > 0) return { status: "invalid" };
-  // Ran off the end without a "… expected" tslab recognises (e.g. an unterminated string or template).
-  if ((file.parseDiagnostics ?? []).length > 0) return { status: "incomplete", indent: "" };
-  return { status: "complete" };
+  // Two blank lines at the end: run it as it is (a console's way to force a cell).
+  if (/(^|\n)\s*\n\s*$/.test(code)) return { status: "complete" };
+  const ts = cellTypeScript();
+  const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS) as unknown as {
+    parseDiagnostics?: { start: number; length: number; messageText: string | { messageText: string } }[];
+  };
+  const diagnostics = file.parseDiagnostics ?? [];
+  if (diagnostics.length === 0) return { status: "complete" };
+  // The parser ran off the end wanting more ("'}' expected." at the end): more lines may complete it.
+  if (diagnostics.some((d) => d.start === code.length && d.length === 0 && typeof d.messageText === "string" && d.messageText.endsWith(" expected."))) {
+    return { status: "incomplete", indent: indentOnEnter(code) };
+  }
+  if (diagnostics.some((d) => d.start < code.length)) return { status: "invalid" };
+  // Ran off the end otherwise (e.g. an unterminated string or template).
+  return { status: "incomplete", indent: "" };
+}
+
+/** The next line's indent: the last line's, one level more after an opening bracket, less after a closing one. */
+function indentOnEnter(code: string): string {
+  const line = /[^\n]*$/.exec(code)![0];
+  const current = /^\s*/.exec(line)![0];
+  if (/^((?!.*?\/\*).*\*\/)?\s*[\}\]].*$/.test(line)) {
+    if (current.endsWith("  ")) return current.slice(0, -2);
+    if (current.endsWith("\t") || current.endsWith(" ")) return current.slice(0, -1);
+    return current;
+  }
+  if (/^((?!\/\/).)*(\{[^}"'`]*|\([^)"'`]*|\[[^\]"'`]*)$/.test(line)) return current + "  ";
+  return current;
 }
 
 /** Jupyter counts cursor positions in Unicode code points; JavaScript strings index UTF-16 units. */

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 // Not cells/index.js: the supervisor answers kernel_info and loads nothing of the cells.
 import { REPO_ROOT } from "../cells/prelude.js";
-import { TSLAB_TYPESCRIPT_VERSION } from "../cells/tslab.js";
+import { CELL_TYPESCRIPT_VERSION } from "../cells/typescript.js";
 import { PROTOCOL_VERSION } from "../protocol/index.js";
 
 export const KERNEL_NAME = "forge-typescript";
@@ -25,14 +25,14 @@ export function kernelInfo(): Record<string, unknown> {
     implementation_version: packageVersion(),
     language_info: {
       name: "typescript",
-      // The TypeScript that type-checks and compiles cells (tslab's build).
-      version: TSLAB_TYPESCRIPT_VERSION,
+      // The TypeScript that type-checks and compiles cells (the project's).
+      version: CELL_TYPESCRIPT_VERSION,
       mimetype: "text/typescript",
       file_extension: ".ts",
       codemirror_mode: { name: "javascript", typescript: true },
       pygments_lexer: "typescript",
     },
-    banner: `Workflow Forge TypeScript kernel — Node ${process.version}, TypeScript ${TSLAB_TYPESCRIPT_VERSION}; forge, viz and datasets are preloaded.`,
+    banner: `Workflow Forge TypeScript kernel — Node ${process.version}, TypeScript ${CELL_TYPESCRIPT_VERSION}; forge, viz and datasets are preloaded.`,
     debugger: false,
     help_links: [],
   };

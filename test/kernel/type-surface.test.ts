@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTypeSurface, cachedTypeSurface, CellExecutor, cutOffHeavyImports, OPAQUE_PREFIX, REPO_ROOT, tslabTypeScript, type TypeSurface } from "../../kernel/cells/index.js";
+import { buildTypeSurface, cachedTypeSurface, cellTypeScript, CellExecutor, createCellCompiler, cutOffHeavyImports, OPAQUE_PREFIX, preludeDeclarations, REPO_ROOT, type TypeSurface } from "../../kernel/cells/index.js";
 
 function declarationFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".d.ts")).map((f) => join(dir, f));
@@ -40,17 +40,17 @@ describe("the cell type surface", () => {
   let surface: TypeSurface;
   let executor: CellExecutor;
   const read: string[] = [];
-  const sys = (tslabTypeScript() as unknown as { sys: { readFile(path: string, encoding?: string): string | undefined } }).sys;
+  const sys = cellTypeScript().sys;
   const readFile = sys.readFile;
 
   beforeAll(async () => {
     surface = await buildTypeSurface();
-    // Record what tslab's checker reads while it is built on the surface.
+    // Record what the cell checker reads while it is built on the surface.
     sys.readFile = (path, encoding) => {
       read.push(path);
       return readFile.call(sys, path, encoding);
     };
-    executor = new CellExecutor(undefined, { surfaceDir: surface.dir });
+    executor = new CellExecutor(undefined, { converter: createCellCompiler(cellTypeScript(), { rootDir: REPO_ROOT, prelude: preludeDeclarations(surface.dir) }) });
   });
   afterAll(() => {
     sys.readFile = readFile;

@@ -319,7 +319,7 @@ export class TensorAutomaton {
       let cstate2 = s.cstate;
       if (this.constraintNextFlat) {
         const generated = notEqual(active, forcedNow); // forced ⊆ active
-        const ccell = add(kernel("Mul", { a: s.cstate, b: this.constraintColumns }), column).reshape([B, 1]);
+        const ccell = add(kernel("Multiply", { a: s.cstate, b: this.constraintColumns }), column).reshape([B, 1]);
         cstate2 = sel(moved, at("constraintStart", pc2Idx), sel(generated, gather(this.constraintNextFlat, ccell) as tf.Tensor1D, s.cstate));
       }
 

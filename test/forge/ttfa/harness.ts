@@ -16,7 +16,12 @@ export interface BatchStepper {
   readonly batch: number;
   step(sampled: Int32Array): HostStepOutput;
   setToolOutput(slot: number, tokens: number[]): void;
+  /** Each slot's constraint state before the next step (read back from the tensor automaton). */
+  constraintStates(): ArrayLike<number>;
 }
+
+/** Chooses stream `slot`'s sampled token at its recorded position from its script, given its constraint state (masked sampling). */
+export type ScriptPick = (slot: number, position: number, constraintState: number) => number;
 
 /** Drive a TensorAutomaton with host arrays: upload the sampled tokens, step, read every output back. */
 export function tensorStepper(automaton: TensorAutomaton): BatchStepper {
@@ -24,6 +29,12 @@ export function tensorStepper(automaton: TensorAutomaton): BatchStepper {
     program: automaton.program,
     batch: automaton.batch,
     setToolOutput: (slot, tokens) => automaton.setToolOutput(slot, tokens),
+    constraintStates: () => {
+      const t = automaton.constraintStates();
+      const out = t.dataSync().slice();
+      t.dispose();
+      return out;
+    },
     step: (sampled) => {
       const input = tf.tensor1d(sampled, "int32");
       const out = automaton.step(input);
@@ -43,6 +54,7 @@ export function runBatch(
   scripts: Int32Array[],
   maxSteps: number,
   tool?: ScriptedTool,
+  pick?: ScriptPick,
 ): StreamTrace[] {
   const stepper = automaton instanceof TensorAutomaton ? tensorStepper(automaton) : automaton;
   const program: TtfaProgram = stepper.program;
@@ -60,7 +72,11 @@ export function runBatch(
         pending.splice(i, 1);
       } else i++;
     }
-    for (let b = 0; b < B; b++) sampled[b] = scripts[b]![recorder.slot(b).length] ?? 0;
+    const states = pick ? stepper.constraintStates() : null;
+    for (let b = 0; b < B; b++) {
+      const position = recorder.slot(b).length;
+      sampled[b] = pick ? pick(b, position, states![b]!) : (scripts[b]![position] ?? 0);
+    }
     const host = stepper.step(sampled);
     recorder.append(host);
     let allDone = true;

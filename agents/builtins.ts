@@ -23,8 +23,8 @@ export interface ForgeSession {
   ): Promise<{ extractions: Record<string, string[]>; run: Run }>;
 }
 
-/** A compiled program, possibly parameterised (e.g. a UDPL program with resource draws). */
-export type WorkflowFactory = (args?: Record<string, unknown>) => SzcpWorkflow;
+/** A compiled program, possibly parameterised (e.g. a UDPL program with resource draws): args → SZCP workflow. */
+export type SzcpFactory = (args?: Record<string, unknown>) => SzcpWorkflow;
 
 /** What `datasets.export` needs from the datasets layer. */
 export type DatasetExporter = (
@@ -35,7 +35,7 @@ export type DatasetExporter = (
 export interface BuiltinOptions {
   session?: ForgeSession;
   /** Programs `forge.sample` can name by string. */
-  programs?: Record<string, WorkflowFactory>;
+  programs?: Record<string, SzcpFactory>;
   exporter?: DatasetExporter;
 }
 

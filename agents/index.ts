@@ -58,7 +58,7 @@ export {
   loopAgent,
   noopAgent,
   type ForgeSession,
-  type WorkflowFactory,
+  type SzcpFactory,
   type DatasetExporter,
   type BuiltinOptions,
 } from "./builtins.js";

@@ -6,7 +6,7 @@
 import type { Session } from "../forge/session/session.js";
 import type { WorkflowFactory as ProgramFactory } from "../forge/sfcs/index.js";
 import type { ResourceMap } from "../forge/resources/index.js";
-import type { BuiltinOptions, ForgeSession, WorkflowFactory } from "./builtins.js";
+import type { BuiltinOptions, ForgeSession, SzcpFactory } from "./builtins.js";
 import { createDefaultRegistry } from "./builtins.js";
 import type { AgentRegistry } from "./registry.js";
 import { exportTable } from "../datasets/index.js";
@@ -24,7 +24,7 @@ export function forgeSession(session: Session): ForgeSession {
 /** The built-in registry on a real session, with programs by name and the Arrow/JSONL exporter. */
 export function createForgeRegistry(session: Session, programs: Record<string, ProgramFactory> = {}, extra: BuiltinOptions = {}): AgentRegistry {
   // The agents' step inputs are untyped JSON; the program's factory checks them as resources.
-  const factories: Record<string, WorkflowFactory> = Object.fromEntries(
+  const factories: Record<string, SzcpFactory> = Object.fromEntries(
     Object.entries(programs).map(([name, factory]) => [name, (args?: Record<string, unknown>) => factory(args as ResourceMap | undefined)]),
   );
   return createDefaultRegistry({ exporter: exportTable, ...extra, session: forgeSession(session), programs: factories });

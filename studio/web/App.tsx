@@ -43,6 +43,7 @@ export function App() {
   const [newName, setNewName] = useState<string | null>(null);
 
   const catalog: Catalog = useMemo(() => catalogOf(agents), [agents]);
+  const dirty = open ? snapshot(open) !== open.saved || open.isNew : false;
 
   const report = useCallback((e: unknown) => {
     if (e instanceof StudioApiError && e.status === 401) setNeedToken(true);
@@ -79,6 +80,7 @@ export function App() {
   }, [open?.doc, open?.readOnly, report]);
 
   const openFile = async (path: string) => {
+    if (open && dirty && open.path !== path && !window.confirm(`Discard the unsaved changes to ${open.path}?`)) return;
     try {
       const f = await Api.open(path);
       const kind = path.endsWith(".toml") || path.endsWith(".json") ? "data" : "code";
@@ -96,8 +98,6 @@ export function App() {
       report(e);
     }
   };
-
-  const dirty = open ? snapshot(open) !== open.saved || open.isNew : false;
 
   const save = useCallback(async (): Promise<boolean> => {
     if (!open || open.readOnly) return false;

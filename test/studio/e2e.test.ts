@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,13 +38,20 @@ function bigWorkflow(steps: number): string {
 beforeAll(async () => {
   ensureStudioBuilt();
   mkdirSync(shots, { recursive: true });
-  folder = agentFolder({ "big.toml": bigWorkflow(200) });
+  const procModule = [
+    `import { defineProc } from ${JSON.stringify(pathToFileURL(join(root, "agents/index.ts")).href)};`,
+    "export const agents = [defineProc({ name: \"count_words\", help: \"Counts words\", inputs: { text: { help: \"the text\" } }, outputs: { n: { help: \"how many\" } },",
+    "  run: ({ text }) => ({ n: String(text).split(/\\s+/).length }) })];",
+    "",
+  ].join("\n");
+  folder = agentFolder({ "big.toml": bigWorkflow(200), "tools.ts": procModule });
   await writeRunExport(folder, "run-a", 1024);
   await writeRunExport(folder, "run-b", 300);
   studio = await startStudio({ folder });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
   page.on("pageerror", (e) => console.error("page error:", e.message));
+  page.on("dialog", (d) => void d.accept()); // "discard unsaved changes?" when leaving an edited file
   await page.goto(studio.url);
 }, 180_000);
 
@@ -154,7 +161,29 @@ describe("Forge Studio in Chromium", () => {
     await page.screenshot({ path: join(shots, "6-compare.png") });
   });
 
+  it("edits a proc agent's code with TypeScript's errors shown, and a template with its references highlighted", async () => {
+    await page.getByRole("button", { name: "Workflow editor" }).click();
+    await page.getByRole("button", { name: "tools.ts" }).click();
+    const code = page.getByLabel("Code of tools.ts");
+    await expect.poll(() => code.textContent()).toContain("defineProc");
+    await page.getByRole("tab", { name: "Inputs", exact: true }).click();
+    await expect.poll(() => page.getByRole("tabpanel").textContent()).toContain("text — the text");
+    await page.getByRole("tab", { name: "Code" }).click();
+    await page.getByLabel("Code of tools.ts").click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("const broken = ;");
+    await expect.poll(() => page.locator(".cm-lintRange-error").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, "8-code.png") });
+    await page.getByRole("button", { name: "greet.toml" }).click();
+    await page.getByRole("tab", { name: "Template" }).click();
+    await expect.poll(() => page.locator(".cm-template-ref").allTextContents()).toEqual(["{{name}}"]);
+    await page.screenshot({ path: join(shots, "9-template.png") });
+  });
+
   it("measures: a 200-step workflow opens within a second; scrolling 1,024 streams stays within a 16 ms frame", async () => {
+    await page.getByRole("button", { name: "Run inspector" }).click();
+    await page.getByLabel("Run export", { exact: true }).selectOption("run-a.samples.arrow");
+    await expect.poll(() => page.locator(".stream-row").count()).toBeGreaterThan(10);
     // Scrolling: one scroll step per animation frame, frame-to-frame times recorded in the page.
     const frames = await page.evaluate(async () => {
       const list = document.querySelector(".stream-list") as HTMLElement;

@@ -54,8 +54,8 @@ const ZONES = [
 /** `<dir>/<runId>.samples.arrow` and `.paths.arrow` for `streams` streams, through datasets' writer. */
 export async function writeRunExport(dir: string, runId: string, streams: number): Promise<string> {
   const meta = { meta: { runId, seed: 7 } as never, workflow: { format: "forge.szcp", version: 1, zones: ZONES } as never };
-  const samples = [];
-  const paths = [];
+  const samples: object[] = [];
+  const paths: object[] = [];
   for (let s = 0; s < streams; s++) {
     const yes = s % 3 !== 0;
     const pathId = yes ? "setup > decide > explain" : "setup > decide";

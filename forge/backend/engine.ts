@@ -17,6 +17,7 @@
 import type { DecoderModel } from "../model/decoder.js";
 import type { StepModel } from "../model/step-model.js";
 import { BackendError } from "./select.js";
+import type { OnnxOptions } from "./onnx/model.js";
 
 export type EngineName = "onnx" | "tfjs";
 export type EnginePreference = EngineName | "auto";
@@ -46,14 +47,17 @@ function parse(value: string, where: string): EnginePreference {
  * Picks and starts the engine for `model` (see the file comment). `tfjsBackend`: initBackend's
  * choice; `fromFolder`: the model was loaded from a folder here (not handed in as an object).
  */
-export async function selectEngine(model: DecoderModel, tfjsBackend: string, preference?: EnginePreference, fromFolder = false): Promise<ChosenEngine> {
+export async function selectEngine(model: DecoderModel, tfjsBackend: string, preference?: EnginePreference, fromFolder = false, onnx: OnnxOptions = {}): Promise<ChosenEngine> {
   const env = process.env[ENGINE_ENV];
   const wanted = env !== undefined && env !== "" ? parse(env, `environment variable ${ENGINE_ENV}`) : parse(preference ?? DEFAULT_ENGINE, "makeBackend engine");
   if (wanted === "tfjs") return { name: "tfjs" };
   if (wanted === "auto" && (!fromFolder || (tfjsBackend !== "wasm" && tfjsBackend !== "cpu"))) return { name: "tfjs" };
   try {
     const { OnnxStepModel } = await import("./onnx/model.js");
-    const step = await OnnxStepModel.fromDecoder(model);
+    const step = await OnnxStepModel.fromDecoder(model, onnx);
+    // A model this process loaded from a folder is held by nobody else: once ONNX Runtime has
+    // its copy, the tfjs one would only double the weights' memory.
+    if (fromFolder && onnx.keepTfjsWeights !== true) model.releaseWeights();
     if (!announced) process.stderr.write(`forge: engine onnxruntime on ${step.device} (${step.threads} threads)\n`);
     announced = true;
     return { name: "onnx", step };

@@ -28,11 +28,15 @@ export class DecoderModel {
   /** Per layer, the fused q|k|v weight cut by columns (qkvProjections). */
   private readonly qkvParts = new Map<number, QkvProjections>();
 
+  /** The tfjs weights; null once released (releaseWeights). */
+  private heldWeights: DecoderWeights | null;
+
   constructor(
     readonly name: string,
     readonly config: DecoderConfig,
-    readonly weights: DecoderWeights,
+    weights: DecoderWeights,
   ) {
+    this.heldWeights = weights;
     validateConfig(config);
     if (config.family === "llama") {
       const { cos, sin, rotate } = ropeTables(config);
@@ -42,6 +46,31 @@ export class DecoderModel {
     } else {
       this.ropeCos = this.ropeSin = this.rotateHalf = null;
     }
+  }
+
+  get weights(): DecoderWeights {
+    if (this.heldWeights === null)
+      throw new ModelUsageError(
+        `${this.name}: its tfjs weights were released once ONNX Runtime held its own copy (makeBackend with a model folder); load the model again (loadModel) to compute with it on tfjs`,
+      );
+    return this.heldWeights;
+  }
+
+  /** False once releaseWeights ran: name and config remain, computing with the model throws. */
+  get hasWeights(): boolean {
+    return this.heldWeights !== null;
+  }
+
+  /**
+   * Frees the tfjs copy of the weights (issue 17): a backend on the ONNX engine built its graph
+   * from them and never reads them again, and for a model folder nobody else holds this object,
+   * so keeping them would double the weights' memory. Afterwards `weights` (and with it forward,
+   * decode, training) throws a ModelUsageError; name and config remain.
+   */
+  releaseWeights(): void {
+    if (this.heldWeights === null) return;
+    this.dispose();
+    this.heldWeights = null;
   }
 
   /** A model with random weights (normal, std 0.02 unless given), reproducible from `seed`. */
@@ -250,7 +279,7 @@ export class DecoderModel {
   dispose(): void {
     for (const p of this.qkvParts.values()) for (const lin of [p.q, p.k, p.v]) { lin.w.dispose(); lin.b?.dispose(); }
     this.qkvParts.clear();
-    disposeWeights(this.weights);
+    if (this.heldWeights !== null) disposeWeights(this.heldWeights);
     this.ropeCos?.dispose();
     this.ropeSin?.dispose();
     this.rotateHalf?.dispose();

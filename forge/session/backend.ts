@@ -37,6 +37,8 @@ export interface BackendOptions {
    * change). $FORGE_ENGINE overrides. Default: DEFAULT_ENGINE in forge/backend/engine.ts.
    */
   engine?: EnginePreference;
+  /** The ONNX engine's weights: "f32" (default, or $FORGE_ONNX_WEIGHTS) or "int8" (forge/backend/onnx/graph.ts). */
+  weights?: "f32" | "int8";
 }
 
 export class ForgeBackend {
@@ -115,6 +117,6 @@ export async function makeBackend(
       `the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
     );
   }
-  const engine = await selectEngine(decoder, backend, options.engine, !(model instanceof DecoderModel));
+  const engine = await selectEngine(decoder, backend, options.engine, !(model instanceof DecoderModel), { weights: options.weights });
   return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend, engine: engine.step }, options.sampling ?? sampling);
 }

@@ -38,6 +38,47 @@ type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT32 = onnx.TensorProto.DataType.INT32;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const UINT8 = onnx.TensorProto.DataType.UINT8;
+
+/** Weight storage of the graph's products: "f32", or "int8" (com.microsoft.MatMulNBits, 8 bits, blocks of 32 along the input). */
+export type WeightFormat = "f32" | "int8";
+
+export interface GraphOptions {
+  /** Default "f32". int8 covers every linear layer and the LM head; embeddings and norms stay f32. */
+  weights?: WeightFormat;
+  /**
+   * MatMulNBits accuracy_level for int8: 4 also quantizes the activations to int8 per block
+   * (integer products, the fast path), 0 dequantizes the weights to f32 first. Default 4.
+   */
+  accuracyLevel?: 0 | 4;
+}
+
+/** Input elements per quantization block (one scale each). */
+export const INT8_BLOCK = 32;
+
+/**
+ * Symmetric 8-bit block quantization of w [K, N] (row-major, the decoder's [in, out]) in
+ * MatMulNBits' layout: q [N, ⌈K/32⌉, 32] with zero point 128 (the op's default), scales
+ * [N, ⌈K/32⌉]; a block's scale is max|w| / 127. Padding columns hold the zero point.
+ */
+export function quantizeInt8(w: Float32Array, K: number, N: number): { q: Uint8Array; scales: Float32Array } {
+  const blocks = Math.ceil(K / INT8_BLOCK);
+  const q = new Uint8Array(N * blocks * INT8_BLOCK).fill(128);
+  const scales = new Float32Array(N * blocks);
+  for (let n = 0; n < N; n++)
+    for (let b = 0; b < blocks; b++) {
+      const k0 = b * INT8_BLOCK;
+      const k1 = Math.min(K, k0 + INT8_BLOCK);
+      let max = 0;
+      for (let k = k0; k < k1; k++) max = Math.max(max, Math.abs(w[k * N + n]!));
+      const scale = max / 127;
+      scales[n * blocks + b] = scale;
+      if (scale === 0) continue;
+      const base = (n * blocks + b) * INT8_BLOCK;
+      for (let k = k0; k < k1; k++) q[base + k - k0] = 128 + Math.max(-127, Math.min(127, Math.round(w[k * N + n]! / scale)));
+    }
+  return { q, scales };
+}
 
 /** The weights in the tfjs decoder's layout (forge/model/weights.ts), as host arrays. */
 export interface HostLinear {
@@ -86,14 +127,16 @@ export const IO = {
 } as const;
 
 /** The decoder as a serialized ONNX model (opset 17 + com.microsoft). */
-export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, name = "forge-decoder"): Uint8Array {
+export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, name = "forge-decoder", options: GraphOptions = {}): Uint8Array {
+  const format = options.weights ?? "f32";
+  const accuracyLevel = options.accuracyLevel ?? 4;
   const { hiddenSize: H, heads, kvHeads, headDim: D, vocabSize: V, maxPositions, normEps } = config;
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
   let counter = 0;
   const fresh = (base: string) => `${base}_${counter++}`;
 
-  const init = (tensorName: string, dims: number[], data: Float32Array | Int32Array | BigInt64Array, dataType = FLOAT): string => {
+  const init = (tensorName: string, dims: number[], data: Float32Array | Int32Array | BigInt64Array | Uint8Array, dataType = FLOAT): string => {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     inits.push(onnx.TensorProto.create({ name: tensorName, dims, dataType, rawData: bytes }));
     return tensorName;
@@ -118,8 +161,17 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     if (n.bias !== null) return one("LayerNormalization", [x, gain, init(`${prefix}.bias`, [H], n.bias)], { axis: -1, epsilon: normEps });
     return one("SimplifiedLayerNormalization", [x, gain], { axis: -1, epsilon: normEps });
   };
+  /** x · w for w [K, N]: a plain MatMul, or MatMulNBits on the int8 blocks. */
+  const product = (x: string, w: Float32Array, K: number, N: number, tensorName: string, output?: string): string => {
+    const outputs = output === undefined ? 1 : [output];
+    if (format === "f32") return node("MatMul", [x, init(tensorName, [K, N], w)], outputs)[0]!;
+    const { q, scales } = quantizeInt8(w, K, N);
+    const blocks = Math.ceil(K / INT8_BLOCK);
+    const inputs = [x, init(`${tensorName}.q8`, [N, blocks, INT8_BLOCK], q, UINT8), init(`${tensorName}.scales`, [N * blocks], scales)];
+    return node("MatMulNBits", inputs, outputs, { K, N, bits: 8, block_size: INT8_BLOCK, accuracy_level: accuracyLevel }, "com.microsoft")[0]!;
+  };
   const linear = (x: string, l: HostLinear, inDim: number, outDim: number, prefix: string): string => {
-    const y = one("MatMul", [x, init(`${prefix}.w`, [inDim, outDim], l.w)]);
+    const y = product(x, l.w, inDim, outDim, `${prefix}.w`);
     return l.b === null ? y : one("Add", [y, init(`${prefix}.b`, [outDim], l.b)]);
   };
 
@@ -212,7 +264,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
   // Final norm and head on each row's wanted token only.
   const flat = one("Reshape", [x, i64("flat.shape", [-1, H])]);
   const last = one("Gather", [flat, IO.lastRows], { axis: 0 }); // [B, H]
-  node("MatMul", [norm(last, weights.finalNorm, "final_norm"), init("head.w", [H, V], weights.head)], [IO.logits]);
+  product(norm(last, weights.finalNorm, "final_norm"), weights.head, H, V, "head.w", IO.logits);
 
   const inputs: ValueInfoProto[] = [
     valueInfo(IO.ids, INT32, ["batch", "sequence"]),

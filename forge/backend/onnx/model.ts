@@ -22,7 +22,7 @@ import type { DecoderModel } from "../../model/decoder.js";
 import type { Linear, Norm } from "../../model/weights.js";
 import { ModelUsageError } from "../../model/errors.js";
 import type { StepCache, StepModel } from "../../model/step-model.js";
-import { buildDecoderGraph, IO, type HostLinear, type HostNorm, type HostWeights } from "./graph.js";
+import { buildDecoderGraph, IO, type HostLinear, type HostNorm, type HostWeights, type WeightFormat } from "./graph.js";
 
 type Ort = typeof import("onnxruntime-node");
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -48,7 +48,18 @@ export interface OnnxOptions {
    * "auto" (CUDA when it starts, else CPU). Default: $FORGE_ONNX_PROVIDER, else "cpu".
    */
   provider?: OnnxProvider;
+  /**
+   * Weight storage: "f32" (default), or "int8" (MatMulNBits, blocks of 32; graph.ts) — a quarter
+   * of the weight memory, at the quality cost bench/engine/README.md measures. Default
+   * $FORGE_ONNX_WEIGHTS, else "f32".
+   */
+  weights?: WeightFormat;
+  /** selectEngine only: keep a folder-loaded model's tfjs weights after the session is built (default: released). */
+  keepTfjsWeights?: boolean;
 }
+
+/** Environment variable: the ONNX engine's weight storage, "f32" or "int8". */
+export const ONNX_WEIGHTS_ENV = "FORGE_ONNX_WEIGHTS";
 
 export type OnnxProvider = "cpu" | "cuda" | "auto";
 
@@ -228,6 +239,13 @@ export class OnnxKvCache implements StepCache {
 }
 
 /** The ONNX Runtime decoder behind the engine's seam. */
+function parseWeights(value: string | undefined): WeightFormat {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "" || v === "f32") return "f32";
+  if (v === "int8") return "int8";
+  throw new ModelUsageError(`environment variable ${ONNX_WEIGHTS_ENV}: unknown weight format "${value}"; expected f32 or int8`);
+}
+
 function parseProvider(value: string | undefined): OnnxProvider {
   const v = (value ?? "").trim().toLowerCase();
   if (v === "" || v === "cpu") return "cpu";
@@ -281,7 +299,8 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
 
   /** Builds the graph from a tfjs decoder's weights and opens a session on it. */
   static async fromDecoder(model: DecoderModel, options: OnnxOptions = {}): Promise<OnnxStepModel> {
-    const graph = buildDecoderGraph(model.config, hostWeights(model), model.name);
+    const weights = options.weights ?? parseWeights(process.env[ONNX_WEIGHTS_ENV]);
+    const graph = buildDecoderGraph(model.config, hostWeights(model), model.name, { weights });
     return OnnxStepModel.fromGraph(graph, model.name, model.config, options);
   }
 

@@ -12,6 +12,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { OnnxStepModel } from "../../../forge/backend/onnx/model.js";
+import { INT8_BLOCK, quantizeInt8 } from "../../../forge/backend/onnx/graph.js";
 
 beforeAll(async () => {
   await initBackend("wasm");
@@ -127,6 +128,55 @@ describe("where the ONNX engine runs", () => {
       if (saved === undefined) delete process.env.FORGE_ONNX_PROVIDER;
       else process.env.FORGE_ONNX_PROVIDER = saved;
     }
+    model.dispose();
+  });
+});
+
+describe("8-bit weights (MatMulNBits)", () => {
+  it("quantizeInt8: blocks of 32 along the input, symmetric, every weight within half a step of its value", () => {
+    const K = 40, N = 3; // 2 blocks, the second padded
+    const w = Float32Array.from({ length: K * N }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
+    for (let k = 0; k < K; k++) w[k * N + 2] = 0; // an all-zero column: scale 0
+    const { q, scales } = quantizeInt8(w, K, N);
+    expect(q.length).toBe(N * 2 * INT8_BLOCK);
+    expect(scales.length).toBe(N * 2);
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) {
+        const b = Math.floor(k / INT8_BLOCK);
+        const scale = scales[n * 2 + b]!;
+        const back = (q[(n * 2 + b) * INT8_BLOCK + (k % INT8_BLOCK)]! - 128) * scale;
+        expect(Math.abs(back - w[k * N + n]!)).toBeLessThanOrEqual(scale / 2 + 1e-7);
+      }
+    expect(scales[2 * 2]).toBe(0);
+    expect(q[(0 * 2 + 1) * INT8_BLOCK + 8]).toBe(128); // padding past K holds the zero point
+  });
+
+  it("an int8 graph's logits stay near the f32 graph's and pick the same tokens", async () => {
+    const config = smallConfig("llama", { vocabSize: 97, hiddenSize: 64, heads: 4, kvHeads: 2, maxPositions: 64, ropeScaling: { kind: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
+    const model = DecoderModel.random(config, 3, { std: 0.1 });
+    const [f32, int8] = [await OnnxStepModel.fromDecoder(model, { weights: "f32" }), await OnnxStepModel.fromDecoder(model, { weights: "int8" })];
+    const caches = [f32.createCache(4, 32), int8.createCache(4, 32)];
+    const positions = new Int32Array(4);
+    let worst = 0, largest = 0, same = 0, total = 0;
+    for (let t = 0; t < 12; t++) {
+      const tokens = Int32Array.from([t % 97, (t * 7 + 3) % 97, (t * 13 + 5) % 97, (t * 29 + 11) % 97]);
+      const [a, b] = [rows(f32.decode(caches[0]!, tokens, positions)), rows(int8.decode(caches[1]!, tokens, positions))];
+      for (let r = 0; r < 4; r++) {
+        const row = (x: Float32Array) => x.subarray(r * 97, (r + 1) * 97);
+        const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
+        if (argmax(row(a)) === argmax(row(b))) same++;
+        total++;
+      }
+      for (let i = 0; i < a.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+        largest = Math.max(largest, Math.abs(a[i]!));
+      }
+      positions.forEach((p, i) => (positions[i] = p + 1));
+    }
+    caches.forEach((c) => c.dispose());
+    expect(worst).toBeGreaterThan(0); // it really is another graph
+    expect(worst).toBeLessThan(0.05 * largest);
+    expect(same / total).toBeGreaterThanOrEqual(0.9);
     model.dispose();
   });
 });

@@ -1,0 +1,177 @@
+/**
+ * 8-bit weights on the ONNX engine (issue 17): what they cost in quality and what they give in
+ * speed and memory, in one process.
+ *
+ *   npx tsx bench/engine/quantize.ts
+ *   STEPS=12 BATCHES=1,64 npx tsx bench/engine/quantize.ts     # shorter
+ *
+ * Quality, on the project's own model (models/forge-tiny, trained) and the seed example: the
+ * f32 engine's greedy run (8 streams), then both engines fed those exact token streams
+ * (teacher forcing), comparing each position's argmax — all positions, and the positions whose
+ * next token the model generated (not forced). Then the int8 engine's own greedy run: streams
+ * identical to f32's, and where the first difference falls.
+ * Speed and memory, on the SmolLM2-135M shape (shape.ts, random weights): STEPS decode steps
+ * at each batch for f32 and int8 (sampler in the loop as bench/engine/main.ts's raw loop),
+ * wall and CPU seconds, weight GFLOP/s; the RSS each session added when it was built.
+ */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { initBackend } from "../../forge/backend/index.js";
+import { ForgeBackend } from "../../forge/session/backend.js";
+import { loadModel, type DecoderModel } from "../../forge/model/index.js";
+import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
+import type { StepModel } from "../../forge/model/step-model.js";
+import { sampleOnBackend } from "../../forge/sampler/index.js";
+import { loadTokenizer } from "../../forge/tokenizer/index.js";
+import type { Run } from "../../forge/run/types.js";
+import { benchWorkflow } from "../ttfa/setup.js";
+import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
+
+const STEPS = Number(process.env.STEPS ?? 24);
+const BATCHES = (process.env.BATCHES ?? "1,64").split(",").map(Number);
+const PEAK_GFLOPS = Number(process.env.PEAK_GFLOPS ?? 230);
+const load = () => os.loadavg()[0]!.toFixed(1);
+const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
+
+function argmaxRows(logits: Float32Array, rows: number, vocab: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (logits[r * vocab + v]! > logits[r * vocab + best]!) best = v;
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Both models fed the same streams token by token; counts where their argmax agree. */
+function teacherForced(models: [StepModel, StepModel], run: Run, vocab: number) {
+  const streams = run.streams;
+  const B = streams.length;
+  const T = Math.max(...streams.map((s) => s.tokens.length));
+  const caches = models.map((m) => m.createCache(B, T + 1));
+  const positions = new Int32Array(B);
+  let all = 0, allSame = 0, generated = 0, generatedSame = 0;
+  for (let t = 0; t < T - 1; t++) {
+    const tokens = Int32Array.from(streams, (s) => (t < s.tokens.length ? s.tokens[t]! : 0));
+    const active = Uint8Array.from(streams, (s) => (t < s.tokens.length - 1 ? 1 : 0));
+    const picks = models.map((m, i) => {
+      const logits = m.decode(caches[i]!, tokens, positions, active);
+      const data = logits.dataSync() as Float32Array;
+      logits.dispose();
+      return argmaxRows(data, B, vocab);
+    });
+    streams.forEach((s, b) => {
+      if (!active[b]) return;
+      all++;
+      const same = picks[0]![b] === picks[1]![b];
+      if (same) allSame++;
+      if (!s.forced[t + 1]) {
+        generated++;
+        if (same) generatedSame++;
+      }
+      positions[b]!++;
+    });
+  }
+  caches.forEach((c) => c.dispose());
+  return { all, allSame, generated, generatedSame };
+}
+
+function rawLoop(model: StepModel, batch: number, steps: number): number {
+  const cache = model.createCache(batch, steps);
+  const instances = Int32Array.from({ length: batch }, (_, i) => i);
+  const positions = new Int32Array(batch);
+  const stepIds = new Int32Array(batch);
+  let tokens: Int32Array = new Int32Array(batch);
+  for (let s = 0; s < steps; s++) {
+    const logits = model.decode(cache, tokens, positions);
+    const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
+    logits.dispose();
+    tokens = next.dataSync() as Int32Array;
+    next.dispose();
+    positions.forEach((p, b) => (positions[b] = p + 1));
+    stepIds.set(positions);
+  }
+  cache.dispose();
+  return batch * steps;
+}
+
+const backendName = await initBackend("wasm");
+console.log(`8-bit weights on the ONNX engine — ${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
+
+const PART = process.env.PART ?? "all";
+/** Peak resident set of this process so far (Linux), MiB. */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// ---- quality: the project's model --------------------------------------------------------
+if (PART === "all" || PART === "quality") {
+  const folder = "models/forge-tiny";
+  const { model } = (await loadModel(folder)) as { model: DecoderModel };
+  const tokenizer = await loadTokenizer(folder);
+  const f32 = await OnnxStepModel.fromDecoder(model, { weights: "f32" });
+  const int8 = await OnnxStepModel.fromDecoder(model, { weights: "int8" });
+  const backendOf = (step: OnnxStepModel) => new ForgeBackend({ model, tokenizer, tools: {}, backend: backendName, engine: step }, {});
+  const workflow = benchWorkflow(64);
+  // The model reads bytes: the seed example's forced text alone is ≈ 1 000 tokens.
+  const options = { batchSize: 8, seed: 1, greedy: true, maxTokens: 2000 };
+  const runF = await backendOf(f32).run(workflow, options);
+  const runQ = await backendOf(int8).run(workflow, options);
+  const tf = teacherForced([f32, int8], runF, model.config.vocabSize);
+  const identical = runQ.streams.filter((s, i) => s.tokens.join() === runF.streams[i]!.tokens.join()).length;
+  const firstDiff = runQ.streams.map((s, i) => {
+    const a = runF.streams[i]!.tokens;
+    let k = 0;
+    while (k < a.length && k < s.tokens.length && a[k] === s.tokens[k]) k++;
+    return k;
+  });
+  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(2)} %`;
+  console.log(`Quality — ${folder} (${model.config.layers} layers, hidden ${model.config.hiddenSize}), seed example, 8 greedy streams of ≤ 2 000 tokens:`);
+  console.log(`- teacher-forced next-token agreement int8 vs f32: all positions ${tf.allSame}/${tf.all} (${pct(tf.allSame, tf.all)}), generated positions ${tf.generatedSame}/${tf.generated} (${pct(tf.generatedSame, tf.generated)})`);
+  console.log(`- int8's own greedy run: ${identical}/8 streams identical to f32's; first difference at tokens ${firstDiff.join(", ")} (stream lengths ${runF.streams.map((s) => s.tokens.length).join(", ")})\n`);
+}
+
+// ---- memory: one session alone (PART=memory WEIGHTS=f32|int8, one process each) ----------
+if (PART === "memory") {
+  const weights = (process.env.WEIGHTS ?? "f32") as "f32" | "int8";
+  const model = smolModel();
+  const afterTfjs = peakRssMiB();
+  const step = await OnnxStepModel.fromDecoder(model, { weights });
+  const afterBuild = peakRssMiB();
+  global.gc?.();
+  const settled = rssMiB();
+  rawLoop(step, 64, STEPS);
+  console.log(`Memory — ${weights}: peak RSS ${afterTfjs.toFixed(0)} MiB with the tfjs weights, ${afterBuild.toFixed(0)} MiB after building the session (the graph's bytes and host copies alive at once), RSS ${settled.toFixed(0)} MiB once they are collected, peak ${peakRssMiB().toFixed(0)} MiB after ${STEPS} steps at batch 64`);
+}
+
+// ---- speed: the 135M shape ------------------------------------------------------------------
+if (PART === "all" || PART === "speed") {
+  const model = smolModel();
+  const flops = weightFlopsPerToken(SMOL_135M);
+  const r0 = rssMiB();
+  const f32 = await OnnxStepModel.fromDecoder(model, { weights: "f32" });
+  const r1 = rssMiB();
+  const int8 = await OnnxStepModel.fromDecoder(model, { weights: "int8" });
+  const r2 = rssMiB();
+  console.log(`Speed — SmolLM2-135M shape, random weights, ${f32.threads} ONNX threads, ${STEPS} decode steps per row (sampler in the loop). RSS added by the session: f32 ${(r1 - r0).toFixed(0)} MiB, int8 ${(r2 - r1).toFixed(0)} MiB.\n`);
+  console.log("| batch | weights | tok/s | wall s | CPU s | weight GFLOP/s (% of fp32 peak) | by CPU time | load |");
+  console.log("|---:|---|---:|---:|---:|---:|---:|---|");
+  for (const batch of BATCHES) {
+    const results: Array<{ name: string; wall: number; cpu: number }> = [];
+    for (const [name, m] of [["f32", f32], ["int8", int8]] as const) {
+      rawLoop(m, Math.min(batch, 2), 2); // warm-up
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const n = rawLoop(m, batch, STEPS);
+      const wall = (performance.now() - t0) / 1000;
+      const cu = process.cpuUsage(c0);
+      const cpu = (cu.user + cu.system) / 1e6;
+      const gflops = (n * flops) / wall / 1e9;
+      results.push({ name, wall, cpu });
+      console.log(`| ${batch} | ${name} | ${(n / wall).toFixed(1)} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${gflops.toFixed(1)} (${((100 * gflops) / PEAK_GFLOPS).toFixed(0)} %) | ${((n * flops) / cpu / 1e9).toFixed(1)} | ${load()} |`);
+    }
+    const [a, b] = results as [{ wall: number; cpu: number }, { wall: number; cpu: number }];
+    console.log(`| ${batch} | int8 ÷ f32 | ${(a.wall / b.wall).toFixed(2)}× | | by CPU ${(a.cpu / b.cpu).toFixed(2)}× | | | |`);
+  }
+}

@@ -31,14 +31,17 @@ export function fractionDone(p: Progress): number | null {
 }
 
 /**
- * Time left, from the fraction done (steps and zones) and the time so far — null while too
- * early to say. Without a fraction, the engine's own estimate (from finished streams: in a
- * batch they finish together near the end, so it starts late and high).
+ * Time left: null while too early to say (under 2 % done or 1 s in: the first steps include
+ * the prefill and say little). Then the engine's estimate (steps left at the time per step),
+ * else one from the fraction done and the time so far. Without a fraction (an older engine
+ * behind a server), the engine's estimate as it is.
  */
 export function timeLeftMs(p: Progress): number | null {
   const f = fractionDone(p);
-  if (f !== null) return f < ESTIMATE_AFTER_FRACTION || p.elapsedMs < ESTIMATE_AFTER_MS ? null : (p.elapsedMs * (1 - f)) / f;
-  return p.etaMs !== null && Number.isFinite(p.etaMs) ? Math.max(p.etaMs, 0) : null;
+  const engine = p.etaMs !== null && Number.isFinite(p.etaMs) ? Math.max(p.etaMs, 0) : null;
+  if (f === null) return engine;
+  if (f < ESTIMATE_AFTER_FRACTION || p.elapsedMs < ESTIMATE_AFTER_MS) return null;
+  return engine ?? (p.elapsedMs * (1 - f)) / f;
 }
 
 /** "1,234 generated (3,412/s) + 5,678 forced tokens", or the total when the engine does not tell them apart. */

@@ -48,14 +48,16 @@ describe("progress display", () => {
   it("says something useful from the first report: no streams done yet, generated tokens, elapsed time", () => {
     const first = progress(0, false, { step: 4, generatedTokens: 256, forcedTokens: 4096, tokens: 4352, fraction: 0.004, elapsedMs: 300 });
     expect(progressLine(first)).toBe("▶ 0/10 streams done · 0 % · 256 generated (500/s) + 4,096 forced tokens · step 4 · 0.3 s, estimating time left");
-    // Too early for the fraction: no guess, even when the engine (from finished streams) has one.
+    // Too early: no guess, even when the engine has one; later the engine's (steps left × time per step).
     expect(timeLeftMs({ ...first, etaMs: 40_000 })).toBeNull();
-    expect(timeLeftMs({ ...first, elapsedMs: 2000, fraction: 0.5, etaMs: 40_000 })).toBe(2000);
+    expect(timeLeftMs({ ...first, elapsedMs: 2000, fraction: 0.5, etaMs: 1500 })).toBe(1500);
+    expect(timeLeftMs({ ...first, elapsedMs: 2000, fraction: 0.5, etaMs: null })).toBe(2000);
     expect(progressLine({ ...first, elapsedMs: 1500, fraction: 0.25 })).toMatch(/25 % · .* 1\.5 s, about 4\.5 s left$/);
   });
 
   it("without the engine's fraction: an indeterminate bar, the total tokens, and the engine's own estimate if any", () => {
-    const old: Progress = { streamsDone: 2, streams: 8, step: 40, tokens: 5000, tokensPerSecond: 900, elapsedMs: 3000, etaMs: null, finished: false };
+    // An older engine's report (through the server), without the token split and fraction the engine now always sends.
+    const old = { streamsDone: 2, streams: 8, step: 40, tokens: 5000, tokensPerSecond: 900, elapsedMs: 3000, etaMs: null, finished: false } as Progress;
     expect(progressLine(old)).toBe("▶ 2/8 streams done · 5,000 tokens (900/s) · step 40 · 3.0 s, estimating time left");
     expect(progressBundle(old)["text/html"]).toContain("<progress max=\"1000\"");
     expect(progressLine({ ...old, etaMs: 9000 })).toMatch(/about 9\.0 s left$/);

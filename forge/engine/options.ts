@@ -66,7 +66,10 @@ export const requestOptionsSchema = z
       .optional()
       .meta({ description: 'Automaton form: "tensor" (tfjs ops, for GPU backends) or "host" (typed arrays); default by backend.' }),
   })
-  .meta({ id: "RequestOptions", description: "Request options that cross the wire: the in-process RequestOptions without its callbacks." });
+  .meta({
+    description: "Request options that cross the wire: the in-process RequestOptions without its callbacks.",
+    examples: [{ batchSize: 8, instances: 32, seed: 1, temperature: 0.7, topP: 0.95 }, { batchSize: 4, seed: 0, greedy: true, automaton: "host", feedChunk: 16 }],
+  });
 
 /** Request options that can cross the wire: RequestOptions minus the in-process callbacks. */
 export type WireRequestOptions = z.infer<typeof requestOptionsSchema>;

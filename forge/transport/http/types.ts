@@ -84,16 +84,22 @@ export type JobEvent =
 const limit = z.number().int().min(1);
 
 /** Limits on untrusted requests; anything over them is answered 4xx with a message. */
-export const serverLimitsSchema = z.object({
-  maxBodyBytes: limit.meta({ description: "Largest request body, bytes (413 above). Default 4 MiB." }),
-  maxBatchSize: limit.meta({ description: "Largest `batchSize` (streams decoded together). Default 256." }),
-  maxInstances: limit.meta({ description: "Largest `instances`. Default 4096." }),
-  maxTokens: limit.meta({ description: "Largest per-stream `maxTokens`; default (and never above) the model's context length." }),
-  maxTotalTokens: limit.meta({ description: "Ceiling on instances × per-stream token cap of one request. Default 8 Mi tokens." }),
-  maxQueuedJobs: limit.meta({ description: "Jobs waiting or running at once (429 above). Default 32." }),
-  maxRetainedJobs: limit.meta({ description: "Finished jobs kept for their results; the oldest are forgotten first. Default 64." }),
-  maxToolTimeoutMs: limit.meta({ description: "Largest `toolTimeoutMs`. Default 120 000." }),
-});
+export const serverLimitsSchema = z
+  .object({
+    maxBodyBytes: limit.meta({ description: "Largest request body, bytes (413 above). Default 4 MiB." }),
+    maxBatchSize: limit.meta({ description: "Largest `batchSize` (streams decoded together). Default 256." }),
+    maxInstances: limit.meta({ description: "Largest `instances`. Default 4096." }),
+    maxTokens: limit.meta({ description: "Largest per-stream `maxTokens`; default (and never above) the model's context length." }),
+    maxTotalTokens: limit.meta({ description: "Ceiling on instances × per-stream token cap of one request. Default 8 Mi tokens." }),
+    maxQueuedJobs: limit.meta({ description: "Jobs waiting or running at once (429 above). Default 32." }),
+    maxRetainedJobs: limit.meta({ description: "Finished jobs kept for their results; the oldest are forgotten first. Default 64." }),
+    maxToolTimeoutMs: limit.meta({ description: "Largest `toolTimeoutMs`. Default 120 000." }),
+  })
+  .meta({
+    examples: [
+      { maxBodyBytes: 4194304, maxBatchSize: 256, maxInstances: 4096, maxTokens: 1024, maxTotalTokens: 8388608, maxQueuedJobs: 32, maxRetainedJobs: 64, maxToolTimeoutMs: 120000 },
+    ],
+  });
 export type ServerLimits = z.infer<typeof serverLimitsSchema>;
 
 /** `GET /info`: the backend's identity, this server's limits and how it queues work. */
@@ -133,24 +139,39 @@ export const httpErrorCodeSchema = z.enum([
 export type HttpErrorCode = z.infer<typeof httpErrorCodeSchema>;
 
 /** Error body of every 4xx/5xx answer. */
-export const errorBodySchema = z.object({
-  error: z.object({
-    status: z.number().int(),
-    code: httpErrorCodeSchema,
-    message: z.string().meta({ description: "What is wrong and where (JSON path of the field, the limit exceeded, the two tokenizer identities, ...)." }),
-    path: z
-      .string()
-      .optional()
-      .meta({ description: "JSON path of the offending field in the request body (e.g. $.workflow.counters), when the error is about one field." }),
-    limit: z
-      .object({ name: z.string(), value: z.number().int() })
-      .optional()
-      .meta({
-        description:
-          "The limit the field is over, when that is the fault: SZCP_LIMITS.* (forge/szcp/limits.ts) for workflow fields (422 limit_exceeded), limits.* (GET /info) for options and the body size (413).",
-      }),
-  }),
-});
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      status: z.number().int(),
+      code: httpErrorCodeSchema,
+      message: z.string().meta({ description: "What is wrong and where (JSON path of the field, the limit exceeded, the two tokenizer identities, ...)." }),
+      path: z
+        .string()
+        .optional()
+        .meta({ description: "JSON path of the offending field in the request body (e.g. $.workflow.counters), when the error is about one field." }),
+      limit: z
+        .object({ name: z.string(), value: z.number().int() })
+        .optional()
+        .meta({
+          description:
+            "The limit the field is over, when that is the fault: SZCP_LIMITS.* (forge/szcp/limits.ts) for workflow fields (422 limit_exceeded), limits.* (GET /info) for options and the body size (413).",
+        }),
+    }),
+  })
+  .meta({
+    examples: [
+      {
+        error: {
+          status: 422,
+          code: "limit_exceeded",
+          message: "options.batchSize = 1000 exceeds this server's limit of 256 streams per batch",
+          path: "$.options.batchSize",
+          limit: { name: "limits.maxBatchSize", value: 256 },
+        },
+      },
+      { error: { status: 400, code: "invalid_request", message: "invalid request body at $.options.batchsize: Unrecognized key: \"batchsize\"", path: "$.options.batchsize" } },
+    ],
+  });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** How a server checks credentials: an entry of the auth registry (`type`) and its payload. */

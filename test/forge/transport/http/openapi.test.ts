@@ -53,6 +53,10 @@ describe("openapi.json", () => {
         for (const [status, answer] of errors) expect(answer.content?.["application/json"]?.schema, `${method} ${route} ${status}`).toEqual({ $ref: "#/components/schemas/Error" });
       }
     }
+    // Every example in the document is valid against the schema it illustrates.
+    const examples = Object.entries(spec.components.schemas as Record<string, { examples?: unknown[] }>).flatMap(([name, schema]) => (schema.examples ?? []).map((e) => [name, e] as const));
+    expect(examples.map(([name]) => name)).toEqual(expect.arrayContaining(["Error", "RequestOptions", "Limits"]));
+    for (const [name, example] of examples) expect(validator(name)(example), name).toBe("valid");
     // The options a body may carry are the one schema's, field for field.
     expect(Object.keys(spec.components.schemas.RequestOptions.properties)).toEqual(Object.keys(forge.requestOptionsSchema.shape));
   });

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type * as forge from "../../../../forge/index.js";
 import { admitRequest, wireOptions, HttpError, parseAddress, isLoopback, resolveLimits, type ServerLimits } from "../../../../forge/transport/http/index.js";
+import { parseWireOptions, requestOptionsSchema, RequestOptionsError, WIRE_OPTION_KEYS } from "../../../../forge/engine/options.js";
 import { seedExample, testBackend } from "./helpers.js";
 
 let backend: forge.ForgeBackend;
@@ -37,6 +38,33 @@ describe("admitRequest", () => {
     expect(sent).toEqual({ ...engine, batchSize: 2 });
     expect(admitRequest(JSON.parse(JSON.stringify({ workflow, options: sent })), backend, limits).options).toEqual(sent);
     expect(refusal({ workflow, options: { shrinkBatch: "yes" } }).message).toMatch(/\$\.options\.shrinkBatch/);
+  });
+
+  it("refuses the options the queue worker refuses, with the same schema and the same JSON path", () => {
+    // One schema (forge/engine/options.ts) for every untrusted copy: an HTTP body here, any other through parseWireOptions
+    // (the queue worker's job data: test/forge/transport/queue/job-codec.test.ts).
+    for (const [options, where] of [
+      [{ batchsize: 3 }, "$.options.batchsize"],
+      [{ topP: 1.5 }, "$.options.topP"],
+      [{ feedChunk: 65 }, "$.options.feedChunk"],
+      [{ automaton: "gpu" }, "$.options.automaton"],
+      [{ seed: -1 }, "$.options.seed"],
+    ] as const) {
+      const http = refusal({ workflow, options });
+      expect(http.status).toBe(400);
+      expect(http.details.path).toBe(where);
+      let worker: unknown = null;
+      try {
+        parseWireOptions(options);
+      } catch (err) {
+        worker = err;
+      }
+      expect(worker).toBeInstanceOf(RequestOptionsError);
+      expect((worker as RequestOptionsError).where).toBe(where);
+    }
+    // Every key the schema declares is a wire key, and nothing else is.
+    expect(Object.keys(wireOptions({ batchSize: 1, signal: new AbortController().signal, firstInstance: 3, onProgress: () => {} }))).toEqual(["batchSize"]);
+    expect([...WIRE_OPTION_KEYS]).toEqual(Object.keys(requestOptionsSchema.shape));
   });
 
   it("refuses malformed bodies with 400 and the JSON path", () => {

@@ -10,8 +10,7 @@ import { defineProc } from "./define.js";
 import { AgentError } from "./errors.js";
 import { evaluateExpression, MISSING, parseCondition, type Expression } from "./expressions/index.js";
 import { AgentRegistry } from "./registry.js";
-import type { Run } from "../forge/run/types.js";
-import type { SzcpWorkflow } from "../forge/szcp/types.js";
+import type { Run, SzcpWorkflow } from "../forge/index.js";
 import type { Outputs, ProcAgent } from "./types.js";
 
 /** What `forge.sample` needs from the engine: one batched request. */

@@ -3,9 +3,7 @@
  * session (direct, HTTP or queue — they share `request`), `datasets.export` writes with the
  * datasets module. Kept apart from builtins.ts so the agents' core never imports the engine.
  */
-import type { Session } from "../forge/session/session.js";
-import type { WorkflowFactory as ProgramFactory } from "../forge/sfcs/index.js";
-import type { ResourceMap } from "../forge/resources/index.js";
+import type { ResourceMap, Session, WorkflowFactory as ProgramFactory } from "../forge/index.js";
 import type { BuiltinOptions, ForgeSession, SzcpFactory } from "./builtins.js";
 import { createDefaultRegistry } from "./builtins.js";
 import type { AgentRegistry } from "./registry.js";

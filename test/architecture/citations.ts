@@ -54,7 +54,7 @@ export function proseOf(text: string, file: string, withStrings = true): Array<{
       comments.push({ offset: scanner.getTokenStart(), text: scanner.getTokenText() });
     if (token === ts.SyntaxKind.TemplateHead) {
       substitutions.push(0);
-    } else if (token === ts.SyntaxKind.OpenBraceToken || token === ts.SyntaxKind.DollarBraceToken) {
+    } else if (token === ts.SyntaxKind.OpenBraceToken) {
       if (substitutions.length > 0) substitutions[substitutions.length - 1]!++;
     } else if (token === ts.SyntaxKind.CloseBraceToken && substitutions.length > 0) {
       if (substitutions[substitutions.length - 1] === 0) {

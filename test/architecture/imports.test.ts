@@ -15,15 +15,21 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allEdges, buildImportGraph, describeEdge as at, formatCycle, importCycles, layeringViolations, repositoryRoot, topFolder } from "./graph.js";
 
 const root = repositoryRoot();
-const started = performance.now();
+// CPU time, not wall time: on a loaded machine (eight engineers on two cores) the wall clock
+// measures the others; the first, cold build takes about 1 s of CPU, later ones 0.2 s.
+const cpuBefore = process.cpuUsage();
+const wallBefore = performance.now();
 const graph = buildImportGraph(root);
-const buildMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+const buildCpuMs = (cpu.user + cpu.system) / 1000;
+const buildWallMs = performance.now() - wallBefore;
 
 describe("the import graph", () => {
-  it("is built from every source file in under 5 s", () => {
+  it("is built from every source file in under 5 s of CPU time", () => {
     expect(graph.files.length).toBeGreaterThan(300);
     for (const folder of ["forge", "agents", "viz", "datasets", "kernel", "test"]) expect(graph.files.some((f) => topFolder(f) === folder)).toBe(true);
-    expect(buildMs).toBeLessThan(5_000);
+    console.log(`import graph: ${graph.files.length} files in ${buildCpuMs.toFixed(0)} ms of CPU (${buildWallMs.toFixed(0)} ms wall)`);
+    expect(buildCpuMs).toBeLessThan(5_000);
   });
 
   it("has no import cycle", () => {

@@ -79,6 +79,8 @@ interface DeclaredName {
   name: string;
   /** `let`/`var` stay assignable from later cells. */
   assignable: boolean;
+  /** Declared with `export` by the cell itself (not exported again). */
+  exported: boolean;
 }
 
 export interface CellCompilerOptions {
@@ -125,7 +127,6 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
     typeRoots: [join(options.rootDir, "node_modules", "@types")],
     rootDir: options.rootDir,
     outDir,
-    ignoreDeprecations: "6.0",
   };
 
   const host: TS.LanguageServiceHost = {
@@ -174,26 +175,29 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
   function preludeProblems(): string[] {
     const p = program();
     globalsBeforeCells();
-    return [preludeFile, tslabFile].flatMap((path) => {
+    const options = p.getOptionsDiagnostics().map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    return options.concat(...[preludeFile, tslabFile].map((path) => {
       const file = p.getSourceFile(path)!;
       return [...p.getSyntacticDiagnostics(file), ...p.getSemanticDiagnostics(file)].map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
-    });
+    }));
   }
 
-  /** Top-level names a cell declares (not those it exports itself). */
+  /** Top-level names a cell declares. */
   function declaredNames(file: TS.SourceFile): DeclaredName[] {
     const found = new Map<string, DeclaredName>();
+    let exported = false;
     const add = (name: TS.Identifier | TS.BindingName | TS.ModuleName | undefined, assignable = false) => {
       if (!name) return;
       if (ts.isIdentifier(name)) {
-        if (!found.has(name.text)) found.set(name.text, { name: name.text, assignable });
+        if (!found.has(name.text)) found.set(name.text, { name: name.text, assignable, exported });
       } else if (ts.isObjectBindingPattern(name) || ts.isArrayBindingPattern(name)) {
         for (const element of name.elements) if (!ts.isOmittedExpression(element)) add(element.name, assignable);
       }
     };
     for (const statement of file.statements) {
       const modifiers = ts.canHaveModifiers(statement) ? ts.getModifiers(statement) : undefined;
-      if (modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+      exported = modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) ?? false;
+      if (modifiers?.some((m) => m.kind === ts.SyntaxKind.DefaultKeyword)) continue;
       if (ts.isVariableStatement(statement)) {
         const assignable = (statement.declarationList.flags & (ts.NodeFlags.Const | ts.NodeFlags.Using | ts.NodeFlags.AwaitUsing)) === 0;
         for (const declaration of statement.declarationList.declarations) add(declaration.name, assignable);
@@ -285,7 +289,7 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
     pending = null;
     const parsed = ts.createSourceFile(cellFile, src, ts.ScriptTarget.ES2023, false, ts.ScriptKind.TS);
     const names = declaredNames(parsed);
-    setFile(cellFile, `${src}\n;export { ${names.map((n) => n.name).join(", ")} };\n`);
+    setFile(cellFile, `${src}\n;export { ${names.filter((n) => !n.exported).map((n) => n.name).join(", ")} };\n`);
     const p = program();
     const file = p.getSourceFile(cellFile)!;
     const diagnostics = [...p.getSyntacticDiagnostics(file), ...p.getSemanticDiagnostics(file)]

@@ -53,6 +53,9 @@ describe("createCellCompiler", () => {
     expect(next.js).toContain("exports.count = (0, exports.twice)(exports.count)");
     expect(next.js).toContain("__forge_cell__.value = new exports.Box(exports.count).v");
     expect(messages(compiler.convert("label = 'm'"))).toEqual(["1:1 Cannot assign to 'label' because it is an import."]);
+    // A name the cell exported itself is carried too.
+    ran("export const exportedOne = 5;");
+    expect(ok(compiler.convert("exportedOne + 1")).js).toContain("__forge_cell__.value = exports.exportedOne + 1");
     // Shorthand properties read the earlier cell's value too.
     expect(ok(compiler.convert("({ count, label })")).js).toContain("({ count: exports.count, label: exports.label })");
   });

@@ -1,10 +1,42 @@
 /**
- * Workflow Forge — the public API, stage by stage in pipeline order (docs/README.md#the-pipeline):
+ * Workflow Forge — the public API, stage by stage in pipeline order. The pipeline in one
+ * picture (the same as docs/README.md#the-pipeline, where each stage is described):
  *
- *   UDPL text ─parse→ ZCP sequences ─SFCS program→ compile → WorkflowFactory
- *   factory(args) ─RZCP graph, resources sampled→ SZCP workflow      (serialization boundary)
- *   SZCP ─tokenize→ LZCP ─assemble→ TTFA program ─engine: model + sampler + automaton→ Run
- *   Run → extractions, branch paths, statistics (→ viz/, datasets/)
+ *   UDPL text (TOML prompt files)
+ *       │  parseUdpl / parseUdplFile / parseUdplFolder                   forge/udpl
+ *       ▼
+ *   ZCP sequences: blocks split into zone templates (literals, placeholders)     forge/zcp
+ *       │  newProgram(sequences, resources, config)          forge/sfcs, forge/resources
+ *       │  .run / .loop / .when / .capture / .feed / .extract, then .compile()
+ *       ▼
+ *   WorkflowFactory holding the RZCP graph: zones laid out flat, next/jump edges  forge/rzcp
+ *       │  factory(args): every resource sampled                         forge/rzcp
+ *       ▼
+ *   SZCP workflow: plain, versioned JSON (zod schema, hash)              forge/szcp
+ *   ═══════════ serialization boundary: the client above, the backend below ═══════════
+ *       │  session.request(config, workflow, options): in this process, over HTTP or
+ *       │  through a Redis queue           forge/session, forge/transport, forge/connect.ts
+ *       │  lowerWorkflow(workflow, tokenizer)                forge/lzcp, forge/tokenizer
+ *       ▼
+ *   LZCP workflow: token ids, tag masks, tool ids, the vocabulary's bytes
+ *       │  assembleProgram(lzcp)       (compileForBackend: both steps)   forge/ttfa
+ *       ▼
+ *   TTFA program: column-wise bytecode and a token-level trigger table
+ *       │  the engine, each decode step, all streams: model → sampler → automaton
+ *       │                      forge/engine, forge/model, forge/sampler, forge/backend
+ *       ▼
+ *   StreamTrace per stream: tokens, zones, forced flags, events, status
+ *       │  deriveRun(…)                                                  forge/run
+ *       ▼
+ *   Run: extractions, branch paths, statistics
+ *       │  samplesTable / exportRun …   branchPathChart / jumpStatisticsChart …
+ *       │                                                     datasets/, viz/ (above forge)
+ *       ▼
+ *   Arrow tables, JSON Lines files, Vega-Lite charts
+ *
+ * The layers above forge (agents/, datasets/, viz/, kernel/, cli/, studio/) import this file
+ * and the few others package.json `exports` names, never forge's internals
+ * (docs/README.md#layers; test/architecture/imports.test.ts).
  */
 
 // 1. UDPL: TOML prompt files → config + sequences of ZCP blocks.

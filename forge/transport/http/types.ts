@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Progress } from "../../engine/progress.js";
 import { requestOptionsSchema, type WireRequestOptions } from "../../engine/options.js";
 import { szcpSchema } from "../../szcp/index.js";
+import type { SzcpWorkflow } from "../../szcp/types.js";
 import type { BackendInfo } from "../../session/contract.js";
 
 export type { WireRequestOptions };
@@ -25,11 +26,8 @@ export const submitBodySchema = z.strictObject({
     .meta({ description: "Tokenizer identity the client prepared the workflow for; refused (422) when it is not the server's (GET /info)." }),
 });
 
-export interface SubmitBody {
-  workflow: z.input<typeof szcpSchema> | object;
-  options?: WireRequestOptions;
-  tokenizer?: string;
-}
+/** What a client sends (submitBodySchema's fields, with the workflow as forge/szcp types it). */
+export type SubmitBody = Omit<z.infer<typeof submitBodySchema>, "workflow"> & { workflow: SzcpWorkflow };
 
 /** Lifecycle of a job. One job runs at a time; the others wait in submission order. */
 export const jobStateSchema = z.enum(["queued", "running", "done", "failed", "cancelled"]);

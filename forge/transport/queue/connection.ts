@@ -16,7 +16,7 @@
 import type { IRedisClient } from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
 import { bullmq, ioredis } from "./drivers.js";
-import { QueueConfigError } from "./errors.js";
+import { QueueConfigError, QueueConnectionError } from "./errors.js";
 
 /** A checked Redis URL. */
 export interface RedisTarget {
@@ -90,15 +90,15 @@ export async function controlClient(target: RedisTarget): Promise<Redis> {
 }
 
 /** A system error (ECONNREFUSED, ENOTFOUND, ETIMEDOUT …) or Redis's own refusal, said in words. */
-function connectError(target: RedisTarget, err: Error): Error {
+function connectError(target: RedisTarget, err: Error): QueueConnectionError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code !== undefined && /^E[A-Z]+$/.test(code)) return new Error(`cannot connect to Redis at ${target.display}: ${code}`);
+  if (code !== undefined && /^E[A-Z]+$/.test(code)) return new QueueConnectionError(`cannot connect to Redis at ${target.display}: ${code}`);
   const hint = /^NOAUTH/.test(err.message)
     ? " (put the password in the URL: redis://:PASSWORD@host:port)"
     : /^WRONGPASS/.test(err.message)
       ? " (check the user name and password in the URL)"
       : "";
-  return new Error(`Redis at ${target.display} refused the login: ${err.message}${hint}`);
+  return new QueueConnectionError(`Redis at ${target.display} refused the login: ${err.message}${hint}`);
 }
 
 /** Closes BullMQ connections we created (BullMQ leaves passed-in connections open). */

@@ -15,6 +15,15 @@ export class QueueConfigError extends ForgeError {
   }
 }
 
+/** Redis is not there, or refuses the login (the message says which, the URL without its password). */
+export class QueueConnectionError extends ForgeError {
+  readonly code: string = "queue_unreachable";
+  constructor(message: string) {
+    super(message);
+    this.name = "QueueConnectionError";
+  }
+}
+
 export class QueueJobError extends RequestError {
   constructor(
     message: string,

@@ -12,7 +12,7 @@
  *   worker.ts      startQueueWorker: the job runner; worker-main.ts is `forge worker --redis …`
  */
 export * from "./types.js";
-export { QueueConfigError, QueueJobError, QueueJobDataError } from "./errors.js";
+export { QueueConfigError, QueueConnectionError, QueueJobError, QueueJobDataError } from "./errors.js";
 export { parseRedisUrl, bullConnection, controlClient, type RedisTarget, type BullConnectionOptions } from "./connection.js";
 export { splitInstances } from "./split.js";
 export { encodeJobData, decodeJobData, encodeJobResult, decodeJobResult, QUEUE_JOB_LIMITS } from "./job-codec.js";

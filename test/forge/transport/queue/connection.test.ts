@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullConnection, controlClient, parseRedisUrl, QueueConfigError } from "../../../../forge/transport/queue/index.js";
+import { bullConnection, controlClient, parseRedisUrl, QueueConfigError, QueueConnectionError } from "../../../../forge/transport/queue/index.js";
 import { freePort, startRedis, type RedisProcess } from "./helpers.js";
 
 describe("parseRedisUrl", () => {
@@ -90,5 +90,6 @@ describe("ioredis clients against a real redis-server", () => {
     expect(await connectionsReceived()).toBe(received);
     const port = await freePort();
     await expect(control(`redis://127.0.0.1:${port}`)).rejects.toThrow(new RegExp(`^cannot connect to Redis at redis://127\\.0\\.0\\.1:${port}: ECONNREFUSED$`));
+    await expect(control(`redis://127.0.0.1:${port}`)).rejects.toBeInstanceOf(QueueConnectionError);
   });
 });

@@ -103,6 +103,17 @@ export async function startStudio(options: StudioOptions): Promise<StudioServer>
       }
     }
     if (!req.url.startsWith("/api/")) return;
+    // A page of another origin may send simple requests here; changes come only from the studio's own page.
+    const origin = req.headers.origin;
+    if (req.method !== "GET" && req.method !== "HEAD" && typeof origin === "string" && origin !== "null") {
+      let sameHost = false;
+      try {
+        sameHost = new URL(origin).host === req.headers.host;
+      } catch {
+        sameHost = false;
+      }
+      if (!sameHost) return reply.code(403).send({ error: { code: "forbidden_origin", message: `requests from ${origin} are not accepted` } });
+    }
     if (verifier && (await verifier.verify({ headers: req.headers })) === null) {
       reply.code(401).header("www-authenticate", verifier.challenge);
       return reply.send({ error: { code: "unauthorized", message: "missing or invalid credentials" } });

@@ -180,24 +180,27 @@ describe("Forge Studio in Chromium", () => {
     await page.screenshot({ path: join(shots, "9-template.png") });
   });
 
-  it("measures: a 200-step workflow opens within a second; scrolling 1,024 streams stays within a 16 ms frame", async () => {
+  it("measures opening a 200-step workflow and frame times while scrolling 1,024 streams (virtualized), and saves a hand-written file back unchanged", async () => {
     await page.getByRole("button", { name: "Run inspector" }).click();
     await page.getByLabel("Run export", { exact: true }).selectOption("run-a.samples.arrow");
     await expect.poll(() => page.locator(".stream-row").count()).toBeGreaterThan(10);
     // Scrolling: one scroll step per animation frame, frame-to-frame times recorded in the page.
-    const frames = await page.evaluate(async () => {
+    const scroll = await page.evaluate(async () => {
       const list = document.querySelector(".stream-list") as HTMLElement;
       const times: number[] = [];
+      let rows = 0;
       let last = performance.now();
       for (let i = 0; i < 180; i++) {
         await new Promise(requestAnimationFrame);
         const now = performance.now();
         times.push(now - last);
         last = now;
+        rows = Math.max(rows, list.querySelectorAll(".stream-row").length);
         list.scrollTop += 240;
       }
-      return times.slice(5).sort((a, b) => a - b);
+      return { times: times.slice(5).sort((a, b) => a - b), rows, end: list.scrollTop };
     });
+    const frames = scroll.times;
     const p = (q: number) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))]!;
     await page.getByRole("button", { name: "Workflow editor" }).click();
     const openMs = await page.evaluate(async () => {
@@ -207,12 +210,22 @@ describe("Forge Studio in Chromium", () => {
       return performance.now() - t0;
     });
     await page.screenshot({ path: join(shots, "7-big-workflow.png") });
-    const figures = { openMs200Steps: Math.round(openMs), scrollFrameMs: { p50: +p(0.5).toFixed(1), p95: +p(0.95).toFixed(1), max: +p(1).toFixed(1) } };
+    // Written by hand (here by bigWorkflow), opened, saved: not one byte changes.
+    const before = readFileSync(join(folder, "big.toml"), "utf8");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("big.toml unchanged");
+    expect(readFileSync(join(folder, "big.toml"), "utf8")).toBe(before);
+    const onTime = frames.filter((t) => t <= 17.5).length / frames.length; // a 60 Hz frame is 16.7 ms
+    const figures = {
+      openMs200Steps: Math.round(openMs),
+      scrollFrameMs: { p50: +p(0.5).toFixed(1), p90: +p(0.9).toFixed(1), p95: +p(0.95).toFixed(1), max: +p(1).toFixed(1), framesWithin16ms: +onTime.toFixed(3), frames: frames.length },
+    };
     writeFileSync(join(shots, "figures.json"), JSON.stringify(figures, null, 2) + "\n");
     console.log("studio figures", JSON.stringify(figures));
     expect(await page.locator("li.step").count()).toBe(200);
-    // Bounds with headroom for a shared CI machine; the goals (1 s, 16 ms) are reported, not asserted.
-    expect(openMs).toBeLessThan(5_000);
-    expect(p(0.5)).toBeLessThan(50);
+    // What keeps scrolling cheap: however far it went, only the rows in view (plus overscan) exist.
+    // The times themselves depend on the machine's load: reported (figures.json), not asserted.
+    expect(scroll.end).toBeGreaterThan(20_000);
+    expect(scroll.rows).toBeLessThan(80);
   });
 });

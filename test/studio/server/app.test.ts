@@ -178,6 +178,14 @@ describe("studio auth and loopback rules", () => {
     await expect(startStudio({ folder, address: "0.0.0.0:0" })).rejects.toThrow(/reachable from other machines/);
   });
 
+  it("refuses changes sent by a page of another origin", async () => {
+    const r = await api("/api/file", { method: "PUT", body: { path: "x.toml", data: {} }, headers: { origin: "https://evil.example" } });
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe("forbidden_origin");
+    const same = await api("/api/validate", { method: "POST", body: { doc: { name: "w", steps: [] } }, headers: { origin: new URL(studio.url).origin } });
+    expect(same.status).toBe(200);
+  });
+
   it("answers only loopback Host headers without auth (no DNS rebinding)", async () => {
     const url = new URL("/api/agents", studio.url);
     const status = await new Promise<number>((resolve, reject) => {

@@ -84,7 +84,8 @@ export function decodeJobData(value: unknown): { data: QueueJobData; workflow: S
     const what = issue.path[0] === "options" ? "the job's request options are invalid" : "the job's data is not a Forge job";
     throw new QueueJobDataError(`${what} (at ${where}: ${issue.message})`, where);
   }
-  const data = value as QueueJobData;
+  // What the schema parsed, not the value as it came: the options the worker runs with are exactly the checked ones.
+  const data = parsed.data as unknown as QueueJobData;
   try {
     // The same schema and limits as the HTTP server's admission (SZCP_LIMITS), paths from the job's data.
     // Sealed (frozen, hash memoized): the worker's check and run compile it once.

@@ -79,6 +79,13 @@ describe("a worker against a real redis-server", () => {
     expect(lines.some((line) => line.includes("job counters started"))).toBe(false);
     const instances = await failure("instances", jobData((d) => (d.instances = 1e15)));
     expect(instances).toContain("QUEUE_JOB_LIMITS.maxJobInstances");
+    // Options are checked with the request-options schema the HTTP server admits with: a misspelt
+    // or out-of-range option fails the job at once, naming it, instead of being spread into the run.
+    const misspelt = await failure("misspelt", jobData((d) => Object.assign(d.options, { temprature: 0.5 })));
+    expect(misspelt).toContain("the job's request options are invalid (at $.options.temprature:");
+    const topP = await failure("topP", jobData((d) => Object.assign(d.options, { topP: 7 })));
+    expect(topP).toContain("at $.options.topP:");
+    expect(lines.some((line) => /job (misspelt|topP) started/.test(line))).toBe(false);
   });
 
   it("still runs a valid job", async () => {

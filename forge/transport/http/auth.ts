@@ -120,7 +120,7 @@ function bearerFileFactory(payload: unknown): AuthVerifier {
 /** The server-side registry, with "bearer-file" registered. */
 export const authRegistry = new AuthRegistry().register("bearer-file", bearerFileFactory);
 
-/** Client side: credentials a RemoteServer sends, as the seed's auth-type + auth-payload. */
+/** Client side: credentials an HttpClient sends, as the seed's auth-type + auth-payload. */
 export interface ClientAuth {
   type: string;
   payload: unknown;

@@ -102,12 +102,12 @@ export function buildRun(samples: Table, paths: Table, where: string): Inspected
   }
   const details = new Map<number, StreamDetail>();
   const order: number[] = [];
-  let truncated = 0;
+  const leftOut = new Set<number>();
   const get = (stream: number, pathId: string, status: string): StreamDetail | undefined => {
     let d = details.get(stream);
     if (d) return d;
     if (details.size >= MAX_STREAMS) {
-      truncated++;
+      leftOut.add(stream);
       return undefined;
     }
     d = { stream, pathId, status, segments: 0, jumps: 0, tokens: 0, preview: "", segmentsList: [], extractions: [] };
@@ -145,5 +145,58 @@ export function buildRun(samples: Table, paths: Table, where: string): Inspected
     return summary;
   });
   const hasLogprobs = samples.schema.fields.some((f) => f.name === "logprobs") || paths.schema.fields.some((f) => f.name === "logprobs");
-  return { file: where, runId: String(meta.runId ?? "").replace(/^"|"$/g, ""), meta, zones, streams, truncated, hasLogprobs, details };
+  return { file: where, runId: String(meta.runId ?? "").replace(/^"|"$/g, ""), meta, zones, streams, truncated: leftOut.size, hasLogprobs, details };
+}
+
+/** Largest Arrow table the studio takes from a Forge server. */
+export const MAX_JOB_TABLE_BYTES = 256 * 1024 * 1024;
+
+const jobs = new Map<string, InspectedRun>();
+
+/** The handle under which an opened server job is found again (`GET /api/inspect/stream?path=<handle>`). */
+export function jobHandle(server: string, job: string): string {
+  return `job:${server.replace(/\/+$/, "")}/jobs/${job}`;
+}
+
+export function openedJob(handle: string): InspectedRun | undefined {
+  return jobs.get(handle);
+}
+
+/**
+ * A finished job on a running Forge server, read as the inspector reads an export: the server's
+ * `GET /jobs/{id}/result.arrow?table=samples|paths` (datasets' tables, the same columns and metadata).
+ */
+export async function inspectJob(server: string, job: string, token?: string): Promise<InspectedRun> {
+  const where = `${server} job ${job}`;
+  let base: URL;
+  try {
+    base = new URL(server);
+  } catch {
+    throw new StudioError(server, "is not a URL (http://host:port of a Forge server)");
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") throw new StudioError(server, "a Forge server's URL starts with http:// or https://");
+  const table = async (name: "samples" | "paths"): Promise<Table> => {
+    const url = new URL(`jobs/${encodeURIComponent(job)}/result.arrow?table=${name}&wait=false`, base.href.endsWith("/") ? base : new URL(base.href + "/"));
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(60_000) });
+    } catch (error) {
+      throw new StudioError(where, `cannot reach the Forge server: ${(error as Error).message}`);
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      throw new StudioError(where, `the server answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ""}`);
+    }
+    const length = Number(res.headers.get("content-length") ?? 0);
+    if (length > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `the ${name} table is ${length} bytes, more than the ${MAX_JOB_TABLE_BYTES} the studio takes`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.byteLength > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `the ${name} table is more than ${MAX_JOB_TABLE_BYTES} bytes`);
+    return readArrow(bytes);
+  };
+  const [samples, paths] = await Promise.all([table("samples"), table("paths")]);
+  const handle = jobHandle(server, job);
+  const run = buildRun(samples, paths, handle);
+  if (jobs.size >= 8) jobs.delete(jobs.keys().next().value!);
+  jobs.set(handle, run);
+  return run;
 }

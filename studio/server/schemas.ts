@@ -112,6 +112,12 @@ export const inspectResponse = z.object({
   truncated: z.number(),
   hasLogprobs: z.boolean(),
 });
+export const jobRequest = z.object({
+  server: z.string().min(1).max(2048),
+  job: z.string().min(1).max(200),
+  /** The Forge server's bearer token, when it has auth (sent to that server only, never stored). */
+  token: z.string().max(4096).optional(),
+});
 export const streamQuery = z.object({ path: filePath, stream: z.coerce.number().int().min(0).max(2 ** 31 - 1) });
 export const streamResponse = z.object({
   stream: z.number(),
@@ -147,7 +153,8 @@ export const studioRoutes: StudioRoute[] = [
   { method: "GET", path: "/api/runs/{runId}", summary: "A run with per-step status from the tape", params: runIdParams, response: runResponse },
   { method: "POST", path: "/api/runs/{runId}/resume", summary: "Resume a killed or failed run", params: runIdParams, response: runStarted },
   { method: "GET", path: "/api/inspect", summary: "Open a run export: streams and zones", query: inspectQuery, response: inspectResponse },
-  { method: "GET", path: "/api/inspect/stream", summary: "One stream of a run export", query: streamQuery, response: streamResponse },
+  { method: "POST", path: "/api/inspect/job", summary: "Open a finished job on a running Forge server (its result.arrow tables)", body: jobRequest, response: inspectResponse },
+  { method: "GET", path: "/api/inspect/stream", summary: "One stream of a run export or opened job (path: the file, or the job's handle)", query: streamQuery, response: streamResponse },
 ];
 
 /** A name for each schema in the OpenAPI document (prefixed: the document holds the server's too). */
@@ -168,6 +175,7 @@ const COMPONENTS: Array<[string, z.ZodType, string?]> = [
   ["StudioRunRequest", runRequest],
   ["StudioRunStarted", runStarted],
   ["StudioRun", runResponse],
+  ["StudioJobRequest", jobRequest],
   ["StudioInspectedRun", inspectResponse],
   ["StudioStream", streamResponse],
 ];

@@ -118,5 +118,6 @@ export const Api = {
   runView: (runId: string) => api<RunView>(`/api/runs/${encodeURIComponent(runId)}`),
   resume: (runId: string) => api<{ runId: string }>(`/api/runs/${encodeURIComponent(runId)}/resume`, { method: "POST", body: {} }),
   inspect: (path: string) => api<InspectedRun>(`/api/inspect?path=${encodeURIComponent(path)}`),
+  job: (server: string, job: string, token?: string) => api<InspectedRun>("/api/inspect/job", { method: "POST", body: { server, job, ...(token ? { token } : {}) } }),
   stream: (path: string, stream: number) => api<StreamDetail>(`/api/inspect/stream?path=${encodeURIComponent(path)}&stream=${stream}`),
 };

@@ -37,13 +37,25 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
   const [selected, setSelected] = useState<number | null>(null);
   const [detail, setDetail] = useState<StreamDetail | null>(null);
 
+  const [job, setJob] = useState({ server: "http://127.0.0.1:8080", id: "", token: "" });
   useEffect(() => {
-    if (!path) return;
+    if (!path || path.startsWith("job:")) return;
     setRun(null);
     setSelected(null);
     setDetail(null);
     Api.inspect(path).then(setRun, props.onError);
   }, [path, props.onError]);
+  const openJob = async () => {
+    try {
+      const opened = await Api.job(job.server, job.id, job.token || undefined);
+      setSelected(null);
+      setDetail(null);
+      setRun(opened);
+      setPath(opened.file);
+    } catch (e) {
+      props.onError(e);
+    }
+  };
   useEffect(() => {
     if (!otherPath) return setOther(null);
     Api.inspect(otherPath).then(setOther, props.onError);
@@ -70,9 +82,16 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
           Run export{" "}
           <select aria-label="Run export" value={path} onChange={(e) => setPath(e.target.value)}>
             <option value="">— choose —</option>
+            {path.startsWith("job:") && <option value={path}>{path.slice(4)}</option>}
             {exports.map((f) => <option key={f.path} value={f.path}>{f.path}</option>)}
           </select>
         </label>
+        <form className="inline" onSubmit={(e) => { e.preventDefault(); void openJob(); }} aria-label="Open a job on a Forge server">
+          <input aria-label="Forge server URL" value={job.server} onChange={(e) => setJob({ ...job, server: e.target.value })} size={22} />
+          <input aria-label="Job id" placeholder="job id" value={job.id} onChange={(e) => setJob({ ...job, id: e.target.value })} size={14} />
+          <input aria-label="Forge server token" type="password" placeholder="token (if any)" value={job.token} onChange={(e) => setJob({ ...job, token: e.target.value })} size={10} />
+          <button type="submit" disabled={!job.id}>Open job</button>
+        </form>
         <label>
           Compare with{" "}
           <select aria-label="Compare with run export" value={otherPath} onChange={(e) => setOtherPath(e.target.value)}>

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as forge from "../../../forge/index.js";
+import { startStudio, type StudioServer } from "../../../studio/server/app.js";
+import { inspectJob, MAX_STREAMS } from "../../../studio/server/inspector.js";
+import { agentFolder, writeRunExport } from "../fixtures.js";
+import { seedExample, testBackend } from "../../forge/transport/http/helpers.js";
+
+let forgeServer: forge.HttpForgeServer;
+let studio: StudioServer;
+
+beforeAll(async () => {
+  forgeServer = await forge.makeServer(await testBackend(), { address: "127.0.0.1:0", log: () => {} });
+  studio = await startStudio({ folder: agentFolder(), dist: "/nonexistent" });
+}, 120_000);
+afterAll(async () => {
+  await studio?.close();
+  await forgeServer?.close();
+});
+
+describe("the run inspector's sources", () => {
+  it("opens a finished job on a running Forge server like an export: streams, paths, a stream's zones and extractions", async () => {
+    const client = new forge.server.HttpClient(forgeServer.url);
+    const workflow = seedExample(4).factory();
+    const { id } = await client.enqueue(workflow, { batchSize: 3, instances: 5, seed: 11 });
+    const run = await client.result(id);
+
+    const res = await fetch(new URL("/api/inspect/job", studio.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ server: forgeServer.url, job: id }),
+    });
+    expect(res.status).toBe(200);
+    const opened = (await res.json()) as { file: string; streams: Array<{ stream: number; status: string; segments: number }>; zones: unknown[] };
+    expect(opened.streams.map((s) => s.stream)).toEqual(run.streams.map((s) => s.instance));
+    expect(opened.streams.map((s) => s.status)).toEqual(run.streams.map((s) => s.status));
+    expect(opened.zones.length).toBe(workflow.zones.length);
+
+    const detail = await fetch(new URL(`/api/inspect/stream?path=${encodeURIComponent(opened.file)}&stream=${run.streams[0]!.instance}`, studio.url)).then((r) => r.json());
+    expect(detail.segmentsList.length).toBe(opened.streams[0]!.segments);
+    expect(detail.segmentsList.length).toBeGreaterThan(0);
+    const names = Object.keys(run.streams[0]!.extractions ?? {});
+    expect(detail.extractions.map((e: { extraction: string }) => e.extraction).sort()).toEqual(expect.arrayContaining(names));
+  });
+
+  it("says what went wrong with a job: unknown id, unreachable server, not a URL", async () => {
+    await expect(inspectJob(forgeServer.url, "00000000-0000-4000-8000-000000000000")).rejects.toThrow(/answered 404/);
+    await expect(inspectJob("http://127.0.0.1:1", "x")).rejects.toThrow(/cannot reach the Forge server/);
+    await expect(inspectJob("ftp://x", "x")).rejects.toThrow(/starts with http/);
+  });
+
+  it("opens at most MAX_STREAMS streams of a larger export and says how many it left out", async () => {
+    const folder = agentFolder();
+    const file = await writeRunExport(folder, "huge", MAX_STREAMS + 6);
+    const { inspectExport } = await import("../../../studio/server/inspector.js");
+    const run = inspectExport(file, "huge.samples.arrow");
+    expect(run.streams).toHaveLength(MAX_STREAMS);
+    expect(run.truncated).toBe(6);
+  });
+});

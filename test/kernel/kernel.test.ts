@@ -19,9 +19,9 @@ while (!signal?.aborted && done < streams) {
   await new Promise((r) => setTimeout(r, 5));
   done++;
   const elapsedMs = performance.now() - started;
-  report?.({ streamsDone: done, streams, step: done, tokens: done * 8, tokensPerSecond: (done * 8000) / elapsedMs, elapsedMs, etaMs: ((streams - done) * elapsedMs) / done, finished: false });
+  report?.({ streamsDone: done, streams, step: done, tokens: done * 8, tokensPerSecond: (done * 8000) / elapsedMs, generatedTokens: done * 2, forcedTokens: done * 6, generatedTokensPerSecond: (done * 2000) / elapsedMs, fraction: done / streams, elapsedMs, etaMs: ((streams - done) * elapsedMs) / done, finished: false });
 }
-report?.({ streamsDone: done, streams, step: done, tokens: done * 8, tokensPerSecond: 0, elapsedMs: performance.now() - started, etaMs: 0, finished: true });
+report?.({ streamsDone: done, streams, step: done, tokens: done * 8, tokensPerSecond: 0, generatedTokens: done * 2, forcedTokens: done * 6, generatedTokensPerSecond: 0, fraction: 1, elapsedMs: performance.now() - started, etaMs: 0, finished: true });
 ({ streamsDone: done, interrupted: signal?.aborted ?? false })
 `;
 
@@ -137,13 +137,13 @@ describe("kernel over zeromq", () => {
     expect(content(reply).status).toBe("ok");
     const first = ofType(outputs, "display_data")[0]!;
     const id = content(first).transient.display_id;
-    expect(content(first).data["text/plain"]).toMatch(/streams done · [\d,]+ tokens \([\d,]+\/s\) · step \d+ · [\d.]+ s, (about [\d.]+ s left|estimating time left)$/);
+    expect(content(first).data["text/plain"]).toMatch(/streams done · \d+ % · [\d,]+ generated \([\d,]+\/s\) \+ [\d,]+ forced tokens · step \d+ · [\d.]+ s, (about [\d.]+ s left|estimating time left)$/);
     const updates = ofType(outputs, "update_display_data").filter((m) => content(m).transient.display_id === id);
     // 150 reports over ~1 s, throttled to ~4/s.
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(updates.length).toBeLessThan(20);
     const last = content(updates.at(-1)!).data["text/plain"] as string;
-    expect(last).toMatch(/^✔ 150\/150 streams · 1,200 tokens in [\d.]+ s/);
+    expect(last).toMatch(/^✔ 150\/150 streams · 300 generated \+ 900 forced tokens in [\d.]+ s/);
     expect(last).not.toContain("\n");
   });
 

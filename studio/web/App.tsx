@@ -2,11 +2,12 @@
  * Forge Studio: the workflow editor (agent files in the studio's folder, one at a time, in tabs
  * shared by the three agent kinds) and the run inspector (Arrow run exports).
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { catalogOf, type AgentDoc, type AgentInfo, type Catalog } from "../logic/types.js";
 import { Api, setToken, StudioApiError, type FileEntry, type Problem } from "./api.js";
-import { CodeEditor } from "./editors.js";
-import { Inspector } from "./inspector.js";
+// CodeMirror and the inspector load when first shown: the editor's first paint does not wait for them.
+const CodeEditor = lazy(() => import("./editors.js").then((m) => ({ default: m.CodeEditor })));
+const Inspector = lazy(() => import("./inspector.js").then((m) => ({ default: m.Inspector })));
 import { RunPanel } from "./run-panel.js";
 import { StepsTab } from "./steps.js";
 
@@ -171,7 +172,9 @@ export function App() {
         </div>
       )}
       {mode === "inspector" ? (
-        <Inspector files={files.filter((f) => f.kind === "arrow")} onError={report} />
+        <Suspense fallback={<div className="empty">Loading the inspector…</div>}>
+          <Inspector files={files.filter((f) => f.kind === "arrow")} onError={report} />
+        </Suspense>
       ) : (
         <div className="workbench">
           <aside className="explorer" aria-label="Explorer">
@@ -216,6 +219,7 @@ export function App() {
                   ))}
                 </div>
                 <section id="tabpanel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
+                  <Suspense fallback={<div className="empty">Loading the editor…</div>}>
                   {open.kind === "code" ? (
                     tab === "last" ? (
                       <CodeEditor
@@ -260,6 +264,7 @@ export function App() {
                       />
                     )
                   ) : null}
+                  </Suspense>
                 </section>
                 <ProblemsPanel problems={problems} />
               </>

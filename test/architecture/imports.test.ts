@@ -8,9 +8,11 @@
  *    forge only through its public entry points, the files package.json `exports` names;
  *    tests, benchmarks and scripts may import anything.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { allEdges, buildImportGraph, describeEdge as at, formatCycle, importCycles, layeringViolations, repositoryRoot, topFolder } from "./graph.js";
 
@@ -62,6 +64,20 @@ describe("the import graph", () => {
     }
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, string> };
     expect(pkg.exports["./package.json"]).toBe("./package.json");
+  });
+
+  it("is what Node resolves the package's own name by: each subpath to its file, an internal refused", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string };
+    const specifiers = [...graph.exports.keys()].map((subpath) => (subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+    const script =
+      `const out = {}; for (const s of ${JSON.stringify(specifiers)}) out[s] = import.meta.resolve(s);` +
+      `try { import.meta.resolve(${JSON.stringify(`${pkg.name}/run/derive.js`)}); out.internal = "resolved"; } catch (e) { out.internal = e.code; }` +
+      `console.log(JSON.stringify(out));`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 30_000 });
+    expect(child.stderr).toBe("");
+    const resolved = JSON.parse(child.stdout) as Record<string, string>;
+    [...graph.exports.values()].forEach((file, i) => expect(resolved[specifiers[i]!]).toBe(pathToFileURL(join(root, file)).href));
+    expect(resolved.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
   });
 });
 

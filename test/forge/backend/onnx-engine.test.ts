@@ -52,13 +52,24 @@ describe("ONNX engine: greedy traces equal the tfjs engine's", { timeout: 300_00
   it("the project's model, seed example, 8 streams (prefill, continuous batching over 12 instances, shrinking)", async () => {
     const { factory } = seedExample(24);
     const workflow = factory();
-    const options = { batchSize: 8, instances: 12, seed: 3, greedy: true, maxTokens: 700 };
+    // The model reads bytes: the seed example's forced text alone is ≈ 1 000 tokens, so 700 would compare forced tokens only.
+    const options = { batchSize: 8, instances: 12, seed: 3, greedy: true, maxTokens: 2000 };
     const [a, b] = [await project.tfjs.run(workflow, options), await project.onnx.run(workflow, options)];
+    expect(a.streams.every((s) => s.forced.some((f) => f === 0))).toBe(true);
     expect(tokensOf(b)).toEqual(tokensOf(a));
     expect(b.streams.map((s) => s.status)).toEqual(a.streams.map((s) => s.status));
     expect(b.meta.forwardTokens).toBe(a.meta.forwardTokens);
     // Each run's metadata says what computed it.
     expect([a.meta.engine, a.meta.device, b.meta.engine, b.meta.device]).toEqual(["tfjs", "cpu", "onnxruntime", "cpu"]);
+  });
+
+  it("the project's model, seed example sampled at temperature 1: the same traces (logits agree within 2e-4, onnx-model.test.ts, so the draws land alike)", async () => {
+    const { factory } = seedExample(24);
+    const workflow = factory();
+    const options = { batchSize: 8, instances: 8, seed: 11, temperature: 1, maxTokens: 2000 }; // bytes: the forced text alone is ≈ 1 000
+    const [a, b] = [await project.tfjs.run(workflow, options), await project.onnx.run(workflow, options)];
+    expect(a.streams.some((s) => s.forced.some((f) => f === 0))).toBe(true); // tokens were sampled, not only forced
+    expect(tokensOf(b)).toEqual(tokensOf(a));
   });
 
   for (const family of ["llama", "gpt2"] as const) {

@@ -180,3 +180,53 @@ describe("8-bit weights (MatMulNBits)", () => {
     model.dispose();
   });
 });
+
+describe("ONNX vs tfjs logits on the project's model and on 135M-wide models of each family", () => {
+  /** Feeds the same two streams to both engines token by token; the largest logit difference. */
+  function worstOver(model: DecoderModel, onnx: OnnxStepModel, steps: number): { worst: number; largest: number } {
+    const tfjs = tfjsStepModel(model);
+    const caches = [tfjs.createCache(2, steps + 1), onnx.createCache(2, steps + 1)];
+    const positions = new Int32Array(2);
+    const V = model.config.vocabSize;
+    let worst = 0, largest = 0;
+    for (let t = 0; t < steps; t++) {
+      const tokens = Int32Array.from([(t * 37 + 11) % V, (t * 101 + 7) % V]);
+      const a = rows(tfjs.decode(caches[0] as never, tokens, positions));
+      const b = rows(onnx.decode(caches[1] as never, tokens, positions));
+      for (let i = 0; i < a.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+        largest = Math.max(largest, Math.abs(a[i]!));
+      }
+      positions[0]!++;
+      positions[1]!++;
+    }
+    caches.forEach((c) => c.dispose());
+    return { worst, largest };
+  }
+
+  it(`models/forge-tiny (trained): within ${TOL} at every step of 48`, async () => {
+    const { loadModel } = await import("../../../forge/model/index.js");
+    const { model } = await loadModel("models/forge-tiny");
+    const onnx = await OnnxStepModel.fromDecoder(model);
+    const { worst, largest } = worstOver(model, onnx, 48);
+    expect(largest).toBeGreaterThan(1); // real logits, not near-zero ones
+    expect(worst).toBeLessThan(TOL);
+    model.dispose();
+  }, 60_000);
+
+  // SmolLM2-135M's widths (Llama) and GPT-2 small's (124M): two layers and an 8 192-token
+  // vocabulary each, so the test stays short on a shared machine (the full shapes: bench/engine).
+  const wide: [string, DecoderConfig][] = [
+    ["llama (SmolLM2-135M widths, GQA 9/3)", smallConfig("llama", { vocabSize: 8_192, hiddenSize: 576, layers: 2, heads: 9, kvHeads: 3, headDim: 64, intermediateSize: 1_536, maxPositions: 128, ropeTheta: 100_000, tieEmbeddings: true })],
+    ["gpt2 (GPT-2 small widths)", smallConfig("gpt2", { vocabSize: 8_192, hiddenSize: 768, layers: 2, heads: 12, maxPositions: 128 })],
+  ];
+  for (const [label, config] of wide)
+    it(`${label}: within ${TOL} at every step of 12`, async () => {
+      const model = DecoderModel.random(config, 5, { std: 0.05 });
+      const onnx = await OnnxStepModel.fromDecoder(model);
+      const { worst, largest } = worstOver(model, onnx, 12);
+      expect(largest).toBeGreaterThan(0.1);
+      expect(worst).toBeLessThan(TOL);
+      model.dispose();
+    }, 120_000);
+});

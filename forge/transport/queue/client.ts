@@ -336,10 +336,16 @@ class ProgressMerger {
     let streamsDone = 0;
     let tokens = 0;
     let step = 0;
+    let generatedTokens = 0;
+    let forcedTokens = 0;
+    let workDone = 0; // streams' worth of work, from each job's fraction
     for (const p of this.latest.values()) {
       streamsDone += p.streamsDone;
       tokens += p.tokens;
       step += p.step;
+      generatedTokens += p.generatedTokens ?? 0;
+      forcedTokens += p.forcedTokens ?? 0;
+      workDone += (p.fraction ?? p.streamsDone / Math.max(1, p.streams)) * p.streams;
     }
     if (finished) streamsDone = this.streams;
     const elapsedMs = performance.now() - this.started;
@@ -350,6 +356,10 @@ class ProgressMerger {
       step,
       tokens,
       tokensPerSecond: elapsedMs > 0 ? (tokens * 1000) / elapsedMs : 0,
+      generatedTokens,
+      forcedTokens,
+      generatedTokensPerSecond: elapsedMs > 0 ? (generatedTokens * 1000) / elapsedMs : 0,
+      fraction: finished ? 1 : this.latest.size > 0 ? Math.min(1, workDone / Math.max(1, this.streams)) : null,
       elapsedMs,
       etaMs: finished ? 0 : perStream === null ? null : perStream * (this.streams - streamsDone),
       finished,

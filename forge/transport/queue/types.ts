@@ -46,6 +46,10 @@ export interface QueueJobProgress {
   streams: number;
   step: number;
   tokens: number;
+  /** The engine's Progress fields of the same names (absent from older workers). */
+  generatedTokens?: number;
+  forcedTokens?: number;
+  fraction?: number | null;
   finished: boolean;
   /** The worker's name (host:pid unless given). */
   worker: string;

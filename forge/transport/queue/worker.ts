@@ -127,7 +127,7 @@ async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext
       instances: data.instances,
       signal: controller.signal,
       onProgress: (p) => {
-        const report: QueueJobProgress = { streamsDone: p.streamsDone, streams: p.streams, step: p.step, tokens: p.tokens, finished: p.finished, worker: ctx.name };
+        const report: QueueJobProgress = { streamsDone: p.streamsDone, streams: p.streams, step: p.step, tokens: p.tokens, generatedTokens: p.generatedTokens, forcedTokens: p.forcedTokens, fraction: p.fraction, finished: p.finished, worker: ctx.name };
         void job.updateProgress(report as never).catch(() => undefined);
       },
     });

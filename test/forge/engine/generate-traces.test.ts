@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
+import { runWorkflow, type StepObservation } from "../../../forge/engine/generate.js";
 import type { RequestOptions } from "../../../forge/engine/types.js";
 import { randomByteModel, seedExample, toolWorkflow } from "./helpers.js";
 
@@ -57,5 +58,35 @@ describe("the seed example's traces at batch 8", { timeout: 300_000 }, () => {
     expect(run.streams.map((s) => s.status).filter((s) => s === "tool_error")).toEqual([]);
     expect(run.streams.map((s) => s.instance)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(fingerprint(run)).toBe("7e2a5aa5c5cba24a");
+  });
+});
+
+describe("step observers", { timeout: 300_000 }, () => {
+  it("see every forward's logits rows and step records, and change no trace", async () => {
+    const options: RequestOptions = { batchSize: 8, seed: 7, greedy: true };
+    const model = randomByteModel();
+    const parts = { model, tokenizer: new forge.ByteTokenizer(), tools: {}, backend: "wasm" };
+    let observed = 0;
+    let checkedArgmax = 0;
+    const observer = {
+      onStep(step: StepObservation) {
+        observed++;
+        expect(step.logits!.shape).toEqual([step.rows.length, model.config.vocabSize]);
+        const rows = step.logits!.arraySync();
+        step.rows.forEach((slot, r) => {
+          const first = step.records[slot]![0];
+          if (first === undefined || first.forced || !step.fed[r]) return;
+          // Greedy: the generated token is the argmax of the slot's logits row.
+          const row = rows[r]!;
+          expect(first.token).toBe(row.indexOf(Math.max(...row)));
+          checkedArgmax++;
+        });
+      },
+    };
+    const run = await runWorkflow(parts, seedExample().factory(), options, [observer]);
+    expect(fingerprint(run)).toBe(SEED_CASES[0]!.pinned);
+    // Every step after the shared prefix has a forward, except the run's last (no step follows the last token).
+    expect(observed).toBe(run.meta.steps - run.meta.sharedPrefixTokens!);
+    expect(checkedArgmax).toBeGreaterThan(100);
   });
 });

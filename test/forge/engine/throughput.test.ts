@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
 import { compileForBackend, runScripted } from "../../../forge/ttfa/index.js";
-import { sharedPrefix } from "../../../forge/engine/prefix.js";
+import { sharedPrefix } from "../../../forge/engine/batch/prefix.js";
 import { randomByteModel, seedExample, toolWorkflow } from "./helpers.js";
 
 let model: forge.DecoderModel;

@@ -1,0 +1,54 @@
+/**
+ * What one loop step did, as objects: a slot's step record (the automaton's outputs for it)
+ * and the whole step as step observers see it (per-step instruments: log-probabilities,
+ * decision probabilities, constraint masks).
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { HostStepOutput, StepRecord } from "../../ttfa/index.js";
+
+export type { StepRecord };
+
+/** Slot `s`'s record in a batch step's host outputs. */
+export function slotRecord(host: HostStepOutput, s: number): StepRecord {
+  return {
+    token: host.token[s]!,
+    pc: host.pc[s]!,
+    forced: host.forced[s]!,
+    event: host.event[s]!,
+    nextPc: host.nextPc[s]!,
+    done: host.done[s]!,
+    record: host.record[s]!,
+  };
+}
+
+/**
+ * One loop step, after the automaton took it and the host absorbed it. Valid only during
+ * the observer's call: `logits` is disposed right after, and the arrays are reused.
+ */
+export interface StepObservation {
+  /** Loop steps taken before this one (0: the first, which samples nothing). */
+  step: number;
+  /**
+   * The model's logits [rows, vocab] this step sampled from (each row's last fed position),
+   * before any temperature or truncation; null on steps without a forward (the first step,
+   * shared-prefix steps). Row r is slot `rows[r]`'s stream.
+   */
+  logits: tf.Tensor2D | null;
+  /** The slot of each logits row. */
+  rows: Int32Array;
+  /** Tokens each row fed into this step's forward (0: held). */
+  fed: ArrayLike<number>;
+  /** Instance id per slot. */
+  instance: Int32Array;
+  /**
+   * Per slot, the records the host absorbed this step, in order: the batch step's first (its
+   * token is the one sampled from the slot's logits row when not forced), then the forced
+   * steps multi-token feeding took after it. Empty for slots that had finished.
+   */
+  records: StepRecord[][];
+}
+
+/** A per-step instrument, passed to runWorkflow. Called once per loop step with a forward, synchronously. */
+export interface StepObserver {
+  onStep(step: StepObservation): void;
+}

@@ -339,7 +339,7 @@ export class Kernel {
       outcome = page.found ? { status: "ok", hasValue: false, value: undefined } : { status: "error", error: { ename: "NotFound", evalue: `nothing known about ${target}`, traceback: [`NotFound: nothing known about ${target}`] } };
       if (page.found) payload = [{ source: "page", data: page.data, start: 0 }];
     } else {
-      outcome = await this.runCell(msg.header.msg_id, code, output);
+      outcome = await this.runCell(msg.header.msg_id, code, output, silent);
     }
 
     // A display handle as the last expression (`display.markdown("…")`): the display is the output.
@@ -365,7 +365,7 @@ export class Kernel {
 
   private lastInterruption: { afterMs: number } | null = null;
 
-  private async runCell(msgId: string, code: string, output: CellOutput): Promise<CellOutcome> {
+  private async runCell(msgId: string, code: string, output: CellOutput, silent = false): Promise<CellOutcome> {
     // Running from the moment the request is taken: an interrupt while the executor is still
     // being prepared or the cell type-checked counts too.
     const cell: RunningCell = { msgId, controller: new AbortController(), startedAt: performance.now(), forceTimer: null };
@@ -374,7 +374,7 @@ export class Kernel {
     this.interruptPending = null;
     let outcome: CellOutcome;
     try {
-      const executor = await this.waitForExecutor(output);
+      const executor = await this.waitForExecutor(output, !silent);
       if (this.preloadFailures.length > 0) {
         output.stream("stderr", this.preloadFailures.map((f) => `warning: ${f}\n`).join(""));
         this.preloadFailures = [];
@@ -398,9 +398,10 @@ export class Kernel {
    * the type checker is built) shows "Loading the workbench…" with the time so far, then
    * clears it: the kernel reports idle long before, and without it the cell just sits at [*].
    */
-  private async waitForExecutor(output: CellOutput): Promise<CellExecutor> {
+  private async waitForExecutor(output: CellOutput, notice: boolean): Promise<CellExecutor> {
     const executor = this.ensureExecutor();
-    if (this.executorReady) return executor;
+    // A silent request (a front-end extension's) shows nothing.
+    if (this.executorReady || !notice) return executor;
     const since = performance.now();
     const displayId = `forge-loading-${since.toFixed(0)}`;
     let shown = false;

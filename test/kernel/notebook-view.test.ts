@@ -140,3 +140,16 @@ program`);
     expect(resultText((await kernel.execute("const exitCode = 3; exitCode")).outputs)).toBe("3");
   });
 });
+
+describe("a silent request while the kernel starts", () => {
+  it("shows no loading notice (a front-end extension's request is not a cell)", async () => {
+    const kernel = await KernelClient.start();
+    try {
+      const { reply, outputs } = await kernel.execute("1 + 1", { silent: true, timeoutMs: 150_000 });
+      expect(content(reply).status).toBe("ok");
+      expect(outputs.filter((m) => ["display_data", "update_display_data", "clear_output", "execute_result", "stream"].includes(m.header.msg_type))).toEqual([]);
+    } finally {
+      await kernel.close();
+    }
+  }, 180_000);
+});

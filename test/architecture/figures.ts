@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildImportGraph, formatCycle, importCycles, listSourceFiles, stronglyConnectedComponents, topFolder } from "./graph.js";
+import { buildImportGraph, formatCycle, importCycles, layeringViolations, listSourceFiles, stronglyConnectedComponents, topFolder } from "./graph.js";
 
 const TYPESCRIPT = /\.(ts|tsx|mts)$/;
 
@@ -68,6 +68,17 @@ export function figures(snapshots: Snapshot[]): string {
     for (const cycle of cycles) out.push(`- ${formatCycle(cycle)}${typeOnly(cycle) ? " (types only)" : ""}`);
     if (cycles.length === 0) out.push("- none");
     out.push("");
+    // Without an exports map (before there was one) forge/index.ts counts as the one entry point.
+    const noMap = graph.exports.size === 0;
+    const { leavingForge, forgeInternals } = layeringViolations(noMap ? { ...graph, exports: new Map([[".", "forge/index.ts"]]) } : graph);
+    out.push(
+      `Layering: ${leavingForge.length} import(s) from forge/ of files outside it; ${forgeInternals.length} import(s) of forge files ` +
+        `package.json \`exports\` does not name, from ${["agents", "cli", "viz", "datasets", "kernel", "studio"].join("/")} ` +
+        `(${noMap ? "no exports map: every forge file but forge/index.ts counts" : `exports: ${[...graph.exports.keys()].join(", ")}`}).`,
+      "",
+    );
+    for (const line of leavingForge) out.push(`- leaves forge: ${line}`);
+    if (leavingForge.length > 0) out.push("");
   }
   return out.join("\n");
 }

@@ -12,6 +12,12 @@
  *   read.ts     readArrow / readArrowBatches
  *   preview.ts  preview (notebook display)
  */
+import { registerResultTables } from "../forge/index.js";
+import { pathsTable, samplesTable } from "./tables.js";
+
+// The Forge HTTP server serves these tables (GET /jobs/{id}/result.arrow) in any process that loads this layer.
+registerResultTables({ samples: samplesTable, paths: pathsTable });
+
 export { DatasetError } from "./errors.js";
 export {
   DATASET_VERSION,

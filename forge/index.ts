@@ -86,7 +86,7 @@ export { makeServer, makeSession, defaultSession, type ServerOptions } from "./c
 export { setAmbientHooks, type Progress, type ProgressListener } from "./session/ambient.js";
 // Remote execution over HTTP: makeServer(backend, {address}) serves, makeSession("http://…") connects.
 export * as server from "./transport/http/index.js";
-export { HttpClient } from "./transport/http/index.js";
+export { HttpClient, registerResultTables } from "./transport/http/index.js";
 export type { HttpForgeServer, HttpClientOptions, ServerLimits, ServerInfo } from "./transport/http/index.js";
 // Many machines: makeSession("redis://…") splits a request into BullMQ jobs for `forge worker` processes.
 export { makeQueueSession, QueueClient, startQueueWorker, QueueJobError } from "./transport/queue/index.js";

@@ -11,6 +11,7 @@
  *   auth.ts     auth registry (type → verifier) + bearer-file verifier; client credentials
  *   server.ts   the fastify server (routes in openapi.json)
  *   client.ts   HttpClient: the ForgeServer that talks to it
+ *   tables.ts   where result.arrow finds its table builders (registered by the datasets layer)
  *   openapi.ts  the routes, for the OpenAPI document scripts/openapi.ts generates (openapi.json)
  */
 export * from "./types.js";
@@ -37,3 +38,4 @@ export {
 export { encodeRun, decodeRun, WireError, type ArrayEncoding, type WireRun, type WireStreamTrace } from "../../run/codec.js";
 export { startHttpServer, parseAddress, isLoopback, hostAddress, resolvesToLoopback, HttpForgeServer, type CloseOptions, type FinishedJob } from "./server.js";
 export { HttpClient, type HttpClientOptions } from "./client.js";
+export { registerResultTables, registeredResultTables, type ResultTables } from "./tables.js";

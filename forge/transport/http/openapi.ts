@@ -542,6 +542,16 @@ export const httpApi: OpenApiModule = {
                 }
               }
             }
+          },
+          "501": {
+            "description": "not_available: the serving process has not loaded the datasets layer that builds the tables (forge/transport/http/tables.ts).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         }
       }

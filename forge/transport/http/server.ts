@@ -25,13 +25,13 @@ import { wireOptions, type RequestOptions } from "../../engine/options.js";
 import type { Run } from "../../run/types.js";
 import type { SzcpWorkflow } from "../../szcp/types.js";
 import { RequestError } from "../../engine/errors.js";
-import { samplesTable, pathsTable } from "../../../datasets/index.js";
 import { authRegistry, type AuthVerifier } from "./auth.js";
 import { HttpConfigError, HttpError } from "./errors.js";
 import { JobQueue, type Job } from "./jobs.js";
 import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limits.js";
 import { admitRequestInSlices } from "./request.js";
 import { AdmissionLane } from "./lane.js";
+import { registeredResultTables } from "./tables.js";
 import { encodeRun, type ArrayEncoding } from "../../run/codec.js";
 import { vocabularyOf } from "../../lzcp/vocabulary.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
@@ -287,8 +287,16 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     const table = ((request.query ?? {}) as Record<string, unknown>).table ?? "samples";
     if (table !== "samples" && table !== "paths")
       throw new HttpError(400, "invalid_request", `query table must be "samples" or "paths", got ${JSON.stringify(table)}`);
+    // Looked up per request: a datasets layer loaded after the server started still serves.
+    const tables = options.resultTables ?? registeredResultTables();
+    if (!tables)
+      throw new HttpError(
+        501,
+        "not_available",
+        "this server has no Arrow table builders: load the datasets layer (import workflow-forge's datasets/ in the serving process) or pass makeServer(backend, { resultTables })",
+      );
     const job = await finishedJob(request);
-    const arrow = table === "samples" ? samplesTable(job.run!, backend.tokenizer) : pathsTable(job.run!);
+    const arrow = table === "samples" ? tables.samples(job.run!, backend.tokenizer) : tables.paths(job.run!);
     return reply.header("content-type", "application/vnd.apache.arrow.stream").send(Buffer.from(tableToIPC(arrow, "stream")));
   });
 

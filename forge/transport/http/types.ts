@@ -11,6 +11,7 @@ import { requestOptionsSchema, type WireRequestOptions } from "../../engine/opti
 import { szcpSchema } from "../../szcp/index.js";
 import type { SzcpWorkflow } from "../../szcp/types.js";
 import type { BackendInfo } from "../../session/contract.js";
+import type { ResultTables } from "./tables.js";
 
 export type { WireRequestOptions };
 
@@ -132,6 +133,7 @@ export const httpErrorCodeSchema = z.enum([
   "queue_full", // 429
   "job_failed", // 500: the engine failed while running the job
   "internal", // 500: a server bug; details go to the server log only
+  "not_available", // 501: result.arrow on a server without the datasets layer's table builders
   "shutting_down", // 503
 ]);
 export type HttpErrorCode = z.infer<typeof httpErrorCodeSchema>;
@@ -189,4 +191,6 @@ export interface HttpServerOptions {
   insecure?: boolean;
   /** Where the start-up line and server-side failures go. Default: stderr. */
   log?: (line: string) => void;
+  /** Builders of the result.arrow tables; default: those the datasets layer registered (tables.ts). */
+  resultTables?: ResultTables | null;
 }

@@ -14,6 +14,8 @@ import * as forge from "../../../../forge/index.js";
 import { RemoteError, HttpClient, type HttpForgeServer, type JobEvent } from "../../../../forge/transport/http/index.js";
 import { tinySeedProgram } from "../../../helpers/workflows.js";
 import { memoryLog, seedExample, testBackend } from "./helpers.js";
+// The serving process loads the datasets layer, which registers the result.arrow tables (tables.test.ts: without it).
+import "../../../../datasets/index.js";
 
 let backend: forge.ForgeBackend;
 let server: HttpForgeServer;

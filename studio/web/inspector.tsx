@@ -3,9 +3,9 @@
  * branch paths, filtered by status, path and extraction text; one stream's zones as text with
  * forced (prompt) and generated text told apart, and its events; two runs compared by path.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { Api, type FileEntry, type InspectedRun, type StreamDetail } from "./api.js";
+import { Api, type FileEntry, type InspectedRun, type StreamDetail, type StreamSummary } from "./api.js";
 
 const ROW = 30;
 
@@ -15,13 +15,32 @@ function hue(text: string): number {
   return h;
 }
 
-function PathChips(props: { pathId: string }) {
+/** One row of the list; memoized so that scrolling renders only the rows that come into view. */
+const StreamRow = memo(function StreamRow(props: { stream: StreamSummary; start: number; active: boolean; onSelect(stream: number): void }) {
+  const s = props.stream;
   return (
-    <span className="path-chips" aria-label={`path ${props.pathId}`}>
-      {props.pathId.split(" > ").map((seq, i) => (
-        <span key={i} className="chip" style={{ background: `hsl(${hue(seq)} 45% 32%)` }}>{seq}</span>
-      ))}
-    </span>
+    <div role="option" aria-selected={props.active} data-stream={s.stream}
+      className={`stream-row ${props.active ? "active" : ""}`}
+      style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${props.start}px)` }}
+      onClick={() => props.onSelect(s.stream)}>
+      <span className="mono stream-no">#{s.stream}</span>
+      <span className={`badge ${s.status}`}>{s.status}</span>
+      <PathChips pathId={s.pathId} />
+      {s.jumps > 0 && <span className="event" title="jumps taken">{s.jumps} jump{s.jumps === 1 ? "" : "s"}</span>}
+      <span className="muted preview">{s.preview}</span>
+    </div>
+  );
+});
+
+function PathChips(props: { pathId: string; onPick?(pathId: string): void }) {
+  const chips = props.pathId.split(" > ").map((seq, i) => (
+    <span key={i} className="chip" style={{ background: `hsl(${hue(seq)} 45% 32%)` }}>{seq}</span>
+  ));
+  // In the detail and the comparison, a path is a button: it filters the list to the streams that took it.
+  return props.onPick ? (
+    <button className="path-chips link" aria-label={`Show streams on path ${props.pathId}`} onClick={() => props.onPick!(props.pathId)}>{chips}</button>
+  ) : (
+    <span className="path-chips" aria-label={`path ${props.pathId}`}>{chips}</span>
   );
 }
 
@@ -125,24 +144,13 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
             <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
               {virtual.getVirtualItems().map((item) => {
                 const s = shown[item.index]!;
-                return (
-                  <div key={s.stream} role="option" aria-selected={selected === s.stream} data-stream={s.stream}
-                    className={`stream-row ${selected === s.stream ? "active" : ""}`}
-                    style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${item.start}px)` }}
-                    onClick={() => setSelected(s.stream)}>
-                    <span className="mono stream-no">#{s.stream}</span>
-                    <span className={`badge ${s.status}`}>{s.status}</span>
-                    <PathChips pathId={s.pathId} />
-                    {s.jumps > 0 && <span className="event" title="jumps taken">{s.jumps} jump{s.jumps === 1 ? "" : "s"}</span>}
-                    <span className="muted preview">{s.preview}</span>
-                  </div>
-                );
+                return <StreamRow key={s.stream} stream={s} start={item.start} active={selected === s.stream} onSelect={setSelected} />;
               })}
             </div>
           </div>
           <div className="stream-detail" aria-label="Stream detail" role="region">
-            {other ? <Compare a={run} b={other} /> : null}
-            {detail ? <StreamView run={run} detail={detail} /> : <div className="empty">Click a stream to read it.</div>}
+            {other ? <Compare a={run} b={other} onPick={setPathFilter} /> : null}
+            {detail ? <StreamView run={run} detail={detail} onPick={setPathFilter} /> : <div className="empty">Click a stream to read it.</div>}
           </div>
         </div>
       )}
@@ -150,13 +158,13 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
   );
 }
 
-function StreamView(props: { run: InspectedRun; detail: StreamDetail }) {
+function StreamView(props: { run: InspectedRun; detail: StreamDetail; onPick(pathId: string): void }) {
   const { run, detail } = props;
   const byName = new Map(detail.extractions.map((e) => [e.extraction, e]));
   return (
     <div className="stream-view">
       <h2>Stream #{detail.stream} <span className={`badge ${detail.status}`}>{detail.status}</span></h2>
-      <PathChips pathId={detail.pathId} />
+      <PathChips pathId={detail.pathId} onPick={props.onPick} />
       <p className="legend"><span className="forced">forced</span> prompt text the automaton fed · <span className="generated">generated</span> text the model wrote · {run.hasLogprobs ? "logprobs coloured" : "this export has no logprobs"}</p>
       <div className="zones" aria-label="Zones as text">
         {detail.segmentsList.map((seg) => {
@@ -192,7 +200,7 @@ function StreamView(props: { run: InspectedRun; detail: StreamDetail }) {
   );
 }
 
-function Compare(props: { a: InspectedRun; b: InspectedRun }) {
+function Compare(props: { a: InspectedRun; b: InspectedRun; onPick(pathId: string): void }) {
   const count = (r: InspectedRun) => {
     const m = new Map<string, number>();
     for (const s of r.streams) m.set(s.pathId, (m.get(s.pathId) ?? 0) + 1);
@@ -208,7 +216,7 @@ function Compare(props: { a: InspectedRun; b: InspectedRun }) {
         <thead><tr><th>path</th><th>A</th><th>B</th></tr></thead>
         <tbody>
           {all.map((p) => (
-            <tr key={p}><td><PathChips pathId={p} /></td><td>{((100 * (ca.get(p) ?? 0)) / props.a.streams.length).toFixed(1)}%</td><td>{((100 * (cb.get(p) ?? 0)) / props.b.streams.length).toFixed(1)}%</td></tr>
+            <tr key={p}><td><PathChips pathId={p} onPick={props.onPick} /></td><td>{((100 * (ca.get(p) ?? 0)) / props.a.streams.length).toFixed(1)}%</td><td>{((100 * (cb.get(p) ?? 0)) / props.b.streams.length).toFixed(1)}%</td></tr>
           ))}
         </tbody>
       </table>

@@ -202,6 +202,7 @@ export function StepsTab(props: {
             pendingWire={pendingWire}
             onWire={(input) => { if (pendingWire) setInput(steps[focused]!.id, input, pendingWire); setPendingWire(null); }}
             setInput={(input, value) => setInput(steps[focused]!.id, input, value)}
+            setStep={(next) => setSteps(steps.map((x, k) => (k === focused ? next : x)))}
           />
         )}
       </div>
@@ -219,6 +220,7 @@ function StepInputs(props: {
   pendingWire: string | null;
   onWire(input: string): void;
   setInput(input: string, value: string | undefined): void;
+  setStep(step: StepDef): void;
 }) {
   const step = props.doc.steps![props.index]!;
   const agent = props.catalog.get(step.agent);
@@ -267,14 +269,43 @@ function StepInputs(props: {
           </div>
         );
       })}
-      {(step.condition !== undefined || step.retry || step.timeoutSeconds !== undefined || step.onFailure) && (
-        <p className="muted mono">
-          {step.condition !== undefined && <>condition: {step.condition} </>}
-          {step.retry && <>retry: {JSON.stringify(step.retry)} </>}
-          {step.timeoutSeconds !== undefined && <>timeout: {step.timeoutSeconds}s </>}
-          {step.onFailure && <>onFailure: {JSON.stringify(step.onFailure)}</>}
-        </p>
-      )}
+      <details className="step-options">
+        <summary>Condition, retries, timeout, on failure</summary>
+        <label className="input-row">
+          <span className="input-name">condition</span>
+          <input className="mono" aria-label={`Condition of ${step.id}`} placeholder="e.g. {{check.ok}} == true" value={step.condition ?? ""}
+            onChange={(e) => props.setStep(withField(step, "condition", e.target.value || undefined))} />
+        </label>
+        <label className="input-row">
+          <span className="input-name">retries</span>
+          <input type="number" min={0} aria-label={`Retries of ${step.id}`} value={step.retry?.maxRetries === undefined ? "" : String(step.retry.maxRetries)}
+            onChange={(e) => props.setStep(withField(step, "retry", e.target.value === "" ? undefined : { ...(step.retry ?? {}), maxRetries: Math.max(0, Math.floor(Number(e.target.value))) }))} />
+        </label>
+        <label className="input-row">
+          <span className="input-name">timeout (s)</span>
+          <input type="number" min={0} aria-label={`Timeout of ${step.id}`} value={step.timeoutSeconds ?? ""}
+            onChange={(e) => props.setStep(withField(step, "timeoutSeconds", e.target.value === "" || Number(e.target.value) <= 0 ? undefined : Number(e.target.value)))} />
+        </label>
+        <label className="input-row">
+          <span className="input-name">on failure</span>
+          <select aria-label={`On failure of ${step.id}`} value={typeof step.onFailure === "string" ? step.onFailure : step.onFailure ? "handler" : ""}
+            disabled={!!step.onFailure && typeof step.onFailure !== "string"}
+            onChange={(e) => props.setStep(withField(step, "onFailure", e.target.value === "" ? undefined : (e.target.value as "abort" | "skip")))}>
+            <option value="">abort (default)</option>
+            <option value="skip">skip</option>
+            <option value="abort">abort</option>
+            {step.onFailure && typeof step.onFailure !== "string" && <option value="handler">{JSON.stringify(step.onFailure)}</option>}
+          </select>
+        </label>
+      </details>
     </div>
   );
+}
+
+/** `step` with `key` set, or removed when `value` is undefined (no empty fields written to the file). */
+function withField<K extends keyof StepDef>(step: StepDef, key: K, value: StepDef[K] | undefined): StepDef {
+  const next = { ...step };
+  if (value === undefined) delete next[key];
+  else next[key] = value;
+  return next;
 }

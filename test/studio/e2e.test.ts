@@ -101,6 +101,11 @@ describe("Forge Studio in Chromium", () => {
     await frameInput.selectOption("{{shout.text}}");
     await expect.poll(() => page.locator('li.step[aria-invalid="true"]').count()).toBe(0);
 
+    // Step options: a retry on greet, written to the file as the agents' schema has it.
+    await page.getByRole("button", { name: /^Step greet/ }).click();
+    await page.getByText("Condition, retries, timeout, on failure").click();
+    await page.getByLabel("Retries of greet").fill("2");
+
     await page.getByRole("tab", { name: "Outputs" }).click();
     await page.getByLabel("New output name").fill("out");
     await page.getByRole("button", { name: "Add output" }).click();
@@ -121,7 +126,9 @@ describe("Forge Studio in Chromium", () => {
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await expect.poll(() => page.getByRole("status").first().textContent()).toBe("saved pipeline.toml");
     await page.screenshot({ path: join(shots, "3-extracted.png") });
-    expect(readFileSync(join(folder, "pipeline.toml"), "utf8")).toContain('out = "{{loud_frame.frame.text}}"');
+    const saved = readFileSync(join(folder, "pipeline.toml"), "utf8");
+    expect(saved).toContain('out = "{{loud_frame.frame.text}}"');
+    expect(saved).toMatch(/\[steps\.retry\]\s+maxRetries = 2/);
 
     // Run from the studio: live status from the tape, then the outputs.
     await page.getByLabel("Run input who").fill("Ada");
@@ -151,6 +158,9 @@ describe("Forge Studio in Chromium", () => {
     expect(await detail.locator(".zones .forced").first().textContent()).toContain("Think about the question.");
     await page.screenshot({ path: join(shots, "5-inspector.png") });
 
+    await page.getByRole("button", { name: "Show streams on path setup > decide > explain" }).click();
+    await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("682 / 1024 streams");
+    await page.getByLabel("Filter by path").selectOption("");
     await page.getByLabel("Filter by extraction text").fill("no, stream");
     await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("342 / 1024 streams");
     await page.locator('.stream-row[data-stream="3"]').click();

@@ -61,6 +61,11 @@ export function mergeRuns(parts: Run[], request: MergeRequest): Run {
     interrupted: (request.interrupted ?? false) || ordered.some((p) => p.meta.interrupted),
     sampling: first?.meta.sampling ?? {},
   };
+  // Recorded by newer engines only: kept when some part has them, as the backend is.
+  for (const field of ["engine", "device"] as const) {
+    const values = distinct((m) => m[field] ?? "");
+    if (values !== "") meta[field] = values;
+  }
   const forward = ordered.filter((p) => p.meta.forwardTokens !== undefined);
   if (forward.length > 0) meta.forwardTokens = forward.reduce((sum, p) => sum + p.meta.forwardTokens!, 0);
   const prefixes = ordered.map((p) => p.meta.sharedPrefixTokens).filter((n): n is number => n !== undefined);

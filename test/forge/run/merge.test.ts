@@ -45,6 +45,7 @@ describe("mergeRuns", () => {
     expect(merged.meta.forwardTokens).toBeGreaterThan(0);
     expect(merged.meta.sharedPrefixTokens).toBe(Math.max(...parts.map((p) => p.meta.sharedPrefixTokens!)));
     expect(merged.meta.sharedPrefixTokens).toBe(whole.meta.sharedPrefixTokens);
+    expect([merged.meta.engine, merged.meta.device]).toEqual([whole.meta.engine, whole.meta.device]);
   });
 
   it("keeps forwardTokens and sharedPrefixTokens equal to a direct run's when one part is the whole request", async () => {

@@ -55,9 +55,6 @@ export function isExitCommand(code: string): boolean {
   return /^\s*(?:exit|quit)\s*(?:\(\s*\))?\s*;?\s*$/.test(code);
 }
 
-/** A first cell that waits for the workbench says so after this long (a ready one runs at once). */
-const LOADING_NOTICE_MS = 200;
-
 /** What a cell calling process.exit() gets instead of the kernel exiting under it. */
 class ProcessExitError extends Error {
   constructor(code: unknown) {
@@ -395,8 +392,9 @@ export class Kernel {
 
   /**
    * The executor; a cell that has to wait for it (the first, while forge/viz/datasets load and
-   * the type checker is built) shows "Loading the workbench…" with the time so far, then
-   * clears it: the kernel reports idle long before, and without it the cell just sits at [*].
+   * the type checker is built) shows "Loading the workbench…" at once, with the time so far
+   * (updated every second when the thread is free), then clears it: the kernel reports idle
+   * long before, and without it the cell just sits at [*].
    */
   private async waitForExecutor(output: CellOutput, notice: boolean): Promise<CellExecutor> {
     const executor = this.ensureExecutor();
@@ -417,7 +415,9 @@ export class Kernel {
       shown = true;
       timer = setTimeout(tick, 1000);
     };
-    let timer = setTimeout(tick, LOADING_NOTICE_MS);
+    // At once: the imports hold this thread in long stretches, so a timer could fire seconds late.
+    let timer: NodeJS.Timeout | undefined;
+    tick();
     try {
       return await executor;
     } finally {

@@ -14,7 +14,7 @@ describe("document citations", () => {
     const { files, citations, broken } = brokenCitations(repositoryRoot());
     expect(files).toBeGreaterThan(300);
     expect(citations).toBeGreaterThan(100);
-    expect(broken.map((c) => `${c.file}:${c.line} cites ${c.cited}`)).toEqual([]);
+    expect(broken.map((c) => `${c.file}:${c.line} cites ${c.cited}${c.anchor === null ? "" : `#${c.anchor}`}`)).toEqual([]);
   });
 });
 
@@ -50,14 +50,20 @@ describe("the citation scanner", () => {
     mkdirSync(dirname(join(fixture, path)), { recursive: true });
     writeFileSync(join(fixture, path), text);
   };
-  write("docs/README.md", "[language](language.md), [root](../README.md), [gone](gone.md)\n");
-  write("docs/language.md", "# Language\n");
+  write("docs/README.md", "[language](language.md), [root](../README.md), [gone](gone.md)\n[UDPL](language.md#udpl-the-prompt-files) [again](language.md#udpl-the-prompt-files-1) [nope](language.md#nope) [fenced](language.md#not-a-heading)\n");
+  write("docs/language.md", "# Language\n\n## UDPL: the prompt files\n\n## UDPL: the prompt files\n\n```\n# not a heading\n```\n");
   write("README.md", "docs/README.md and docs/engine.md\n");
   write("forge/queue/README.md", "queue\n");
   write("forge/x.ts", "/** docs/language.md, queue/README.md, README.md, language.md, forge/queue/README.md, FORGE.md */\nexport {};\n");
 
-  it("looks a citation up beside the citing file, in the folders above it, and bare names anywhere", () => {
+  it("looks a citation up beside the citing file, in the folders above it, and bare names anywhere; an anchor must be a heading's", () => {
     const { broken } = brokenCitations(fixture);
-    expect(broken.map((c) => `${c.file}:${c.line} ${c.cited}`)).toEqual(["README.md:1 docs/engine.md", "docs/README.md:1 gone.md", "forge/x.ts:1 FORGE.md"]);
+    expect(broken.map((c) => `${c.file}:${c.line} ${c.cited}${c.anchor === null ? "" : `#${c.anchor}`}`)).toEqual([
+      "README.md:1 docs/engine.md",
+      "docs/README.md:1 gone.md",
+      "docs/README.md:2 language.md#nope",
+      "docs/README.md:2 language.md#not-a-heading",
+      "forge/x.ts:1 FORGE.md",
+    ]);
   });
 });

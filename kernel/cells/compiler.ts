@@ -8,8 +8,8 @@
  * - `cell.ts`: the cell being checked, followed by `;export { <its top-level names> };` on a line
  *   of its own (so positions in the cell are the user's, and its names are exported);
  * - `cell-<n>.d.ts`: the declaration output of each cell that ran;
- * - `scope.d.ts`: the names earlier cells declared, as globals (`export import x = cell_3.x`, or
- *   `let x: typeof cell_3.x` for a `let`/`var`, which later cells may assign), each from the last
+ * - `scope.d.ts`: the names earlier cells declared, as globals (`export import x = __forge_cell_3.x`,
+ *   or `let x: typeof __forge_cell_3.x` for a `let`/`var`, which later cells may assign), each from the last
  *   cell that declared it. A cell's own declarations shadow them.
  *
  * A cell compiles to CommonJS (imports become `require`) in which references to earlier cells'
@@ -220,10 +220,10 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
 
   function scopeText(): string {
     const cells = [...new Set([...scope.values()].map((s) => s.cell))].sort((a, b) => a - b);
-    const lines = cells.map((cell) => `import * as cell_${cell} from "./cell-${cell}";`);
+    const lines = cells.map((cell) => `import * as __forge_cell_${cell} from "./cell-${cell}";`);
     lines.push("declare global {");
     for (const [name, { cell, assignable }] of scope) {
-      lines.push(assignable ? `  let ${name}: typeof cell_${cell}.${name};` : `  export import ${name} = cell_${cell}.${name};`);
+      lines.push(assignable ? `  let ${name}: typeof __forge_cell_${cell}.${name};` : `  export import ${name} = __forge_cell_${cell}.${name};`);
     }
     lines.push("}", "export {};", "");
     return lines.join("\n");
@@ -314,8 +314,12 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
       false,
       { before: [cellTransformer(p.getTypeChecker(), file, lastStatement)] },
     );
-    const emitErrors = emitted.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.file?.fileName === cellFile);
-    if (emitErrors.length > 0) return { ok: false, diagnostics: emitErrors.map((d) => diagnosticOf(file, d, src.length)) };
+    // Declaration problems (a type a later cell could not name) do not stop the cell: only a
+    // missing output does.
+    if (js === "") {
+      const problems = emitted.diagnostics.filter((d) => d.file?.fileName === cellFile).map((d) => diagnosticOf(file, d, src.length));
+      return { ok: false, diagnostics: problems.length > 0 ? problems : [{ file: "", line: 1, column: 1, message: "TypeScript emitted no code for the cell" }] };
+    }
     const id = nextId++;
     pending = { id, dts, names };
     return { ok: true, id, js: js.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n"), map };

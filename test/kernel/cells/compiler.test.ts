@@ -69,6 +69,13 @@ describe("createCellCompiler", () => {
     expect(messages(compiler.convert("notRun"))).toEqual(["1:1 Cannot find name 'notRun'."]);
   });
 
+  it("runs a cell whose declarations a later cell could not name", () => {
+    // The declaration output cannot describe an anonymous class with a private member (TS4094): the cell still runs.
+    const compiled = ran("function mixin() { return class { private secret = 1; v = 2 } }\nconst Made = mixin();");
+    expect(compiled.js).toContain("const Made = mixin()");
+    expect(compiler.convert("new Made()").ok).toBe(true);
+  });
+
   it("keeps the last expression's value and maps the output back to the cell", () => {
     const compiled = ok(compiler.convert("const a = 1;\n\n   a + 41"));
     const lines = compiled.js.split("\n");

@@ -181,21 +181,24 @@ interface Fn {
 function expsumFn(): Fn {
   // params: 0 src, 1 dst, 2 n4, 3 max; locals: 4 i, 5 vmax, 6 vx, 7 vn, 8 vs, 9 vt, 10 vp, 11 vf, 12 vacc, 13 n16
   const [src, dst, n4, max, i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const poly = (c: number) => [...v.splat(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
+  // The polynomial's constants, splat once into locals 14… (not rebuilt per iteration).
+  const constants = [EXP.magicBias, EXP.log2e, EXP.minusLn2Hi, EXP.minusLn2Lo, EXP.c5, EXP.c4, EXP.c3, EXP.c2, EXP.c1, EXP.denormCutoff];
+  const k = (c: number) => op.get(14 + constants.indexOf(c));
+  const poly = (c: number) => [...k(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
   // Four elements at byte offset `at` from element i; the accumulator takes them in element
   // order, so unrolling changes no sum.
   const body = (at: number) => [
     ...addr(src, i), ...v.loadAt(at), ...op.get(vmax), ...v.sub, ...op.set(vx),
-    ...v.splat(EXP.magicBias), ...op.get(vx), ...v.splat(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn),
+    ...k(EXP.magicBias), ...op.get(vx), ...k(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn),
     ...op.get(vn), ...op.i32(23), ...v.shl, ...op.set(vs),
-    ...op.get(vn), ...v.splat(EXP.magicBias), ...v.sub, ...op.set(vn),
-    ...op.get(vx), ...op.get(vn), ...v.splat(EXP.minusLn2Hi), ...v.mul, ...v.add, ...op.set(vt),
-    ...op.get(vt), ...op.get(vn), ...v.splat(EXP.minusLn2Lo), ...v.mul, ...v.add, ...op.set(vt),
-    ...v.splat(EXP.c4), ...v.splat(EXP.c5), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp),
+    ...op.get(vn), ...k(EXP.magicBias), ...v.sub, ...op.set(vn),
+    ...op.get(vx), ...op.get(vn), ...k(EXP.minusLn2Hi), ...v.mul, ...v.add, ...op.set(vt),
+    ...op.get(vt), ...op.get(vn), ...k(EXP.minusLn2Lo), ...v.mul, ...v.add, ...op.set(vt),
+    ...k(EXP.c4), ...k(EXP.c5), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp),
     ...poly(EXP.c3), ...poly(EXP.c2), ...poly(EXP.c1),
     ...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt),
     ...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf),
-    ...op.get(vf), ...op.get(vx), ...v.splat(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf),
+    ...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf),
     ...addr(dst, i), ...op.get(vf), ...v.storeAt(at),
     ...op.get(vacc), ...op.get(vf), ...v.add, ...op.set(vacc),
   ];
@@ -203,9 +206,10 @@ function expsumFn(): Fn {
     name: "expsum",
     params: [I32, I32, I32, F32],
     results: [F32],
-    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32],
+    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32, ...constants.map(() => V128)],
     body: [
       ...op.get(max), ...v.f32x4Splat, ...op.set(vmax),
+      ...constants.flatMap((c, j) => [...v.splat(c), ...op.set(14 + j)]),
       ...op.get(n4), ...op.i32(-16), 0x71 /* i32.and */, ...op.set(n16),
       // 16 elements per iteration (fewer loop and address instructions), then 4 at a time.
       ...forLoop(i, op.i32(0), n16, 16, [...body(0), ...body(16), ...body(32), ...body(48)]),

@@ -130,6 +130,13 @@ describe("Forge Studio in Chromium", () => {
     expect(saved).toContain('out = "{{loud_frame.frame.text}}"');
     expect(saved).toMatch(/\[steps\.retry\]\s+maxRetries = 2/);
 
+    // What a killed studio would have left on the tape: a run of pipeline with its first step done.
+    const tape = studio.runs.tape;
+    tape.startRun("killed-e2e", "pipeline", { who: "Bo" });
+    tape.record({ runId: "killed-e2e", path: "greet", kind: "started", attempt: 1, at: Date.now(), inputs: { name: "Bo" } });
+    tape.record({ runId: "killed-e2e", path: "greet", kind: "succeeded", attempt: 1, at: Date.now(), outputs: { text: "Hello Bo" }, status: "succeeded" });
+    tape.flush();
+
     // Run from the studio: live status from the tape, then the outputs.
     await page.getByLabel("Run input who").fill("Ada");
     await page.getByRole("button", { name: "▶ Run" }).click();
@@ -138,6 +145,11 @@ describe("Forge Studio in Chromium", () => {
     const fromStudio = JSON.parse((await outputs.textContent())!);
     expect(await page.locator(".step-status li").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")))).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
     await page.screenshot({ path: join(shots, "4-run.png") });
+
+    // The killed run is listed as interrupted; Resume finishes it without running greet again.
+    await page.getByRole("button", { name: "Resume run killed-e2e" }).click();
+    await expect.poll(() => outputs.textContent(), { timeout: 20_000 }).toContain("[HELLO BO!]");
+    expect(tape.events("killed-e2e").filter((e) => e.path === "greet" && e.kind === "started")).toHaveLength(1);
 
     // The same files, run with forge-agent.
     const modules = ["greet.toml", "shout.toml", "frame.toml", "loud_frame.toml", "pipeline.toml"].flatMap((m) => ["--module", join(folder, m)]);

@@ -101,6 +101,13 @@ describe("studio API", () => {
     expect(view.steps.map((s: { path: string; status: string }) => [s.path, s.status])).toEqual([["greet", "succeeded"], ["shout", "succeeded"]]);
     const list = await api("/api/runs");
     expect(list.body.runs[0].runId).toBe(started.body.runId);
+    const dry = await api("/api/runs", { method: "POST", body: { agent: "hello", inputs: { who: "Ada" }, dryRun: true } });
+    for (let i = 0; i < 100; i++) {
+      view = (await api(`/api/runs/${dry.body.runId}`)).body;
+      if (view.status !== "running") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(view.status).toBe("succeeded"); // templates do nothing outside: a dry run is a run
     const broken = await api("/api/runs", { method: "POST", body: { agent: "nope" } });
     expect(broken.status).toBe(400);
   });

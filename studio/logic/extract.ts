@@ -144,7 +144,13 @@ export function extractSubWorkflow(doc: AgentDoc, selected: readonly string[], n
   } else {
     // No path may leave the selection and come back into it (the new step would wait for itself).
     const dependents = new Map<string, string[]>();
-    for (const s of steps) for (const d of s.dependsOn ?? []) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    for (const s of steps) {
+      for (const d of s.dependsOn ?? []) {
+        const list = dependents.get(d);
+        if (list) list.push(s.id);
+        else dependents.set(d, [s.id]);
+      }
+    }
     const outsideReach = new Set<string>();
     const stack: string[] = [];
     for (const id of chosen) for (const d of dependents.get(id) ?? []) if (!chosen.has(d)) stack.push(d);

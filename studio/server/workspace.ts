@@ -3,7 +3,7 @@
  * found in it, the registry they make with the built-ins (the same one `forge-agent --module`
  * builds), reading and saving files. Every path a request names is checked to stay inside the folder.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { agentsFromDefinition, createDefaultRegistry, loadAgentModule, type Agent, type AgentRegistry } from "../../agents/index.js";
 import { StudioError } from "../logic/errors.js";
@@ -79,8 +79,22 @@ export class Workspace {
     return out;
   }
 
-  readText(rel: string): string {
+  /** `rel` resolved, symbolic links included, and still inside the folder (for files that exist). */
+  private existingPath(rel: string): string {
     const abs = this.resolvePath(rel);
+    let real: string;
+    try {
+      real = realpathSync(abs);
+    } catch {
+      return abs; // does not exist (yet): the caller says so, or creates it
+    }
+    const root = realpathSync(this.folder);
+    if (real !== root && !real.startsWith(root + sep)) throw new StudioError(rel, "is a link to outside the studio's folder");
+    return real;
+  }
+
+  readText(rel: string): string {
+    const abs = this.existingPath(rel);
     let size: number;
     try {
       size = statSync(abs).size;
@@ -103,7 +117,7 @@ export class Workspace {
    * it says what the file already says) or a code file from `text`. Returns whether bytes changed.
    */
   save(rel: string, content: { data?: unknown; text?: string }): { path: string; changed: boolean } {
-    const abs = this.resolvePath(rel);
+    const abs = this.existingPath(rel);
     const format = formatOf(rel);
     let text: string;
     if (format) {

@@ -148,11 +148,12 @@ export function App() {
   const procAgent = open?.kind === "code" ? agents.filter((a) => a.file === open.path) : [];
   const kind: "workflow" | "template" | "proc" | null = !open ? null : open.kind === "code" ? "proc" : open.doc?.kind === "template" ? "template" : "workflow";
   const lastTab = kind === "workflow" ? "Steps" : kind === "template" ? "Template" : "Code";
+  const kindOfFile = new Map(agents.filter((a) => a.file).map((a) => [a.file!, a.kind]));
   const groups = {
-    workflow: files.filter((f) => f.kind === "data" && agents.some((a) => a.file === f.path && a.kind === "workflow")),
-    template: files.filter((f) => f.kind === "data" && agents.some((a) => a.file === f.path && a.kind === "template")),
+    workflow: files.filter((f) => f.kind === "data" && kindOfFile.get(f.path) === "workflow"),
+    template: files.filter((f) => f.kind === "data" && kindOfFile.get(f.path) === "template"),
     code: files.filter((f) => f.kind === "code"),
-    other: files.filter((f) => f.kind === "data" && !agents.some((a) => a.file === f.path)),
+    other: files.filter((f) => f.kind === "data" && !kindOfFile.has(f.path)),
   };
 
   return (

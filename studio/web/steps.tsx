@@ -32,7 +32,12 @@ export function StepsTab(props: {
   const unwired = useMemo(() => unwiredSteps(doc, catalog), [doc, catalog]);
   const problemsByStep = useMemo(() => {
     const m = new Map<string, string[]>();
-    for (const p of props.problems) if (p.step) m.set(p.step, [...(m.get(p.step) ?? []), p.message]);
+    for (const p of props.problems) {
+      if (!p.step) continue;
+      const list = m.get(p.step);
+      if (list) list.push(p.message);
+      else m.set(p.step, [p.message]);
+    }
     return m;
   }, [props.problems]);
   const broken = useMemo(() => new Set([...unwired.keys(), ...problemsByStep.keys()]), [unwired, problemsByStep]);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,6 +73,11 @@ describe("studio API", () => {
     const r = await api("/api/file?path=../etc/passwd");
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: "studio_invalid", where: "../etc/passwd" });
+    symlinkSync("/etc/hostname", join(folder, "outside.toml"));
+    const link = await api("/api/file?path=outside.toml");
+    expect(link.status).toBe(400);
+    expect(link.body.error.message).toMatch(/link to outside/);
+    rmSync(join(folder, "outside.toml"));
     const b = await api("/api/runs", { method: "POST", body: { inputs: {} } });
     expect(b.status).toBe(400);
     expect(b.body.error.where).toBe("body.agent");

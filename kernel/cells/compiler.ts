@@ -129,14 +129,34 @@ export function createCellCompiler(ts: TypeScriptApi, options: CellCompilerOptio
     outDir,
   };
 
+  /**
+   * A file on disk's version: its modification time (a module a cell imports may be edited
+   * between cells) — except under node_modules (lib, @types, packages, the type surface in
+   * node_modules/.cache), taken as fixed for the session: hundreds of files, and a stat of each
+   * for every cell's check was a third of its time.
+   */
+  const diskVersion = (path: string): string => (/[\\/]node_modules[\\/]/.test(path) ? "0" : String(ts.sys.getModifiedTime?.(path)?.getTime() ?? 0));
+  /** Snapshots of files on disk by version: TypeScript asks for every file's snapshot on every check. */
+  const snapshots = new Map<string, { version: string; snapshot: TS.IScriptSnapshot }>();
+
   const host: TS.LanguageServiceHost = {
     getCompilationSettings: () => compilerOptions,
     getScriptFileNames: () => [preludeFile, tslabFile, scopeFile, cellFile],
-    // Files on disk (a module a cell imports may be edited between cells) by modification time.
-    getScriptVersion: (path) => String(files.get(path)?.version ?? ts.sys.getModifiedTime?.(path)?.getTime() ?? 0),
+    getScriptVersion: (path) => {
+      const virtual = files.get(path);
+      return virtual ? `v${virtual.version}` : diskVersion(path);
+    },
     getScriptSnapshot: (path) => {
-      const text = files.get(path)?.text ?? ts.sys.readFile(path);
-      return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+      const virtual = files.get(path);
+      if (virtual) return ts.ScriptSnapshot.fromString(virtual.text);
+      const version = diskVersion(path);
+      const cached = snapshots.get(path);
+      if (cached?.version === version) return cached.snapshot;
+      const text = ts.sys.readFile(path);
+      if (text === undefined) return undefined;
+      const snapshot = ts.ScriptSnapshot.fromString(text);
+      snapshots.set(path, { version, snapshot });
+      return snapshot;
     },
     getCurrentDirectory: () => options.rootDir,
     getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),

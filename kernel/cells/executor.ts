@@ -89,7 +89,8 @@ export class CellExecutor {
     this.args.cell = cell;
     try {
       const script = new Script(`${SCRIPT_PREFIX}\n${compiled.js}${SCRIPT_SUFFIX}`, { filename: fileName });
-      const running = script.runInThisContext({ breakOnSigint: true }) as Promise<unknown>;
+      // displayErrors off: Node would prefix a stack with the compiled line the error came from.
+      const running = script.runInThisContext({ breakOnSigint: true, displayErrors: false }) as Promise<unknown>;
       await Promise.race([running, this.interruption]);
     } catch (thrown) {
       if (isInterruption(thrown)) return { status: "error", error: interruptedError("the cell was stopped before it finished") };

@@ -22,10 +22,10 @@ interface CellMap {
 
 const cellMaps = new Map<string, CellMap>();
 
-/** `<cell-3>`, or `<cell-3~2>` for the second script run under the same count (a silent request). */
-export const CELL_FILE_PATTERN = /^<cell-\d+(?:~\d+)?>$/;
-
-/** A file name for a cell's script that no other script has: `<cell-<count>>`. */
+/**
+ * A file name for a cell's script that no other script has: `<cell-<count>>`, or `<cell-3~2>`
+ * for a second script under the same count (a silent request).
+ */
 export function cellFileName(count: number): string {
   const base = `<cell-${count}`;
   if (!cellMaps.has(`${base}>`)) return `${base}>`;

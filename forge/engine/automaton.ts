@@ -28,6 +28,10 @@ export interface BatchAutomaton {
   replay?(slot: number, count: number): StepRecord[];
   /** Host form only: whether the slot's next step emits a prompt token already in its forced run (no sampled token read). */
   forcedNext?(slot: number): boolean;
+  /** Each slot's constraint state (0 = free) before the next step: which mask its logits row gets (docs/automaton.md#constrained-zones). */
+  constraintStates(): Int32Array;
+  /** Each slot's trigger-automaton state before the next step (read only when an instrument asks: the jump hazard). */
+  triggerStates(): Int32Array;
   dispose(): void;
 }
 
@@ -59,6 +63,18 @@ function tensorAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
     setToolOutput: (slot, tokens) => automaton.setToolOutput(slot, tokens),
     stop: (slot) => automaton.stop(slot),
     resetSlot: (slot) => automaton.resetSlot(slot),
+    constraintStates() {
+      const states = automaton.constraintStates();
+      const host = states.dataSync() as Int32Array; // B ints, read only for programs with constraints
+      states.dispose();
+      return host;
+    },
+    triggerStates() {
+      const states = tf.tidy(() => automaton.triggerStates());
+      const host = states.dataSync() as Int32Array;
+      states.dispose();
+      return host;
+    },
     dispose: () => automaton.dispose(),
   };
 }
@@ -74,6 +90,8 @@ function hostAutomaton(program: TtfaProgram, batch: number): BatchAutomaton {
     setToolOutput: (s, tokens) => automaton.setToolOutput(s, tokens),
     stop: (s) => automaton.stop(s),
     resetSlot: (s) => automaton.resetSlot(s),
+    constraintStates: () => automaton.constraintStates(),
+    triggerStates: () => automaton.triggerStates(),
     forcedNext(s) {
       const stream = automaton.interpreter(s);
       return !stream.done && stream.feedPtr < stream.feedEnd;

@@ -23,7 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
-import type { Run, RunMetadata, StreamTrace } from "../run/types.js";
+import type { ChoiceRecord, Run, RunMetadata, StreamTrace } from "../run/types.js";
 import type { DecoderModel } from "../model/index.js";
 import { ProgressClock, type ProgressPlan } from "./progress.js";
 import { compileForBackend, TraceRecorder, TtfaEvent, type TtfaProgram } from "../ttfa/index.js";
@@ -43,7 +43,10 @@ import { chunkInput, feedForcedRun, feedWidth, type SlotState } from "./batch/fe
 import { InstanceQueue, refillFinishedSlots, type RefillHooks } from "./batch/refill.js";
 import { DEFAULT_TOOL_TIMEOUT_MS, ToolCalls } from "./batch/tools.js";
 import { expectedStream } from "./batch/expected.js";
+import { LogprobObserver, resolveLogprobs } from "../instruments/recorder.js";
 import { slotRecord, type StepObservation, type StepObserver, type StepRecord } from "./batch/step-record.js";
+import { sampleConstrained } from "./batch/constrained.js";
+import { ChoiceScorer } from "../ttfa/choices.js";
 
 export type { StepObservation, StepObserver } from "./batch/step-record.js";
 
@@ -98,6 +101,10 @@ export async function runWorkflow(
   const automatonKind = options.automaton ?? defaultAutomatonKind(parts.backend);
   if (feedChunk > 1 && automatonKind !== "host")
     throw new RequestError(`feedChunk ${feedChunk} needs the host automaton (automaton: "host"); the ${automatonKind} automaton steps every slot at once`);
+  // Research instruments asked for by the request ride along as step observers.
+  const logprobs = resolveLogprobs(options.logprobs);
+  const logprobObserver = logprobs ? new LogprobObserver(program, resolved, logprobs) : null;
+  if (logprobObserver) observers = [...observers, logprobObserver];
   const startedAt = new Date();
   const plan = options.onProgress ? progressPlan(program, instances, batchSize, maxTokens, prefill, feedChunk) : null;
   const clock = new ProgressClock(instances, options.onProgress, plan);
@@ -112,6 +119,7 @@ export async function runWorkflow(
   let steps = 0;
   let forwardTokens = 0;
   let sharedPrefixTokens = 0;
+  const choices: ChoiceRecord[] = [];
   for (let first = 0; first < instances; first += groupSize) {
     const group = Array.from({ length: Math.min(groupSize, instances - first) }, (_, i) => first + i);
     const ids = group.map((k) => firstInstance + k);
@@ -120,6 +128,7 @@ export async function runWorkflow(
       ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true, forwardTokens: 0, sharedPrefixTokens: 0 }
       : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch }, clock, observers);
     result.traces.forEach((trace, k) => (traces[group[k]!] = trace));
+    if (result.choices) choices.push(...result.choices);
     steps += result.steps;
     forwardTokens += result.forwardTokens;
     sharedPrefixTokens = Math.max(sharedPrefixTokens, result.sharedPrefixTokens);
@@ -145,7 +154,10 @@ export async function runWorkflow(
     interrupted,
     sampling: { ...resolved },
   };
-  return deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
+  logprobObserver?.attach(traces);
+  const run = deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
+  if (ChoiceScorer.wanted(program)) run.choices = choices.sort((a, b) => a.instance - b.instance || a.step - b.step);
+  return run;
 }
 
 interface SlotsOptions extends RequestOptions {
@@ -164,6 +176,8 @@ interface SlotsResult {
   interrupted: boolean;
   forwardTokens: number;
   sharedPrefixTokens: number;
+  /** Choice scores of the group's streams (programs with `choices` zones). */
+  choices?: ChoiceRecord[];
 }
 
 /**
@@ -224,6 +238,8 @@ class SlotRun {
   private steps = 0;
   private forwardTokens = 0;
   private interrupted = false;
+  /** Choice scores, when the program has `choices` zones (docs/automaton.md#choice-scores). */
+  readonly choices: ChoiceScorer | null;
 
   constructor(
     private readonly parts: EngineParts,
@@ -250,6 +266,7 @@ class SlotRun {
       fail: (slot, message) => this.failStream(slot, message),
     });
     this.traces = new Array(instances.length);
+    this.choices = ChoiceScorer.wanted(program) ? new ChoiceScorer(program, (t) => parts.tokenizer.tokenBytes(t)) : null;
   }
 
   async run(): Promise<SlotsResult> {
@@ -277,8 +294,12 @@ class SlotRun {
 
         // Model step, then the sampler (the first step has no token to feed: padding).
         const forward = this.steps === 0 ? null : this.forward(width, lastTokens);
-        const sampled = forward === null ? (tf.fill([this.b], program.padId, "int32") as tf.Tensor1D) : this.sample(forward);
-        const observation = forward !== null && this.observers.length > 0 ? this.observe(forward) : null;
+        // Constrained zones: each slot's state before the step picks its row's mask.
+        const states = forward !== null && program.constraints.stateCount > 1 ? automaton.constraintStates() : null;
+        const positions = this.choices || this.observers.length > 0 ? Int32Array.from({ length: this.b }, (_, s) => this.recorder.slot(s).length) : null;
+        const triggerStates = forward !== null && this.observers.some((o) => o.needsTriggerStates) ? automaton.triggerStates() : null;
+        const sampled = forward === null ? (tf.fill([this.b], program.padId, "int32") as tf.Tensor1D) : this.sample(forward, states);
+        const observation = forward !== null && (this.observers.length > 0 || this.choices) ? this.observe(forward, states, positions, triggerStates) : null;
         if (observation === null) forward?.logits.dispose();
 
         // The automaton: every slot's next token, fed back next step.
@@ -315,6 +336,7 @@ class SlotRun {
         }
         if (observation !== null) {
           try {
+            this.choices?.onStep({ ...observation, constraintStates: states!, positions: positions! });
             for (const observer of this.observers) observer.onStep(observation);
           } finally {
             observation.logits?.dispose();
@@ -347,7 +369,7 @@ class SlotRun {
       traces[table.job[s]!] = this.recorder.take(s, table.instance[s]!, override);
     }
     for (const job of this.queue.left()) traces[job] = emptyTrace(this.instances[job]!);
-    return { traces, steps: this.steps, interrupted: this.interrupted, forwardTokens: this.forwardTokens, sharedPrefixTokens: this.prefix?.steps ?? 0 };
+    return { traces, steps: this.steps, interrupted: this.interrupted, forwardTokens: this.forwardTokens, sharedPrefixTokens: this.prefix?.steps ?? 0, choices: this.choices?.records };
   }
 
   /** Slot `s` takes the next queued instance. */
@@ -434,9 +456,11 @@ class SlotRun {
   }
 
   /** The sampled token of every slot (padding for slots without a row, which finished slots ignore); the streams move past what they fed. */
-  private sample({ logits, fed }: Forward): tf.Tensor1D {
+  private sample({ logits, fed }: Forward, states: Int32Array | null): tf.Tensor1D {
     const { table, options } = this;
-    const perRow = sampleOnBackend(logits, options.sampling, options.seed, table.byRow(table.instance), table.byRow(table.streamSteps));
+    const perRow = states
+      ? sampleConstrained(logits, table.byRow(states), this.program, options.sampling, options.seed, table.byRow(table.instance), table.byRow(table.streamSteps))
+      : sampleOnBackend(logits, options.sampling, options.seed, table.byRow(table.instance), table.byRow(table.streamSteps));
     table.advance(fed);
     if (table.fullRows) return perRow;
     const values = perRow.dataSync();
@@ -444,7 +468,7 @@ class SlotRun {
     return tf.tensor1d(table.toSlots(values, this.program.padId), "int32");
   }
 
-  private observe(forward: Forward): StepObservation {
+  private observe(forward: Forward, constraintStates: Int32Array | null, positions: Int32Array | null, triggerStates: Int32Array | null): StepObservation {
     return {
       step: this.steps,
       logits: forward.logits,
@@ -452,6 +476,9 @@ class SlotRun {
       fed: Int32Array.from(forward.fed),
       instance: this.table.instance,
       records: Array.from({ length: this.b }, () => []),
+      positions: positions!,
+      constraintStates,
+      triggerStates,
     };
   }
 

@@ -44,6 +44,23 @@ export interface StreamTrace {
   events: TraceEvent[];
   status: StreamStatus;
   message?: string;
+  /** Per-step log-probabilities when the request asked for them (option `logprobs`; forge/instruments). */
+  logprobs?: TraceLogprobs;
+}
+
+/**
+ * Log-probabilities along one stream, index i belonging to `tokens[i]`; NaN (ids −1) where the
+ * token was forced, since the model chose nothing there.
+ */
+export interface TraceLogprobs {
+  /** log p(token) under the model's own distribution (softmax of the raw logits). */
+  model: Float32Array;
+  /** log p(token) under the distribution it was drawn from (temperature, top-k, top-p, constraint mask applied). */
+  sampling: Float32Array;
+  /** Inside jump sites: the model's probability mass on tokens that advance or fire the control pattern (NaN elsewhere). */
+  hazard: Float32Array;
+  /** With `logprobs: { top: k }`: the k best tokens per step under the model, best first, row-major [steps × k]. */
+  top?: { k: number; ids: Int32Array; logprobs: Float32Array };
 }
 
 /** One stretch of a stream spent in one zone: a step of the branch path. */
@@ -133,4 +150,23 @@ export interface Run {
   /** Per stream (instance order): the branch path. */
   paths: PathSegment[][];
   statistics: RunStatistics;
+  /** Choice scores of every generating visit of a `choices` zone (docs/automaton.md#choice-scores); absent when the workflow has none. */
+  choices?: ChoiceRecord[];
+}
+
+/** One scored visit of a `choices` zone (forge/ttfa/choices.ts says which numbers are exact). */
+export interface ChoiceRecord {
+  instance: number;
+  /** Program zone id (SZCP zone index). */
+  zoneId: number;
+  /** The n-th visit of that zone that generated tokens, in the stream, from 0. */
+  visit: number;
+  /** The stream's step (index into its trace) of the visit's first generated token. */
+  step: number;
+  /** Index into the zone's choices of the one the stream spelled, or null (timeout, abandoned constraint). */
+  choice: number | null;
+  /** Per choice, in the zone's order: a probability of the kind `basis` names. */
+  probabilities: number[];
+  /** Per choice: "path" (exact probability of the token path walked) or "first_token" (allowed first-token mass). */
+  basis: Array<"path" | "first_token">;
 }

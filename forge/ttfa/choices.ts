@@ -19,30 +19,15 @@
  * choice (a timeout, or a forbidden token that abandoned the constraint) records
  * `choice: null` and first-token masses for all.
  *
- * The scorer follows each slot's constraint state from the records it is shown (the same
- * rule as the automata: generated tokens walk the table, entering a zone starts its
- * constraint), so it needs nothing from the automaton but the step records.
+ * The engine shows the scorer every step with a forward: the logits rows, each slot's
+ * constraint state before the step (what masked its row) and its trace length, and the
+ * records the step produced. A visit is "the n-th visit of the zone that generated tokens".
  */
 import { allowedList } from "./mask.js";
-import { constraintNext } from "./constraint.js";
 import { TtfaEvent, type StepRecord, type TtfaProgram } from "./types.js";
+import type { ChoiceRecord } from "../run/types.js";
 
-/** One scored visit of a choices zone (Run `choices`). */
-export interface ChoiceRecord {
-  instance: number;
-  /** Program zone id (SZCP zone index). */
-  zoneId: number;
-  /** Which visit of that zone in the stream, from 0. */
-  visit: number;
-  /** The stream's step (index into its trace) of the visit's first generated token. */
-  step: number;
-  /** Index into the zone's choices of the one the stream spelled, or null. */
-  choice: number | null;
-  /** Per choice, in the zone's order (see `basis`). */
-  probabilities: number[];
-  /** Per choice: "path" (exact probability of the path walked) or "first_token" (allowed first-token mass). */
-  basis: Array<"path" | "first_token">;
-}
+export type { ChoiceRecord };
 
 /** The subset of the engine's step observation the scorer reads (forge/engine/batch/step-record.ts). */
 export interface ChoiceStepView {
@@ -50,14 +35,15 @@ export interface ChoiceStepView {
   rows: Int32Array;
   instance: Int32Array;
   records: StepRecord[][];
+  /** Per slot: its constraint state before the step (0 = free). */
+  constraintStates: ArrayLike<number>;
+  /** Per slot: its trace length before the step (the index of its first record here). */
+  positions: ArrayLike<number>;
 }
 
 interface SlotState {
   instance: number;
-  /** Constraint state before the slot's next record. */
-  cstate: number;
-  /** Recorded steps of the stream so far. */
-  position: number;
+  /** Generating visits per zone so far. */
   visits: Map<number, number>;
   /** The visit in progress of a choices zone, or null. */
   visit: null | {
@@ -107,18 +93,21 @@ export class ChoiceScorer {
       const instance = view.instance[slot]!;
       let s = this.slots.get(slot);
       if (!s || s.instance !== instance) {
-        s = { instance, cstate: p.zoneCount > 0 ? p.constraintStart[0]! : 0, position: 0, visits: new Map(), visit: null };
+        s = { instance, visits: new Map(), visit: null };
         this.slots.set(slot, s);
       }
+      let position = view.positions[slot]!;
       records.forEach((rec, k) => {
         if (!rec.record) return;
         const zone = rec.pc;
         const c = zone < p.zoneCount ? p.constraintIndex[zone]! : -1;
-        const scored = c >= 0 && this.choiceBytes[c] !== null && s!.cstate !== 0 && !rec.forced;
+        // Only the batch step's own record (k = 0) was sampled from a row, in the state given.
+        const cstate = k === 0 ? view.constraintStates[slot]! : 0;
+        const scored = c >= 0 && this.choiceBytes[c] !== null && cstate !== 0 && !rec.forced;
         if (scored) {
           // The row this token was sampled from: only the batch step's own record (k = 0) has one.
           const r = k === 0 ? rowOf.get(slot) : undefined;
-          if (!s!.visit || s!.visit.zone !== zone) s!.visit = { zone, step: s!.position, first: null, bytes: [], logp: [], ends: [] };
+          if (!s!.visit || s!.visit.zone !== zone) s!.visit = { zone, step: position, first: null, bytes: [], logp: [], ends: [] };
           const v = s!.visit;
           let logp = NaN;
           if (r !== undefined && view.logits) {
@@ -129,7 +118,7 @@ export class ChoiceScorer {
             let sum = 0;
             for (let i = 0; i < width; i++) sum += Math.exp(rowsData[row + i]! - max);
             const lse = max + Math.log(sum);
-            if (v.first === null) v.first = this.firstMass(c, s!.cstate, rowsData, row, width, lse);
+            if (v.first === null) v.first = this.firstMass(c, cstate, rowsData, row, width, lse);
             logp = rec.token < width ? rowsData[row + rec.token]! - lse : -Infinity;
           }
           const prev = v.logp.length ? v.logp[v.logp.length - 1]! : 0;
@@ -137,16 +126,15 @@ export class ChoiceScorer {
           for (const b of this.tokenBytes(rec.token)) v.bytes.push(b);
           v.ends.push(v.bytes.length);
         }
-        // Constraint state: as the automata do it.
-        if (!rec.forced) s!.cstate = constraintNext(p.constraints, s!.cstate, rec.token);
         if (rec.event & MOVE) {
-          const visit = s!.visits.get(zone) ?? 0;
-          s!.visits.set(zone, visit + 1);
-          if (s!.visit && s!.visit.zone === zone) this.finish(s!, instance, visit);
+          if (s!.visit && s!.visit.zone === zone) {
+            const visit = s!.visits.get(zone) ?? 0;
+            s!.visits.set(zone, visit + 1);
+            this.finish(s!, instance, visit);
+          }
           s!.visit = null;
-          s!.cstate = rec.nextPc < p.zoneCount ? p.constraintStart[rec.nextPc]! : 0;
         }
-        s!.position++;
+        position++;
       });
     });
   }

@@ -63,8 +63,9 @@ describe("ChoiceScorer", () => {
       let u = r.next();
       let sampled = 0;
       for (let v = 0; v < V; v++) if ((u -= p[v]!) <= 0) { sampled = v; break; }
+      const before = interpreter.constraintState;
       const rec = interpreter.step(sampled);
-      scorer.onStep({ logits: { shape: [1, V], dataSync: () => row }, rows: Int32Array.of(0), instance: Int32Array.of(0), records: [[rec]] });
+      scorer.onStep({ logits: { shape: [1, V], dataSync: () => row }, rows: Int32Array.of(0), instance: Int32Array.of(0), records: [[rec]], constraintStates: [before], positions: [i] });
       steps.push({ rec, row });
       history.push(rec.token);
     }

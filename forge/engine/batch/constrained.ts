@@ -1,0 +1,53 @@
+/**
+ * Sampling with constrained zones (docs/automaton.md#constrained-zones): each logits row
+ * whose stream is in a constrained state draws only among the tokens that state allows;
+ * free rows are sampled exactly as before (same logits, same seeded draws).
+ *
+ * - GPU backends (tensor sampler): the rows get −∞ bias rows gathered by state on the device
+ *   (one gather and one add), then the usual sampler.
+ * - wasm / cpu (typed-array sampler): the usual sampler on the untouched logits, then each
+ *   constrained row is drawn again with the same sampler and the same (seed, instance, step)
+ *   key from a compact row of its allowed tokens' logits (forge/ttfa/mask.ts drawConstrained:
+ *   O(allowed) per stream, and the same token the sampler would draw from the masked row).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";
+import { anyConstrained, drawConstrained, maskForSampling } from "../../ttfa/mask.js";
+import type { TtfaProgram } from "../../ttfa/index.js";
+
+/** One token per logits row ([R, V] → int32 [R]); `rowStates`, `instances`, `steps` per row. The caller keeps `logits`. */
+export function sampleConstrained(
+  logits: tf.Tensor2D,
+  rowStates: Int32Array,
+  program: TtfaProgram,
+  sampling: SamplingOptions,
+  seed: number,
+  instances: Int32Array,
+  steps: Int32Array,
+): tf.Tensor1D {
+  const table = program.constraints;
+  if (table.stateCount <= 1 || !anyConstrained(rowStates)) return sampleOnBackend(logits, sampling, seed, instances, steps);
+  if (!hostSampling()) {
+    const masked = maskForSampling(logits, rowStates, table, false)!;
+    try {
+      return sampleOnBackend(masked, sampling, seed, instances, steps);
+    } finally {
+      masked.dispose();
+    }
+  }
+  const sampled = sampleOnBackend(logits, sampling, seed, instances, steps);
+  const tokens = Int32Array.from(sampled.dataSync());
+  sampled.dispose();
+  const rows: number[] = [];
+  rowStates.forEach((state, r) => {
+    if (state !== 0) rows.push(r);
+  });
+  const sub = tf.gather(logits, Int32Array.from(rows));
+  const data = sub.dataSync() as Float32Array;
+  sub.dispose();
+  const drawn = new Int32Array(rows.length);
+  const width = logits.shape[1];
+  drawConstrained(data, width, rows.map((r) => rowStates[r]!), table, (row, w, k) => sampleTokensHost(row, w, sampling, seed, [instances[rows[k]!]!], [steps[rows[k]!]!])[0]!, drawn);
+  rows.forEach((r, k) => (tokens[r] = drawn[k]!));
+  return tf.tensor1d(tokens, "int32");
+}

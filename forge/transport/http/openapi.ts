@@ -20,6 +20,35 @@ export interface OpenApiModule {
   securitySchemes?: Record<string, unknown>;
 }
 
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** An answer whose body is one of the component schemas. */
+const json = (description: string, schema: string) => ({ description, content: { "application/json": { schema: ref(schema) } } });
+/** An error answer: every 4xx/5xx body is the Error schema. */
+const error = (description: string) => json(description, "Error");
+const UNAUTHORIZED = error("Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".");
+const JOB_ID = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", format: "uuid" },
+  description: "Job id returned by POST /jobs."
+};
+const WAIT = {
+  name: "wait",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["true", "false", "1", "0", ""] },
+  description: "true: hold the request until the job has finished (long poll). Otherwise 409 while it runs."
+};
+const ARRAYS = {
+  name: "arrays",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["base64", "list"] },
+  description: "Trace columns as base64 of little-endian bytes (default) or number lists."
+};
+const TABLE = { name: "table", in: "query", required: false, schema: { type: "string", enum: ["samples", "paths"] } };
+
 /** The document's header: what the server is (the first module's API names the document). */
 export const HTTP_API_INFO = {
     "title": "Workflow Forge server",
@@ -54,557 +83,118 @@ export const httpApi: OpenApiModule = {
   },
   paths: {
     "/health": {
-      "get": {
-        "operationId": "health",
-        "summary": "Liveness. Needs no credentials and says nothing about jobs.",
-        "security": [
-          {}
-        ],
-        "responses": {
+      get: {
+        operationId: "health",
+        summary: "Liveness. Needs no credentials and says nothing about jobs.",
+        security: [{}],
+        responses: {
           "200": {
-            "description": "Up.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "object",
-                  "required": [
-                    "status"
-                  ],
-                  "properties": {
-                    "status": {
-                      "const": "ok"
-                    }
-                  }
-                }
-              }
+            description: "Up.",
+            content: {
+              "application/json": { schema: { type: "object", required: ["status"], properties: { status: { const: "ok" } } } }
             }
-          }
-        }
-      }
+          },
+        },
+      },
     },
     "/info": {
-      "get": {
-        "operationId": "info",
-        "summary": "Model, tokenizer identity, backend, limits, auth type, scheduling.",
-        "responses": {
-          "200": {
-            "description": "Server info.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ServerInfo"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+      get: {
+        operationId: "info",
+        summary: "Model, tokenizer identity, backend, limits, auth type, scheduling.",
+        responses: { "200": json("Server info.", "ServerInfo"), "401": UNAUTHORIZED },
+      },
     },
     "/jobs": {
-      "post": {
-        "operationId": "submit",
-        "summary": "Queue a workflow run.",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/SubmitBody"
-              }
-            }
-          }
+      post: {
+        operationId: "submit",
+        summary: "Queue a workflow run.",
+        requestBody: { required: true, content: { "application/json": { schema: ref("SubmitBody") } } },
+        responses: {
+          "202": json("Queued; Location: /jobs/{id}.", "JobSummary"),
+          "400": error("Not JSON, not the request schema, or an invalid SZCP workflow (message names the JSON path)."),
+          "401": UNAUTHORIZED,
+          "413": error("Body over limits.maxBodyBytes."),
+          "415": error("Content-Type is not application/json."),
+          "422": error("Refused: a workflow prepared for another tokenizer, a tool this backend lacks (refused), or batchSize / instances / maxTokens / total tokens over the limits (limit_exceeded)."),
+          "429": error("Queue full (limits.maxQueuedJobs)."),
+          "503": error("Shutting down: no new jobs."),
         },
-        "responses": {
-          "202": {
-            "description": "Queued; Location: /jobs/{id}.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/JobSummary"
-                }
-              }
-            }
-          },
-          "400": {
-            "description": "Not JSON, not the request schema, or an invalid SZCP workflow (message names the JSON path).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "413": {
-            "description": "Body over limits.maxBodyBytes.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "415": {
-            "description": "Content-Type is not application/json.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "422": {
-            "description": "Refused: a workflow prepared for another tokenizer, a tool this backend lacks (refused), or batchSize / instances / maxTokens / total tokens over the limits (limit_exceeded).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "429": {
-            "description": "Queue full (limits.maxQueuedJobs).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "Shutting down: no new jobs.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+      },
     },
     "/jobs/{id}": {
-      "get": {
-        "operationId": "job",
-        "summary": "Job state, queue position, latest progress.",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "format": "uuid"
-            },
-            "description": "Job id returned by POST /jobs."
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "Summary.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/JobSummary"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such job for these credentials (a job of another principal is reported the same way).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+      get: {
+        operationId: "job",
+        summary: "Job state, queue position, latest progress.",
+        parameters: [JOB_ID],
+        responses: {
+          "200": json("Summary.", "JobSummary"),
+          "401": UNAUTHORIZED,
+          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+        },
+      },
     },
     "/jobs/{id}/events": {
-      "get": {
-        "operationId": "events",
-        "summary": "Progress stream: NDJSON, one JobEvent per line (current state first, then progress reports with streams done and tokens/s, then end). Ends when the job ends.",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "format": "uuid"
-            },
-            "description": "Job id returned by POST /jobs."
-          }
-        ],
-        "responses": {
+      get: {
+        operationId: "events",
+        summary: "Progress stream: NDJSON, one JobEvent per line (current state first, then progress reports with streams done and tokens/s, then end). Ends when the job ends.",
+        parameters: [JOB_ID],
+        responses: {
           "200": {
-            "description": "NDJSON stream.",
-            "content": {
-              "application/x-ndjson": {
-                "schema": {
-                  "$ref": "#/components/schemas/JobEvent"
-                }
-              }
-            }
+            description: "NDJSON stream.",
+            content: { "application/x-ndjson": { schema: { $ref: "#/components/schemas/JobEvent" } } }
           },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such job for these credentials (a job of another principal is reported the same way).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+          "401": UNAUTHORIZED,
+          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+        },
+      },
     },
     "/jobs/{id}/result": {
-      "get": {
-        "operationId": "result",
-        "summary": "The Run as JSON.",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "format": "uuid"
-            },
-            "description": "Job id returned by POST /jobs."
-          },
-          {
-            "name": "wait",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "true",
-                "false",
-                "1",
-                "0",
-                ""
-              ]
-            },
-            "description": "true: hold the request until the job has finished (long poll). Otherwise 409 while it runs."
-          },
-          {
-            "name": "arrays",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "base64",
-                "list"
-              ]
-            },
-            "description": "Trace columns as base64 of little-endian bytes (default) or number lists."
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The Run (a cancelled job's partial Run, streams marked interrupted).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Run"
-                }
-              }
-            }
-          },
-          "400": {
-            "description": "Bad query value.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such job for these credentials (a job of another principal is reported the same way).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "409": {
-            "description": "Not finished yet (without wait=true).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "422": {
-            "description": "The engine refused the job.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "500": {
-            "description": "The job failed while running.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+      get: {
+        operationId: "result",
+        summary: "The Run as JSON.",
+        parameters: [JOB_ID, WAIT, ARRAYS],
+        responses: {
+          "200": json("The Run (a cancelled job's partial Run, streams marked interrupted).", "Run"),
+          "400": error("Bad query value."),
+          "401": UNAUTHORIZED,
+          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+          "409": error("Not finished yet (without wait=true)."),
+          "422": error("The engine refused the job."),
+          "500": error("The job failed while running."),
+        },
+      },
     },
     "/jobs/{id}/result.arrow": {
-      "get": {
-        "operationId": "resultArrow",
-        "summary": "The Run's samples or paths table (datasets/) as an Arrow IPC stream; run metadata in the schema metadata.",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "format": "uuid"
-            },
-            "description": "Job id returned by POST /jobs."
-          },
-          {
-            "name": "wait",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "true",
-                "false",
-                "1",
-                "0",
-                ""
-              ]
-            },
-            "description": "true: hold the request until the job has finished (long poll). Otherwise 409 while it runs."
-          },
-          {
-            "name": "table",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "samples",
-                "paths"
-              ]
-            }
-          }
-        ],
-        "responses": {
+      get: {
+        operationId: "resultArrow",
+        summary: "The Run's samples or paths table (datasets/) as an Arrow IPC stream; run metadata in the schema metadata.",
+        parameters: [JOB_ID, WAIT, TABLE],
+        responses: {
           "200": {
-            "description": "Arrow IPC stream.",
-            "content": {
-              "application/vnd.apache.arrow.stream": {
-                "schema": {
-                  "type": "string",
-                  "format": "binary"
-                }
-              }
-            }
+            description: "Arrow IPC stream.",
+            content: { "application/vnd.apache.arrow.stream": { schema: { type: "string", format: "binary" } } }
           },
-          "400": {
-            "description": "Bad query value.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such job for these credentials (a job of another principal is reported the same way).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "409": {
-            "description": "Not finished yet (without wait=true).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "422": {
-            "description": "The engine refused the job.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "500": {
-            "description": "The job failed while running.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "501": {
-            "description": "not_available: the serving process has not loaded the datasets layer that builds the tables (forge/transport/http/tables.ts).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
+          "400": error("Bad query value."),
+          "401": UNAUTHORIZED,
+          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+          "409": error("Not finished yet (without wait=true)."),
+          "422": error("The engine refused the job."),
+          "500": error("The job failed while running."),
+          "501": error("not_available: the serving process has not loaded the datasets layer that builds the tables (forge/transport/http/tables.ts)."),
+        },
+      },
     },
     "/jobs/{id}/cancel": {
-      "post": {
-        "operationId": "cancel",
-        "summary": "Cancel: a queued job at once, a running one within one decode step (its partial Run is kept). Other jobs are untouched.",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "format": "uuid"
-            },
-            "description": "Job id returned by POST /jobs."
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "Summary after the cancel request.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/JobSummary"
-                }
-              }
-            }
-          },
-          "401": {
-            "description": "Missing or invalid credentials (only when the server has auth). Same answer for every route and job id; header WWW-Authenticate: Bearer realm=\"forge\".",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such job for these credentials (a job of another principal is reported the same way).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+      post: {
+        operationId: "cancel",
+        summary: "Cancel: a queued job at once, a running one within one decode step (its partial Run is kept). Other jobs are untouched.",
+        parameters: [JOB_ID],
+        responses: {
+          "200": json("Summary after the cancel request.", "JobSummary"),
+          "401": UNAUTHORIZED,
+          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+        },
+      },
+    },
   },
 };

@@ -36,10 +36,12 @@ const SOURCE_FOLDERS = ["forge", "viz", "datasets", "kernel/output"];
 
 /**
  * Third-party packages whose types stay in the surface (cheap to load, and what cells work with:
- * Arrow tables from `datasets`, Vega-Lite specs from `viz`). Node's builtins stay too. Every
+ * Arrow tables from `datasets`, Vega-Lite specs from `viz`; zod, from which forge's
+ * `RequestOptions` is inferred — opaque, an interface extending it lost every option and a
+ * cell's `session.request(…, { batchSize: 4 })` was refused). Node's builtins stay too. Every
  * other package becomes opaque (`any`).
  */
-export const KEPT_PACKAGES: readonly string[] = ["apache-arrow", "vega-lite", "jsep"];
+export const KEPT_PACKAGES: readonly string[] = ["apache-arrow", "vega-lite", "jsep", "zod"];
 
 /** Bumped when the build's output changes shape, so old caches are not reused. */
 const SURFACE_FORMAT = 2;

@@ -27,7 +27,8 @@ function initialToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-let token = initialToken();
+/** Read on first use (not at import: the module is also rendered on the server by the component tests). */
+let token: string | null | undefined;
 export function setToken(value: string): void {
   token = value;
   sessionStorage.setItem(TOKEN_KEY, value);
@@ -36,6 +37,7 @@ export function setToken(value: string): void {
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (token === undefined) token = initialToken();
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(path, { method: init.method ?? "GET", headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   const body = await res.json().catch(() => ({ error: { code: "bad_response", message: `HTTP ${res.status}` } }));

@@ -12,6 +12,7 @@ import { ForgeError } from "../errors.js";
 import { jsonPath } from "../szcp/errors.js";
 import type { AutomatonKind } from "./automaton.js";
 import type { ProgressListener } from "./progress.js";
+import { MAX_TOP_LOGPROBS } from "../instruments/logprobs.js";
 
 const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
@@ -65,6 +66,12 @@ export const requestOptionsSchema = z
       .enum(["tensor", "host"])
       .optional()
       .meta({ description: 'Automaton form: "tensor" (tfjs ops, for GPU backends) or "host" (typed arrays); default by backend.' }),
+    logprobs: z
+      .union([z.boolean(), z.strictObject({ top: z.number().int().min(0).max(MAX_TOP_LOGPROBS) })])
+      .optional()
+      .meta({
+        description: `Per-step log-probabilities in each stream's trace: the token's under the model and under the sampling distribution, the jump hazard inside jump sites, and with { top: k } (k ≤ ${MAX_TOP_LOGPROBS}) the k best alternatives. Default off.`,
+      }),
   })
   .meta({
     description: "Request options that cross the wire: the in-process RequestOptions without its callbacks.",

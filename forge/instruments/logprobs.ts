@@ -27,6 +27,8 @@ export interface TokenLogprob {
   model: number;
   /** log p(token) under the distribution the sampler drew from (−Infinity when filtered out). */
   sampling: number;
+  /** log Σ exp(logits) of the row: the model distribution's normaliser (for other instruments on the same row). */
+  lse: number;
 }
 
 /** Scratch reused across rows: one per vocabulary size. */
@@ -86,7 +88,7 @@ export function tokenLogprob(
   } else {
     samplingLogprob = filteredLogprob(logits, offset, vocab, token, sampling, scratch);
   }
-  return { model: modelLogprob, sampling: samplingLogprob };
+  return { model: modelLogprob, sampling: samplingLogprob, lse: model.lse };
 }
 
 /** The best `top` tokens by logit (ties: lower id first), written at topAt… in descending order. */

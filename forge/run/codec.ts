@@ -9,7 +9,7 @@ import { ForgeError } from "../errors.js";
 import { z } from "zod";
 import { szcpSchema } from "../szcp/index.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
-import type { Run, RunMetadata, RunStatistics, PathSegment, StreamStatus, StreamTrace, TraceEvent } from "./types.js";
+import type { ChoiceRecord, Run, RunMetadata, RunStatistics, PathSegment, StreamStatus, StreamTrace, TraceEvent, TraceLogprobs } from "./types.js";
 
 export type ArrayEncoding = "base64" | "list";
 
@@ -33,6 +33,41 @@ function base64ToInt32(text: string, field: string): Int32Array {
 
 function encodeInt32(values: Int32Array, encoding: ArrayEncoding): string | number[] {
   return encoding === "base64" ? int32ToBase64(values) : Array.from(values);
+}
+
+/** Float32 columns (logprobs): base64 of the bytes keeps NaN and ±∞; as a list, non-finite values become null (JSON has no NaN). */
+function encodeFloat32(values: Float32Array, encoding: ArrayEncoding): string | Array<number | null> {
+  if (encoding === "list") return Array.from(values, (v) => (Number.isFinite(v) ? v : null));
+  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64");
+  const bytes = new DataView(new ArrayBuffer(values.length * 4));
+  values.forEach((v, i) => bytes.setFloat32(i * 4, v, true));
+  return Buffer.from(bytes.buffer).toString("base64");
+}
+
+function decodeFloat32(value: string | Array<number | null>, field: string): Float32Array {
+  if (typeof value !== "string") return Float32Array.from(value, (v) => (v === null ? Number.NaN : v));
+  const bytes = Buffer.from(value, "base64");
+  if (bytes.length % 4 !== 0) throw new WireError(`${field}: ${bytes.length} bytes is not a whole number of float32 values`);
+  const out = new Float32Array(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+function encodeLogprobs(l: TraceLogprobs, encoding: ArrayEncoding): WireLogprobs {
+  const wire: WireLogprobs = { model: encodeFloat32(l.model, encoding), sampling: encodeFloat32(l.sampling, encoding), hazard: encodeFloat32(l.hazard, encoding) };
+  if (l.top) wire.top = { k: l.top.k, ids: encodeInt32(l.top.ids, encoding), logprobs: encodeFloat32(l.top.logprobs, encoding) };
+  return wire;
+}
+
+function decodeLogprobs(w: WireLogprobs, steps: number, where: string): TraceLogprobs {
+  const l: TraceLogprobs = { model: decodeFloat32(w.model, `${where}.model`), sampling: decodeFloat32(w.sampling, `${where}.sampling`), hazard: decodeFloat32(w.hazard, `${where}.hazard`) };
+  if (w.top) {
+    l.top = { k: w.top.k, ids: typeof w.top.ids === "string" ? base64ToInt32(w.top.ids, `${where}.top.ids`) : Int32Array.from(w.top.ids), logprobs: decodeFloat32(w.top.logprobs, `${where}.top.logprobs`) };
+    if (l.top.ids.length !== steps * l.top.k || l.top.logprobs.length !== steps * l.top.k) throw new WireError(`${where}.top: expected ${steps} × ${l.top.k} entries`);
+  }
+  if (l.model.length !== steps || l.sampling.length !== steps || l.hazard.length !== steps) throw new WireError(`${where}: expected ${steps} values per column, one per token`);
+  return l;
 }
 
 function encodeUint8(values: Uint8Array, encoding: ArrayEncoding): string | number[] {
@@ -64,11 +99,13 @@ export function encodeRun(run: Run, encoding: ArrayEncoding = "base64"): WireRun
         status: s.status,
       };
       if (s.message !== undefined) wire.message = s.message;
+      if (s.logprobs !== undefined) wire.logprobs = encodeLogprobs(s.logprobs, encoding);
       return wire;
     }),
     extractions: run.extractions,
     paths: run.paths,
     statistics: run.statistics,
+    ...(run.choices !== undefined ? { choices: run.choices } : {}),
   };
 }
 
@@ -76,6 +113,16 @@ const STATUSES = ["done", "truncated", "timeout", "interrupted", "tool_error"] a
 
 const column = (bytes: string) =>
   z.union([z.string().meta({ contentEncoding: "base64", description: bytes }), z.array(z.number().int())]);
+const floatColumn = z.union([z.string().meta({ contentEncoding: "base64", description: "Float32 little-endian" }), z.array(z.number().nullable())]);
+
+const wireLogprobsSchema = z
+  .object({
+    model: floatColumn,
+    sampling: floatColumn,
+    hazard: floatColumn,
+    top: z.object({ k: z.number().int().min(1).max(64), ids: column("Int32 little-endian"), logprobs: floatColumn }).optional(),
+  })
+  .meta({ description: "Per-token log-probabilities (request option logprobs): NaN (null in lists) where the token was forced." });
 
 /** A stream trace on the wire: typed arrays as base64 of their little-endian bytes, or (`?arrays=list`) plain number lists. */
 export const wireStreamTraceSchema = z.object({
@@ -86,6 +133,7 @@ export const wireStreamTraceSchema = z.object({
   events: z.array(z.looseObject({ step: z.number().int(), kind: z.string(), zone: z.number().int(), target: z.number().int().optional() })),
   status: z.enum(STATUSES),
   message: z.string().optional(),
+  logprobs: wireLogprobsSchema.optional(),
 });
 
 // What the client checks of the parts it does not rebuild: their shape, not the server's derivations.
@@ -118,6 +166,19 @@ export const wireRunSchema = z
     extractions: z.record(z.string(), z.array(z.string())),
     paths: z.array(z.array(z.record(z.string(), z.unknown()))),
     statistics: z.record(z.string(), z.unknown()),
+    choices: z
+      .array(
+        z.looseObject({
+          instance: z.number().int(),
+          zoneId: z.number().int(),
+          visit: z.number().int(),
+          step: z.number().int(),
+          choice: z.number().int().nullable(),
+          probabilities: z.array(z.number()),
+          basis: z.array(z.enum(["path", "first_token"])),
+        }),
+      )
+      .optional(),
   })
   .meta({ description: "forge/run/types.ts Run, JSON-safe: trace columns as base64 (default) or number lists (?arrays=list)." });
 
@@ -129,6 +190,14 @@ export interface WireStreamTrace {
   events: TraceEvent[];
   status: StreamStatus;
   message?: string;
+  logprobs?: WireLogprobs;
+}
+
+export interface WireLogprobs {
+  model: string | Array<number | null>;
+  sampling: string | Array<number | null>;
+  hazard: string | Array<number | null>;
+  top?: { k: number; ids: string | number[]; logprobs: string | Array<number | null> };
 }
 
 /** A Run, JSON-safe (what `encodeRun` gives). */
@@ -141,6 +210,7 @@ export interface WireRun {
   extractions: Record<string, string[]>;
   paths: PathSegment[][];
   statistics: RunStatistics;
+  choices?: ChoiceRecord[];
 }
 
 // The decoder checks what it rebuilds (the trace columns) and the shape of the rest; the
@@ -167,6 +237,7 @@ export function decodeRun(value: unknown): Run {
     if (trace.tokens.length !== trace.pcs.length || trace.tokens.length !== trace.forced.length)
       throw new WireError(`${where}: tokens, pcs and forced have different lengths`);
     if (s.message !== undefined) trace.message = s.message;
+    if (s.logprobs !== undefined) trace.logprobs = decodeLogprobs(s.logprobs, trace.tokens.length, `${where}.logprobs`);
     return trace;
   });
   return {
@@ -176,5 +247,6 @@ export function decodeRun(value: unknown): Run {
     extractions: wire.extractions,
     paths: wire.paths,
     statistics: wire.statistics,
+    ...(wire.choices !== undefined ? { choices: wire.choices } : {}),
   };
 }

@@ -58,6 +58,12 @@ export class HostAutomaton {
     return out;
   }
 
+  /** Each slot's trigger-automaton state: where its recent bytes stand in the trigger patterns (instruments read the jump hazard from it). */
+  triggerStates(out: Int32Array = new Int32Array(this.batch)): Int32Array {
+    for (let b = 0; b < this.batch; b++) out[b] = this.streams[b]!.trigState;
+    return out;
+  }
+
   /** The interpreter running one slot (the engine replays a shared prefix through it). */
   interpreter(slot: number): ReferenceInterpreter {
     return this.stream(slot);

@@ -188,6 +188,12 @@ export class TensorAutomaton {
     return this.state.cstate.clone();
   }
 
+  /** Each slot's trigger-automaton state, a fresh tensor the caller owns (the state is kept premultiplied by the table's columns). */
+  triggerStates(): tf.Tensor1D {
+    if (this.disposed) throw new TtfaError("this TensorAutomaton was disposed");
+    return tf.floorDiv(this.state.trigRow, tf.scalar(this.program.trigger.columns, "int32")) as tf.Tensor1D;
+  }
+
   /** One step for the whole batch. The caller owns (and disposes) the returned tensors. */
   step(sampled: tf.Tensor1D): AutomatonStepOutput {
     if (this.disposed) throw new TtfaError("this TensorAutomaton was disposed");

@@ -46,9 +46,17 @@ export interface StepObservation {
    * steps multi-token feeding took after it. Empty for slots that had finished.
    */
   records: StepRecord[][];
+  /** Per slot, the length of its trace before this step: where the slot's first record lands in StreamTrace.tokens. */
+  positions: Int32Array;
+  /** Per slot, the constraint state its row was masked with (0 = free); null when the program has no constraints. */
+  constraintStates: Int32Array | null;
+  /** Per slot, the trigger-automaton state before the step; null unless an observer `needsTriggerStates`. */
+  triggerStates: Int32Array | null;
 }
 
 /** A per-step instrument, passed to runWorkflow. Called once per loop step with a forward, synchronously. */
 export interface StepObserver {
+  /** Read the slots' trigger states before each step (a host read per step on the tensor automaton). */
+  readonly needsTriggerStates?: boolean;
   onStep(step: StepObservation): void;
 }

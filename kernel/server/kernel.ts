@@ -68,8 +68,6 @@ export class Kernel {
   private readonly capture: StreamCapture;
   private readonly graceMs: number;
   private executor: Promise<CellExecutor> | null = null;
-  /** The executor promise has resolved (forge/viz/datasets imported, the checker built). */
-  private executorReady = false;
   private preloadFailures: string[] = [];
   private executionCount = 0;
   /** Where stray output (streams, late displays, late rejections) goes: the running or last cell. */
@@ -126,10 +124,7 @@ export class Kernel {
   private ensureExecutor(): Promise<CellExecutor> {
     if (!this.executor) {
       this.executor = this.prepareExecutor();
-      this.executor.then(
-        () => void (this.executorReady = true),
-        (e: Error) => this.log(`cannot start the cell executor: ${e.stack}`),
-      );
+      this.executor.catch((e: Error) => this.log(`cannot start the cell executor: ${e.stack}`));
     }
     return this.executor;
   }
@@ -336,7 +331,7 @@ export class Kernel {
       outcome = page.found ? { status: "ok", hasValue: false, value: undefined } : { status: "error", error: { ename: "NotFound", evalue: `nothing known about ${target}`, traceback: [`NotFound: nothing known about ${target}`] } };
       if (page.found) payload = [{ source: "page", data: page.data, start: 0 }];
     } else {
-      outcome = await this.runCell(msg.header.msg_id, code, output, silent);
+      outcome = await this.runCell(msg.header.msg_id, code, output);
     }
 
     // A display handle as the last expression (`display.markdown("…")`): the display is the output.
@@ -362,7 +357,7 @@ export class Kernel {
 
   private lastInterruption: { afterMs: number } | null = null;
 
-  private async runCell(msgId: string, code: string, output: CellOutput, silent = false): Promise<CellOutcome> {
+  private async runCell(msgId: string, code: string, output: CellOutput): Promise<CellOutcome> {
     // Running from the moment the request is taken: an interrupt while the executor is still
     // being prepared or the cell type-checked counts too.
     const cell: RunningCell = { msgId, controller: new AbortController(), startedAt: performance.now(), forceTimer: null };
@@ -371,7 +366,8 @@ export class Kernel {
     this.interruptPending = null;
     let outcome: CellOutcome;
     try {
-      const executor = await this.waitForExecutor(output, !silent);
+      // A cell that waits here (the first) shows "Loading the workbench…": the supervisor's (it is free to say so at once).
+      const executor = await this.ensureExecutor();
       if (this.preloadFailures.length > 0) {
         output.stream("stderr", this.preloadFailures.map((f) => `warning: ${f}\n`).join(""));
         this.preloadFailures = [];
@@ -388,45 +384,6 @@ export class Kernel {
     await output.settled();
     if (cell.controller.signal.aborted) this.lastInterruption = { afterMs: performance.now() - cell.startedAt };
     return outcome;
-  }
-
-  /**
-   * The executor; a cell that has to wait for it (the first, while forge/viz/datasets load and
-   * the type checker is built) shows "Loading the workbench…" at once, with the time so far
-   * (updated every second when the thread is free), then clears it: the kernel reports idle
-   * long before, and without it the cell just sits at [*].
-   */
-  private async waitForExecutor(output: CellOutput, notice: boolean): Promise<CellExecutor> {
-    const executor = this.ensureExecutor();
-    // A silent request (a front-end extension's) shows nothing.
-    if (this.executorReady || !notice) return executor;
-    const since = performance.now();
-    const displayId = `forge-loading-${since.toFixed(0)}`;
-    let shown = false;
-    const text = () => {
-      const waited = Math.round((performance.now() - since) / 1000);
-      return `Loading the workbench (forge, viz, datasets and the type checker)…${waited >= 1 ? ` ${waited} s` : ""}\nThe first cell of a new kernel waits for it; later cells run at once.`;
-    };
-    const bundle = () => ({ "text/plain": text(), "text/html": `<div style="font-family:monospace;white-space:pre-wrap;opacity:0.75">${text()}</div>` });
-    const tick = () => {
-      if (this.executorReady) return;
-      if (!shown) output.display(bundle(), { displayId }, true);
-      else output.update(displayId, bundle(), true);
-      shown = true;
-      timer = setTimeout(tick, 1000);
-    };
-    // At once: the imports hold this thread in long stretches, so a timer could fire seconds late.
-    let timer: NodeJS.Timeout | undefined;
-    tick();
-    try {
-      return await executor;
-    } finally {
-      clearTimeout(timer);
-      if (shown) {
-        await output.settled();
-        output.clear(false);
-      }
-    }
   }
 
   /** The error an interrupted cell reports; a partial result, if any, was already shown. */

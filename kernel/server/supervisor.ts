@@ -40,6 +40,15 @@ const INTERRUPT_BACKSTOP_MS = 4000;
 /** A cell process that dies this many times in a row before it is ready is not started again. */
 const MAX_FAILED_STARTS = 3;
 
+/**
+ * What a cell that waits for the cell process's start shows (the kernel answers kernel_info,
+ * and Lab shows "Idle", seconds before forge/viz/datasets and the type checker are ready).
+ */
+export function loadingText(waitedMs: number): string {
+  const waited = Math.floor(waitedMs / 1000);
+  return `Loading the workbench (forge, viz, datasets and the type checker)…${waited >= 1 ? ` ${waited} s` : ""}\nA new kernel's first cell waits for it; later cells run at once.`;
+}
+
 /** FORGE_KERNEL_TIMING=1 logs how long the start's stages took (to stderr). */
 const timing = process.env.FORGE_KERNEL_TIMING === "1";
 
@@ -95,6 +104,8 @@ export class Supervisor {
   private answeredKernelInfo = false;
   /** A replacement cell process is starting (announced with a "starting" status). */
   private restarting = false;
+  /** The loading notice shown in a cell that waits for the cell process's start (cleared once it is ready). */
+  private loading: { parent: MessageHeader; timer: NodeJS.Timeout } | null = null;
 
   /** `first`: the cell process main.ts started before loading zeromq (earlyCellProcess), else one is started now. */
   constructor(info: ConnectionInfo, first?: EarlyCellProcess) {
@@ -190,6 +201,7 @@ export class Supervisor {
   }
 
   private forward(request: Request): void {
+    if (request.channel === "shell") this.showLoading(request.message);
     this.serving.set(request.message.header.msg_id, request);
     if (request.message.header.msg_type === "execute_request") this.lastExecute = request.message.header;
     const { header, parent_header, metadata, content } = request.message;
@@ -220,6 +232,7 @@ export class Supervisor {
         void this.channels.publish(m.msgType, m.content, m.parent, m.metadata);
         return;
       case "done": {
+        if (this.loading?.parent.msg_id === m.id) this.endLoading();
         this.serving.delete(m.id);
         if (this.current?.message.header.msg_id === m.id) {
           this.current = null;
@@ -239,6 +252,7 @@ export class Supervisor {
         if (this.interruption?.target === m.target) this.interruption.acked = true;
         return;
       case "prepared":
+        this.endLoading();
         this.failedStarts = 0;
         // After a restart ("starting" was published): the new cell process is ready.
         if (this.restarting) void this.channels.publish("status", { execution_state: "idle" }, null);
@@ -250,6 +264,38 @@ export class Supervisor {
       case "hello":
         return;
     }
+  }
+
+  // ── the first cell's loading notice ────────────────────────────────────────
+
+  /**
+   * An execute request handed over while the cell process is still starting: its cell shows
+   * "Loading the workbench… N s" at once (updated every second), and clear_output once the cell
+   * process is ready — before any of the cell's own output, which comes after "prepared" on the
+   * same channel — so a saved notebook keeps none of it. Said here, not by the cell process,
+   * whose thread the imports hold for seconds at a time. Not for silent requests (a front-end
+   * extension's), which show nothing.
+   */
+  private showLoading(message: JupyterMessage): void {
+    if (this.cells.prepared || this.loading !== null || this.broken !== null) return;
+    if (message.header.msg_type !== "execute_request" || (message.content as { silent?: unknown }).silent === true) return;
+    const since = performance.now();
+    const displayId = `forge-loading-${randomUUID()}`;
+    const send = (msgType: "display_data" | "update_display_data"): void => {
+      const text = loadingText(performance.now() - since);
+      const html = `<div style="font-family:monospace;white-space:pre-wrap;opacity:0.75">${text.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</div>`;
+      void this.channels.publish(msgType, { data: { "text/plain": text, "text/html": html }, metadata: {}, transient: { display_id: displayId } }, message.header);
+    };
+    void this.channels.publish("status", { execution_state: "busy" }, message.header);
+    send("display_data");
+    this.loading = { parent: message.header, timer: setInterval(() => send("update_display_data"), 1000) };
+  }
+
+  private endLoading(): void {
+    if (this.loading === null) return;
+    clearInterval(this.loading.timer);
+    void this.channels.publish("clear_output", { wait: false }, this.loading.parent);
+    this.loading = null;
   }
 
   // ── interrupt ──────────────────────────────────────────────────────────────
@@ -352,6 +398,7 @@ export class Supervisor {
     this.killReason = null;
     this.newsParent = null;
     this.endInterruption();
+    this.endLoading();
     if (!cells.prepared) this.failedStarts++;
     this.log(`the cell process ended (${exit.signal ?? `code ${exit.code}`}): ${reason.evalue}`);
 
@@ -397,6 +444,7 @@ export class Supervisor {
     const restart = message.content.restart === true;
     this.shuttingDown = true;
     this.endInterruption();
+    if (this.loading) clearInterval(this.loading.timer);
     this.answer(channel, message, "shutdown_reply", { status: "ok", restart }, () => void this.channels.publish("shutdown_reply", { status: "ok", restart }, message.header));
     const cells = this.cells;
     cells.send({ t: "shutdown" });

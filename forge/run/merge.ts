@@ -70,7 +70,7 @@ export function mergeRuns(parts: Run[], request: MergeRequest): Run {
   if (forward.length > 0) meta.forwardTokens = forward.reduce((sum, p) => sum + p.meta.forwardTokens!, 0);
   const prefixes = ordered.map((p) => p.meta.sharedPrefixTokens).filter((n): n is number => n !== undefined);
   if (prefixes.length > 0) meta.sharedPrefixTokens = Math.max(...prefixes);
-  return {
+  const run: Run = {
     meta,
     workflow: request.workflow,
     streams,
@@ -78,6 +78,9 @@ export function mergeRuns(parts: Run[], request: MergeRequest): Run {
     paths,
     statistics: mergeStatistics(request.workflow, ordered.map((p) => p.statistics)),
   };
+  // Choice scores are per instance: the parts' lists, in instance order, are the request's.
+  if (ordered.some((p) => p.choices !== undefined)) run.choices = ordered.flatMap((p) => p.choices ?? []);
+  return run;
 }
 
 /** Every instance of the request exactly once, each part's streams contiguous. */

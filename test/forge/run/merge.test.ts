@@ -48,6 +48,17 @@ describe("mergeRuns", () => {
     expect([merged.meta.engine, merged.meta.device]).toEqual([whole.meta.engine, whole.meta.device]);
   });
 
+  it("concatenates the parts' choice scores in instance order, and adds none where no part has any", async () => {
+    const { workflow } = tinyWorkflow();
+    const a = await backend.run(workflow, { batchSize: 2, instances: 2, seed: 3 });
+    const b = await backend.run(workflow, { batchSize: 2, instances: 2, seed: 3, firstInstance: 2 });
+    const request = { workflow, seed: 3, batchSize: 2, firstInstance: 0, instances: 4, startedAt: new Date() };
+    expect(mergeRuns([a, b], request)).not.toHaveProperty("choices");
+    const record = (instance: number) => ({ instance, zoneId: 1, visit: 0, step: 5, choice: 0, probabilities: [0.75, 0.25], basis: ["path" as const, "path" as const] });
+    const merged = mergeRuns([{ ...b, choices: [record(2), record(3)] }, { ...a, choices: [record(0)] }], request);
+    expect(merged.choices!.map((c) => c.instance)).toEqual([0, 2, 3]);
+  });
+
   it("keeps forwardTokens and sharedPrefixTokens equal to a direct run's when one part is the whole request", async () => {
     const { workflow } = tinyWorkflow();
     const direct = await backend.run(workflow, { batchSize: 4, instances: 4, seed: 5 });

@@ -7,7 +7,11 @@ import { describe, expect, it } from "vitest";
 import { lowerWorkflow } from "../../../forge/lzcp/index.js";
 import { newProgram } from "../../../forge/sfcs/index.js";
 import { deserializeWorkflow, serializeWorkflow } from "../../../forge/szcp/index.js";
-import { loadGpt2Tokenizer } from "../../../forge/tokenizer/index.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { HfTokenizer, loadGpt2Tokenizer } from "../../../forge/tokenizer/index.js";
+import { initBackend } from "../../../forge/backend/index.js";
+import { makeBackend } from "../../../forge/session/backend.js";
 import { parseUdpl, UdplError } from "../../../forge/udpl/index.js";
 import { loadLlama3Tokenizer } from "../../helpers/tokenizers.js";
 
@@ -72,4 +76,25 @@ describe("chat_roles", () => {
     expect(() => parseUdpl(UDPL.replace('["user", "assistant"]', '["user", "robot"]'), { file: "c.toml" })).toThrow(/c.toml:6:\d+: chat_roles\[1\] must be a chat role[\s\S]*found: {4}"robot"/);
     expect(() => parseUdpl(UDPL.replace('["user", "assistant"]', '["user"]'), { file: "c.toml" })).toThrow(/chat_roles lists 1 roles for 2 zones per block/);
   });
+
+  it("runs end to end: the project's model, on the ONNX engine, is fed each zone inside SmolLM2's ChatML turns", async () => {
+    await initBackend("wasm");
+    // The project's byte-level tokenizer with SmolLM2-Instruct's chat template in its config
+    // (its special tokens become plain bytes here, which is all this test needs).
+    const folder = "models/forge-tiny";
+    const template = readFileSync(join(import.meta.dirname, "../../fixtures/chat-templates/smollm2-instruct.jinja"), "utf8");
+    const config = { ...JSON.parse(readFileSync(join(folder, "tokenizer_config.json"), "utf8")), chat_template: template };
+    const tokenizer = HfTokenizer.fromJson(JSON.parse(readFileSync(join(folder, "tokenizer.json"), "utf8")), config, { configFile: "smollm2-template/tokenizer_config.json" });
+    const backend = await makeBackend(folder, tokenizer, { engine: "onnx" });
+    const run = await backend.run(compiled(UDPL.replace("[config]", "[config]\ndefault_max_token_length = 8")), { batchSize: 1, seed: 1, greedy: true, maxTokens: 600 });
+    const stream = run.streams[0]!;
+    const text = tokenizer.decode(stream.tokens);
+    const start = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\n[Prompt] What is 2+2? [Answer]<|im_end|>\n<|im_start|>assistant\n";
+    expect(text.startsWith(start)).toBe(true);
+    // The forced tokens are exactly the wrapped zone texts; the model generated the answers.
+    expect(stream.forced.slice(0, tokenizer.encode(start).length).every((f) => f === 1)).toBe(true);
+    expect(stream.forced.some((f) => f === 0)).toBe(true);
+    expect(text).toContain("<|im_end|>\n<|im_start|>user\n[Prompt] And 3+3? [Answer]<|im_end|>\n<|im_start|>assistant\n");
+    expect(run.meta.engine).toBe("onnxruntime");
+  }, 120_000);
 });

@@ -15,7 +15,8 @@ import { loadGpt2Tokenizer } from "../../forge/tokenizer/index.js";
 import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
 import { SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow, type ZoneConstraint } from "../../forge/szcp/types.js";
 import { allowedTokens, compileForBackend, constraintNext, HostAutomaton, type TtfaProgram } from "../../forge/ttfa/index.js";
-import { maskForSampling, maskLogitsInPlace, maskLogitsTensor } from "../../forge/ttfa/mask.js";
+import { drawConstrained, maskLogitsInPlace, maskLogitsTensor } from "../../forge/ttfa/mask.js";
+import { sampleTokensHost } from "../../forge/sampler/host.js";
 import { ChoiceScorer } from "../../forge/ttfa/choices.js";
 import { loadGpt2TokenizerCut } from "./gpt2-8k.js";
 
@@ -81,8 +82,8 @@ async function main(): Promise<void> {
   await tf.setBackend("wasm");
   const tokenizers: Array<[string, ForgeTokenizer]> = [["gpt2-8192", await loadGpt2TokenizerCut(8192)], ["gpt2 (50 257)", await loadGpt2Tokenizer()]];
   console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps; wasm backend for the tensor forms.\n`);
-  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | host mask | engine path on wasm (copy + mask + upload) | tensor mask (wasm) | host automaton walk | choice scoring |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | engine draw on wasm/cpu (among allowed) | masked row (fill + scatter) | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const [vocabName, tokenizer] of tokenizers) {
     const V = tokenizer.vocabSize;
     for (const [name, constraint] of CONSTRAINTS) {
@@ -102,8 +103,11 @@ async function main(): Promise<void> {
       const st = tf.tensor1d(states, "int32");
       const tensorUs = timeUs(() => { const m = maskLogitsTensor(lt, st, program.constraints); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
       const readUs = timeUs(() => { const m = lt.clone(); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
-      // What the engine does on wasm/cpu: copy the logits, mask the constrained rows, upload a tensor for the sampler.
-      const hostPathUs = timeUs(() => { const m = maskForSampling(lt, states, program.constraints, true)!; m.dispose(); }, Math.max(10, REPS / 10));
+      // What the engine does on wasm/cpu: each constrained row drawn again by the seeded sampler from its allowed tokens.
+      const drawn = new Int32Array(B);
+      const draw = (row: Float32Array, w: number, r: number) => sampleTokensHost(row, w, { temperature: 1 }, 1, [r], [r])[0]!;
+      const drawUs = timeUs(() => drawConstrained(logits, V, states, program.constraints, draw, drawn), REPS);
+      const samplerUs = timeUs(() => sampleTokensHost(logits, V, { temperature: 1 }, 1, Int32Array.from({ length: B }, (_, r) => r), Int32Array.from({ length: B }, (_, r) => r)), Math.max(10, REPS / 10));
       lt.dispose();
       st.dispose();
       // The constraint walk inside the host automaton's step: host step with the program vs the same step unconstrained.
@@ -118,17 +122,16 @@ async function main(): Promise<void> {
       let scoreUs = NaN;
       if (constraint.kind === "choices") {
         const records = Array.from({ length: B }, (_, b) => [{ token: sampled[b]!, pc: 1, forced: 0, event: 0, nextPc: 1, done: 0, record: 1 }]);
-        const view = { logits: { shape: [B, V], dataSync: () => logits }, rows: Int32Array.from({ length: B }, (_, b) => b), instance: Int32Array.from({ length: B }, (_, b) => b), records };
-        // Every slot enters the constrained zone (a forced advance), then generates its first token there: the
-        // visit's first step, the costly one (softmax of the row and the first-token mass of every choice).
-        const enter = { logits: null, rows: new Int32Array(0), instance: view.instance, records: Array.from({ length: B }, () => [{ token: 0, pc: 0, forced: 1, event: 4, nextPc: 1, done: 0, record: 1 }]) };
-        let scorer = new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t));
-        const setupUs = timeUs(() => { scorer = new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t)); scorer.onStep(enter); }, Math.max(5, REPS / 20));
-        scoreUs = timeUs(() => { scorer = new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t)); scorer.onStep(enter); scorer.onStep(view); }, Math.max(5, REPS / 20)) - setupUs;
+        // The first generated step of a visit in every slot, the costly one: softmax of the row and the first-token mass of every choice.
+        const view = {
+          logits: { shape: [B, V], dataSync: () => logits }, rows: Int32Array.from({ length: B }, (_, b) => b), instance: Int32Array.from({ length: B }, (_, b) => b),
+          records, constraintStates: states, positions: new Int32Array(B),
+        };
+        scoreUs = timeUs(() => new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t)).onStep(view), Math.max(5, REPS / 20));
       }
       const per = (us: number) => (us / B).toFixed(2);
       console.log(
-        `| ${vocabName} | ${name} | ${program.constraints.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | ${per(hostUs)} | ${per(hostPathUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
+        `| ${vocabName} | ${name} | ${program.constraints.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | ${per(drawUs)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(samplerUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
       );
     }
   }

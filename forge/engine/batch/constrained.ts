@@ -15,6 +15,13 @@ import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions }
 import { anyConstrained, drawConstrained, maskForSampling } from "../../ttfa/mask.js";
 import type { TtfaProgram } from "../../ttfa/index.js";
 
+/** The logits' values without a copy where the backend allows it (as the sampler's dispatch reads them). */
+function hostView(logits: tf.Tensor2D): Float32Array {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function" && logits.dtype === "float32") return backend.typedArrayFromHeap(logits);
+  return logits.dataSync() as Float32Array;
+}
+
 /** One token per logits row ([R, V] → int32 [R]); `rowStates`, `instances`, `steps` per row. The caller keeps `logits`. */
 export function sampleConstrained(
   logits: tf.Tensor2D,
@@ -38,16 +45,8 @@ export function sampleConstrained(
   const sampled = sampleOnBackend(logits, sampling, seed, instances, steps);
   const tokens = Int32Array.from(sampled.dataSync());
   sampled.dispose();
-  const rows: number[] = [];
-  rowStates.forEach((state, r) => {
-    if (state !== 0) rows.push(r);
-  });
-  const sub = tf.gather(logits, Int32Array.from(rows));
-  const data = sub.dataSync() as Float32Array;
-  sub.dispose();
-  const drawn = new Int32Array(rows.length);
-  const width = logits.shape[1];
-  drawConstrained(data, width, rows.map((r) => rowStates[r]!), table, (row, w, k) => sampleTokensHost(row, w, sampling, seed, [instances[rows[k]!]!], [steps[rows[k]!]!])[0]!, drawn);
-  rows.forEach((r, k) => (tokens[r] = drawn[k]!));
+  // The rows in place (a view of the wasm heap, read before any other tfjs allocation), else a copy.
+  const data = hostView(logits);
+  drawConstrained(data, logits.shape[1], rowStates, table, (row, w, r) => sampleTokensHost(row, w, sampling, seed, [instances[r]!], [steps[r]!])[0]!, tokens);
   return tf.tensor1d(tokens, "int32");
 }

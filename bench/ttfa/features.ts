@@ -8,6 +8,7 @@
  *   BATCHES=64 WAVES=2 npx tsx bench/ttfa/features.ts # continuous-batching rows: 2 × batch instances
  *   FEED_BATCHES=64 FEED_CHUNK=16 …                   # multi-token feeding rows (default: batches 64 and 256)
  *   SAMPLED=1 …                                       # temperature 1 instead of greedy decoding
+ *   ENGINE=onnx …                                     # the ONNX Runtime engine (forge/backend/onnx) instead of tfjs
  *
  * Definitions.
  * - tokens/s: tokens that enter the streams' traces (forced + generated: the useful output
@@ -34,6 +35,7 @@ import { initBackend } from "../../forge/backend/index.js";
 import { makeBackend } from "../../forge/session/backend.js";
 import type { Run } from "../../forge/run/types.js";
 import type { RequestOptions } from "../../forge/engine/types.js";
+import type { EnginePreference } from "../../forge/backend/engine.js";
 import { benchModel, benchWorkflow } from "./setup.js";
 import { loadGpt2Tokenizer8k } from "./gpt2-8k.js";
 
@@ -47,6 +49,8 @@ const CB_BATCHES = (process.env.CB_BATCHES ?? "64").split(",").map(Number);
 const FEED_BATCHES = (process.env.FEED_BATCHES ?? "64,256").split(",").map(Number);
 const FEED_CHUNK = Number(process.env.FEED_CHUNK ?? 16);
 const GREEDY = process.env.SAMPLED !== "1";
+/** Which engine computes the model: "tfjs" (default here) or "onnx" (the default for model folders). */
+const ENGINE = (process.env.ENGINE ?? "tfjs") as EnginePreference;
 /**
  * FEATURES_ONLY=1: leave out the one-token-per-step rows (speed-ups then read against the
  * first feature row; compare CPU s with a baseline run in another process). On a loaded
@@ -61,7 +65,7 @@ await initBackend("wasm");
 const model = benchModel();
 const tokenizer = await loadGpt2Tokenizer8k();
 const workflow = benchWorkflow(MAX_GEN);
-const backend = await makeBackend(model, tokenizer);
+const backend = await makeBackend(model, tokenizer, { engine: ENGINE });
 const loadAtStart = load();
 
 interface Row {
@@ -119,7 +123,7 @@ const identical = (a: Run, b: Run) =>
 await backend.run(workflow, { batchSize: 2, seed: SEED, maxTokens: 8 });
 await backend.run(workflow, { batchSize: 2, seed: SEED, maxTokens: 400, feedChunk: FEED_CHUNK });
 
-console.log(`Throughput features — wasm backend, model ${model.name} (GPT-2 family, 4 layers, width 256, vocab 8 192), tokenizer ${tokenizer.identity},`);
+console.log(`Throughput features — engine ${backend.engine} (tfjs backend wasm), model ${model.name} (GPT-2 family, 4 layers, width 256, vocab 8 192), tokenizer ${tokenizer.identity},`);
 console.log(`workflow: seed example with its setup block, zone cap ${MAX_GEN}, loop 1–3; ${GREEDY ? "greedy decoding" : "sampled at temperature 1"}; ${os.cpus().length} cores; load average at start ${loadAtStart}.`);
 console.log("");
 console.log("| feature | batch | instances | wall s | tok/s | gen tok/s | speed-up | CPU s | speed-up by CPU time | steps | forward tokens | shared prefix | peak tensors MB | peak RSS MB | identical |");

@@ -153,7 +153,8 @@ export class Workspace {
         problems[f.path] = (error as Error).message;
         continue;
       }
-      for (const name of registry.names()) if (!before.has(name) || !fileOf.has(name)) fileOf.set(name, f.path);
+      // The agents this file added (a name it redefines keeps the file that defined it first).
+      for (const name of registry.names()) if (!before.has(name)) fileOf.set(name, f.path);
     }
     const catalog = registry.list().map((a) => agentInfo(a, fileOf.get(a.name)));
     return { registry, catalog, problems };

@@ -204,7 +204,19 @@ export function App() {
                   <button className="primary" onClick={() => void save()} disabled={!!open.readOnly} aria-keyshortcuts="Control+S">Save</button>
                 </div>
                 {open.readOnly && <div className="note">{open.readOnly}</div>}
-                <div role="tablist" aria-label="Agent sections" className="tabs">
+                <div
+                  role="tablist"
+                  aria-label="Agent sections"
+                  className="tabs"
+                  onKeyDown={(e) => {
+                    // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab leaves the list.
+                    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+                    const order: TabName[] = ["settings", "inputs", "optionalInputs", "outputs", "last"];
+                    const next = order[(order.indexOf(tab) + (e.key === "ArrowRight" ? 1 : order.length - 1)) % order.length]!;
+                    setTab(next);
+                    document.getElementById(`tab-${next}`)?.focus();
+                  }}
+                >
                   {(
                     [
                       ["settings", "Settings"],
@@ -214,7 +226,7 @@ export function App() {
                       ["last", lastTab],
                     ] as Array<[TabName, string]>
                   ).map(([id, label]) => (
-                    <button key={id} role="tab" id={`tab-${id}`} aria-selected={tab === id} aria-controls="tabpanel" onClick={() => setTab(id)}>
+                    <button key={id} role="tab" id={`tab-${id}`} aria-selected={tab === id} tabIndex={tab === id ? 0 : -1} aria-controls="tabpanel" onClick={() => setTab(id)}>
                       {label}
                     </button>
                   ))}

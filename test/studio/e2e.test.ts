@@ -68,7 +68,10 @@ describe("Forge Studio in Chromium", () => {
     await page.getByLabel("New workflow name").fill("pipeline");
     await page.getByRole("button", { name: "Create" }).click();
 
-    await page.getByRole("tab", { name: "Inputs", exact: true }).click();
+    // Keyboard: from the Steps tab, ← three times reaches Inputs.
+    await page.getByRole("tab", { name: "Steps" }).focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowLeft");
+    await expect.poll(() => page.getByRole("tab", { name: "Inputs", exact: true }).getAttribute("aria-selected")).toBe("true");
     await page.getByLabel("New input name").fill("who");
     await page.getByRole("button", { name: "Add", exact: true }).click();
     await page.getByRole("tab", { name: "Steps" }).click();
@@ -225,6 +228,7 @@ describe("Forge Studio in Chromium", () => {
     const frames = scroll.times;
     const p = (q: number) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))]!;
     await page.getByRole("button", { name: "Workflow editor" }).click();
+    await page.getByRole("button", { name: "big.toml" }).waitFor({ timeout: 10_000 });
     const openMs = await page.evaluate(async () => {
       const t0 = performance.now();
       (Array.from(document.querySelectorAll("button.file")).find((b) => b.textContent === "big.toml") as HTMLElement).click();

@@ -54,6 +54,8 @@ describe("studio API", () => {
     expect(names).toEqual(expect.arrayContaining(["noop", "loop", "greet", "shout", "frame", "hello"]));
     expect(body.agents.find((a: { name: string }) => a.name === "greet")).toMatchObject({ kind: "template", file: "greet.toml", inputs: [{ name: "name", help: "who to greet" }] });
     expect(body.problems).toEqual({});
+    // Built-ins come from no file.
+    expect(body.agents.filter((a: { file?: string }) => a.file === undefined).map((a: { name: string }) => a.name).sort()).toEqual(["datasets.export", "forge.sample", "loop", "noop"]);
     const files = await api("/api/files");
     expect(files.body.files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(["hello.toml", "r1.samples.arrow"]));
   });

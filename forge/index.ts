@@ -81,7 +81,7 @@ export type { SamplingOptions } from "./sampler/index.js";
 //    The contract (forge/session) sits below the transports (forge/transport/*); connect.ts picks one.
 export { makeBackend, ForgeBackend, type BackendOptions, type BackendInfo } from "./session/backend.js";
 export { Session, DirectServer, BackendConfigError } from "./session/index.js";
-export type { ForgeServer, RequestResult } from "./session/index.js";
+export type { ForgeServer, RequestResult, ReplaySpec } from "./session/index.js";
 export { makeServer, makeSession, defaultSession, type ServerOptions } from "./connect.js";
 export { setAmbientHooks, type Progress, type ProgressListener } from "./session/ambient.js";
 // Remote execution over HTTP: makeServer(backend, {address}) serves, makeSession("http://…") connects.

@@ -88,7 +88,9 @@ export async function runWorkflow(
 ): Promise<Run> {
   const program = prepareProgram(parts, workflow);
   const batchSize = positiveInt(options.batchSize ?? 32, "batchSize");
-  const instances = positiveInt(options.instances ?? batchSize, "instances");
+  // A counterfactual replay names its streams' instances (and what to force where) instead of a range.
+  const replay = options.replay ? replayOverrides(options.replay, parts.tokenizer) : null;
+  const instances = replay ? replay.length : positiveInt(options.instances ?? batchSize, "instances");
   const seed = options.seed ?? 0;
   const contextLength = parts.model.config.maxPositions;
   const maxTokens = Math.min(positiveInt(options.maxTokens ?? contextLength, "maxTokens"), contextLength);
@@ -122,11 +124,12 @@ export async function runWorkflow(
   const choices: ChoiceRecord[] = [];
   for (let first = 0; first < instances; first += groupSize) {
     const group = Array.from({ length: Math.min(groupSize, instances - first) }, (_, i) => first + i);
-    const ids = group.map((k) => firstInstance + k);
+    const ids = group.map((k) => (replay ? replay[k]!.instance : firstInstance + k));
+    const overrides = replay ? group.map((k) => replay[k]!.override) : null;
     if (options.signal?.aborted) interrupted = true;
     const result: SlotsResult = interrupted
       ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true, forwardTokens: 0, sharedPrefixTokens: 0 }
-      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch }, clock, observers);
+      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch, overrides }, clock, observers);
     result.traces.forEach((trace, k) => (traces[group[k]!] = trace));
     if (result.choices) choices.push(...result.choices);
     steps += result.steps;
@@ -167,6 +170,23 @@ interface SlotsOptions extends RequestOptions {
   prefill: boolean;
   feedChunk: number;
   shrinkBatch: boolean;
+  /** Per instance of the group (replay): tokens emitted in place of the sampled ones from a trace step on. */
+  overrides: Array<TokenOverride | null> | null;
+}
+
+/** Tokens a replayed stream emits from trace index `step` on, as if sampled. */
+interface TokenOverride {
+  step: number;
+  tokens: Int32Array;
+}
+
+/** The replay entries' instances and overrides (the force text tokenized once). */
+function replayOverrides(entries: NonNullable<RequestOptions["replay"]>, tokenizer: EngineParts["tokenizer"]): Array<{ instance: number; override: TokenOverride | null }> {
+  return entries.map((entry, i) => {
+    if (entry.force === undefined || entry.force === "") return { instance: entry.instance, override: null };
+    if (entry.step === undefined) throw new RequestError(`replay[${i}]: force needs the step it begins at`);
+    return { instance: entry.instance, override: { step: entry.step, tokens: Int32Array.from(tokenizer.encode(entry.force)) } };
+  });
 }
 
 interface SlotsResult {
@@ -298,7 +318,8 @@ class SlotRun {
         const states = forward !== null && program.constraints.stateCount > 1 ? automaton.constraintStates() : null;
         const positions = this.choices || this.observers.length > 0 ? Int32Array.from({ length: this.b }, (_, s) => this.recorder.slot(s).length) : null;
         const triggerStates = forward !== null && this.observers.some((o) => o.needsTriggerStates) ? automaton.triggerStates() : null;
-        const sampled = forward === null ? (tf.fill([this.b], program.padId, "int32") as tf.Tensor1D) : this.sample(forward, states);
+        let sampled = forward === null ? (tf.fill([this.b], program.padId, "int32") as tf.Tensor1D) : this.sample(forward, states);
+        if (forward !== null && options.overrides !== null) sampled = this.override(sampled);
         const observation = forward !== null && (this.observers.length > 0 || this.choices) ? this.observe(forward, states, positions, triggerStates) : null;
         if (observation === null) forward?.logits.dispose();
 
@@ -466,6 +487,24 @@ class SlotRun {
     const values = perRow.dataSync();
     perRow.dispose();
     return tf.tensor1d(table.toSlots(values, this.program.padId), "int32");
+  }
+
+  /** Replay: slots whose trace has reached their override emit its tokens instead of the sampled ones. */
+  private override(sampled: tf.Tensor1D): tf.Tensor1D {
+    const { table } = this;
+    let tokens: Int32Array | null = null;
+    for (let s = 0; s < this.b; s++) {
+      const job = table.job[s]!;
+      const o = job >= 0 && !table.finished[s] ? this.options.overrides![job] : null;
+      if (!o) continue;
+      const at = this.recorder.slot(s).length - o.step;
+      if (at < 0 || at >= o.tokens.length) continue;
+      tokens ??= Int32Array.from(sampled.dataSync());
+      tokens[s] = o.tokens[at]!;
+    }
+    if (tokens === null) return sampled;
+    sampled.dispose();
+    return tf.tensor1d(tokens, "int32");
   }
 
   private observe(forward: Forward, constraintStates: Int32Array | null, positions: Int32Array | null, triggerStates: Int32Array | null): StepObservation {

@@ -16,6 +16,10 @@ import { MAX_TOP_LOGPROBS } from "../instruments/logprobs.js";
 
 const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
+/** Streams one replay request may ask for, and the characters one forced text may have. */
+export const MAX_REPLAY_STREAMS = 4_096;
+export const MAX_REPLAY_FORCE_CHARS = 4_096;
+
 /** Request options that can cross the wire (an HTTP body's `options`, a queue job's `options`). */
 export const requestOptionsSchema = z
   .strictObject({
@@ -71,6 +75,20 @@ export const requestOptionsSchema = z
       .optional()
       .meta({
         description: `Per-step log-probabilities in each stream's trace: the token's under the model and under the sampling distribution, the jump hazard inside jump sites, and with { top: k } (k ≤ ${MAX_TOP_LOGPROBS}) the k best alternatives. Default off.`,
+      }),
+    replay: z
+      .array(
+        z.strictObject({
+          instance: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: "The workflow instance to run again (its draws are keyed by seed, instance and step)." }),
+          step: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "Index into the stream's trace where `force` begins; it must be a step the model sampled." }),
+          force: z.string().max(MAX_REPLAY_FORCE_CHARS).optional().meta({ description: "Text emitted from `step` on as if the model had sampled it (e.g. the control pattern); sampling goes on after it." }),
+        }),
+      )
+      .min(1)
+      .max(MAX_REPLAY_STREAMS)
+      .optional()
+      .meta({
+        description: `Counterfactual replay: one stream per entry (at most ${MAX_REPLAY_STREAMS}), instead of instances/firstInstance. With the original run's seed and sampling, a stream reproduces the original up to step, emits force there, then samples on.`,
       }),
   })
   .meta({

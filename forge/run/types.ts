@@ -139,6 +139,8 @@ export interface RunMetadata {
   sharedPrefixTokens?: number;
   interrupted: boolean;
   sampling: Record<string, number | string | boolean | null>;
+  /** A counterfactual replay (session.replay): the run it replays, and per stream what was forced where. */
+  replayOf?: { runId: string; streams: Array<{ instance: number; step: number | null; force: string | null }> };
 }
 
 export interface Run {

@@ -8,6 +8,6 @@ export type { BackendInfo, ForgeServer, RequestResult } from "./contract.js";
 export { ForgeBackend, makeBackend, type BackendOptions } from "./backend.js";
 export { DEFAULT_MODEL_FOLDER, MODEL_ENV, defaultModelFolder } from "./default-model.js";
 export { DirectServer } from "./direct.js";
-export { Session, toResult, type RequestConfig } from "./session.js";
+export { Session, toResult, type RequestConfig, type ReplaySpec } from "./session.js";
 export { setAmbientHooks, ambientProgress, ambientSignal, type AmbientHooks, type Progress, type ProgressListener } from "./ambient.js";
 export { BackendConfigError } from "./errors.js";

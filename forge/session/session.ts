@@ -37,6 +37,56 @@ export class Session {
     });
     return toResult(run);
   }
+
+  /**
+   * Counterfactual replay: runs instances of `run` again with its workflow, seed and sampling.
+   * Randomness is keyed by (seed, instance, step), so a stream reproduces the original up to
+   * `step`; there it emits `force` (e.g. the control pattern) as if the model had sampled it,
+   * then samples on. Several replays batch together. The result is a Run of the replayed
+   * streams — in instance order like every Run (replays of one instance in the order asked) —
+   * whose `meta.replayOf` names the original and lists the replays as asked.
+   */
+  async replay(run: Run, replays: ReplaySpec | readonly ReplaySpec[], options: Omit<RequestOptions, "replay" | "instances" | "firstInstance" | "seed"> = {}): Promise<Run> {
+    const specs = Array.isArray(replays) ? (replays as readonly ReplaySpec[]) : [replays as ReplaySpec];
+    if (specs.length === 0) throw new RequestError("replay: no streams to replay");
+    const byInstance = new Map(run.streams.map((s) => [s.instance, s]));
+    specs.forEach((spec, i) => {
+      const where = Array.isArray(replays) ? `replay[${i}]` : "replay";
+      const stream = byInstance.get(spec.instance);
+      if (stream === undefined) throw new RequestError(`${where}: instance ${spec.instance} is not in the run (its instances: ${run.streams[0]?.instance ?? "none"}…${run.streams.at(-1)?.instance ?? "none"})`);
+      if (spec.force !== undefined) {
+        if (spec.step === undefined) throw new RequestError(`${where}: force needs the step it begins at`);
+        if (!Number.isInteger(spec.step) || spec.step < 0 || spec.step > stream.tokens.length)
+          throw new RequestError(`${where}: step ${spec.step} is outside instance ${spec.instance}'s trace (0…${stream.tokens.length})`);
+        if (spec.step < stream.tokens.length && stream.forced[spec.step])
+          throw new RequestError(`${where}: step ${spec.step} of instance ${spec.instance} is forced text (zone ${stream.pcs[spec.step]}): the model chose nothing there; pick a step it sampled`);
+      }
+    });
+    const sampling = run.meta.sampling;
+    const value = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+    const replayed = await this.server.submit(run.workflow, {
+      batchSize: Math.min(specs.length, run.meta.batchSize),
+      greedy: value<boolean>(sampling.greedy),
+      temperature: value<number>(sampling.temperature),
+      topK: value<number>(sampling.topK),
+      topP: value<number>(sampling.topP),
+      ...options,
+      seed: run.meta.seed,
+      replay: specs.map((s) => ({ instance: s.instance, ...(s.step !== undefined ? { step: s.step } : {}), ...(s.force !== undefined ? { force: s.force } : {}) })),
+      signal: options.signal ?? ambientSignal(),
+    });
+    replayed.meta.replayOf = { runId: run.meta.runId, streams: specs.map((s) => ({ instance: s.instance, step: s.step ?? null, force: s.force ?? null })) };
+    return replayed;
+  }
+}
+
+/** One stream of a replay: the instance, and optionally text to force from a trace step on. */
+export interface ReplaySpec {
+  instance: number;
+  /** Index into the original stream's trace (a step the model sampled) where `force` begins. */
+  step?: number;
+  /** Text emitted there as if sampled, e.g. "[Jump]"; absent: a plain rerun. */
+  force?: string;
 }
 
 export function toResult(run: Run): RequestResult {

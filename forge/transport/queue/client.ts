@@ -133,6 +133,9 @@ export class QueueClient implements ForgeServer {
   }
 
   async submit(workflow: SzcpWorkflow, options: RequestOptions = {}): Promise<Run> {
+    // Jobs are instance ranges merged back in order; a replay's streams (any instances, repeats allowed) are not a range.
+    if (options.replay !== undefined)
+      throw new RequestError("replay is not split over queue workers: replay through a direct session (makeSession(backend)) or an HTTP one (makeSession(url))");
     const batchSize = positiveInt(options.batchSize ?? 32, "batchSize");
     const instances = positiveInt(options.instances ?? batchSize, "instances");
     const firstInstance = options.firstInstance ?? 0;

@@ -190,7 +190,15 @@ export async function startStudio(options: StudioOptions): Promise<StudioServer>
     return reply.type(CONTENT_TYPES[extname(file)] ?? "application/octet-stream").send(readFileSync(file));
   });
 
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    runs.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new StudioError(`--address ${host}:${port}`, "is in use: choose another port (port 0 = any free one)");
+    if (code === "EADDRNOTAVAIL" || code === "EACCES") throw new StudioError(`--address ${host}:${port}`, `cannot listen there (${code})`);
+    throw error;
+  }
   const bound = app.server.address();
   const boundPort = typeof bound === "object" && bound ? bound.port : port;
   const shownHost = host.includes(":") ? `[${host}]` : host;

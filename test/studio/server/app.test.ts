@@ -188,6 +188,11 @@ describe("studio auth and loopback rules", () => {
     }
   });
 
+  it("says so when its port is taken", async () => {
+    const port = new URL(studio.url).port;
+    await expect(startStudio({ folder, address: `127.0.0.1:${port}`, dist: join(folder, "no-dist") })).rejects.toThrow(/is in use: choose another port/);
+  });
+
   it("refuses to listen beyond loopback without auth", async () => {
     await expect(startStudio({ folder, address: "0.0.0.0:0" })).rejects.toThrow(/reachable from other machines/);
   });

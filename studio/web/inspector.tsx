@@ -150,7 +150,7 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
           </div>
           <div className="stream-detail" aria-label="Stream detail" role="region">
             {other ? <Compare a={run} b={other} onPick={setPathFilter} /> : null}
-            {detail ? <StreamView run={run} detail={detail} onPick={setPathFilter} /> : <div className="empty">Click a stream to read it.</div>}
+            {detail ? <StreamView run={run} detail={detail} onPick={setPathFilter} /> : <PathSummary run={run} onPick={setPathFilter} />}
           </div>
         </div>
       )}
@@ -217,6 +217,29 @@ function Compare(props: { a: InspectedRun; b: InspectedRun; onPick(pathId: strin
         <tbody>
           {all.map((p) => (
             <tr key={p}><td><PathChips pathId={p} onPick={props.onPick} /></td><td>{((100 * (ca.get(p) ?? 0)) / props.a.streams.length).toFixed(1)}%</td><td>{((100 * (cb.get(p) ?? 0)) / props.b.streams.length).toFixed(1)}%</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The run's branch paths with how many streams took each (a click filters the list to them). */
+function PathSummary(props: { run: InspectedRun; onPick(pathId: string): void }) {
+  const counts = new Map<string, number>();
+  for (const s of props.run.streams) counts.set(s.pathId, (counts.get(s.pathId) ?? 0) + 1);
+  const rows = [...counts].sort((a, b) => b[1] - a[1]);
+  return (
+    <div className="path-summary" aria-label="Branch paths">
+      <div className="section-title">BRANCH PATHS ({rows.length}) — click a stream to read it</div>
+      <table className="ports">
+        <tbody>
+          {rows.map(([p, n]) => (
+            <tr key={p}>
+              <td><PathChips pathId={p} onPick={props.onPick} /></td>
+              <td>{n}</td>
+              <td><span className="bar" style={{ width: `${(100 * n) / props.run.streams.length}%` }} /></td>
+            </tr>
           ))}
         </tbody>
       </table>

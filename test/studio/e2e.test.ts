@@ -167,6 +167,8 @@ describe("Forge Studio in Chromium", () => {
     await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("1024 / 1024 streams");
     // Virtualized: far fewer rows in the DOM than streams.
     expect(await page.locator(".stream-row").count()).toBeLessThan(80);
+    // Before a stream is chosen: the run's branch paths and their counts.
+    await expect.poll(() => page.getByLabel("Branch paths").textContent()).toMatch(/setupdecideexplain682.*setupdecide342/);
     await page.locator('.stream-row[data-stream="4"]').click();
     const detail = page.getByRole("region", { name: "Stream detail" });
     await expect.poll(() => detail.locator(".zones .generated").allTextContents()).toEqual(["yes, stream 4", "because 4 is not a multiple of three"]);

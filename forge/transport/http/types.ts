@@ -45,14 +45,19 @@ export const progressSchema = z.object({
   step: count,
   tokens: count,
   tokensPerSecond: z.number(),
-  generatedTokens: count.optional(),
-  forcedTokens: count.optional(),
-  generatedTokensPerSecond: z.number().optional(),
-  fraction: z.number().min(0).max(1).nullable().optional().meta({ description: "Estimated share of the work done, 0…1; null when unknown." }),
+  generatedTokens: count.meta({ description: "Tokens the model sampled (each cost a decode step)." }),
+  forcedTokens: count.meta({ description: "Tokens the automaton fed (prompts, forced text)." }),
+  generatedTokensPerSecond: z.number(),
+  fraction: z.number().min(0).max(1).nullable().meta({ description: "Estimated share of the work done, 0…1; null when unknown." }),
   elapsedMs: z.number(),
   etaMs: z.number().nullable(),
   finished: z.boolean(),
 });
+
+// The schema is the engine's Progress, field for field (a field added to one and not the other fails to compile).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const progressAgrees: Same<z.infer<typeof progressSchema>, Progress> = true;
+void progressAgrees;
 
 /** What `GET /jobs/{id}` (and `POST /jobs`) answers. */
 export const jobSummarySchema = z.object({
@@ -65,7 +70,7 @@ export const jobSummarySchema = z.object({
   progress: progressSchema.nullable().meta({ description: "Latest progress report of the engine (null before the first)." }),
   error: z.string().nullable().meta({ description: "Why the job failed, or who cancelled it." }),
 });
-export type JobSummary = Omit<z.infer<typeof jobSummarySchema>, "progress"> & { progress: Progress | null };
+export type JobSummary = z.infer<typeof jobSummarySchema>;
 
 /** One line of the NDJSON progress stream `GET /jobs/{id}/events`. */
 export const jobEventSchema = z
@@ -75,10 +80,7 @@ export const jobEventSchema = z
     z.object({ event: z.literal("end"), state: jobStateSchema, error: z.string().nullable() }),
   ])
   .meta({ description: "One line of the NDJSON event stream." });
-export type JobEvent =
-  | { event: "state"; state: JobState; position: number }
-  | ({ event: "progress" } & Progress)
-  | { event: "end"; state: JobState; error: string | null };
+export type JobEvent = z.infer<typeof jobEventSchema>;
 
 const limit = z.number().int().min(1);
 

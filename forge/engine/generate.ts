@@ -44,6 +44,7 @@ import { InstanceQueue, refillFinishedSlots, type RefillHooks } from "./batch/re
 import { DEFAULT_TOOL_TIMEOUT_MS, ToolCalls } from "./batch/tools.js";
 import { expectedStream } from "./batch/expected.js";
 import { LogprobObserver, resolveLogprobs } from "../instruments/recorder.js";
+import { deriveDecisions } from "../instruments/decisions.js";
 import { slotRecord, type StepObservation, type StepObserver, type StepRecord } from "./batch/step-record.js";
 import { sampleConstrained } from "./batch/constrained.js";
 import { ChoiceScorer } from "../ttfa/choices.js";
@@ -159,6 +160,7 @@ export async function runWorkflow(
   };
   logprobObserver?.attach(traces);
   const run = deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
+  if (logprobObserver) run.decisions = deriveDecisions(run);
   if (ChoiceScorer.wanted(program)) run.choices = choices.sort((a, b) => a.instance - b.instance || a.step - b.step);
   return run;
 }

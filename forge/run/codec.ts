@@ -9,7 +9,7 @@ import { ForgeError } from "../errors.js";
 import { z } from "zod";
 import { szcpSchema } from "../szcp/index.js";
 import type { SzcpWorkflow } from "../szcp/types.js";
-import type { ChoiceRecord, Run, RunMetadata, RunStatistics, PathSegment, StreamStatus, StreamTrace, TraceEvent, TraceLogprobs } from "./types.js";
+import type { ChoiceRecord, DecisionRecord, Run, RunMetadata, RunStatistics, PathSegment, StreamStatus, StreamTrace, TraceEvent, TraceLogprobs } from "./types.js";
 
 export type ArrayEncoding = "base64" | "list";
 
@@ -106,6 +106,7 @@ export function encodeRun(run: Run, encoding: ArrayEncoding = "base64"): WireRun
     paths: run.paths,
     statistics: run.statistics,
     ...(run.choices !== undefined ? { choices: run.choices } : {}),
+    ...(run.decisions !== undefined ? { decisions: run.decisions } : {}),
   };
 }
 
@@ -179,6 +180,21 @@ export const wireRunSchema = z
         }),
       )
       .optional(),
+    decisions: z
+      .array(
+        z.looseObject({
+          instance: z.number().int(),
+          zoneId: z.number().int(),
+          visit: z.number().int(),
+          step: z.number().int(),
+          pJump: z.number(),
+          pPath: z.number().nullable(),
+          outcome: z.enum(["jump", "ignored_jump", "forced_exit", "no_jump"]),
+          taken: z.boolean(),
+        }),
+      )
+      .optional()
+      .meta({ description: "Decisions at jump sites (with logprobs): pJump, the probability of starting the control pattern at the visit's first sampled token; pPath, the walked path's probability when it jumped." }),
   })
   .meta({ description: "forge/run/types.ts Run, JSON-safe: trace columns as base64 (default) or number lists (?arrays=list)." });
 
@@ -211,6 +227,7 @@ export interface WireRun {
   paths: PathSegment[][];
   statistics: RunStatistics;
   choices?: ChoiceRecord[];
+  decisions?: DecisionRecord[];
 }
 
 // The decoder checks what it rebuilds (the trace columns) and the shape of the rest; the
@@ -248,5 +265,6 @@ export function decodeRun(value: unknown): Run {
     paths: wire.paths,
     statistics: wire.statistics,
     ...(wire.choices !== undefined ? { choices: wire.choices } : {}),
+    ...(wire.decisions !== undefined ? { decisions: wire.decisions } : {}),
   };
 }

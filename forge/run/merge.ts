@@ -80,6 +80,7 @@ export function mergeRuns(parts: Run[], request: MergeRequest): Run {
   };
   // Choice scores are per instance: the parts' lists, in instance order, are the request's.
   if (ordered.some((p) => p.choices !== undefined)) run.choices = ordered.flatMap((p) => p.choices ?? []);
+  if (ordered.some((p) => p.decisions !== undefined)) run.decisions = ordered.flatMap((p) => p.decisions ?? []);
   return run;
 }
 

@@ -152,6 +152,8 @@ export interface Run {
   /** Per stream (instance order): the branch path. */
   paths: PathSegment[][];
   statistics: RunStatistics;
+  /** Decisions at jump sites (forge/instruments/decisions.ts), when the request asked for logprobs. */
+  decisions?: DecisionRecord[];
   /** Choice scores of every generating visit of a `choices` zone (docs/automaton.md#choice-scores); absent when the workflow has none. */
   choices?: ChoiceRecord[];
 }
@@ -171,4 +173,24 @@ export interface ChoiceRecord {
   probabilities: number[];
   /** Per choice: "path" (exact probability of the token path walked) or "first_token" (allowed first-token mass). */
   basis: Array<"path" | "first_token">;
+}
+
+/** What a jump-site visit did: took the jump, fired it under a loop's `min` (or escaped), was forced out by `max`, or ended without it. */
+export type DecisionOutcome = "jump" | "ignored_jump" | "forced_exit" | "no_jump";
+
+/** One visit of a jump site in which the model sampled (forge/instruments/decisions.ts says exactly what the numbers are). */
+export interface DecisionRecord {
+  instance: number;
+  /** Program zone id (SZCP zone index) of the jump site. */
+  zoneId: number;
+  /** The n-th visit of that zone in the stream, from 0 (for a loop head: the iteration). */
+  visit: number;
+  /** Index into the stream's trace of the visit's first sampled token. */
+  step: number;
+  /** Probability of a token that starts (or completes) the control pattern at that step: the jump hazard there. */
+  pJump: number;
+  /** When it jumped: the probability of the tokens it sampled from that step through the pattern's last. */
+  pPath: number | null;
+  outcome: DecisionOutcome;
+  taken: boolean;
 }

@@ -1,0 +1,67 @@
+/**
+ * Decisions at jump sites on a real random-weight model: pJump equals a brute-force sum over
+ * the whole vocabulary of a teacher-forced pass (every token whose bytes start or complete
+ * "[Jump]" after the text so far); jumps forced by a counterfactual replay are recorded as
+ * taken, with the walked path's exact probability, and agree with the run's statistics.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as forge from "../../../forge/index.js";
+import { randomByteModel, seedExample } from "../engine/helpers.js";
+
+let model: forge.DecoderModel;
+let backend: forge.ForgeBackend;
+let run: forge.Run;
+
+beforeAll(async () => {
+  await forge.initBackend("wasm");
+  model = randomByteModel(11);
+  backend = await forge.makeBackend(model, new forge.ByteTokenizer());
+  const { config, factory } = seedExample(6);
+  run = (await forge.makeSession(backend).request(config, factory(), { batchSize: 3, seed: 2, logprobs: true })).run;
+}, 300_000);
+
+const PATTERN = "[Jump]";
+/** How far into "[Jump]" a text's end stands (the byte tokenizer's trigger state along the pattern). */
+function progress(text: string): number {
+  for (let k = Math.min(PATTERN.length, text.length); k > 0; k--) if (text.endsWith(PATTERN.slice(0, k))) return k;
+  return 0;
+}
+
+describe("run.decisions", { timeout: 300_000 }, () => {
+  it("pJump is the brute-force mass of the tokens that start or complete the pattern", () => {
+    expect(run.decisions!.length).toBeGreaterThan(0);
+    let maxError = 0;
+    for (const d of run.decisions!.slice(0, 6)) {
+      const stream = run.streams.find((s) => s.instance === d.instance)!;
+      const before = Array.from(stream.tokens.slice(0, d.step));
+      const row = tf.tidy(() => tf.softmax(model.forward([before]).squeeze([0]).slice([d.step - 1, 0], [1, -1]).squeeze([0])).arraySync()) as number[];
+      const text = Buffer.from(Uint8Array.from(before)).toString("latin1");
+      const here = progress(text);
+      let want = 0;
+      for (let t = 0; t < 256; t++) {
+        const after = text + String.fromCharCode(t);
+        if (after.endsWith(PATTERN) || progress(after) > here) want += row[t]!;
+      }
+      expect(Math.abs(d.pJump - want), `instance ${d.instance} step ${d.step}`).toBeLessThan(1e-4);
+      maxError = Math.max(maxError, Math.abs(d.pJump - want));
+      expect(d.visit).toBeGreaterThanOrEqual(0);
+    }
+    console.log(`pJump vs brute force over the vocabulary: max |error| = ${maxError.toExponential(2)}`);
+  });
+
+  it("forced jumps (a replay) are taken decisions with their path's probability, and match the statistics", async () => {
+    const site = run.decisions![0]!;
+    const replayed = await forge.makeSession(backend).replay(run, { instance: site.instance, step: site.step, force: PATTERN }, { logprobs: true });
+    const decisions = replayed.decisions!;
+    const forced = decisions.find((d) => d.step === site.step)!;
+    expect(forced.pJump).toBeCloseTo(site.pJump, 5); // same state, same model, same step
+    expect(["jump", "ignored_jump"]).toContain(forced.outcome);
+    if (forced.outcome === "jump") {
+      expect(forced.pPath).toBeGreaterThan(0);
+      expect(forced.pPath).toBeLessThanOrEqual(forced.pJump);
+    }
+    const takenByStats = replayed.statistics.jumpSites.reduce((n, s) => n + s.taken, 0);
+    expect(decisions.filter((d) => d.taken)).toHaveLength(takenByStats);
+  });
+});

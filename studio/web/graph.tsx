@@ -17,7 +17,9 @@ export function StepGraph(props: { doc: AgentDoc; broken: ReadonlySet<string>; s
         edges={edges}
         colorMode="dark"
         fitView
-        fitViewOptions={{ maxZoom: 1 }}
+        // A long workflow opens on its first steps, and only the nodes in view are drawn.
+        fitViewOptions={{ maxZoom: 1, ...(nodes.length > 40 ? { nodes: nodes.slice(0, 4).map((n) => ({ id: n.id })) } : {}) }}
+        onlyRenderVisibleElements
         nodesDraggable
         nodesConnectable={false}
         onNodeClick={(_, n) => props.onSelect(n.id)}

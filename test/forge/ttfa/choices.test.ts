@@ -55,7 +55,7 @@ describe("ChoiceScorer", () => {
     const r = rng(11);
     const history: number[] = [];
     const steps: Array<{ rec: StepRecord; row: Float32Array }> = [];
-    for (let i = 0; i < 400 && !interpreter.done; i++) {
+    for (let i = 0; i < 160 && !interpreter.done; i++) {
       const row = logitsAfter(history, V, favoured);
       const masked = row.slice();
       maskLogitsInPlace(masked, V, [interpreter.constraintState], program.constraints);
@@ -120,5 +120,5 @@ describe("ChoiceScorer", () => {
     });
     expect(recordIndex).toBe(scorer.records.length);
     expect(scorer.records.some((x) => x.choice !== null)).toBe(true);
-  }, 120_000);
+  }, 600_000); // ≈ 30 s of CPU (GPT-2's vocabulary walked per step); the shared machine stretches it
 });

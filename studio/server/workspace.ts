@@ -72,7 +72,10 @@ export class Workspace {
         const bytes = statSync(abs).size;
         if (e.name.endsWith(".d.ts")) continue;
         if (ext === ".arrow" || ext === ".arrows") out.push({ path: rel, kind: "arrow", bytes });
-        else if (AGENT_EXTS.has(ext)) out.push({ path: rel, kind: ext === ".ts" || ext === ".mts" ? "code" : "data", bytes });
+        else if (ext === ".ts" || ext === ".mts") {
+          // Only modules of agents: loading one runs it, and a folder may hold other scripts.
+          if (bytes <= LIMITS.fileBytes && isAgentModule(readFileSync(abs, "utf8"))) out.push({ path: rel, kind: "code", bytes });
+        } else if (AGENT_EXTS.has(ext)) out.push({ path: rel, kind: "data", bytes });
       }
     };
     walk(this.folder, 0);
@@ -170,6 +173,11 @@ export class Workspace {
       return false;
     }
   }
+}
+
+/** A TypeScript module the studio loads as agents: it exports them and defines one (agents/registry.ts's contract). */
+export function isAgentModule(text: string): boolean {
+  return /\bexport\s+(const\s+agents\b|default\b)/.test(text) && /\bdefine(Proc|SandboxedProc|Template|Workflow)\s*\(/.test(text);
 }
 
 export function agentInfo(agent: Agent, file?: string): AgentInfo {

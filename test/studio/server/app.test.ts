@@ -38,7 +38,12 @@ async function api(path: string, init?: { method?: string; body?: unknown; heade
 }
 
 beforeAll(async () => {
-  folder = agentFolder({ "hello.toml": WORKFLOW, "package.json": '{"name":"not-an-agent"}' });
+  folder = agentFolder({
+    "hello.toml": WORKFLOW,
+    "package.json": '{"name":"not-an-agent"}',
+    // A script that is not an agent module: listing or loading the folder must not run it.
+    "scripts/side-effect.ts": 'import { writeFileSync } from "node:fs"; writeFileSync(new URL("./ran.txt", import.meta.url), "ran");\nexport default 1;\n',
+  });
   await writeRunExport(folder, "r1", 40);
   studio = await startStudio({ folder, dist: join(folder, "no-dist") });
 });
@@ -56,7 +61,9 @@ describe("studio API", () => {
     expect(body.problems).toEqual({});
     // Built-ins come from no file.
     expect(body.agents.filter((a: { file?: string }) => a.file === undefined).map((a: { name: string }) => a.name).sort()).toEqual(["datasets.export", "forge.sample", "loop", "noop"]);
+    expect(existsSync(join(folder, "scripts", "ran.txt"))).toBe(false);
     const files = await api("/api/files");
+    expect(files.body.files.map((f: { path: string }) => f.path)).not.toContain("scripts/side-effect.ts");
     expect(files.body.files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(["hello.toml", "r1.samples.arrow"]));
   });
 

@@ -19,6 +19,7 @@ export {
 } from "./decisionTree.js";
 export { tokenBudgetChart, type TokenBudgetOptions } from "./tokenBudget.js";
 export { workflowGraphChart, type WorkflowGraphInput } from "./workflowGraph.js";
+export { decisionChart, compareChart, CALIBRATION_BINS } from "./decisions.js";
 export {
   asDisplayable,
   chartBundle,

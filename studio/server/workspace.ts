@@ -165,13 +165,14 @@ export class Workspace {
 
   /** JSON files that are not agent definitions (package.json, data) are not loaded as agents. */
   private looksLikeAgentFile(rel: string): boolean {
-    if (rel.endsWith(".toml")) return true;
+    let data: Record<string, unknown>;
     try {
-      const data = JSON.parse(this.readText(rel)) as Record<string, unknown>;
-      return !!data && typeof data === "object" && (typeof data.name === "string" && ("steps" in data || "template" in data) || Array.isArray(data.agents));
+      data = parseAgentText(this.readText(rel), formatOf(rel)!, rel) as Record<string, unknown>;
     } catch {
-      return false;
+      return rel.endsWith(".toml"); // a TOML agent file with a syntax error is shown with its problem
     }
+    // UDPL prompt files (also TOML), package.json, data: not agents.
+    return !!data && typeof data === "object" && ((typeof data.name === "string" && ("steps" in data || "template" in data)) || Array.isArray(data.agents));
   }
 }
 

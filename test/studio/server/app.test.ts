@@ -41,6 +41,7 @@ beforeAll(async () => {
   folder = agentFolder({
     "hello.toml": WORKFLOW,
     "package.json": '{"name":"not-an-agent"}',
+    "prompts.toml": '[config]\nzone_tokens = ["[Prompt]", "[Answer]"]\n[[sequences.setup]]\ntext = "hi"\n', // UDPL, not an agent
     // A script that is not an agent module: listing or loading the folder must not run it.
     "scripts/side-effect.ts": 'import { writeFileSync } from "node:fs"; writeFileSync(new URL("./ran.txt", import.meta.url), "ran");\nexport default 1;\n',
   });

@@ -12,7 +12,8 @@ export type ForwardedRequest = Pick<JupyterMessage, "header" | "parent_header" |
 
 /** Supervisor → cell process. */
 export type ToCellProcess =
-  | { t: "request"; channel: "shell" | "control"; message: ForwardedRequest }
+  /** `busyPublished`: the supervisor already sent the request's busy status (with the first cell's loading notice). */
+  | { t: "request"; channel: "shell" | "control"; message: ForwardedRequest; busyPublished?: boolean }
   /** Interrupt the cell of this execute_request, if it is the one running (or about to run). */
   | { t: "interrupt"; target: string }
   | { t: "ping"; id: number }
@@ -46,6 +47,8 @@ export const CELL_PROCESS_FLAG = "--cell-process";
  */
 export class CellProcessChannels {
   private closed = false;
+  /** Requests whose busy status the supervisor already published (once per request, as clients expect). */
+  private readonly busyPublished = new Set<string>();
 
   constructor(private readonly log: (text: string) => void) {}
 
@@ -54,6 +57,7 @@ export class CellProcessChannels {
     process.on("message", (raw: ToCellProcess) => {
       if (raw.t !== "request") return onSupervisor(raw);
       const message: JupyterMessage = { identities: [], buffers: [], ...raw.message };
+      if (raw.busyPublished) this.busyPublished.add(message.header.msg_id);
       try {
         listener(raw.channel as IncomingChannel, message);
       } catch (e) {
@@ -63,6 +67,11 @@ export class CellProcessChannels {
     // The supervisor is gone (killed): nothing can reach the front-end any more.
     process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
     this.send({ t: "hello" });
+  }
+
+  /** Whether the supervisor already published this request's busy status (asked once, as the request starts). */
+  takeBusyPublished(msgId: string): boolean {
+    return this.busyPublished.delete(msgId);
   }
 
   send(message: FromCellProcess): void {

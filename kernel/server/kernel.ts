@@ -249,7 +249,7 @@ export class Kernel {
       return this.channels.reply(channel, message, type, content);
     };
     try {
-      await this.channels.publish("status", { execution_state: "busy" }, message.header);
+      if (!this.channels.takeBusyPublished(message.header.msg_id)) await this.channels.publish("status", { execution_state: "busy" }, message.header);
       await this.dispatch(channel, message, reply);
     } catch (e) {
       this.log(`${message.header.msg_type} failed: ${(e as Error).stack}`);

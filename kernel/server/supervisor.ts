@@ -201,12 +201,12 @@ export class Supervisor {
   }
 
   private forward(request: Request): void {
-    if (request.channel === "shell") this.showLoading(request.message);
+    const busyPublished = request.channel === "shell" && this.showLoading(request.message);
     this.serving.set(request.message.header.msg_id, request);
     if (request.message.header.msg_type === "execute_request") this.lastExecute = request.message.header;
     const { header, parent_header, metadata, content } = request.message;
     const message: ForwardedRequest = { header, parent_header, metadata, content };
-    this.cells.send({ t: "request", channel: request.channel, message });
+    this.cells.send({ t: "request", channel: request.channel, message, ...(busyPublished ? { busyPublished } : {}) });
   }
 
   // ── the cell process's messages ────────────────────────────────────────────
@@ -274,11 +274,13 @@ export class Supervisor {
    * process is ready — before any of the cell's own output, which comes after "prepared" on the
    * same channel — so a saved notebook keeps none of it. Said here, not by the cell process,
    * whose thread the imports hold for seconds at a time. Not for silent requests (a front-end
-   * extension's), which show nothing.
+   * extension's), which show nothing. The request's busy status goes first, from here (clients
+   * expect busy before any output, and once): true when it was sent, and the cell process
+   * then sends none.
    */
-  private showLoading(message: JupyterMessage): void {
-    if (this.cells.prepared || this.loading !== null || this.broken !== null) return;
-    if (message.header.msg_type !== "execute_request" || (message.content as { silent?: unknown }).silent === true) return;
+  private showLoading(message: JupyterMessage): boolean {
+    if (this.cells.prepared || this.loading !== null || this.broken !== null) return false;
+    if (message.header.msg_type !== "execute_request" || (message.content as { silent?: unknown }).silent === true) return false;
     const since = performance.now();
     const displayId = `forge-loading-${randomUUID()}`;
     const send = (msgType: "display_data" | "update_display_data"): void => {
@@ -289,6 +291,7 @@ export class Supervisor {
     void this.channels.publish("status", { execution_state: "busy" }, message.header);
     send("display_data");
     this.loading = { parent: message.header, timer: setInterval(() => send("update_display_data"), 1000) };
+    return true;
   }
 
   private endLoading(): void {

@@ -62,6 +62,9 @@ describe("what a notebook user sees", () => {
     expect(resultText(first.outputs)).toBe("2");
     // Said by the supervisor, whose thread is free: at once, not when the cell process's imports let go.
     expect(noticeAfterMs).toBeLessThan(1500);
+    // Busy first and once, idle last, as clients (jupyter_kernel_test's execute_helper) expect.
+    expect(first.outputs[0]!.header.msg_type).toBe("status");
+    expect(ofType(first.outputs, "status").map((m) => content(m).execution_state)).toEqual(["busy", "idle"]);
   });
 
   it("a later cell runs at once, without the notice", async () => {

@@ -9,6 +9,7 @@
  *   tables.ts   samplesTable / pathsTable (in memory)
  *   writers.ts  writeArrowFile / writeArrowStream / writeJsonl / exportTable / RunExportWriter
  *   export.ts   exportRun (both tables, all formats, one folder)
+ *   instruments.ts  tokensTable / decisionsTable (per-token logprobs, decisions at jump sites)
  *   read.ts     readArrow / readArrowBatches
  *   preview.ts  preview (notebook display)
  */
@@ -50,5 +51,6 @@ export {
   type WriteTarget,
 } from "./writers.js";
 export { exportRun, type ExportedRun, type ExportRunOptions } from "./export.js";
+export { decisionsTable, tokensTable, MAX_TOKEN_TABLE_ROWS } from "./instruments.js";
 export { readArrow, readArrowBatches } from "./read.js";
 export { preview, previewHtml, tableSummary, withDisplay, type PreviewOptions, type TablePreview } from "./preview.js";

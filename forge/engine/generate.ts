@@ -18,7 +18,7 @@
  * - multi-token forced feeding (batch/feed.ts, ../model/chunk.ts), off by default: forced
  *   prompt tokens known in advance go into one forward, several per stream.
  * Per-step instruments (log-probabilities, decision probabilities, constraint masks) are step
- * observers (batch/step-record.ts), passed to runWorkflow.
+ * observers (batch/step-record.ts), passed to generateRun.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../szcp/types.js";
@@ -81,7 +81,7 @@ export function prepareProgram(parts: EngineParts, workflow: SzcpWorkflow): Ttfa
  * Runs `workflow` for the request's instances. `observers` see every loop step with a forward
  * (its logits rows and the slots' step records): per-step instruments hook in there.
  */
-export async function runWorkflow(
+export async function generateRun(
   parts: EngineParts,
   workflow: SzcpWorkflow,
   options: RequestOptions = {},

@@ -10,7 +10,7 @@ import { initBackend, type BackendName } from "../backend/index.js";
 import { selectEngine, type EnginePreference } from "../backend/engine.js";
 import { engineIdentity } from "../model/step-model.js";
 import { loadTokenizer } from "../tokenizer/index.js";
-import { runWorkflow, prepareProgram, type EngineParts } from "../engine/generate.js";
+import { generateRun, prepareProgram, type EngineParts } from "../engine/generate.js";
 import type { RequestOptions, ToolRegistry } from "../engine/types.js";
 import type { BackendInfo } from "./contract.js";
 import { defaultModelFolder } from "./default-model.js";
@@ -82,7 +82,7 @@ export class ForgeBackend {
   run(workflow: SzcpWorkflow, options: RequestOptions = {}): Promise<Run> {
     const merged = { ...options };
     for (const key of ["temperature", "topK", "topP"] as const) merged[key] ??= this.sampling[key];
-    return runWorkflow(this.parts, workflow, merged);
+    return generateRun(this.parts, workflow, merged);
   }
 }
 

@@ -54,7 +54,7 @@ export interface StepObservation {
   triggerStates: Int32Array | null;
 }
 
-/** A per-step instrument, passed to runWorkflow. Called once per loop step with a forward, synchronously. */
+/** A per-step instrument, passed to generateRun. Called once per loop step with a forward, synchronously. */
 export interface StepObserver {
   /** Read the slots' trigger states before each step (a host read per step on the tensor automaton). */
   readonly needsTriggerStates?: boolean;

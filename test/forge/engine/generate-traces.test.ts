@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
-import { runWorkflow, type StepObservation } from "../../../forge/engine/generate.js";
+import { generateRun, type StepObservation } from "../../../forge/engine/generate.js";
 import type { RequestOptions } from "../../../forge/engine/types.js";
 import { randomByteModel, seedExample, toolWorkflow } from "./helpers.js";
 
@@ -83,7 +83,7 @@ describe("step observers", { timeout: 300_000 }, () => {
         });
       },
     };
-    const run = await runWorkflow(parts, seedExample().factory(), options, [observer]);
+    const run = await generateRun(parts, seedExample().factory(), options, [observer]);
     expect(fingerprint(run)).toBe(SEED_CASES[0]!.pinned);
     // Every step after the shared prefix has a forward, except the run's last (no step follows the last token).
     expect(observed).toBe(run.meta.steps - run.meta.sharedPrefixTokens!);

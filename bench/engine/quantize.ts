@@ -171,7 +171,7 @@ if (PART === "all" || PART === "speed") {
       results.push({ name, wall, cpu });
       console.log(`| ${batch} | ${name} | ${(n / wall).toFixed(1)} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${gflops.toFixed(1)} (${((100 * gflops) / PEAK_GFLOPS).toFixed(0)} %) | ${((n * flops) / cpu / 1e9).toFixed(1)} | ${load()} |`);
     }
-    const [a, b] = results as [{ wall: number; cpu: number }, { wall: number; cpu: number }];
+    const [a, b] = [results[0]!, results[1]!];
     console.log(`| ${batch} | int8 ÷ f32 | ${(a.wall / b.wall).toFixed(2)}× | | by CPU ${(a.cpu / b.cpu).toFixed(2)}× | | | |`);
   }
 }

@@ -2,7 +2,7 @@
  * Decisions at jump sites, from a run's traces and their logprobs: one record per visit of a
  * jump site in which the model sampled at least one token.
  *
- * What the numbers are, exactly (docs/automaton.md#decision-probabilities):
+ * What the numbers are, exactly (docs/instruments.md#decision-probabilities):
  *  - `pJump` — the model's probability, at the visit's first sampled token, of a token that
  *    begins or completes the control pattern from where the trigger automaton stood (the jump
  *    hazard of that step). It is the probability of *starting* the pattern there: an upper

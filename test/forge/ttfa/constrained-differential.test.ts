@@ -110,7 +110,8 @@ describe("constrained zones: reference ≡ host ≡ tensor", () => {
   it(`gives identical traces on ${PROGRAMS} random constrained programs under three tokenizers, and the answers obey the constraints`, async () => {
     const seen = { programs: 0, constrainedZones: 0, answersChecked: 0, forbiddenPicks: 0, byte: 0, gpt2: 0, llama3: 0 };
     for (let seed = 1; seed <= PROGRAMS; seed++) {
-      const name = (["byte", "gpt2", "llama3"] as const)[seed % 3]!;
+      // Llama 3's 128 256 columns make its tables the costly ones: one program in six.
+      const name = (["byte", "gpt2", "byte", "gpt2", "byte", "llama3"] as const)[seed % 6]!;
       const tokenizer = tk[name];
       const szcp = randomConstrainedWorkflow(seed);
       const program = compileForBackend(szcp, tokenizer);
@@ -144,5 +145,5 @@ describe("constrained zones: reference ≡ host ≡ tensor", () => {
     for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(0);
     expect(seen.answersChecked).toBeGreaterThan(200);
     console.log("constrained differential coverage:", JSON.stringify(seen));
-  }, 900_000);
+  }, 1_500_000); // ≈ 70 s of CPU; at load 30 on the shared 2 cores it took 13 min of wall
 });

@@ -73,9 +73,10 @@ describe("tokenLogprob", () => {
       for (const token of [seed % vocab, (seed * 7) % vocab, (seed * 13 + 5) % vocab, 0, vocab - 1]) {
         const got = tokenLogprob(row, 0, vocab, token, s, scratch);
         const want = direct(row, token, options);
-        expect(got.model).toBeCloseTo(want.model, 9);
+        // The model's normaliser is summed in float32 SIMD lanes (relative error ~1e-7); the filtered ones in float64.
+        expect(got.model).toBeCloseTo(want.model, 5);
         if (want.sampling === -Infinity) expect(got.sampling).toBe(-Infinity);
-        else expect(got.sampling).toBeCloseTo(want.sampling, 9);
+        else expect(got.sampling).toBeCloseTo(want.sampling, options.topK || options.topP || options.temperature ? 9 : 5);
         checked++;
       }
     }

@@ -12,9 +12,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { HTTP_API_INFO, httpApi, type OpenApiModule } from "../forge/transport/http/openapi.js";
+import { studioApi } from "../studio/server/schemas.js";
 
-/** The APIs the document describes, in order; add one line per API. */
-export const API_MODULES: readonly OpenApiModule[] = [httpApi];
+/** The APIs the document describes, in order; add one line per API. The Forge server's, then Forge Studio's (tag "studio", its own error body). */
+export const API_MODULES: readonly OpenApiModule[] = [httpApi, studioApi as OpenApiModule];
 
 export const OPENAPI_PATH = fileURLToPath(new URL("../forge/transport/http/openapi.json", import.meta.url));
 

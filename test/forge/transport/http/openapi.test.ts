@@ -10,6 +10,16 @@ import * as forge from "../../../../forge/index.js";
 import { HttpClient, type HttpForgeServer } from "../../../../forge/transport/http/index.js";
 import { seedExample, testBackend } from "./helpers.js";
 import { generateOpenApi, openApiText, OPENAPI_PATH, API_MODULES } from "../../../../scripts/openapi.js";
+import { studioRoutes } from "../../../../studio/server/schemas.js";
+
+/** "METHOD /path" of every documented operation, the studio's (tag "studio") or the Forge server's. */
+function documentedRoutes(studio: boolean): string[] {
+  return Object.entries(spec.paths as Record<string, Record<string, { tags?: string[] }>>).flatMap(([path, methods]) =>
+    Object.entries(methods)
+      .filter(([, operation]) => (operation.tags?.includes("studio") ?? false) === studio)
+      .map(([method]) => `${method.toUpperCase()} ${path}`),
+  );
+}
 
 const spec = JSON.parse(readFileSync(OPENAPI_PATH, "utf8"));
 let server: HttpForgeServer;
@@ -35,7 +45,7 @@ describe("openapi.json", () => {
     expect(spec).toEqual(generateOpenApi());
   });
 
-  it("is a well-formed OpenAPI 3.1 document: every schema compiles, every $ref resolves, every route but /health documents 401, every error answer is the Error schema", () => {
+  it("is a well-formed OpenAPI 3.1 document: every schema compiles, every $ref resolves, every route but /health documents 401, every error answer is the Error schema (the studio's: StudioError)", () => {
     expect(spec.openapi).toBe("3.1.0");
     expect(spec.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
     expect(spec.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
@@ -45,12 +55,13 @@ describe("openapi.json", () => {
     const refs = [...JSON.stringify(spec).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThan(20);
     for (const ref of refs) expect(spec.components.schemas, ref).toHaveProperty(ref);
-    for (const [route, item] of Object.entries(spec.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>)) {
+    for (const [route, item] of Object.entries(spec.paths as Record<string, Record<string, { tags?: string[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>)) {
       for (const [method, operation] of Object.entries(item)) {
+        const errorSchema = operation.tags?.includes("studio") ? "StudioError" : "Error";
         const errors = Object.entries(operation.responses).filter(([status]) => Number(status) >= 400);
         // Every route but /health needs credentials on a server with auth: 401 is documented there.
         if (route !== "/health") expect(operation.responses, `${method} ${route}`).toHaveProperty("401");
-        for (const [status, answer] of errors) expect(answer.content?.["application/json"]?.schema, `${method} ${route} ${status}`).toEqual({ $ref: "#/components/schemas/Error" });
+        for (const [status, answer] of errors) expect(answer.content?.["application/json"]?.schema, `${method} ${route} ${status}`).toEqual({ $ref: `#/components/schemas/${errorSchema}` });
       }
     }
     // Every example in the document is valid against the schema it illustrates.
@@ -68,11 +79,9 @@ describe("openapi.json", () => {
     expect(() => generateOpenApi([...API_MODULES, { schemas: {}, paths: { "/health": {} } }])).toThrow(/two modules define the route "\/health"/);
   });
 
-  it("documents exactly the routes the server serves", () => {
-    const documented = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
-      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
-    );
-    expect([...documented].sort()).toEqual([...server.routes].sort());
+  it("documents exactly the routes the server serves, and Forge Studio's API beside them", () => {
+    expect(documentedRoutes(false).sort()).toEqual([...server.routes].sort());
+    expect(documentedRoutes(true).sort()).toEqual(studioRoutes.map((r) => `${r.method} ${r.path}`).sort());
   });
 
   it("matches real answers: info, job summary, events, run and errors", async () => {

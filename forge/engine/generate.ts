@@ -160,7 +160,7 @@ export async function generateRun(
   };
   logprobObserver?.attach(traces);
   const run = deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
-  if (logprobObserver) run.decisions = deriveDecisions(run);
+  if (logprobObserver) run.decisions = deriveDecisions(run, logprobObserver.advanced);
   if (ChoiceScorer.wanted(program)) run.choices = choices.sort((a, b) => a.instance - b.instance || a.step - b.step);
   return run;
 }

@@ -3,13 +3,17 @@
  * jump site in which the model sampled at least one token.
  *
  * What the numbers are, exactly (docs/instruments.md#decision-probabilities):
- *  - `pJump` — the model's probability, at the visit's first sampled token, of a token that
- *    begins or completes the control pattern from where the trigger automaton stood (the jump
- *    hazard of that step). It is the probability of *starting* the pattern there: an upper
- *    bound on answering with the whole pattern (a path that starts may not finish), equal to it
- *    only when no tokenization of the pattern spans several tokens — which byte-level
- *    vocabularies never allow, since the pattern's single bytes are tokens too. The deeper
- *    conditionals exist only along the path the stream walked; those give `pPath`.
+ *  - `pJump` — the probability the model gave the control pattern from the visit's first
+ *    sampled token, read along the path it walked: the product of the jump hazards of the
+ *    visit's consecutive sampled steps for as long as each sampled token moved along the
+ *    pattern (the step where it left the pattern, or completed it, included). With a byte-level
+ *    vocabulary (one token per byte) this is exact: for a stream that spelled the pattern, the
+ *    probability that its answer starts with the pattern; for one that started and left ("["
+ *    then "E…"), the probability that it starts with the pattern's first k+1 bytes — an upper
+ *    bound on the pattern's, because the deeper conditionals exist only along the walked path.
+ *    With larger vocabularies each factor is the mass of every token that moves along the
+ *    pattern from the state reached, so the product follows the walked tokenization while
+ *    crediting the others at each step: an estimate of the same quantity, not a bound.
  *  - `pPath` — for a visit that jumped: the exact probability of the tokens the stream sampled
  *    from the visit's first sampled token through the one that completed the pattern.
  *  - `outcome` — what the visit did: "jump", "ignored_jump" (under a loop's `min`, or escaped),
@@ -20,8 +24,12 @@ import type { DecisionOutcome, DecisionRecord, Run, StreamTrace } from "../run/t
 
 const OUTCOME_OF: Record<string, DecisionOutcome> = { jump: "jump", ignored_jump: "ignored_jump", forced_exit: "forced_exit" };
 
-/** The decision records of a run whose streams carry logprobs (request option `logprobs`), by instance and step. */
-export function deriveDecisions(run: Run): DecisionRecord[] {
+/**
+ * The decision records of a run whose streams carry logprobs (request option `logprobs`), by
+ * instance and step. `advanced(instance, step)`: whether the token sampled there moved along the
+ * control pattern (the logprob observer knows; without it pJump is the first step's hazard).
+ */
+export function deriveDecisions(run: Run, advanced: (instance: number, step: number) => boolean = () => false): DecisionRecord[] {
   const sites = new Set(run.workflow.zones.flatMap((z, i) => (z.jump !== undefined && z.jump !== null ? [i] : [])));
   const out: DecisionRecord[] = [];
   run.streams.forEach((stream, k) => {
@@ -46,7 +54,7 @@ export function deriveDecisions(run: Run): DecisionRecord[] {
         zoneId: segment.zoneId,
         visit,
         step: first,
-        pJump: stream.logprobs.hazard[first]!,
+        pJump: walkedPatternProbability(stream, first, segment.stepEnd, event?.step ?? -1, advanced),
         pPath,
         outcome,
         taken: outcome === "jump",
@@ -54,6 +62,18 @@ export function deriveDecisions(run: Run): DecisionRecord[] {
     }
   });
   return out;
+}
+
+/** Product of the hazards of consecutive sampled steps from `first` while each token advanced the pattern (the last one, which left or completed it, included). */
+function walkedPatternProbability(stream: StreamTrace, first: number, end: number, firedAt: number, advanced: (instance: number, step: number) => boolean): number {
+  const hazard = stream.logprobs!.hazard;
+  let p = 1;
+  for (let i = first; i < end; i++) {
+    if (stream.forced[i]) break; // the automaton took over: the visit's answer ended
+    p *= hazard[i]!;
+    if (i === firedAt || !advanced(stream.instance, i)) break;
+  }
+  return p;
 }
 
 function firstSampled(stream: StreamTrace, from: number, to: number): number {

@@ -32,6 +32,12 @@ export function patternProgress(table: TriggerTable, pattern: number): PatternPr
   return { pattern, progress };
 }
 
+/** Whether `token` moves the stream along (or fires) the pattern from trigger state `state`. */
+export function advancesPattern(table: TriggerTable, path: PatternProgress, state: number, token: number): boolean {
+  const cell = state * table.columns + (token < 0 || token > table.vocabSize ? table.vocabSize : token);
+  return table.match[cell] === path.pattern || path.progress[table.next[cell]!]! > path.progress[state]!;
+}
+
 /**
  * Hazard of one logits row: Σ p(token) over tokens that advance or fire `path.pattern` from
  * trigger state `state`. `lse` is the row's log-sum-exp (from the logprob pass), so the row

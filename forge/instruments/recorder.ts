@@ -12,7 +12,7 @@ import type { ResolvedSampling } from "../sampler/options.js";
 import { maskLogitsInPlace } from "../ttfa/mask.js";
 import type { TtfaProgram } from "../ttfa/types.js";
 import { InstrumentError } from "./errors.js";
-import { jumpHazard, patternProgress, type PatternProgress } from "./hazard.js";
+import { advancesPattern, jumpHazard, patternProgress, type PatternProgress } from "./hazard.js";
 import { LogprobScratch, MAX_TOP_LOGPROBS, tokenLogprob } from "./logprobs.js";
 
 /** The request option `logprobs`: true, or `{ top: k }` for the k best alternatives per generated step. */
@@ -38,6 +38,8 @@ class StreamLogprobs {
   model: number[] = [];
   sampling: number[] = [];
   hazard: number[] = [];
+  /** Positions whose sampled token advanced or fired the control pattern (inside jump sites). */
+  advanced = new Set<number>();
   topIds: number[] = [];
   topLogprobs: number[] = [];
 }
@@ -95,6 +97,7 @@ export class LogprobObserver implements StepObserver {
       let hazard = Number.NaN;
       if (this.control !== null && step.triggerStates !== null && first.pc < this.program.zoneCount && this.program.jump[first.pc]! >= 0) {
         hazard = jumpHazard(logits, offset, this.program.trigger, this.control, step.triggerStates[slot]!, lp.lse);
+        if (advancesPattern(this.program.trigger, this.control, step.triggerStates[slot]!, first.token)) stream.advanced.add(step.positions[slot]!);
       }
       stream.hazard.push(hazard);
       for (let k = 0; k < top; k++) {
@@ -103,6 +106,9 @@ export class LogprobObserver implements StepObserver {
       }
     }
   }
+
+  /** Whether the token instance `instance` sampled at trace index `step` advanced or fired the control pattern (decisions.ts). */
+  readonly advanced = (instance: number, step: number): boolean => this.streams.get(instance)?.advanced.has(step) ?? false;
 
   /** Sets each trace's logprob arrays (aligned with its tokens; NaN where forced). */
   attach(traces: StreamTrace[]): void {

@@ -4,7 +4,7 @@
  * Whole-run tables in memory, like samplesTable; write them with exportTable (Arrow IPC file,
  * stream, or JSON Lines, where NaN becomes null).
  *
- *   tokens     run_id, stream, step, token, zone_id, forced, logprob, sampling_logprob, hazard[, top_ids, top_logprobs]
+ *   tokens     run_id, stream, step, token[, text], zone_id, forced, logprob, sampling_logprob, hazard[, top_ids, top_logprobs]
  *   decisions  run_id, stream, zone_id, site, visit, step, p_jump, p_path, outcome, taken
  */
 import { Bool, Field, Float32, Float64, Int32, List, makeVector, Schema, Table, Utf8, vectorFromArray, type DataType, type Vector } from "apache-arrow";
@@ -31,8 +31,23 @@ function makeTable(columns: Array<[string, DataType, Vector, boolean]>, metadata
   return withDisplay(new Table(schema, data as never));
 }
 
-/** One row per token of every stream, in stream then step order; logprob columns are null where the token was forced or the run has none. */
-export function tokensTable(run: Run): Table {
+/** What tokensTable needs of a tokenizer to add each token's text (a ForgeTokenizer has it). */
+export interface TokenTextSource {
+  tokenBytes(id: number): Uint8Array;
+}
+
+export interface TokensTableOptions {
+  /** The run's tokenizer: adds a `text` column, each token's piece of the stream's text. */
+  tokenizer?: TokenTextSource;
+}
+
+/**
+ * One row per token of every stream, in stream then step order; logprob columns are null where the
+ * token was forced or the run has none. With a tokenizer, `text` is each token's piece: the stream's
+ * bytes decoded as UTF-8 as they come, so a character split over tokens belongs to the token that
+ * completes it and a stream's pieces joined are its whole text (malformed bytes read as U+FFFD).
+ */
+export function tokensTable(run: Run, options: TokensTableOptions = {}): Table {
   const rows = run.streams.reduce((n, s) => n + s.tokens.length, 0);
   if (rows > MAX_TOKEN_TABLE_ROWS) throw new DatasetError("tokensTable", `the run has ${rows} tokens, over MAX_TOKEN_TABLE_ROWS = ${MAX_TOKEN_TABLE_ROWS}`);
   const stream = new Int32Array(rows);
@@ -46,11 +61,18 @@ export function tokensTable(run: Run): Table {
   const top = run.streams.find((s) => s.logprobs?.top)?.logprobs?.top?.k ?? 0;
   const topIds: Array<number[] | null> | null = top > 0 ? new Array(rows) : null;
   const topLogprobs: Array<number[] | null> | null = top > 0 ? new Array(rows) : null;
+  const tokenizer = options.tokenizer;
+  const text: string[] | null = tokenizer ? new Array(rows) : null;
   const finite = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : x);
   let r = 0;
   for (const s of run.streams) {
     const lp = s.logprobs;
+    const decoder = text ? new TextDecoder("utf-8", { fatal: false }) : null;
     for (let i = 0; i < s.tokens.length; i++, r++) {
+      if (text && decoder) {
+        text[r] = decoder.decode(tokenizer!.tokenBytes(s.tokens[i]!), { stream: true });
+        if (i === s.tokens.length - 1) text[r] += decoder.decode();
+      }
       stream[r] = s.instance;
       step[r] = i;
       token[r] = s.tokens[i]!;
@@ -73,6 +95,7 @@ export function tokensTable(run: Run): Table {
     ["stream", new Int32(), makeVector(stream), false],
     ["step", new Int32(), makeVector(step), false],
     ["token", new Int32(), makeVector(token), false],
+    ...(text ? [["text", new Utf8(), vectorFromArray(text, new Utf8()), false] as [string, DataType, Vector, boolean]] : []),
     ["zone_id", new Int32(), makeVector(zone), false],
     ["forced", new Bool(), vectorFromArray(forced, new Bool()), false],
     ["logprob", new Float32(), vectorFromArray(logprob, new Float32()), true],

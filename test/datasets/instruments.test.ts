@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decisionsTable, exportTable, readArrow, tokensTable } from "../../datasets/index.js";
+import { ByteTokenizer } from "../../forge/index.js";
 import type { Run } from "../../forge/run/index.js";
 import { sampleRun } from "./fixtures.js";
 import { polarsReadIpcFile, polarsReadJsonl } from "./polars.js";
@@ -70,6 +71,24 @@ describe("tokensTable / decisionsTable", () => {
       }
     }
     expect((await readArrow(arrow.path)).schema.metadata.get("forge.table")).toBe("tokens");
+  });
+
+  it("add each token's text with the run's tokenizer: a character split over tokens goes to the token that completes it", async () => {
+    const withText = runWithInstruments();
+    // "né!" in bytes: the é is two byte tokens (0xC3 0xA9); the first stream's first tokens become these.
+    const bytes = Array.from(new TextEncoder().encode("né!"));
+    withText.streams[0]!.tokens.set(bytes, 0);
+    const table = tokensTable(withText, { tokenizer: new ByteTokenizer() });
+    const arrow = await exportTable(table, { path: join(dir, "tokens-text.arrow") });
+    const rows = polarsReadIpcFile(arrow.path).rows;
+    expect(rows.slice(0, 4).map((r) => r.text)).toEqual(["n", "", "é", "!"]);
+    let r = 0;
+    for (const s of withText.streams) {
+      const pieces = rows.slice(r, r + s.tokens.length).map((row) => row.text as string);
+      expect(pieces.join("")).toBe(new TextDecoder().decode(Uint8Array.from(s.tokens)));
+      r += s.tokens.length;
+    }
+    expect(tokensTable(run).schema.fields.some((f) => f.name === "text")).toBe(false);
   });
 
   it("write one row per decision", async () => {

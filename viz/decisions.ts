@@ -1,7 +1,7 @@
 /**
  * Why streams branched: decisionChart(run) draws the run's decisions at jump sites (request
  * option `logprobs`; forge/instruments/decisions.ts) in three panels —
- *  1. pJump by visit across streams (box plot per visit: how sure the model was to start the
+ *  1. pJump by visit across streams (box plot per visit: how sure the model was of the
  *     control pattern, iteration by iteration);
  *  2. survival: the share of streams still visiting the site by visit number;
  *  3. calibration: pJump binned against the observed rate at which a visit emitted the pattern
@@ -63,7 +63,7 @@ export function decisionChart(run: Run): ChartSpec {
 
   const panels: ViewSpec[] = [
     {
-      title: "pJump by visit (probability of starting the control pattern at the first sampled token)",
+      title: "pJump by visit (the model's probability of the control pattern, read along the walked path)",
       width: 420,
       height: 160,
       data: { values: points },

@@ -124,9 +124,14 @@ export function compareChart(original: Run, replayed: Run): ChartSpec {
   const byInstance = new Map(original.streams.map((s, k) => [s.instance, k]));
   const rows: Array<{ stream: string; run: string; sequence: string; start: number; end: number }> = [];
   const marks: Array<{ stream: string; step: number; force: string }> = [];
+  // Replayed streams come in instance order, replays of one instance in the order asked: the
+  // k-th stream of an instance is that instance's k-th replay.
+  const seen = new Map<number, number>();
   replayed.streams.forEach((stream, k) => {
-    const spec = replayed.meta.replayOf!.streams.filter((s) => s.instance === stream.instance)[0];
-    const label = `#${stream.instance}${spec?.force ? ` ← ${JSON.stringify(spec.force)} @${spec.step}` : ""}`;
+    const nth = seen.get(stream.instance) ?? 0;
+    seen.set(stream.instance, nth + 1);
+    const spec = replayed.meta.replayOf!.streams.filter((s) => s.instance === stream.instance)[nth];
+    const label = `#${stream.instance}${spec?.force ? ` ← ${JSON.stringify(spec.force)} @${spec.step}` : nth > 0 ? ` (replay ${nth + 1})` : ""}`;
     const originalIndex = byInstance.get(stream.instance);
     if (originalIndex !== undefined)
       for (const seg of original.paths[originalIndex]!) rows.push({ stream: label, run: "original", sequence: seg.sequence, start: seg.stepStart, end: seg.stepEnd });

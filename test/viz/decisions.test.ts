@@ -67,6 +67,14 @@ describe("compareChart", () => {
     expect(allTexts(svg).join(" ")).toContain('#1 ← "[Jump]" @30');
   });
 
+  it("labels two replays of one instance apart, in the order asked", async () => {
+    const specs = [{ instance: 1, step: 30, force: "[Jump]" }, { instance: 1, step: 12, force: "No." }];
+    const replayed: Run = { ...run, streams: [run.streams[1]!, run.streams[1]!], paths: [run.paths[0]!, run.paths[1]!], meta: { ...run.meta, runId: "replay-2", replayOf: { runId: run.meta.runId, streams: specs } } };
+    const texts = allTexts(await checked(compareChart(run, replayed))).join(" ");
+    expect(texts).toContain('#1 ← "[Jump]" @30');
+    expect(texts).toContain('#1 ← "No." @12');
+  });
+
   it("refuses a run that is not a replay of the original", () => {
     expect(() => compareChart(run, run)).toThrow(VizError);
     const other: Run = { ...run, meta: { ...run.meta, replayOf: { runId: "someone-else", streams: [] } } };

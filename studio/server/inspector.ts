@@ -2,7 +2,10 @@
  * The run inspector's reader: a run exported by `datasets` (`<run>.samples.arrow` and
  * `<run>.paths.arrow`, read with datasets/read.ts) as streams — each with its branch path
  * (segments), extractions and status — and the SZCP zones from the schema metadata, whose text is
- * what the automaton forced; the generated text of a zone is its extraction.
+ * what the automaton forced; the generated text of a zone is its extraction. When the export also
+ * holds `<run>.tokens.arrow` (datasets' tokensTable, with its `text` column when written with the
+ * run's tokenizer) and `<run>.decisions.arrow`, a stream's detail carries its tokens (forced or
+ * generated, logprobs, hazard, top alternatives) and its decisions at jump sites.
  */
 import { existsSync, statSync } from "node:fs";
 import type { Table } from "apache-arrow";
@@ -11,6 +14,37 @@ import { StudioError } from "../logic/errors.js";
 
 /** Most streams the inspector opens from one run. */
 export const MAX_STREAMS = 1_024;
+/** Most tokens of one stream sent to the page (the rest are counted, not sent). */
+export const MAX_STREAM_TOKENS = 100_000;
+/** Most decisions of one stream sent to the page. */
+export const MAX_STREAM_DECISIONS = 10_000;
+
+/** One stream's tokens, column by column (compact JSON), in step order. */
+export interface StreamTokens {
+  step: number[];
+  token: number[];
+  /** Each token's piece of text; null when the tokens table has no `text` column. */
+  text: string[] | null;
+  forced: boolean[];
+  logprob: Array<number | null>;
+  sampling: Array<number | null>;
+  hazard: Array<number | null>;
+  /** Top alternatives (ids, logprobs, and their text where that id appears in the run's tokens); null when the run kept none. */
+  top: Array<{ ids: number[]; logprobs: number[]; texts: Array<string | null> } | null> | null;
+  /** Tokens of the stream beyond MAX_STREAM_TOKENS, not sent. */
+  truncated: number;
+}
+
+export interface DecisionView {
+  zoneId: number;
+  site: string;
+  visit: number;
+  step: number;
+  pJump: number;
+  pPath: number | null;
+  outcome: string;
+  taken: boolean;
+}
 
 export interface ZoneView {
   id: number;
@@ -45,6 +79,10 @@ export interface StreamSummary {
 export interface StreamDetail extends StreamSummary {
   segmentsList: SegmentView[];
   extractions: Array<{ extraction: string; text: string; tokenCount: number | null }>;
+  /** Present when the export has a tokens table. */
+  tokenMarks?: StreamTokens;
+  /** Present when the export has a decisions table. */
+  decisions?: DecisionView[];
 }
 
 export interface InspectedRun {
@@ -56,14 +94,28 @@ export interface InspectedRun {
   /** Streams beyond MAX_STREAMS that were left out. */
   truncated: number;
   hasLogprobs: boolean;
+  /** The export has a tokens table (per-token marks); `hasTokenText` when it has their text. */
+  hasTokens: boolean;
+  hasTokenText: boolean;
+  hasDecisions: boolean;
   details: Map<number, StreamDetail>;
+  /** Read by streamDetail: the tokens table and each stream's rows in it, the decisions by stream. */
+  tokenSource?: TokenSource;
+  decisionsByStream?: Map<number, DecisionView[]>;
 }
 
-/** `x.samples.arrow` / `x.paths.arrow` (or .arrows) → both paths. */
-export function exportPair(path: string): { samples: string; paths: string } {
+interface TokenSource {
+  table: Table;
+  rows: Map<number, { start: number; end: number }>;
+  /** Text of a token id as it appears in the run (for the top alternatives). */
+  textOf: Map<number, string> | null;
+}
+
+/** `x.samples.arrow` / `x.paths.arrow` (or .arrows) → both paths, and where the optional tokens and decisions tables would be. */
+export function exportPair(path: string): { samples: string; paths: string; tokens: string; decisions: string } {
   const m = /^(.*)\.(samples|paths)\.(arrow|arrows)$/.exec(path);
   if (!m) throw new StudioError(path, "is not a run export (expected <run>.samples.arrow or <run>.paths.arrow)");
-  return { samples: `${m[1]}.samples.${m[3]}`, paths: `${m[1]}.paths.${m[3]}` };
+  return { samples: `${m[1]}.samples.${m[3]}`, paths: `${m[1]}.paths.${m[3]}`, tokens: `${m[1]}.tokens.${m[3]}`, decisions: `${m[1]}.decisions.${m[3]}` };
 }
 
 const cache = new Map<string, { mtime: number; run: InspectedRun }>();
@@ -72,12 +124,15 @@ const cache = new Map<string, { mtime: number; run: InspectedRun }>();
 export function inspectExport(abs: string, shown: string): InspectedRun {
   const pair = exportPair(abs);
   for (const p of [pair.samples, pair.paths]) if (!existsSync(p)) throw new StudioError(shown, `the export has no ${p.endsWith("paths.arrow") || p.endsWith("paths.arrows") ? "paths" : "samples"} table beside it`);
-  const mtime = Math.max(statSync(pair.samples).mtimeMs, statSync(pair.paths).mtimeMs);
-  const hit = cache.get(pair.samples);
+  const optional = [pair.tokens, pair.decisions].map((p) => (existsSync(p) ? p : null));
+  const mtime = Math.max(...[pair.samples, pair.paths, ...optional].map((p) => (p ? statSync(p).mtimeMs : 0)));
+  const key = `${pair.samples}|${optional.map((p) => (p ? 1 : 0)).join("")}`;
+  const hit = cache.get(key);
   if (hit && hit.mtime === mtime) return hit.run;
-  const run = buildRun(readArrow(pair.samples), readArrow(pair.paths), shown);
+  const [tokens, decisions] = optional.map((p) => (p ? readArrow(p) : undefined));
+  const run = buildRun(readArrow(pair.samples), readArrow(pair.paths), shown, { tokens, decisions });
   if (cache.size > 8) cache.clear();
-  cache.set(pair.samples, { mtime, run });
+  cache.set(key, { mtime, run });
   return run;
 }
 
@@ -87,7 +142,7 @@ function column(table: Table, name: string, where: string) {
   return c;
 }
 
-export function buildRun(samples: Table, paths: Table, where: string): InspectedRun {
+export function buildRun(samples: Table, paths: Table, where: string, extra: { tokens?: Table; decisions?: Table } = {}): InspectedRun {
   const meta: Record<string, string> = {};
   for (const [k, v] of samples.schema.metadata) if (k !== "forge.workflow") meta[k] = v;
   let zones: ZoneView[] = [];
@@ -144,8 +199,100 @@ export function buildRun(samples: Table, paths: Table, where: string): Inspected
     const { segmentsList: _s, extractions: _e, ...summary } = details.get(s)!;
     return summary;
   });
-  const hasLogprobs = samples.schema.fields.some((f) => f.name === "logprobs") || paths.schema.fields.some((f) => f.name === "logprobs");
-  return { file: where, runId: String(meta.runId ?? "").replace(/^"|"$/g, ""), meta, zones, streams, truncated: leftOut.size, hasLogprobs, details };
+  const tokenSource = extra.tokens ? indexTokens(extra.tokens, `${where} (tokens table)`) : undefined;
+  const logprobColumn = extra.tokens?.getChild("logprob");
+  const hasLogprobs =
+    (logprobColumn !== null && logprobColumn !== undefined && logprobColumn.nullCount < logprobColumn.length) ||
+    samples.schema.fields.some((f) => f.name === "logprobs") || paths.schema.fields.some((f) => f.name === "logprobs");
+  const decisionsByStream = extra.decisions ? indexDecisions(extra.decisions, `${where} (decisions table)`) : undefined;
+  return {
+    file: where, runId: String(meta.runId ?? "").replace(/^"|"$/g, ""), meta, zones, streams, truncated: leftOut.size, hasLogprobs,
+    hasTokens: tokenSource !== undefined, hasTokenText: tokenSource?.textOf != null, hasDecisions: decisionsByStream !== undefined, details,
+    tokenSource, decisionsByStream,
+  };
+}
+
+/** One stream's detail, with its tokens and decisions when the export has them (built on request: a run may hold millions of tokens). */
+export function streamDetail(run: InspectedRun, stream: number): StreamDetail | undefined {
+  const detail = run.details.get(stream);
+  if (!detail) return undefined;
+  return {
+    ...detail,
+    ...(run.tokenSource ? { tokenMarks: streamTokens(run.tokenSource, stream) } : {}),
+    ...(run.decisionsByStream ? { decisions: run.decisionsByStream.get(stream) ?? [] } : {}),
+  };
+}
+
+/** Each stream's rows of a tokens table (rows are in stream then step order; one pass). */
+function indexTokens(table: Table, where: string): TokenSource {
+  const stream = column(table, "stream", where);
+  for (const name of ["step", "token", "forced", "logprob", "sampling_logprob", "hazard"]) column(table, name, where);
+  const rows = new Map<number, { start: number; end: number }>();
+  for (let i = 0; i < table.numRows; i++) {
+    const s = stream.get(i) as number;
+    const range = rows.get(s);
+    if (range && range.end === i) range.end = i + 1;
+    else if (range) throw new StudioError(where, `stream ${s}'s tokens are not together at row ${i} (not a datasets tokensTable)`);
+    else rows.set(s, { start: i, end: i + 1 });
+  }
+  const text = table.getChild("text");
+  let textOf: Map<number, string> | null = null;
+  if (text) {
+    textOf = new Map();
+    const token = table.getChild("token")!;
+    for (let i = 0; i < table.numRows; i++) {
+      const piece = text.get(i) as string | null;
+      if (piece) textOf.set(token.get(i) as number, piece);
+    }
+  }
+  return { table, rows, textOf };
+}
+
+/** One stream's tokens as columns, at most MAX_STREAM_TOKENS of them. */
+function streamTokens(source: TokenSource, stream: number): StreamTokens {
+  const range = source.rows.get(stream) ?? { start: 0, end: 0 };
+  const end = Math.min(range.end, range.start + MAX_STREAM_TOKENS);
+  const t = source.table;
+  const get = (name: string) => t.getChild(name);
+  const [step, token, forced, logprob, sampling, hazard, text] = ["step", "token", "forced", "logprob", "sampling_logprob", "hazard", "text"].map(get);
+  const topIds = get("top_ids"), topLogprobs = get("top_logprobs");
+  const out: StreamTokens = { step: [], token: [], text: text ? [] : null, forced: [], logprob: [], sampling: [], hazard: [], top: topIds && topLogprobs ? [] : null, truncated: range.end - end };
+  const num = (x: unknown) => (x === null || x === undefined || Number.isNaN(x as number) ? null : (x as number));
+  for (let i = range.start; i < end; i++) {
+    out.step.push(step!.get(i) as number);
+    out.token.push(token!.get(i) as number);
+    out.text?.push(String(text!.get(i) ?? ""));
+    out.forced.push(forced!.get(i) === true);
+    out.logprob.push(num(logprob!.get(i)));
+    out.sampling.push(num(sampling!.get(i)));
+    out.hazard.push(num(hazard!.get(i)));
+    if (out.top) {
+      const ids = topIds!.get(i) as { toArray(): ArrayLike<number> } | null;
+      const lps = topLogprobs!.get(i) as { toArray(): ArrayLike<number> } | null;
+      if (!ids || !lps) out.top.push(null);
+      else {
+        const idList = Array.from(ids.toArray());
+        out.top.push({ ids: idList, logprobs: Array.from(lps.toArray()), texts: idList.map((id) => source.textOf?.get(id) ?? null) });
+      }
+    }
+  }
+  return out;
+}
+
+function indexDecisions(table: Table, where: string): Map<number, DecisionView[]> {
+  const [stream, zone, site, visit, step, pJump, pPath, outcome, taken] = ["stream", "zone_id", "site", "visit", "step", "p_jump", "p_path", "outcome", "taken"].map((n) => column(table, n, where));
+  const byStream = new Map<number, DecisionView[]>();
+  for (let i = 0; i < table.numRows; i++) {
+    const s = stream!.get(i) as number;
+    let list = byStream.get(s);
+    if (!list) byStream.set(s, (list = []));
+    if (list.length >= MAX_STREAM_DECISIONS) continue;
+    list.push({
+      zoneId: zone!.get(i) as number, site: String(site!.get(i)), visit: visit!.get(i) as number, step: step!.get(i) as number,
+      pJump: pJump!.get(i) as number, pPath: (pPath!.get(i) as number | null) ?? null, outcome: String(outcome!.get(i)), taken: taken!.get(i) === true,
+    });
+  }
+  return byStream;
 }
 
 /** Largest Arrow table the studio takes from a Forge server. */

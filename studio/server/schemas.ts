@@ -111,6 +111,9 @@ export const inspectResponse = z.object({
   ),
   truncated: z.number(),
   hasLogprobs: z.boolean(),
+  hasTokens: z.boolean(),
+  hasTokenText: z.boolean(),
+  hasDecisions: z.boolean(),
 });
 export const jobRequest = z.object({
   server: z.string().min(1).max(2048),
@@ -127,6 +130,24 @@ export const streamResponse = z.object({
     z.object({ segment: z.number(), stepStart: z.number(), stepEnd: z.number(), sequence: z.string(), zoneId: z.number(), repetition: z.number(), jumped: z.boolean() }),
   ),
   extractions: z.array(z.object({ extraction: z.string(), text: z.string(), tokenCount: z.number().nullable() })),
+  /** Present when the export has a tokens table: one entry per token, column by column. */
+  tokenMarks: z
+    .object({
+      step: z.array(z.number()),
+      token: z.array(z.number()),
+      text: z.array(z.string()).nullable(),
+      forced: z.array(z.boolean()),
+      logprob: z.array(z.number().nullable()),
+      sampling: z.array(z.number().nullable()),
+      hazard: z.array(z.number().nullable()),
+      top: z.array(z.object({ ids: z.array(z.number()), logprobs: z.array(z.number()), texts: z.array(z.string().nullable()) }).nullable()).nullable(),
+      truncated: z.number(),
+    })
+    .optional(),
+  /** Present when the export has a decisions table: the stream's decisions at jump sites. */
+  decisions: z
+    .array(z.object({ zoneId: z.number(), site: z.string(), visit: z.number(), step: z.number(), pJump: z.number(), pPath: z.number().nullable(), outcome: z.string(), taken: z.boolean() }))
+    .optional(),
 });
 
 export interface StudioRoute {

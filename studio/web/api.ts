@@ -98,11 +98,40 @@ export interface InspectedRun {
   streams: StreamSummary[];
   truncated: number;
   hasLogprobs: boolean;
+  hasTokens: boolean;
+  hasTokenText: boolean;
+  hasDecisions: boolean;
+}
+
+/** One stream's tokens, column by column (studio/server/inspector.ts StreamTokens). */
+export interface StreamTokens {
+  step: number[];
+  token: number[];
+  text: string[] | null;
+  forced: boolean[];
+  logprob: Array<number | null>;
+  sampling: Array<number | null>;
+  hazard: Array<number | null>;
+  top: Array<{ ids: number[]; logprobs: number[]; texts: Array<string | null> } | null> | null;
+  truncated: number;
+}
+
+export interface DecisionView {
+  zoneId: number;
+  site: string;
+  visit: number;
+  step: number;
+  pJump: number;
+  pPath: number | null;
+  outcome: string;
+  taken: boolean;
 }
 
 export interface StreamDetail extends StreamSummary {
   segmentsList: Array<{ segment: number; stepStart: number; stepEnd: number; sequence: string; zoneId: number; repetition: number; jumped: boolean }>;
   extractions: Array<{ extraction: string; text: string; tokenCount: number | null }>;
+  tokenMarks?: StreamTokens;
+  decisions?: DecisionView[];
 }
 
 export const Api = {

@@ -75,3 +75,24 @@ export async function writeRunExport(dir: string, runId: string, streams: number
   await exportTable(tableFromRows("paths", paths, tableSchema("paths", meta)), { path: join(dir, `${runId}.paths.arrow`) });
   return samplesPath;
 }
+
+/**
+ * A real run on the project's default model (forge-tiny, its own tokenizer) with logprobs: the seed
+ * example, `batch` streams, exported as `<dir>/<runId>.{samples,paths,tokens,decisions}.arrow` by
+ * datasets' writers (tokens with their text from the backend's tokenizer, and the top 3 alternatives).
+ */
+export async function writeModelRunExport(dir: string, runId: string, batch = 4): Promise<{ run: import("../../forge/index.js").Run; tokenizer: import("../../forge/index.js").ForgeTokenizer; files: string[] }> {
+  const forge = await import("../../forge/index.js");
+  const { seedExample } = await import("../forge/engine/helpers.js");
+  const { decisionsTable, exportRun, tokensTable } = await import("../../datasets/index.js");
+  const backend = await forge.makeBackend();
+  const { config, factory } = seedExample(6);
+  const { run } = await forge.makeSession(backend).request(config, factory(), { batchSize: batch, seed: 5, logprobs: { top: 3 } });
+  run.meta.runId = runId;
+  await exportRun(run, { dir, formats: ["arrow"], name: runId });
+  const tokens = join(dir, `${runId}.tokens.arrow`);
+  const decisions = join(dir, `${runId}.decisions.arrow`);
+  await exportTable(tokensTable(run, { tokenizer: backend.tokenizer }), { path: tokens });
+  await exportTable(decisionsTable(run), { path: decisions });
+  return { run, tokenizer: backend.tokenizer, files: [join(dir, `${runId}.samples.arrow`), join(dir, `${runId}.paths.arrow`), tokens, decisions] };
+}

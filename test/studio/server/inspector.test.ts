@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
 import { startStudio, type StudioServer } from "../../../studio/server/app.js";
 import { inspectJob, MAX_STREAMS } from "../../../studio/server/inspector.js";
-import { agentFolder, writeRunExport } from "../fixtures.js";
+import { agentFolder, writeModelRunExport, writeRunExport } from "../fixtures.js";
 import { seedExample, testBackend } from "../../forge/transport/http/helpers.js";
 
 let forgeServer: forge.HttpForgeServer;
@@ -59,4 +59,45 @@ describe("the run inspector's sources", () => {
     expect(run.streams).toHaveLength(MAX_STREAMS);
     expect(run.truncated).toBe(6);
   });
+
+  it("reads a real run's tokens and decisions tables beside the export: each stream's tokens with text, forced marks, logprobs, top alternatives", async () => {
+    const folder = agentFolder();
+    const { run, tokenizer } = await writeModelRunExport(folder, "model-run", 3);
+    await writeRunExport(folder, "plain", 4);
+    const local = await startStudio({ folder, dist: "/nonexistent" });
+    try {
+      const get = (url: string) => fetch(new URL(url, local.url)).then(async (r) => ({ status: r.status, body: await r.json() }));
+      const opened = (await get("/api/inspect?path=model-run.samples.arrow")).body;
+      expect([opened.hasTokens, opened.hasTokenText, opened.hasDecisions, opened.hasLogprobs]).toEqual([true, true, true, true]);
+      const plain = (await get("/api/inspect?path=plain.samples.arrow")).body;
+      expect([plain.hasTokens, plain.hasDecisions]).toEqual([false, false]);
+      expect((await get("/api/inspect/stream?path=plain.samples.arrow&stream=1")).body.tokenMarks).toBeUndefined();
+
+      for (const s of run.streams) {
+        const { status, body } = await get(`/api/inspect/stream?path=model-run.samples.arrow&stream=${s.instance}`);
+        expect(status).toBe(200);
+        const marks = body.tokenMarks;
+        expect(marks.token).toEqual(Array.from(s.tokens));
+        expect(marks.forced).toEqual(Array.from(s.forced, (f) => f === 1));
+        // The pieces joined are the stream's text as the tokenizer's bytes decode it.
+        const bytes = Buffer.concat(Array.from(s.tokens, (t) => Buffer.from(tokenizer.tokenBytes(t))));
+        expect(marks.text.join("")).toBe(new TextDecoder().decode(bytes));
+        for (let i = 0; i < s.tokens.length; i++) {
+          if (s.forced[i]) expect(marks.logprob[i]).toBeNull();
+          else expect(marks.logprob[i]).toBeCloseTo(s.logprobs!.model[i]!, 4);
+        }
+        expect(marks.logprob.some((x: number | null) => x !== null)).toBe(true);
+        const generated = s.forced.findIndex((f) => f === 0);
+        expect(marks.top[generated].ids).toEqual(Array.from(s.logprobs!.top!.ids.subarray(generated * 3, generated * 3 + 3)));
+        expect(marks.top[generated].texts.every((t: string | null) => t === null || typeof t === "string")).toBe(true);
+        expect(marks.top[s.forced.findIndex((f) => f === 1)]).toBeNull();
+        const decisions = run.decisions!.filter((d) => d.instance === s.instance);
+        expect(body.decisions.map((d: { visit: number; step: number; outcome: string }) => [d.visit, d.step, d.outcome])).toEqual(decisions.map((d) => [d.visit, d.step, d.outcome]));
+        // Every zone's step range lies within the tokens sent.
+        for (const seg of body.segmentsList) expect(seg.stepEnd).toBeLessThanOrEqual(marks.step.length);
+      }
+    } finally {
+      await local.close();
+    }
+  }, 300_000);
 });

@@ -2,12 +2,89 @@
  * The run inspector: a run export's streams (up to 1,024) in a virtualized list with their
  * branch paths, filtered by status, path and extraction text; one stream's zones as text with
  * forced (prompt) and generated text told apart, and its events; two runs compared by path.
+ * With a tokens table, the zones are token spans (forced apart from generated, generated ones
+ * coloured by logprob, jump hazard underlined), at most TOKEN_PAGE more per click.
  */
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { Api, type FileEntry, type InspectedRun, type StreamDetail, type StreamSummary } from "./api.js";
+import { Api, type DecisionView, type FileEntry, type InspectedRun, type StreamDetail, type StreamSummary, type StreamTokens } from "./api.js";
 
 const ROW = 30;
+/** Tokens rendered at first, and added per "show more": a stream may hold thousands. */
+export const TOKEN_PAGE = 1_500;
+/** Decisions listed at most (the server sends up to 10,000). */
+const DECISIONS_SHOWN = 300;
+
+/** Background of a generated token by its probability: red (unlikely) through amber to green (certain). */
+export function logprobColour(logprob: number): string {
+  const p = Math.exp(Math.min(0, logprob));
+  return `hsl(${Math.round(120 * p)} 60% 30%)`;
+}
+
+const fmt = (x: number | null) => (x === null ? "—" : x.toFixed(3));
+
+/** The tooltip of one token: its id, logprobs and the top alternatives the run kept. */
+function tokenTitle(t: StreamTokens, i: number): string {
+  const lines = [`step ${t.step[i]} · token ${t.token[i]}${t.text ? ` ${JSON.stringify(t.text[i])}` : ""} · ${t.forced[i] ? "forced" : "generated"}`];
+  const lp = t.logprob[i] ?? null;
+  if (lp !== null) lines.push(`logprob ${fmt(lp)} (p ${Math.exp(lp).toFixed(3)}) · sampling logprob ${fmt(t.sampling[i] ?? null)}`);
+  if (t.hazard[i] !== null && t.hazard[i] !== undefined) lines.push(`jump hazard ${fmt(t.hazard[i]!)}`);
+  const top = t.top?.[i];
+  if (top) lines.push("top: " + top.ids.map((id, k) => `${top.texts[k] !== null ? JSON.stringify(top.texts[k]) : `#${id}`} ${fmt(top.logprobs[k] ?? null)}`).join(", "));
+  return lines.join("\n");
+}
+
+/** Tokens [from, to) of a stream as spans: forced apart from generated, logprob colour, hazard underline. */
+function TokenSpans(props: { tokens: StreamTokens; from: number; to: number }) {
+  const t = props.tokens;
+  const spans = [];
+  for (let i = props.from; i < props.to; i++) {
+    const lp = t.logprob[i] ?? null;
+    const hz = t.hazard[i] ?? null;
+    const style: Record<string, string> = {};
+    if (!t.forced[i] && lp !== null) style.background = logprobColour(lp);
+    if (hz !== null) style.boxShadow = `inset 0 -3px 0 rgba(229, 192, 123, ${(0.35 + 0.65 * Math.min(1, hz)).toFixed(2)})`;
+    spans.push(
+      <span key={i} className={`tok ${t.forced[i] ? "forced" : "generated"}${hz !== null ? " hazard" : ""}`} data-step={t.step[i]}
+        data-logprob={lp ?? undefined} title={tokenTitle(t, i)} style={style}>
+        {t.text ? t.text[i] : `⟨${t.token[i]}⟩`}
+      </span>,
+    );
+  }
+  return <>{spans}</>;
+}
+
+/** The logprob colour scale, for the legend. */
+function LogprobLegend() {
+  return (
+    <span className="lp-legend" aria-label="logprob colours">
+      {[0.02, 0.1, 0.3, 0.6, 0.95].map((p) => <span key={p} className="lp-swatch" style={{ background: logprobColour(Math.log(p)) }}>p {p}</span>)}
+    </span>
+  );
+}
+
+function Decisions(props: { decisions: DecisionView[] }) {
+  const shown = props.decisions.slice(0, DECISIONS_SHOWN);
+  return (
+    <>
+      <div className="section-title">DECISIONS AT JUMP SITES ({props.decisions.length})</div>
+      {props.decisions.length === 0 ? <div className="muted">none</div> : (
+        <table className="ports decisions" aria-label="Decisions">
+          <thead><tr><th>site</th><th>visit</th><th>step</th><th>pJump</th><th>pPath</th><th>outcome</th></tr></thead>
+          <tbody>
+            {shown.map((d, i) => (
+              <tr key={i} className={d.taken ? "taken" : ""}>
+                <td className="mono">{d.site}</td><td>{d.visit}</td><td>{d.step}</td><td>{d.pJump.toFixed(4)}</td><td>{d.pPath === null ? "—" : d.pPath.toFixed(4)}</td>
+                <td><span className={`outcome ${d.outcome}`}>{d.outcome}</span>{d.taken ? " (taken)" : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.decisions.length > shown.length && <div className="muted">{props.decisions.length - shown.length} more not listed</div>}
+    </>
+  );
+}
 
 function hue(text: string): number {
   let h = 0;
@@ -150,7 +227,7 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
           </div>
           <div className="stream-detail" aria-label="Stream detail" role="region">
             {other ? <Compare a={run} b={other} onPick={setPathFilter} /> : null}
-            {detail ? <StreamView run={run} detail={detail} onPick={setPathFilter} /> : <PathSummary run={run} onPick={setPathFilter} />}
+            {detail ? <StreamView key={detail.stream} run={run} detail={detail} onPick={setPathFilter} /> : <PathSummary run={run} onPick={setPathFilter} />}
           </div>
         </div>
       )}
@@ -158,36 +235,69 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
   );
 }
 
-function StreamView(props: { run: InspectedRun; detail: StreamDetail; onPick(pathId: string): void }) {
+export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onPick(pathId: string): void }) {
   const { run, detail } = props;
+  const [limit, setLimit] = useState(TOKEN_PAGE);
   const byName = new Map(detail.extractions.map((e) => [e.extraction, e]));
+  const tokens = detail.tokenMarks;
+  const first = tokens?.step[0] ?? 0;
+  let budget = limit;
+  let hidden = 0;
+  const zones = detail.segmentsList.map((seg) => {
+    const zone = run.zones[seg.zoneId];
+    const head = (
+      <div className="zone-head mono">
+        {seg.sequence} · zone {seg.zoneId}{seg.repetition ? ` · repetition ${seg.repetition}` : ""} · tokens {seg.stepStart}–{seg.stepEnd}
+        {seg.jumped && <span className="event"> ⤳ left by a jump</span>}
+      </div>
+    );
+    if (tokens) {
+      const from = Math.max(0, seg.stepStart - first);
+      const to = Math.min(tokens.step.length, seg.stepEnd - first);
+      const upto = Math.min(to, from + Math.max(0, budget));
+      hidden += to - upto;
+      budget -= upto - from;
+      if (upto <= from && to > from) return null;
+      return (
+        <div key={seg.segment} className="zone">
+          {head}
+          <TokenSpans tokens={tokens} from={from} to={upto} />
+        </div>
+      );
+    }
+    const gen = zone?.capture ? byName.get(zone.capture) : undefined;
+    return (
+      <div key={seg.segment} className="zone">
+        {head}
+        <span className="forced">{zone?.text ?? "(zone text not in the export)"}</span>
+        {gen ? <span className="generated">{gen.text}</span> : <span className="muted"> [{seg.stepEnd - seg.stepStart} tokens; generated text not extracted]</span>}
+      </div>
+    );
+  });
+  const decisions = detail.decisions ?? [];
   return (
     <div className="stream-view">
       <h2>Stream #{detail.stream} <span className={`badge ${detail.status}`}>{detail.status}</span></h2>
       <PathChips pathId={detail.pathId} onPick={props.onPick} />
-      <p className="legend"><span className="forced">forced</span> prompt text the automaton fed · <span className="generated">generated</span> text the model wrote · {run.hasLogprobs ? "logprobs coloured" : "this export has no logprobs"}</p>
+      <p className="legend">
+        <span className="forced">forced</span> prompt text the automaton fed · <span className="generated">generated</span> text the model wrote ·{" "}
+        {!tokens ? "this export has no tokens table (zones shown as forced text and extractions)" : run.hasLogprobs ? <>generated tokens by probability <LogprobLegend /> · <span className="tok hazard" style={{ boxShadow: "inset 0 -3px 0 rgba(229, 192, 123, 1)" }}>underlined</span>: jump hazard · hover a token for its logprobs</> : "this run has no logprobs (run it with { logprobs: true })"}
+        {tokens && !tokens.text && " · token ids only (the tokens table has no text column)"}
+      </p>
       <div className="zones" aria-label="Zones as text">
-        {detail.segmentsList.map((seg) => {
-          const zone = run.zones[seg.zoneId];
-          const gen = zone?.capture ? byName.get(zone.capture) : undefined;
-          return (
-            <div key={seg.segment} className="zone">
-              <div className="zone-head mono">
-                {seg.sequence} · zone {seg.zoneId}{seg.repetition ? ` · repetition ${seg.repetition}` : ""} · tokens {seg.stepStart}–{seg.stepEnd}
-                {seg.jumped && <span className="event"> ⤳ left by a jump</span>}
-              </div>
-              <span className="forced">{zone?.text ?? "(zone text not in the export)"}</span>
-              {gen ? <span className="generated">{gen.text}</span> : <span className="muted"> [{seg.stepEnd - seg.stepStart} tokens; generated text not extracted]</span>}
-            </div>
-          );
-        })}
+        {zones}
+        {hidden > 0 && <button className="more-tokens" onClick={() => setLimit(limit + TOKEN_PAGE)}>Show {Math.min(hidden, TOKEN_PAGE)} more tokens ({hidden} not shown)</button>}
+        {tokens && tokens.truncated > 0 && <div className="muted">{tokens.truncated} tokens beyond the first {tokens.step.length} not sent</div>}
       </div>
       <div className="section-title">EVENTS</div>
       <ul className="events">
         {detail.segmentsList.filter((s) => s.jumped).map((s) => <li key={s.segment}>jump out of {s.sequence} at token {s.stepEnd}</li>)}
+        {decisions.filter((d) => d.outcome === "forced_exit").map((d, i) => <li key={`f${i}`}>forced exit at {d.site} (visit {d.visit}, token {d.step})</li>)}
+        {decisions.filter((d) => d.outcome === "ignored_jump").map((d, i) => <li key={`i${i}`}>jump ignored at {d.site} (visit {d.visit}, token {d.step})</li>)}
         {detail.status !== "finished" && <li>stream ended: {detail.status}</li>}
         {detail.segmentsList.every((s) => !s.jumped) && detail.status === "finished" && <li className="muted">none</li>}
       </ul>
+      {detail.decisions && <Decisions decisions={detail.decisions} />}
       <div className="section-title">EXTRACTIONS</div>
       <table className="ports">
         <tbody>

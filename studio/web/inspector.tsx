@@ -34,8 +34,8 @@ function tokenTitle(t: StreamTokens, i: number): string {
   return lines.join("\n");
 }
 
-/** Tokens [from, to) of a stream as spans: forced apart from generated, logprob colour, hazard underline. */
-function TokenSpans(props: { tokens: StreamTokens; from: number; to: number }) {
+/** Tokens [from, to) of a stream as spans: forced apart from generated, logprob colour, hazard underline (memoized: hovering re-renders only the details box). */
+const TokenSpans = memo(function TokenSpans(props: { tokens: StreamTokens; from: number; to: number }) {
   const t = props.tokens;
   const spans = [];
   for (let i = props.from; i < props.to; i++) {
@@ -43,15 +43,24 @@ function TokenSpans(props: { tokens: StreamTokens; from: number; to: number }) {
     const hz = t.hazard[i] ?? null;
     const style: Record<string, string> = {};
     if (!t.forced[i] && lp !== null) style.background = logprobColour(lp);
-    if (hz !== null) style.boxShadow = `inset 0 -3px 0 rgba(229, 192, 123, ${(0.35 + 0.65 * Math.min(1, hz)).toFixed(2)})`;
+    if (hz !== null) style.boxShadow = `inset 0 -4px 0 rgba(255, 170, 60, ${(0.55 + 0.45 * Math.min(1, hz)).toFixed(2)})`;
     spans.push(
-      <span key={i} className={`tok ${t.forced[i] ? "forced" : "generated"}${hz !== null ? " hazard" : ""}`} data-step={t.step[i]}
+      <span key={i} className={`tok ${t.forced[i] ? "forced" : "generated"}${hz !== null ? " hazard" : ""}`} data-i={i} data-step={t.step[i]}
         data-logprob={lp ?? undefined} title={tokenTitle(t, i)} style={style}>
         {t.text ? t.text[i] : `⟨${t.token[i]}⟩`}
       </span>,
     );
   }
   return <>{spans}</>;
+});
+
+/** The hovered token's details, in a box that stays in view (the same lines as its tooltip). */
+function TokenInfo(props: { tokens: StreamTokens; index: number | null }) {
+  return (
+    <div className="token-info mono" aria-label="Token details" role="status">
+      {props.index === null ? <span className="muted">hover a token for its logprobs</span> : tokenTitle(props.tokens, props.index).split("\n").map((line, k) => <div key={k}>{line}</div>)}
+    </div>
+  );
 }
 
 /** The logprob colour scale, for the legend. */
@@ -238,6 +247,7 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
 export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onPick(pathId: string): void }) {
   const { run, detail } = props;
   const [limit, setLimit] = useState(TOKEN_PAGE);
+  const [hovered, setHovered] = useState<number | null>(null);
   const byName = new Map(detail.extractions.map((e) => [e.extraction, e]));
   const tokens = detail.tokenMarks;
   const first = tokens?.step[0] ?? 0;
@@ -281,10 +291,15 @@ export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onP
       <PathChips pathId={detail.pathId} onPick={props.onPick} />
       <p className="legend">
         <span className="forced">forced</span> prompt text the automaton fed · <span className="generated">generated</span> text the model wrote ·{" "}
-        {!tokens ? "this export has no tokens table (zones shown as forced text and extractions)" : run.hasLogprobs ? <>generated tokens by probability <LogprobLegend /> · <span className="tok hazard" style={{ boxShadow: "inset 0 -3px 0 rgba(229, 192, 123, 1)" }}>underlined</span>: jump hazard · hover a token for its logprobs</> : "this run has no logprobs (run it with { logprobs: true })"}
+        {!tokens ? "this export has no tokens table (zones shown as forced text and extractions)" : run.hasLogprobs ? <>generated tokens by probability <LogprobLegend /> · <span className="tok hazard" style={{ boxShadow: "inset 0 -4px 0 rgba(255, 170, 60, 1)" }}>underlined</span>: jump hazard · hover a token for its logprobs</> : "this run has no logprobs (run it with { logprobs: true })"}
         {tokens && !tokens.text && " · token ids only (the tokens table has no text column)"}
       </p>
-      <div className="zones" aria-label="Zones as text">
+      {tokens && <TokenInfo tokens={tokens} index={hovered} />}
+      <div className="zones" aria-label="Zones as text"
+        onMouseOver={(e) => {
+          const i = (e.target as HTMLElement).closest?.(".tok[data-i]")?.getAttribute("data-i");
+          if (i !== null && i !== undefined) setHovered(Number(i));
+        }}>
         {zones}
         {hidden > 0 && <button className="more-tokens" onClick={() => setLimit(limit + TOKEN_PAGE)}>Show {Math.min(hidden, TOKEN_PAGE)} more tokens ({hidden} not shown)</button>}
         {tokens && tokens.truncated > 0 && <div className="muted">{tokens.truncated} tokens beyond the first {tokens.step.length} not sent</div>}

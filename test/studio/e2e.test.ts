@@ -2,7 +2,8 @@
  * Forge Studio end to end, in Debian's Chromium, as a new user would work: create a workflow of
  * three steps by clicking, see the unwired input red, wire it from the dropdown (and one by
  * point-and-click), extract two steps to a sub-workflow, save, run it from the studio and with
- * `forge-agent` and get the same output; open an exported run, click a stream, read its text.
+ * `forge-agent` and get the same output; open an exported run, click a stream, read its text; open a
+ * real forge-tiny run with its tokens table and read a stream token by token with its logprobs.
  * Screenshots go to test-output/studio/. Also measures the figures of studio/README.md.
  */
 import { execFile } from "node:child_process";
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStudio, type StudioServer } from "../../studio/server/app.js";
 import { launchChromium } from "../frontend/classic.js";
 import { ensureStudioBuilt } from "./build.js";
-import { agentFolder, writeRunExport } from "./fixtures.js";
+import { agentFolder, writeModelRunExport, writeRunExport } from "./fixtures.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const shots = join(root, "test-output", "studio");
@@ -25,6 +26,7 @@ let studio: StudioServer;
 let browser: Browser;
 let page: Page;
 let folder: string;
+let modelRun: import("../../forge/index.js").Run;
 
 function bigWorkflow(steps: number): string {
   const lines = ['name = "big"', "[inputs.who]", 'type = "string"', ""];
@@ -47,6 +49,7 @@ beforeAll(async () => {
   folder = agentFolder({ "big.toml": bigWorkflow(200), "tools.ts": procModule });
   await writeRunExport(folder, "run-a", 1024);
   await writeRunExport(folder, "run-b", 300);
+  modelRun = (await writeModelRunExport(folder, "model-run", 4)).run;
   studio = await startStudio({ folder });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
@@ -186,6 +189,49 @@ describe("Forge Studio in Chromium", () => {
     await page.getByLabel("Compare with run export").selectOption("run-b.samples.arrow");
     await expect.poll(() => page.getByLabel("Comparison of two runs").textContent()).toMatch(/33\.4%.*33\.3%|33\.3%.*33\.4%/);
     await page.screenshot({ path: join(shots, "6-compare.png") });
+  });
+
+  it("reads a real run's stream token by token: forced and generated spans, logprob colours and tooltips, its decisions", async () => {
+    const started = Date.now();
+    await page.getByLabel("Compare with run export").selectOption("");
+    await page.getByLabel("Run export", { exact: true }).selectOption("model-run.samples.arrow");
+    await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("4 / 4 streams");
+    const stream = modelRun.streams[1]!;
+    await page.locator(`.stream-row[data-stream="${stream.instance}"]`).click();
+    const detail = page.getByRole("region", { name: "Stream detail" });
+    const forcedCount = stream.forced.reduce((n, f) => n + f, 0);
+    const shown = Math.min(stream.tokens.length, 1_500);
+    await expect.poll(() => detail.locator(".zones .tok.generated").count()).toBeGreaterThan(0);
+    const forcedSpans = await detail.locator(".zones .tok.forced").count();
+    const generatedSpans = await detail.locator(".zones .tok.generated").count();
+    expect(forcedSpans + generatedSpans).toBe(shown);
+    expect(forcedSpans).toBeLessThanOrEqual(forcedCount);
+    // The first generated token: its colour and its tooltip carry the run's own logprob.
+    const at = stream.forced.findIndex((f) => f === 0);
+    const token = detail.locator(`.zones .tok.generated[data-step="${at}"]`);
+    const title = (await token.getAttribute("title"))!;
+    expect(title).toContain(`logprob ${stream.logprobs!.model[at]!.toFixed(3)}`);
+    expect(title).toMatch(/top: .+/);
+    expect(await token.evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe(await detail.locator(".zones .tok.forced").first().evaluate((el) => getComputedStyle(el).backgroundColor));
+    const decisions = modelRun.decisions!.filter((d) => d.instance === stream.instance);
+    await expect.poll(() => detail.getByRole("table", { name: "Decisions" }).locator("tbody tr").count()).toBe(decisions.length);
+    await token.hover();
+    const info = detail.getByRole("status", { name: "Token details" });
+    await expect.poll(() => info.textContent()).toContain(`logprob ${stream.logprobs!.model[at]!.toFixed(3)}`);
+    await page.screenshot({ path: join(shots, "7-inspector-tokens.png") });
+    // A jump site's token: its hazard underlined and in the details.
+    const hazardAt = Array.from(stream.logprobs!.hazard).findIndex((h) => !Number.isNaN(h));
+    if (hazardAt < 0) console.log("no hazard in this stream: the hazard step is not checked");
+    else {
+      const site = detail.locator(`.zones .tok.hazard[data-step="${hazardAt}"]`);
+      await site.hover();
+      await expect.poll(() => info.textContent()).toContain(`jump hazard ${stream.logprobs!.hazard[hazardAt]!.toFixed(3)}`);
+      await page.screenshot({ path: join(shots, "8-inspector-hazard.png") });
+      await site.locator("xpath=..").screenshot({ path: join(shots, "8b-inspector-hazard-zone.png") });
+    }
+    await detail.getByRole("table", { name: "Decisions" }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, "9-inspector-decisions.png") });
+    console.log(`token view: ${shown} spans, ${decisions.length} decisions, ${Date.now() - started} ms`);
   });
 
   it("edits a proc agent's code with TypeScript's errors shown, and a template with its references highlighted", async () => {

@@ -53,6 +53,8 @@ export interface ZoneView {
   text: string;
   /** Name of the extraction the zone's generated text goes to, if any. */
   capture: string | null;
+  /** SZCP `feed`: the tool whose output the zone's generation is replaced by (a tool result), if any. */
+  feed: string | null;
 }
 
 export interface SegmentView {
@@ -149,8 +151,8 @@ export function buildRun(samples: Table, paths: Table, where: string, extra: { t
   const workflow = samples.schema.metadata.get("forge.workflow");
   if (workflow) {
     try {
-      const w = JSON.parse(workflow) as { zones?: Array<{ text?: string; sequence?: string; capture?: string | null }> };
-      zones = (w.zones ?? []).map((z, id) => ({ id, sequence: z.sequence ?? "", text: z.text ?? "", capture: z.capture ?? null }));
+      const w = JSON.parse(workflow) as { zones?: Array<{ text?: string; sequence?: string; capture?: string | null; feed?: string | null }> };
+      zones = (w.zones ?? []).map((z, id) => ({ id, sequence: z.sequence ?? "", text: z.text ?? "", capture: z.capture ?? null, feed: z.feed ?? null }));
     } catch {
       zones = [];
     }

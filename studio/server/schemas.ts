@@ -105,7 +105,7 @@ export const inspectResponse = z.object({
   file: z.string(),
   runId: z.string(),
   meta: z.record(z.string(), z.string()),
-  zones: z.array(z.object({ id: z.number(), sequence: z.string(), text: z.string(), capture: z.string().nullable() })),
+  zones: z.array(z.object({ id: z.number(), sequence: z.string(), text: z.string(), capture: z.string().nullable(), feed: z.string().nullable() })),
   streams: z.array(
     z.object({ stream: z.number(), pathId: z.string(), status: z.string(), segments: z.number(), jumps: z.number(), tokens: z.number(), preview: z.string() }),
   ),

@@ -94,7 +94,7 @@ export interface InspectedRun {
   file: string;
   runId: string;
   meta: Record<string, string>;
-  zones: Array<{ id: number; sequence: string; text: string; capture: string | null }>;
+  zones: Array<{ id: number; sequence: string; text: string; capture: string | null; feed: string | null }>;
   streams: StreamSummary[];
   truncated: number;
   hasLogprobs: boolean;

@@ -309,6 +309,8 @@ export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onP
         {detail.segmentsList.filter((s) => s.jumped).map((s) => <li key={s.segment}>jump out of {s.sequence} at token {s.stepEnd}</li>)}
         {decisions.filter((d) => d.outcome === "forced_exit").map((d, i) => <li key={`f${i}`}>forced exit at {d.site} (visit {d.visit}, token {d.step})</li>)}
         {decisions.filter((d) => d.outcome === "ignored_jump").map((d, i) => <li key={`i${i}`}>jump ignored at {d.site} (visit {d.visit}, token {d.step})</li>)}
+        {tokens && detail.segmentsList.filter((s) => run.zones[s.zoneId]?.capture).map((s) => <li key={`c${s.segment}`}>tool call: {s.sequence}'s text sent to {run.zones[s.zoneId]!.capture} at token {s.stepEnd}</li>)}
+        {detail.segmentsList.filter((s) => run.zones[s.zoneId]?.feed).map((s) => <li key={`t${s.segment}`}>tool result: {run.zones[s.zoneId]!.feed}'s output fed at token {s.stepStart}</li>)}
         {detail.status !== "finished" && <li>stream ended: {detail.status}</li>}
         {detail.segmentsList.every((s) => !s.jumped) && detail.status === "finished" && <li className="muted">none</li>}
       </ul>

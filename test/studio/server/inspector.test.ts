@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
 import { startStudio, type StudioServer } from "../../../studio/server/app.js";
@@ -100,4 +101,17 @@ describe("the run inspector's sources", () => {
       await local.close();
     }
   }, 300_000);
+
+  it("says which tokens table is not a datasets tokensTable: a column missing, a stream's rows apart", async () => {
+    const { tableFromArrays } = await import("apache-arrow");
+    const { exportTable } = await import("../../../datasets/index.js");
+    const { inspectExport } = await import("../../../studio/server/inspector.js");
+    const folder = agentFolder();
+    const file = await writeRunExport(folder, "odd", 2);
+    const columns = { stream: Int32Array.from([0, 1, 0]), step: Int32Array.from([0, 0, 1]), token: Int32Array.from([5, 6, 7]), forced: [true, false, false], logprob: Float32Array.from([NaN, -1, -2]), sampling_logprob: Float32Array.from([NaN, -1, -2]) };
+    await exportTable(tableFromArrays(columns) as never, { path: join(folder, "odd.tokens.arrow") });
+    expect(() => inspectExport(file, "odd.samples.arrow")).toThrow(/odd\.samples\.arrow \(tokens table\).*has no column "hazard"/);
+    await exportTable(tableFromArrays({ ...columns, hazard: Float32Array.from([NaN, NaN, NaN]) }) as never, { path: join(folder, "odd.tokens.arrow") });
+    expect(() => inspectExport(file, "odd.samples.arrow")).toThrow(/stream 0's tokens are not together at row 2/);
+  });
 });

@@ -18,7 +18,7 @@ const { StreamView, TOKEN_PAGE, logprobColour } = (await import(/* @vite-ignore 
 
 const run: InspectedRun = {
   file: "r.samples.arrow", runId: "r", meta: {}, streams: [], truncated: 0, hasLogprobs: true, hasTokens: true, hasTokenText: true, hasDecisions: true,
-  zones: [{ id: 0, sequence: "ask", text: "[Prompt] Q? [Answer]", capture: null }, { id: 1, sequence: "answer", text: "[Prompt] A: [Answer]", capture: "answer" }],
+  zones: [{ id: 0, sequence: "ask", text: "[Prompt] Q? [Answer]", capture: "search", feed: null }, { id: 1, sequence: "answer", text: "[Prompt] A: [Answer]", capture: "answer", feed: "search" }],
 };
 
 /** `n` tokens: the first 3 of every 10 forced, the rest generated with logprob −i/100, a hazard on every 7th. */
@@ -70,6 +70,8 @@ describe("the inspector's stream view", () => {
     expect(html).toContain('aria-label="logprob colours"');
     expect(html).toMatch(/aria-label="Decisions".*ask\[0\].*0\.1250.*forced_exit/s);
     expect(html).toContain("forced exit at ask[0] (visit 0, token 7)");
+    expect(html).toContain("tool call: ask&#x27;s text sent to search at token 10");
+    expect(html).toContain("tool result: search&#x27;s output fed at token 10");
     expect(logprobColour(0)).toBe("hsl(120 60% 30%)");
     expect(logprobColour(-20)).toBe("hsl(0 60% 30%)");
   });

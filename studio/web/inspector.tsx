@@ -3,14 +3,14 @@
  * branch paths, filtered by status, path and extraction text; one stream's zones as text with
  * forced (prompt) and generated text told apart, and its events; two runs compared by path.
  * With a tokens table, the zones are token spans (forced apart from generated, generated ones
- * coloured by logprob, jump hazard underlined), at most TOKEN_PAGE more per click.
+ * coloured by logprob, jump hazard underlined), TOKEN_PAGE of them at a time (pages).
  */
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { Api, type DecisionView, type FileEntry, type InspectedRun, type StreamDetail, type StreamSummary, type StreamTokens } from "./api.js";
 
 const ROW = 30;
-/** Tokens rendered at first, and added per "show more": a stream may hold thousands. */
+/** Tokens rendered at a time (a page): a stream may hold thousands, up to 100,000. */
 export const TOKEN_PAGE = 1_500;
 /** Decisions listed at most (the server sends up to 10,000). */
 const DECISIONS_SHOWN = 300;
@@ -246,13 +246,16 @@ export function Inspector(props: { files: FileEntry[]; onError(e: unknown): void
 
 export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onPick(pathId: string): void }) {
   const { run, detail } = props;
-  const [limit, setLimit] = useState(TOKEN_PAGE);
+  // The page of tokens shown: [page·TOKEN_PAGE, (page+1)·TOKEN_PAGE) of the stream's tokens.
+  const [page, setPage] = useState(0);
   const [hovered, setHovered] = useState<number | null>(null);
   const byName = new Map(detail.extractions.map((e) => [e.extraction, e]));
   const tokens = detail.tokenMarks;
   const first = tokens?.step[0] ?? 0;
-  let budget = limit;
-  let hidden = 0;
+  const total = tokens?.step.length ?? 0;
+  const pages = Math.max(1, Math.ceil(total / TOKEN_PAGE));
+  const windowStart = page * TOKEN_PAGE;
+  const windowEnd = Math.min(total, windowStart + TOKEN_PAGE);
   const zones = detail.segmentsList.map((seg) => {
     const zone = run.zones[seg.zoneId];
     const head = (
@@ -262,16 +265,13 @@ export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onP
       </div>
     );
     if (tokens) {
-      const from = Math.max(0, seg.stepStart - first);
-      const to = Math.min(tokens.step.length, seg.stepEnd - first);
-      const upto = Math.min(to, from + Math.max(0, budget));
-      hidden += to - upto;
-      budget -= upto - from;
-      if (upto <= from && to > from) return null;
+      const from = Math.max(windowStart, seg.stepStart - first);
+      const to = Math.min(windowEnd, seg.stepEnd - first);
+      if (to <= from && !(seg.stepStart === seg.stepEnd && seg.stepStart - first >= windowStart && seg.stepStart - first < windowEnd)) return null;
       return (
         <div key={seg.segment} className="zone">
           {head}
-          <TokenSpans tokens={tokens} from={from} to={upto} />
+          <TokenSpans tokens={tokens} from={from} to={Math.max(from, to)} />
         </div>
       );
     }
@@ -301,7 +301,13 @@ export function StreamView(props: { run: InspectedRun; detail: StreamDetail; onP
           if (i !== null && i !== undefined) setHovered(Number(i));
         }}>
         {zones}
-        {hidden > 0 && <button className="more-tokens" onClick={() => setLimit(limit + TOKEN_PAGE)}>Show {Math.min(hidden, TOKEN_PAGE)} more tokens ({hidden} not shown)</button>}
+        {pages > 1 && (
+          <div className="token-pages" role="navigation" aria-label="Token pages">
+            <button disabled={page === 0} onClick={() => setPage(page - 1)}>← previous {TOKEN_PAGE} tokens</button>
+            <span className="muted"> tokens {windowStart}–{windowEnd} of {total} (page {page + 1} of {pages}) </span>
+            <button disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>next {Math.min(TOKEN_PAGE, total - windowEnd)} tokens →</button>
+          </div>
+        )}
         {tokens && tokens.truncated > 0 && <div className="muted">{tokens.truncated} tokens beyond the first {tokens.step.length} not sent</div>}
       </div>
       <div className="section-title">EVENTS</div>

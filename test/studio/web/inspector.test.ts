@@ -1,7 +1,7 @@
 /**
  * Component tests of the run inspector's stream view without a browser (react-dom/server): a
  * stream with a tokens table renders one span per token, forced apart from generated, generated
- * ones coloured by logprob with a tooltip, hazard underlined, at most TOKEN_PAGE tokens; its
+ * ones coloured by logprob with a tooltip, hazard underlined, TOKEN_PAGE tokens a page; its
  * decisions listed; without a tokens table, the zones as forced text and extractions (as before).
  */
 import { createElement, type FunctionComponent } from "react";
@@ -76,10 +76,13 @@ describe("the inspector's stream view", () => {
     expect(logprobColour(-20)).toBe("hsl(0 60% 30%)");
   });
 
-  it("bounds what it renders: a stream of 2,500 tokens shows TOKEN_PAGE of them and a button for more", () => {
+  it("bounds what it renders: a stream of 2,500 tokens shows TOKEN_PAGE of them, in pages", () => {
     const html = render(detail(2_500, { tokenMarks: tokens(2_500) }));
     expect(count(html, /class="tok (forced|generated)/g)).toBe(TOKEN_PAGE);
-    expect(html).toContain(`Show 1000 more tokens (1000 not shown)`);
+    expect(html).toContain("tokens 0–1500 of 2500 (page 1 of 2)");
+    expect(html).toContain("next 1000 tokens →");
+    // The second zone (steps 1250–2500) starts on the first page; its head shows once.
+    expect(count(html, /answer · zone 1/g)).toBe(1);
   });
 
   it("without a tokens table: the zone's forced text and the extraction, and says the export has no tokens table", () => {

@@ -142,7 +142,8 @@ export function compareChart(original: Run, replayed: Run): ChartSpec {
     $schema: VEGALITE_SCHEMA,
     description: `Replay ${replayed.meta.runId} of run ${original.meta.runId}`,
     title: { text: `Replay of ${shortRunId(original.meta.runId)}`, subtitle: "branch paths, original above replayed; the rule marks where the replay forced its text" },
-    facet: { row: { field: "stream", type: "nominal", title: null } },
+    // Row labels above their rows, horizontal: they hold the forced text, too long to stand on end.
+    facet: { row: { field: "stream", type: "nominal", title: null, header: { labelAngle: 0, labelOrient: "top", labelAnchor: "start", labelFontWeight: "bold" } } },
     data: { values: [...rows.map((r) => ({ ...r, kind: "segment" })), ...marks.map((m) => ({ ...m, kind: "force", run: "replayed" }))] },
     spec: {
       width: 480,

@@ -4,6 +4,7 @@
  * function of (seed, i, t), so a sample does not depend on batch size, slot, continuous
  * batching or how many machines shared the request, and a stream can be replayed alone.
  */
+import { SamplingOptionsError } from "./options.js";
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -41,7 +42,7 @@ export function philox4x32(
 
 function checkInteger(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value < 0)
-    throw new RangeError(`counterUniform: ${name} must be a non-negative safe integer, got ${value}`);
+    throw new SamplingOptionsError(name, `counterUniform: ${name} must be a non-negative safe integer, got ${value}`);
 }
 
 /**

@@ -173,7 +173,7 @@ export class HfTokenizer implements ForgeTokenizer {
 
   private checkId(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new RangeError(`token id ${id} is outside the vocabulary of ${this.identity} (0..${this.vocabSize - 1})`);
+      throw new TokenizerError(this.identity, `token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
     }
   }
 }

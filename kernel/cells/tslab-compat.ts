@@ -4,6 +4,13 @@
  * `tslab.versions`), resolved by the kernel in any folder (no tslab package needed there).
  */
 import { CELL_TYPESCRIPT_VERSION } from "./typescript.js";
+import { ForgeError } from "../../forge/errors.js";
+
+/** A display call a cell got wrong (tslab's API): the message says which and how. */
+class DisplayUsageError extends ForgeError {
+  readonly code: string = "display_usage";
+  override readonly name = "DisplayUsageError";
+}
 
 /** What the cells' `display` global offers that this module uses (kernel/output/cell-api.ts). */
 interface KernelDisplay {
@@ -66,7 +73,7 @@ function createDisplay(inPlace: boolean): TslabDisplay {
   // A value the kernel shows as this bundle (forge/display.ts's protocol, by its global symbol).
   const displayable = (bundle: Record<string, unknown>) => ({ [Symbol.for("forge.mimeBundle")]: () => bundle });
   const raw = (contentType: string, b: string | Uint8Array): void => {
-    if (typeof contentType !== "string" || contentType === "") throw new TypeError("tslab.display.raw needs a content type, e.g. \"text/html\"");
+    if (typeof contentType !== "string" || contentType === "") throw new DisplayUsageError("tslab.display.raw needs a content type, e.g. \"text/html\"");
     const bundle = { [contentType]: encoded(b) };
     if (inPlace && handle) {
       handle.update(displayable(bundle));

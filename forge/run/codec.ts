@@ -15,21 +15,26 @@ export type ArrayEncoding = "base64" | "list";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function int32ToBase64(values: Int32Array): string {
+/** A 4-byte typed array's little-endian bytes as base64 (one copy-free view on little-endian hosts). */
+function toBase64<T extends Int32Array | Float32Array>(values: T, set: (view: DataView, at: number, value: number) => void): string {
   if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64");
   const bytes = new DataView(new ArrayBuffer(values.length * 4));
-  values.forEach((v, i) => bytes.setInt32(i * 4, v, true));
+  values.forEach((v, i) => set(bytes, i * 4, v));
   return Buffer.from(bytes.buffer).toString("base64");
 }
 
-function base64ToInt32(text: string, field: string): Int32Array {
+/** base64 of little-endian 4-byte values back into `make(n)`, checked to be whole values. */
+function fromBase64<T extends Int32Array | Float32Array>(text: string, field: string, kind: string, make: (n: number) => T, get: (view: DataView, at: number) => number): T {
   const bytes = Buffer.from(text, "base64");
-  if (bytes.length % 4 !== 0) throw new WireError(`${field}: ${bytes.length} bytes is not a whole number of int32 values`);
-  const out = new Int32Array(bytes.length / 4);
+  if (bytes.length % 4 !== 0) throw new WireError(`${field}: ${bytes.length} bytes is not a whole number of ${kind} values`);
+  const out = make(bytes.length / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true);
+  for (let i = 0; i < out.length; i++) out[i] = get(view, i * 4);
   return out;
 }
+
+const int32ToBase64 = (values: Int32Array) => toBase64(values, (v, at, x) => v.setInt32(at, x, true));
+const base64ToInt32 = (text: string, field: string) => fromBase64(text, field, "int32", (n) => new Int32Array(n), (v, at) => v.getInt32(at, true));
 
 function encodeInt32(values: Int32Array, encoding: ArrayEncoding): string | number[] {
   return encoding === "base64" ? int32ToBase64(values) : Array.from(values);
@@ -38,20 +43,12 @@ function encodeInt32(values: Int32Array, encoding: ArrayEncoding): string | numb
 /** Float32 columns (logprobs): base64 of the bytes keeps NaN and ±∞; as a list, non-finite values become null (JSON has no NaN). */
 function encodeFloat32(values: Float32Array, encoding: ArrayEncoding): string | Array<number | null> {
   if (encoding === "list") return Array.from(values, (v) => (Number.isFinite(v) ? v : null));
-  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64");
-  const bytes = new DataView(new ArrayBuffer(values.length * 4));
-  values.forEach((v, i) => bytes.setFloat32(i * 4, v, true));
-  return Buffer.from(bytes.buffer).toString("base64");
+  return toBase64(values, (v, at, x) => v.setFloat32(at, x, true));
 }
 
 function decodeFloat32(value: string | Array<number | null>, field: string): Float32Array {
   if (typeof value !== "string") return Float32Array.from(value, (v) => (v === null ? Number.NaN : v));
-  const bytes = Buffer.from(value, "base64");
-  if (bytes.length % 4 !== 0) throw new WireError(`${field}: ${bytes.length} bytes is not a whole number of float32 values`);
-  const out = new Float32Array(bytes.length / 4);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
+  return fromBase64(value, field, "float32", (n) => new Float32Array(n), (v, at) => v.getFloat32(at, true));
 }
 
 function encodeLogprobs(l: TraceLogprobs, encoding: ArrayEncoding): WireLogprobs {

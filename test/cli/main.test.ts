@@ -26,7 +26,7 @@ describe("forge run (real processes)", () => {
     [["--hlp"], /Unknown option '--hlp'/],
     [["--batch", "0"], /--batch must be an integer from 1 to 4096, got "0"/],
     [["--batch", "many"], /--batch must be an integer/],
-    [["--seed", "-1"], /--seed must be an integer from 0/],
+    [["--seed=-1"], /--seed must be an integer from 0/],
     [["--temperature", "hot"], /--temperature must be a number ≥ 0/],
   ])("refuses %j with one line and the usage, exit 2", (args, message) => {
     const r = forgeCommand(["run", ...args]);

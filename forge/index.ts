@@ -98,6 +98,6 @@ export type { RequestOptions, WireRequestOptions, ToolFunction, ToolRegistry } f
 
 // 8. What a run yields.
 export { deriveRun, mergeRuns, encodeRun, decodeRun } from "./run/index.js";
-export type { Run, RunMetadata, StreamTrace, StreamStatus, PathSegment, RunStatistics, TraceEvent } from "./run/types.js";
+export type { Run, RunMetadata, StreamTrace, StreamStatus, PathSegment, RunStatistics, TraceEvent, TraceLogprobs, DecisionRecord, DecisionOutcome, ChoiceRecord } from "./run/types.js";
 export { mimeBundle, isDisplayable, type MimeBundle } from "./display.js";
 

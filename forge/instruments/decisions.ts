@@ -30,7 +30,7 @@ const OUTCOME_OF: Record<string, DecisionOutcome> = { jump: "jump", ignored_jump
  * control pattern (the logprob observer knows; without it pJump is the first step's hazard).
  */
 export function deriveDecisions(run: Run, advanced: (instance: number, step: number) => boolean = () => false): DecisionRecord[] {
-  const sites = new Set(run.workflow.zones.flatMap((z, i) => (z.jump !== undefined && z.jump !== null ? [i] : [])));
+  const sites = new Set(run.statistics.jumpSites.map((site) => site.zoneId));
   const out: DecisionRecord[] = [];
   run.streams.forEach((stream, k) => {
     if (!stream.logprobs) return;

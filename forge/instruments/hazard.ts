@@ -9,6 +9,7 @@
  * k bytes has progress k; any other state has progress 0. A token that fires the pattern
  * counts whatever state it ends in. Other patterns (escapes, advance patterns) do not count.
  */
+import { triggerColumn } from "../ttfa/trigger.js";
 import type { TriggerTable } from "../ttfa/types.js";
 import { InstrumentError } from "./errors.js";
 
@@ -32,10 +33,14 @@ export function patternProgress(table: TriggerTable, pattern: number): PatternPr
   return { pattern, progress };
 }
 
+/** Whether trigger-table cell `cell`, taken from a state of progress `here`, fires the pattern or moves further along it. */
+function advancesCell(table: TriggerTable, path: PatternProgress, cell: number, here: number): boolean {
+  return table.match[cell] === path.pattern || path.progress[table.next[cell]!]! > here;
+}
+
 /** Whether `token` moves the stream along (or fires) the pattern from trigger state `state`. */
 export function advancesPattern(table: TriggerTable, path: PatternProgress, state: number, token: number): boolean {
-  const cell = state * table.columns + (token < 0 || token > table.vocabSize ? table.vocabSize : token);
-  return table.match[cell] === path.pattern || path.progress[table.next[cell]!]! > path.progress[state]!;
+  return advancesCell(table, path, state * table.columns + triggerColumn(table, token), path.progress[state]!);
 }
 
 /**
@@ -49,7 +54,7 @@ export function jumpHazard(logits: Float32Array, offset: number, table: TriggerT
   const here = path.progress[state]!;
   let mass = 0;
   for (let c = 0; c < vocab; c++) {
-    if (table.match[base + c] === path.pattern || path.progress[table.next[base + c]!]! > here) mass += Math.exp(logits[offset + c]! - lse);
+    if (advancesCell(table, path, base + c, here)) mass += Math.exp(logits[offset + c]! - lse);
   }
   return mass;
 }

@@ -107,13 +107,11 @@ export function tokenLogprob(
   let samplingLogprob: number;
   if (sampling.greedy) {
     // The sampler takes the first largest logit.
-    let first = 0;
-    for (let i = 1; i < vocab; i++) if (logits[offset + i]! > logits[offset + first]!) first = i;
-    samplingLogprob = first === token ? 0 : -Infinity;
+    samplingLogprob = logits.subarray(offset, offset + vocab).indexOf(model.max) === token ? 0 : -Infinity;
   } else if (sampling.topK === null && sampling.topP === null) {
     samplingLogprob = sampling.temperature === 1 ? modelLogprob : x / sampling.temperature - logSumExp(logits, offset, vocab, sampling.temperature).lse;
   } else {
-    samplingLogprob = filteredLogprob(logits, offset, vocab, token, sampling, scratch);
+    samplingLogprob = filteredLogprob(logits, offset, vocab, token, sampling, scratch, model.max);
   }
   return { model: modelLogprob, sampling: samplingLogprob, lse: model.lse };
 }
@@ -189,10 +187,8 @@ function topAlternatives(
  * largest are sorted; the rest can enter the nucleus only if the sorted ones' mass stays
  * below p, and then the whole row is sorted (exact either way).
  */
-function filteredLogprob(logits: Float32Array, offset: number, vocab: number, token: number, s: ResolvedSampling, scratch: LogprobScratch): number {
+function filteredLogprob(logits: Float32Array, offset: number, vocab: number, token: number, s: ResolvedSampling, scratch: LogprobScratch, max: number): number {
   const t = s.temperature;
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) if (logits[offset + i]! > max) max = logits[offset + i]!;
   const m = max / t;
   const cut = Math.log(1e-12);
   const order = scratch.order;

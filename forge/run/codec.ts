@@ -153,6 +153,14 @@ const metaSchema = z.looseObject({
   sampling: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
 });
 
+/** Where a choice or decision record sits: the stream, the zone, which visit of it, the trace step of its first sampled token. */
+const zoneVisitFields = {
+  instance: z.number().int(),
+  zoneId: z.number().int(),
+  visit: z.number().int(),
+  step: z.number().int(),
+};
+
 /** `GET /jobs/{id}/result`, a queue job's result: a Run, JSON-safe. */
 export const wireRunSchema = z
   .object({
@@ -167,10 +175,7 @@ export const wireRunSchema = z
     choices: z
       .array(
         z.looseObject({
-          instance: z.number().int(),
-          zoneId: z.number().int(),
-          visit: z.number().int(),
-          step: z.number().int(),
+          ...zoneVisitFields,
           choice: z.number().int().nullable(),
           probabilities: z.array(z.number()),
           basis: z.array(z.enum(["path", "first_token"])),
@@ -180,10 +185,7 @@ export const wireRunSchema = z
     decisions: z
       .array(
         z.looseObject({
-          instance: z.number().int(),
-          zoneId: z.number().int(),
-          visit: z.number().int(),
-          step: z.number().int(),
+          ...zoneVisitFields,
           pJump: z.number(),
           pPath: z.number().nullable(),
           outcome: z.enum(["jump", "ignored_jump", "forced_exit", "no_jump"]),
@@ -191,7 +193,10 @@ export const wireRunSchema = z
         }),
       )
       .optional()
-      .meta({ description: "Decisions at jump sites (with logprobs): pJump, the probability of starting the control pattern at the visit's first sampled token; pPath, the walked path's probability when it jumped." }),
+      .meta({
+        description:
+          "Decisions at jump sites (with logprobs): pJump, the model's probability of the control pattern from the visit's first sampled token, read along the walked path (docs/instruments.md); pPath, the walked path's probability when it jumped.",
+      }),
   })
   .meta({ description: "forge/run/types.ts Run, JSON-safe: trace columns as base64 (default) or number lists (?arrays=list)." });
 

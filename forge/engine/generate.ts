@@ -130,7 +130,7 @@ export async function generateRun(
     if (options.signal?.aborted) interrupted = true;
     const result: SlotsResult = interrupted
       ? { traces: ids.map((i) => emptyTrace(i)), steps: 0, interrupted: true, forwardTokens: 0, sharedPrefixTokens: 0 }
-      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch, overrides }, clock, observers);
+      : await runSlots(parts, program, ids, Math.min(batchSize, ids.length), { ...options, seed, maxTokens, sampling, prefill, feedChunk, shrinkBatch, overrides, firstStream: first }, clock, observers);
     result.traces.forEach((trace, k) => (traces[group[k]!] = trace));
     if (result.choices) choices.push(...result.choices);
     steps += result.steps;
@@ -160,7 +160,7 @@ export async function generateRun(
   };
   logprobObserver?.attach(traces);
   const run = deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
-  if (logprobObserver) run.decisions = deriveDecisions(run, logprobObserver.advanced);
+  if (logprobObserver) run.decisions = deriveDecisions(run, (stream, step) => logprobObserver.advanced(stream, step));
   if (ChoiceScorer.wanted(program)) run.choices = choices.sort((a, b) => a.instance - b.instance || a.step - b.step);
   return run;
 }
@@ -174,6 +174,8 @@ interface SlotsOptions extends RequestOptions {
   shrinkBatch: boolean;
   /** Per instance of the group (replay): tokens emitted in place of the sampled ones from a trace step on. */
   overrides: Array<TokenOverride | null> | null;
+  /** Index in the request of the group's first stream (waves run one group each). */
+  firstStream: number;
 }
 
 /** Tokens a replayed stream emits from trace index `step` on, as if sampled. */
@@ -516,6 +518,7 @@ class SlotRun {
       rows: this.table.rows,
       fed: Int32Array.from(forward.fed),
       instance: this.table.instance,
+      stream: Int32Array.from(this.table.job, (job) => (job < 0 ? -1 : this.options.firstStream + job)),
       records: Array.from({ length: this.b }, () => []),
       positions: positions!,
       constraintStates,

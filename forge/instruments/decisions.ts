@@ -26,10 +26,10 @@ const OUTCOME_OF: Record<string, DecisionOutcome> = { jump: "jump", ignored_jump
 
 /**
  * The decision records of a run whose streams carry logprobs (request option `logprobs`), by
- * instance and step. `advanced(instance, step)`: whether the token sampled there moved along the
- * control pattern (the logprob observer knows; without it pJump is the first step's hazard).
+ * instance and step. `advanced(stream, step)`: whether the token the stream sampled there moved
+ * along the control pattern (the logprob observer knows; without it pJump is the first step's hazard).
  */
-export function deriveDecisions(run: Run, advanced: (instance: number, step: number) => boolean = () => false): DecisionRecord[] {
+export function deriveDecisions(run: Run, advanced: (stream: StreamTrace, step: number) => boolean = () => false): DecisionRecord[] {
   const sites = new Set(run.statistics.jumpSites.map((site) => site.zoneId));
   const out: DecisionRecord[] = [];
   run.streams.forEach((stream, k) => {
@@ -65,13 +65,13 @@ export function deriveDecisions(run: Run, advanced: (instance: number, step: num
 }
 
 /** Product of the hazards of consecutive sampled steps from `first` while each token advanced the pattern (the last one, which left or completed it, included). */
-function walkedPatternProbability(stream: StreamTrace, first: number, end: number, firedAt: number, advanced: (instance: number, step: number) => boolean): number {
+function walkedPatternProbability(stream: StreamTrace, first: number, end: number, firedAt: number, advanced: (stream: StreamTrace, step: number) => boolean): number {
   const hazard = stream.logprobs!.hazard;
   let p = 1;
   for (let i = first; i < end; i++) {
     if (stream.forced[i]) break; // the automaton took over: the visit's answer ended
     p *= hazard[i]!;
-    if (i === firedAt || !advanced(stream.instance, i)) break;
+    if (i === firedAt || !advanced(stream, i)) break;
   }
   return p;
 }

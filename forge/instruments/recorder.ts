@@ -46,7 +46,10 @@ class StreamLogprobs {
 
 export class LogprobObserver implements StepObserver {
   readonly needsTriggerStates: boolean;
+  /** By the stream's index in the request (StepObservation.stream): unique, where instances may repeat (replay). */
   private readonly streams = new Map<number, StreamLogprobs>();
+  /** What `attach` laid along each trace, for `advanced`. */
+  private readonly byTrace = new WeakMap<StreamTrace, StreamLogprobs>();
   private readonly control: PatternProgress | null;
   private scratch: LogprobScratch | null = null;
   private masked = new Float32Array(0);
@@ -77,9 +80,9 @@ export class LogprobObserver implements StepObserver {
       const first = step.records[slot]?.[0];
       if (first === undefined || !first.record || first.forced) continue;
       const offset = r * width;
-      const instance = step.instance[slot]!;
-      let stream = this.streams.get(instance);
-      if (stream === undefined) this.streams.set(instance, (stream = new StreamLogprobs()));
+      const index = step.stream[slot]!;
+      let stream = this.streams.get(index);
+      if (stream === undefined) this.streams.set(index, (stream = new StreamLogprobs()));
       const lp = tokenLogprob(logits, offset, width, first.token, this.sampling, this.scratch, top, this.topIds, this.topValues, 0);
       let sampling = lp.sampling;
       const constraint = step.constraintStates?.[slot] ?? 0;
@@ -107,13 +110,15 @@ export class LogprobObserver implements StepObserver {
     }
   }
 
-  /** Whether the token instance `instance` sampled at trace index `step` advanced or fired the control pattern (decisions.ts). */
-  readonly advanced = (instance: number, step: number): boolean => this.streams.get(instance)?.advanced.has(step) ?? false;
+  /** Whether the token `trace` sampled at index `step` advanced or fired the control pattern (decisions.ts); after `attach`. */
+  advanced(trace: StreamTrace, step: number): boolean {
+    return this.byTrace.get(trace)?.advanced.has(step) ?? false;
+  }
 
-  /** Sets each trace's logprob arrays (aligned with its tokens; NaN where forced). */
+  /** Sets each trace's logprob arrays (aligned with its tokens; NaN where forced). `traces` in request order, as the streams' indices count. */
   attach(traces: StreamTrace[]): void {
     const top = this.request.top;
-    for (const trace of traces) {
+    for (const [index, trace] of traces.entries()) {
       if (!trace) continue;
       const n = trace.tokens.length;
       const model = new Float32Array(n).fill(Number.NaN);
@@ -121,8 +126,9 @@ export class LogprobObserver implements StepObserver {
       const hazard = new Float32Array(n).fill(Number.NaN);
       const ids = top > 0 ? new Int32Array(n * top).fill(-1) : null;
       const values = top > 0 ? new Float32Array(n * top).fill(Number.NaN) : null;
-      const stream = this.streams.get(trace.instance);
+      const stream = this.streams.get(index);
       if (stream) {
+        this.byTrace.set(trace, stream);
         stream.positions.forEach((at, j) => {
           if (at >= n) return; // a step past the trace's end (the stream was cut by an interrupt)
           model[at] = stream.model[j]!;

@@ -46,6 +46,12 @@ export interface StepObservation {
    * steps multi-token feeding took after it. Empty for slots that had finished.
    */
   records: StepRecord[][];
+  /**
+   * Per slot, the index of its stream in the request (the order of the run's traces before
+   * they are sorted), −1 for a slot never assigned. Unlike `instance` it is unique: a replay may
+   * run one instance several times.
+   */
+  stream: Int32Array;
   /** Per slot, the length of its trace before this step: where the slot's first record lands in StreamTrace.tokens. */
   positions: Int32Array;
   /** Per slot, the constraint state its row was masked with (0 = free); null when the program has no constraints. */

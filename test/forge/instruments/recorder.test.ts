@@ -97,6 +97,26 @@ describe("logprobs on a real model", { timeout: 300_000 }, () => {
     expect(Array.from(listed.streams[1]!.logprobs!.sampling)).toEqual(Array.from(run.streams[1]!.logprobs!.sampling));
   });
 
+  it("keep two replays of one instance apart (each trace its own numbers, NaN exactly where forced)", async () => {
+    const original = run.streams[1]!;
+    const sites = new Set(run.statistics.jumpSites.map((s) => s.zoneId));
+    const step = Array.from(original.pcs).findIndex((pc, i) => !original.forced[i] && sites.has(pc));
+    const replayed = await forge.makeSession(backend).replay(run, [{ instance: 1 }, { instance: 1, step, force: "[Jump]" }], { logprobs: true });
+    expect(replayed.streams.map((s) => s.instance)).toEqual([1, 1]);
+    const [plain, forced] = replayed.streams as [forge.StreamTrace, forge.StreamTrace];
+    for (const stream of [plain, forced]) {
+      const lp = stream.logprobs!;
+      for (let i = 0; i < stream.tokens.length; i++) expect(Number.isNaN(lp.model[i]!), `instance 1, step ${i}`).toBe(stream.forced[i] === 1);
+    }
+    // The plain replay is the original stream, so its numbers are the original's.
+    expect(Array.from(plain.tokens)).toEqual(Array.from(original.tokens));
+    for (let i = 0; i < plain.tokens.length; i++) if (!plain.forced[i]) expect(plain.logprobs!.model[i]).toBeCloseTo(original.logprobs!.model[i]!, 5);
+    // The forced replay shares the trace up to its step, then emits the pattern as far as the zone's 5-token cap lets it.
+    expect(Array.from(forced.tokens.slice(0, step))).toEqual(Array.from(original.tokens.slice(0, step)));
+    expect(Array.from(forced.tokens.slice(step, step + 5))).toEqual(Array.from(Buffer.from("[Jump")));
+    expect(Array.from(forced.tokens)).not.toEqual(Array.from(plain.tokens));
+  });
+
   it("refuses a bad option with the field named, in process and over HTTP", async () => {
     const { config, factory } = seedExample(5);
     await expect(forge.makeSession(backend).request(config, factory(), { batchSize: 1, logprobs: { top: 99 } })).rejects.toThrow(/logprobs\.top must be an integer from 0 to 20/);

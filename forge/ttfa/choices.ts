@@ -34,6 +34,8 @@ export interface ChoiceStepView {
   logits: { shape: number[]; dataSync(): ArrayLike<number> } | null;
   rows: Int32Array;
   instance: Int32Array;
+  /** Per slot: the stream's index in the request, when known; unlike the instance it is unique (a replay may run one instance twice). */
+  stream?: ArrayLike<number>;
   records: StepRecord[][];
   /** Per slot: its constraint state before the step (0 = free). */
   constraintStates: ArrayLike<number>;
@@ -43,6 +45,8 @@ export interface ChoiceStepView {
 
 interface SlotState {
   instance: number;
+  /** The stream's index in the request (−1 unknown): a refilled slot starts afresh even on the same instance. */
+  stream: number;
   /** Generating visits per zone so far. */
   visits: Map<number, number>;
   /** The visit in progress of a choices zone, or null. */
@@ -91,9 +95,10 @@ export class ChoiceScorer {
     view.records.forEach((records, slot) => {
       if (records.length === 0) return;
       const instance = view.instance[slot]!;
+      const stream = view.stream?.[slot] ?? -1;
       let s = this.slots.get(slot);
-      if (!s || s.instance !== instance) {
-        s = { instance, visits: new Map(), visit: null };
+      if (!s || s.instance !== instance || s.stream !== stream) {
+        s = { instance, stream, visits: new Map(), visit: null };
         this.slots.set(slot, s);
       }
       let position = view.positions[slot]!;

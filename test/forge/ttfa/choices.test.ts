@@ -121,4 +121,28 @@ describe("ChoiceScorer", () => {
     expect(recordIndex).toBe(scorer.records.length);
     expect(scorer.records.some((x) => x.choice !== null)).toBe(true);
   }, 600_000); // ≈ 30 s of CPU (GPT-2's vocabulary walked per step); the shared machine stretches it
+
+  it("starts a refilled slot afresh when its new stream replays the same instance (visits count from 0 again)", () => {
+    const choices = ["yes", "no"];
+    const w = workflow([
+      zone({ text: "[Prompt] Is it? [Answer]", advance: "[Answer]", next: 1 }),
+      zone({ text: "", advance: "[EOS]", zone: 1, next: 0, maxGen: 20, constraint: { kind: "choices", choices } }),
+    ]);
+    const program = compileForBackend(w, gpt2);
+    const V = gpt2.vocabSize;
+    const scorer = new ChoiceScorer(program, (t) => gpt2.tokenBytes(t));
+    // Two streams of instance 0, one after the other in slot 0 (a replay batch refilling its slot).
+    for (const stream of [0, 1]) {
+      const interpreter = new ReferenceInterpreter(program);
+      for (let i = 0; i < 40 && scorer.records.filter((r) => r.visit === 0).length <= stream; i++) {
+        const row = new Float32Array(V);
+        maskLogitsInPlace(row, V, [interpreter.constraintState], program.constraints);
+        const before = interpreter.constraintState;
+        const rec = interpreter.step(row.indexOf(Math.max(...row)));
+        scorer.onStep({ logits: { shape: [1, V], dataSync: () => row }, rows: Int32Array.of(0), instance: Int32Array.of(0), stream: [stream], records: [[rec]], constraintStates: [before], positions: [i] });
+      }
+    }
+    // Each stream's first visit of the choices zone is visit 0 (without the stream id the second would be visit 1).
+    expect(scorer.records.filter((r) => r.visit === 0).map((r) => r.step)).toHaveLength(2);
+  });
 });

@@ -29,13 +29,17 @@ export class Session {
         `request: the config's zone tokens ${JSON.stringify(zoneTokens)} differ from the workflow's ${JSON.stringify(workflow.config.zoneTokens)}`,
       );
     }
+    return toResult(await this.submit(workflow, options));
+  }
+
+  /** Submits with what the host lends (ambient.ts): its interrupt signal, and its progress display beside the request's own listener. */
+  private submit(workflow: SzcpWorkflow, options: RequestOptions): Promise<Run> {
     const listeners = [options.onProgress, ambientProgress()].filter((l): l is ProgressListener => !!l);
-    const run = await this.server.submit(workflow, {
+    return this.server.submit(workflow, {
       ...options,
       signal: options.signal ?? ambientSignal(),
       onProgress: listeners.length ? (p) => listeners.forEach((l) => l(p)) : undefined,
     });
-    return toResult(run);
   }
 
   /**
@@ -64,7 +68,7 @@ export class Session {
     });
     const sampling = run.meta.sampling;
     const value = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
-    const replayed = await this.server.submit(run.workflow, {
+    const replayed = await this.submit(run.workflow, {
       batchSize: Math.min(specs.length, run.meta.batchSize),
       greedy: value<boolean>(sampling.greedy),
       temperature: value<number>(sampling.temperature),
@@ -73,7 +77,6 @@ export class Session {
       ...options,
       seed: run.meta.seed,
       replay: specs.map((s) => ({ instance: s.instance, ...(s.step !== undefined ? { step: s.step } : {}), ...(s.force !== undefined ? { force: s.force } : {}) })),
-      signal: options.signal ?? ambientSignal(),
     });
     replayed.meta.replayOf = { runId: run.meta.runId, streams: specs.map((s) => ({ instance: s.instance, step: s.step ?? null, force: s.force ?? null })) };
     return replayed;

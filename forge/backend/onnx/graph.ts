@@ -20,6 +20,8 @@
  *   masked per stream by `own_mask` [B, 1, 1, M]), each block the LEFT operand of its product
  *   (K·qᵀ, Vᵀ·wᵀ): MLAS packs a product's right operand at every call, so the cache on the
  *   right was copied once per step on top of being read (2× slower at 1 024 columns);
+ *   With the int8 cache (GraphOptions.kvCache) these blocks are int8 with a float scale per
+ *   (row, kv head, column): the graph casts them and applies the scales to the small side;
  * - the S tokens of this call (causal within the call: `step_mask` [S·g, S]).
  * Query rows are laid out per (stream, kv head) as r = s·g + i (g = heads / kvHeads).
  *
@@ -39,13 +41,23 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT32 = onnx.TensorProto.DataType.INT32;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const UINT8 = onnx.TensorProto.DataType.UINT8;
+const INT8 = onnx.TensorProto.DataType.INT8;
 
 /** Weight storage of the graph's products: "f32", or "int8" (com.microsoft.MatMulNBits, 8 bits, blocks of 32 along the input). */
 export type WeightFormat = "f32" | "int8";
 
+/**
+ * Storage of each stream's own KV-cache columns: "f32", or "int8" — symmetric 8-bit values with
+ * one float scale per (row, kv head, column) (absmax over the head's D values / 127). The
+ * shared prefix stays f32 (it is held once).
+ */
+export type KvFormat = "f32" | "int8";
+
 export interface GraphOptions {
   /** Default "f32". int8 covers every linear layer and the LM head; embeddings and norms stay f32. */
   weights?: WeightFormat;
+  /** Default "f32". See KvFormat. */
+  kvCache?: KvFormat;
   /**
    * MatMulNBits accuracy_level for int8: 4 also quantizes the activations to int8 per block
    * (integer products, the fast path), 0 dequantizes the weights to f32 first. Default 4.
@@ -120,6 +132,8 @@ export const IO = {
   logits: "logits", // float [B, vocab]
   ownKeys: (l: number) => `own_keys_${l}`, // [B, kvH, M, D]
   ownValues: (l: number) => `own_values_t_${l}`, // [B, kvH, D, M]
+  ownKeyScales: (l: number) => `own_key_scales_${l}`, // float [B, kvH, M, 1] (int8 cache only)
+  ownValueScales: (l: number) => `own_value_scales_${l}`, // float [B, kvH, 1, M] (int8 cache only)
   prefixKeys: (l: number) => `prefix_keys_t_${l}`, // [kvH, D, P]
   prefixValues: (l: number) => `prefix_values_${l}`, // [kvH, P, D]
   newKeys: (l: number) => `new_keys_${l}`, // [B, S, kvH·D], RoPE applied
@@ -130,6 +144,7 @@ export const IO = {
 export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, name = "forge-decoder", options: GraphOptions = {}): Uint8Array {
   const format = options.weights ?? "f32";
   const accuracyLevel = options.accuracyLevel ?? 4;
+  const kvFormat = options.kvCache ?? "f32";
   const { hiddenSize: H, heads, kvHeads, headDim: D, vocabSize: V, maxPositions, normEps } = config;
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
@@ -221,7 +236,13 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const pStream = one("Add", [one("Transpose", [prefixScores], { perm: [1, 0, 2, 3] }), IO.prefixMask]); // [B, kvH, S·g, P]
     // Each stream's own past columns, and this call's columns (causal among themselves).
     const qCols = one("Transpose", [qRows], { perm: [0, 1, 3, 2] }); // [B, kvH, D, S·g]
-    const ownScores = one("Add", [one("Transpose", [one("MatMul", [IO.ownKeys(l), qCols])], { perm: [0, 1, 3, 2] }), IO.ownMask]); // [B, kvH, S·g, M]
+    // int8 cache: the product runs on the cast values and the per-column scales multiply the
+    // small results (keys: the scores; values: the softmax weights, before their product), so
+    // the only full-size transient is one Cast output per product.
+    const ownK = kvFormat === "int8" ? one("Cast", [IO.ownKeys(l)], { to: FLOAT }) : IO.ownKeys(l);
+    const ownKScores = one("MatMul", [ownK, qCols]); // [B, kvH, M, S·g]
+    const ownKScaled = kvFormat === "int8" ? one("Mul", [ownKScores, IO.ownKeyScales(l)]) : ownKScores;
+    const ownScores = one("Add", [one("Transpose", [ownKScaled], { perm: [0, 1, 3, 2] }), IO.ownMask]); // [B, kvH, S·g, M]
     const kT = one("Transpose", [one("Reshape", [k, c.kvShape])], { perm: [0, 2, 3, 1] }); // [B, kvH, D, S]
     const vS = one("Transpose", [one("Reshape", [v, c.kvShape])], { perm: [0, 2, 1, 3] }); // [B, kvH, S, D]
     const stepScores = one("Add", [one("MatMul", [qRows, kT]), IO.stepMask]); // [B, kvH, S·g, S]
@@ -229,7 +250,9 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const [wPrefix, wOwn, wStep] = node("Split", [all, c.splits], 3, { axis: -1 }) as [string, string, string];
     const wpHeads = one("Reshape", [one("Transpose", [wPrefix], { perm: [1, 0, 2, 3] }), c.headRowsP]); // [kvH, B·S·g, P]
     const prefixOut = one("Transpose", [one("Reshape", [one("MatMul", [wpHeads, IO.prefixValues(l)]), c.headsBySg])], { perm: [1, 0, 2, 3] }); // [B, kvH, S·g, D]
-    const ownOut = one("Transpose", [one("MatMul", [IO.ownValues(l), one("Transpose", [wOwn], { perm: [0, 1, 3, 2] })])], { perm: [0, 1, 3, 2] }); // [B, kvH, S·g, D]
+    const ownV = kvFormat === "int8" ? one("Cast", [IO.ownValues(l)], { to: FLOAT }) : IO.ownValues(l);
+    const wOwnScaled = kvFormat === "int8" ? one("Mul", [wOwn, IO.ownValueScales(l)]) : wOwn;
+    const ownOut = one("Transpose", [one("MatMul", [ownV, one("Transpose", [wOwnScaled], { perm: [0, 1, 3, 2] })])], { perm: [0, 1, 3, 2] }); // [B, kvH, S·g, D]
     const out = one("Add", [one("Add", [prefixOut, ownOut]), one("MatMul", [wStep, vS])]); // [B, kvH, S·g, D]
     const o5 = one("Reshape", [out, c.o5Shape]); // [B, kvH, S, g, D]
     return one("Reshape", [one("Transpose", [o5], { perm: [0, 2, 1, 3, 4] }), c.outShape]);
@@ -276,12 +299,14 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
   ];
   const outputs: ValueInfoProto[] = [valueInfo(IO.logits, FLOAT, ["batch", V])];
   for (let l = 0; l < weights.layers.length; l++) {
+    const ownType = kvFormat === "int8" ? INT8 : FLOAT;
     inputs.push(
-      valueInfo(IO.ownKeys(l), FLOAT, ["batch", kvHeads, "own", D]),
-      valueInfo(IO.ownValues(l), FLOAT, ["batch", kvHeads, D, "own"]),
+      valueInfo(IO.ownKeys(l), ownType, ["batch", kvHeads, "own", D]),
+      valueInfo(IO.ownValues(l), ownType, ["batch", kvHeads, D, "own"]),
       valueInfo(IO.prefixKeys(l), FLOAT, [kvHeads, D, "prefix"]),
       valueInfo(IO.prefixValues(l), FLOAT, [kvHeads, "prefix", D]),
     );
+    if (kvFormat === "int8") inputs.push(valueInfo(IO.ownKeyScales(l), FLOAT, ["batch", kvHeads, "own", 1]), valueInfo(IO.ownValueScales(l), FLOAT, ["batch", kvHeads, 1, "own"]));
     outputs.push(valueInfo(IO.newKeys(l), FLOAT, ["batch", "sequence", kvHeads * D]), valueInfo(IO.newValues(l), FLOAT, ["batch", "sequence", kvHeads * D]));
   }
   const graph = onnx.GraphProto.create({ name, node: nodes, initializer: inits, input: inputs, output: outputs });

@@ -10,6 +10,11 @@
  * always packed from column 0, a held row (active 0) writes nothing, and compaction has
  * nothing to do. M grows in chunks as rows lengthen (one copy of the cache per growth).
  *
+ * With `kvCache: "int8"` the own columns are Int8Arrays in the same layout, each (row, kv head,
+ * column) with one float scale (absmax of its D values / 127; keys [B, kvH, M], values
+ * [B, kvH, M]), quantized here as the columns are written in; the graph casts them and applies
+ * the scales (graph.ts). A quarter of the f32 cache's memory plus 1/16 for the scales.
+ *
  * Runs are synchronous (the native binding's own `run`, as the tfjs decoder's are), with every
  * output pre-allocated: logits land in a reused Float32Array; the tfjs sampler then reads
  * them as a tensor (one copy; a typed-array sampler, issue 21, would read them directly).
@@ -22,7 +27,8 @@ import type { DecoderModel } from "../../model/decoder.js";
 import type { Linear, Norm } from "../../model/weights.js";
 import { ModelUsageError } from "../../model/errors.js";
 import type { StepCache, StepModel } from "../../model/step-model.js";
-import { buildDecoderGraph, IO, type HostLinear, type HostNorm, type HostWeights, type WeightFormat } from "./graph.js";
+import { buildDecoderGraph, IO, type HostLinear, type HostNorm, type HostWeights, type KvFormat, type WeightFormat } from "./graph.js";
+import { runProbe } from "./probe.js";
 
 type Ort = typeof import("onnxruntime-node");
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -54,12 +60,20 @@ export interface OnnxOptions {
    * $FORGE_ONNX_WEIGHTS, else "f32".
    */
   weights?: WeightFormat;
+  /**
+   * Storage of each stream's own KV-cache columns: "f32" (default) or "int8" (graph.ts's
+   * KvFormat; bench/engine/README.md "int8 KV cache" measures its quality, speed and memory).
+   * Default $FORGE_ONNX_KV, else "f32".
+   */
+  kvCache?: KvFormat;
   /** selectEngine only: keep a folder-loaded model's tfjs weights after the session is built (default: released). */
   keepTfjsWeights?: boolean;
 }
 
 /** Environment variable: the ONNX engine's weight storage, "f32" or "int8". */
 export const ONNX_WEIGHTS_ENV = "FORGE_ONNX_WEIGHTS";
+/** Environment variable: the ONNX engine's KV-cache storage (own columns), "f32" or "int8". */
+export const ONNX_KV_ENV = "FORGE_ONNX_KV";
 
 export type OnnxProvider = "cpu" | "cuda" | "auto";
 
@@ -109,10 +123,16 @@ export function hostWeights(model: DecoderModel): HostWeights {
 export class OnnxKvCache implements StepCache {
   /** Own columns allocated per row (M). */
   columns = 0;
-  ownKeys: Float32Array[] = [];
-  ownValues: Float32Array[] = [];
+  /** Per layer: keys [B, kvH, M, D], values transposed [B, kvH, D, M]; Int8Arrays when format is "int8". */
+  ownKeys: Array<Float32Array | Int8Array> = [];
+  ownValues: Array<Float32Array | Int8Array> = [];
   ownKeyTensors: OrtTensor[] = [];
   ownValueTensors: OrtTensor[] = [];
+  /** int8 only, per layer: one scale per (row, kv head, column), [B, kvH, M] (empty for f32). */
+  ownKeyScales: Float32Array[] = [];
+  ownValueScales: Float32Array[] = [];
+  ownKeyScaleTensors: OrtTensor[] = [];
+  ownValueScaleTensors: OrtTensor[] = [];
   /** Own columns each row holds. */
   readonly rowLength: Int32Array;
   /** The shared prefix (a masked one-column placeholder when none is attached). */
@@ -129,6 +149,7 @@ export class OnnxKvCache implements StepCache {
     readonly kvHeads: number,
     readonly headDim: number,
     readonly chunk: number,
+    readonly format: KvFormat = "f32",
   ) {
     this.rowLength = new Int32Array(batch);
     const placeholder = new this.ort.Tensor("float32", new Float32Array(kvHeads * headDim), [kvHeads, headDim, 1]);
@@ -161,19 +182,31 @@ export class OnnxKvCache implements StepCache {
     const { batch: B, kvHeads: H, headDim: D } = this;
     const old = this.columns;
     const keep = Math.min(old, columns);
+    const int8 = this.format === "int8";
+    const type = int8 ? "int8" : "float32";
     for (let l = 0; l < this.layers; l++) {
       const kOld = this.ownKeys[l];
       const vOld = this.ownValues[l];
-      const k = new Float32Array(B * H * columns * D);
-      const v = new Float32Array(B * H * D * columns);
+      const k = int8 ? new Int8Array(B * H * columns * D) : new Float32Array(B * H * columns * D);
+      const v = int8 ? new Int8Array(B * H * D * columns) : new Float32Array(B * H * D * columns);
       if (kOld !== undefined && vOld !== undefined && keep > 0) {
         for (let bh = 0; bh < B * H; bh++) k.set(kOld.subarray(bh * old * D, (bh * old + keep) * D), bh * columns * D);
         for (let r = 0; r < B * H * D; r++) v.set(vOld.subarray(r * old, r * old + keep), r * columns);
       }
       this.ownKeys[l] = k;
       this.ownValues[l] = v;
-      this.ownKeyTensors[l] = new this.ort.Tensor("float32", k, [B, H, columns, D]);
-      this.ownValueTensors[l] = new this.ort.Tensor("float32", v, [B, H, D, columns]);
+      this.ownKeyTensors[l] = new this.ort.Tensor(type, k, [B, H, columns, D]);
+      this.ownValueTensors[l] = new this.ort.Tensor(type, v, [B, H, D, columns]);
+      if (!int8) continue;
+      const scales = [this.ownKeyScales, this.ownValueScales].map((list) => {
+        const before = list[l];
+        const now = new Float32Array(B * H * columns);
+        if (before !== undefined && keep > 0) for (let bh = 0; bh < B * H; bh++) now.set(before.subarray(bh * old, bh * old + keep), bh * columns);
+        list[l] = now;
+        return now;
+      });
+      this.ownKeyScaleTensors[l] = new this.ort.Tensor("float32", scales[0]!, [B, H, columns, 1]);
+      this.ownValueScaleTensors[l] = new this.ort.Tensor("float32", scales[1]!, [B, H, 1, columns]);
     }
     this.columns = columns;
   }
@@ -184,6 +217,19 @@ export class OnnxKvCache implements StepCache {
     const k = this.ownKeys[l]!;
     const v = this.ownValues[l]!;
     const at = this.rowLength[b]!;
+    if (this.format === "int8") {
+      const kScales = this.ownKeyScales[l]!;
+      const vScales = this.ownValueScales[l]!;
+      for (let j = 0; j < n; j++) {
+        const src = (from * S + j) * H * D;
+        for (let h = 0; h < H; h++) {
+          const column = (b * H + h) * M + at + j;
+          kScales[column] = quantizeColumn(newKeys, src + h * D, D, k, column * D, 1);
+          vScales[column] = quantizeColumn(newValues, src + h * D, D, v, (b * H + h) * D * M + at + j, M);
+        }
+      }
+      return;
+    }
     for (let j = 0; j < n; j++) {
       const src = (from * S + j) * H * D;
       for (let h = 0; h < H; h++) {
@@ -214,6 +260,37 @@ export class OnnxKvCache implements StepCache {
     this.prefixLength = n;
   }
 
+  /**
+   * The own-column feeds of every layer (own_keys_l, own_values_t_l, and the int8 scales): the
+   * whole batch, or only `row` as a batch of one (views of the row's block, no copy).
+   */
+  ownFeeds(row?: number): Record<string, OrtTensor> {
+    const feeds: Record<string, OrtTensor> = {};
+    const int8 = this.format === "int8";
+    if (row === undefined) {
+      for (let l = 0; l < this.layers; l++) {
+        feeds[IO.ownKeys(l)] = this.ownKeyTensors[l]!;
+        feeds[IO.ownValues(l)] = this.ownValueTensors[l]!;
+        if (!int8) continue;
+        feeds[IO.ownKeyScales(l)] = this.ownKeyScaleTensors[l]!;
+        feeds[IO.ownValueScales(l)] = this.ownValueScaleTensors[l]!;
+      }
+      return feeds;
+    }
+    if (!Number.isInteger(row) || row < 0 || row >= this.batch) throw new ModelUsageError(`ownFeeds: row ${row} is outside the batch (0..${this.batch - 1})`);
+    const { kvHeads: H, headDim: D, columns: M } = this;
+    const type = int8 ? "int8" : "float32";
+    const block = H * M * D;
+    for (let l = 0; l < this.layers; l++) {
+      feeds[IO.ownKeys(l)] = new this.ort.Tensor(type, this.ownKeys[l]!.subarray(row * block, (row + 1) * block), [1, H, M, D]);
+      feeds[IO.ownValues(l)] = new this.ort.Tensor(type, this.ownValues[l]!.subarray(row * block, (row + 1) * block), [1, H, D, M]);
+      if (!int8) continue;
+      feeds[IO.ownKeyScales(l)] = new this.ort.Tensor("float32", this.ownKeyScales[l]!.subarray(row * H * M, (row + 1) * H * M), [1, H, M, 1]);
+      feeds[IO.ownValueScales(l)] = new this.ort.Tensor("float32", this.ownValueScales[l]!.subarray(row * H * M, (row + 1) * H * M), [1, H, 1, M]);
+    }
+    return feeds;
+  }
+
   /** Takes another cache's prefix (kept rows). */
   sharePrefix(from: OnnxKvCache): void {
     this.prefixLength = from.prefixLength;
@@ -233,12 +310,35 @@ export class OnnxKvCache implements StepCache {
     this.ownValues = [];
     this.ownKeyTensors = [];
     this.ownValueTensors = [];
+    this.ownKeyScales = [];
+    this.ownValueScales = [];
+    this.ownKeyScaleTensors = [];
+    this.ownValueScaleTensors = [];
     this.prefixKeyTensors = [];
     this.prefixValueTensors = [];
   }
 }
 
-/** The ONNX Runtime decoder behind the engine's seam. */
+/**
+ * Symmetric 8-bit quantization of D values (src[from + d]) into out[to + d·stride]; returns the
+ * scale, absmax / 127 (0 for an all-zero column, whose codes are then 0).
+ */
+function quantizeColumn(src: Float32Array, from: number, D: number, out: Float32Array | Int8Array, to: number, stride: number): number {
+  let max = 0;
+  for (let d = 0; d < D; d++) max = Math.max(max, Math.abs(src[from + d]!));
+  const scale = max / 127;
+  const inverse = scale > 0 ? 1 / scale : 0;
+  for (let d = 0; d < D; d++) out[to + d * stride] = Math.round(src[from + d]! * inverse);
+  return scale;
+}
+
+function parseKv(value: string | undefined): KvFormat {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "" || v === "f32") return "f32";
+  if (v === "int8") return "int8";
+  throw new ModelUsageError(`environment variable ${ONNX_KV_ENV}: unknown KV-cache format "${value}"; expected f32 or int8`);
+}
+
 function parseWeights(value: string | undefined): WeightFormat {
   const v = (value ?? "").trim().toLowerCase();
   if (v === "" || v === "f32") return "f32";
@@ -278,6 +378,8 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
   /** Intra-op threads the session runs with. */
   readonly threads: number;
   private readonly chunk: number;
+  /** Storage of the caches' own columns (the graph was built for it). */
+  readonly kvCache: KvFormat;
   /** Reused logits buffers by batch size. */
   private logitsBuffers = new Map<number, { data: Float32Array; tensor: OrtTensor }>();
 
@@ -289,8 +391,10 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     threads: number,
     chunk: number,
     device: string,
+    kvCache: KvFormat,
   ) {
     this.device = device;
+    this.kvCache = kvCache;
     this.name = name;
     this.config = config;
     this.threads = threads;
@@ -299,12 +403,20 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
 
   /** Builds the graph from a tfjs decoder's weights and opens a session on it. */
   static async fromDecoder(model: DecoderModel, options: OnnxOptions = {}): Promise<OnnxStepModel> {
-    const weights = options.weights ?? parseWeights(process.env[ONNX_WEIGHTS_ENV]);
-    const graph = buildDecoderGraph(model.config, hostWeights(model), model.name, { weights });
-    return OnnxStepModel.fromGraph(graph, model.name, model.config, options);
+    return OnnxStepModel.fromHostWeights(model.config, hostWeights(model), model.name, options);
   }
 
+  /** Builds the graph from host weights (the tfjs decoder's layout, graph.ts's HostWeights) and opens a session on it. */
+  static async fromHostWeights(config: DecoderConfig, weights: HostWeights, name: string, options: OnnxOptions = {}): Promise<OnnxStepModel> {
+    const format = options.weights ?? parseWeights(process.env[ONNX_WEIGHTS_ENV]);
+    const kvCache = options.kvCache ?? parseKv(process.env[ONNX_KV_ENV]);
+    const graph = buildDecoderGraph(config, weights, name, { weights: format, kvCache });
+    return OnnxStepModel.fromGraph(graph, name, config, { ...options, kvCache });
+  }
+
+  /** Opens a session on a graph from buildDecoderGraph; `options.kvCache` must be the format it was built with. */
   static async fromGraph(graph: Uint8Array, name: string, config: DecoderConfig, options: OnnxOptions = {}): Promise<OnnxStepModel> {
+    const kvCache = options.kvCache ?? parseKv(process.env[ONNX_KV_ENV]);
     const { ort, native } = await loadOnnxRuntime();
     const envThreads = Number(process.env[ONNX_THREADS_ENV] ?? "");
     const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
@@ -320,12 +432,12 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
       }
       return session;
     };
-    if (provider === "cpu") return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu");
+    if (provider === "cpu") return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu", kvCache);
     try {
-      return new OnnxStepModel(ort, open("cuda"), name, config, threads, options.chunk ?? 64, "cuda");
+      return new OnnxStepModel(ort, open("cuda"), name, config, threads, options.chunk ?? 64, "cuda", kvCache);
     } catch (error) {
       if (provider === "cuda") throw new ModelUsageError(`ONNX Runtime's CUDA execution provider did not start (${(error as Error).message.split("\n")[0]}); bench/engine/gpu.sh installs its CUDA binaries`);
-      return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu");
+      return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu", kvCache);
     }
   }
 
@@ -333,7 +445,7 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     if (!Number.isInteger(batch) || batch < 1) throw new ModelUsageError(`createCache: batch must be a positive integer, got ${batch}`);
     if (!Number.isInteger(capacity) || capacity < 1) throw new ModelUsageError(`createCache: capacity must be a positive integer, got ${capacity}`);
     const { layers, kvHeads, headDim } = this.config;
-    const cache = new OnnxKvCache(this.ort, batch, capacity, layers, kvHeads, headDim, this.chunk);
+    const cache = new OnnxKvCache(this.ort, batch, capacity, layers, kvHeads, headDim, this.chunk, this.kvCache);
     cache.reserve(1);
     return cache;
   }
@@ -383,7 +495,7 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     for (let r = 0; r < R; r++)
       if (!Number.isInteger(rows[r]) || rows[r]! < 0 || rows[r]! >= cache.batch) throw new ModelUsageError(`keepRows: row ${rows[r]} is outside the batch (0..${cache.batch - 1})`);
     const { layers, kvHeads: H, headDim: D } = this.config;
-    const kept = new OnnxKvCache(this.ort, R, cache.capacity, layers, H, D, this.chunk);
+    const kept = new OnnxKvCache(this.ort, R, cache.capacity, layers, H, D, this.chunk, cache.format);
     for (let r = 0; r < R; r++) kept.rowLength[r] = cache.rowLength[rows[r]!]!;
     kept.sharePrefix(cache);
     const M = cache.columns;
@@ -394,6 +506,11 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
         const from = rows[r]! * block;
         kept.ownKeys[l]!.set(cache.ownKeys[l]!.subarray(from, from + block), r * block);
         kept.ownValues[l]!.set(cache.ownValues[l]!.subarray(from, from + block), r * block);
+        if (cache.format !== "int8") continue;
+        const scaleBlock = H * M;
+        const at = rows[r]! * scaleBlock;
+        kept.ownKeyScales[l]!.set(cache.ownKeyScales[l]!.subarray(at, at + scaleBlock), r * scaleBlock);
+        kept.ownValueScales[l]!.set(cache.ownValueScales[l]!.subarray(at, at + scaleBlock), r * scaleBlock);
       }
     cache.dispose();
     return kept;
@@ -438,9 +555,8 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     const fetches: Record<string, OrtTensor> = { [IO.logits]: logits.tensor };
     const keys: Float32Array[] = [];
     const values: Float32Array[] = [];
+    Object.assign(feeds, cache.ownFeeds());
     for (let l = 0; l < layers; l++) {
-      feeds[IO.ownKeys(l)] = cache.ownKeyTensors[l]!;
-      feeds[IO.ownValues(l)] = cache.ownValueTensors[l]!;
       feeds[IO.prefixKeys(l)] = cache.prefixKeyTensors[l]!;
       feeds[IO.prefixValues(l)] = cache.prefixValueTensors[l]!;
       keys.push(new Float32Array(B * S * kvHeads * D));
@@ -457,6 +573,11 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
       for (let b = 0; b < B; b++) cache.rowLength[b]! += counts[b]!;
     }
     return { logits: logits.data, keys, values };
+  }
+
+  /** A token tree's logits after row `row`'s past in one run, nothing written (probe.ts; StepModel.probe). */
+  probe(cache: OnnxKvCache, row: number, tokens: Int32Array, parents: Int32Array, position: number): Float32Array {
+    return runProbe(this.ort, this.session, this.config, cache, row, tokens, parents, position);
   }
 
   private logitsFor(B: number): { data: Float32Array; tensor: OrtTensor } {

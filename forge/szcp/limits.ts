@@ -49,6 +49,10 @@ export const SZCP_LIMITS = {
   maxChoiceBytes: 4_096,
   /** UTF-16 code units of a zone's `constraint.pattern` (a regex). */
   maxRegexLength: 4_096,
+  /** UTF-16 code units of a json_schema zone's `constraint.schema` (its JSON text). */
+  maxJsonSchemaLength: 65_536,
+  /** UTF-16 code units of a json_schema zone's derived `constraint.pattern` (forge/szcp/json-schema.ts). */
+  maxJsonSchemaPatternLength: 65_536,
 } as const;
 
 export type SzcpLimitName = keyof typeof SZCP_LIMITS;

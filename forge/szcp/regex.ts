@@ -77,11 +77,11 @@ export type RegexNode =
 
 const utf8 = new TextEncoder();
 
-/** Parse `pattern` and build its NFA; throws RegexError. */
-export function compileRegex(pattern: string): ByteNfa {
+/** Parse `pattern` and build its NFA; throws RegexError. `maxLength`: a larger bound for derived regexes (json_schema zones, forge/szcp/json-schema.ts). */
+export function compileRegex(pattern: string, maxLength: number = REGEX_LIMITS.maxPatternLength): ByteNfa {
   if (typeof pattern !== "string") throw new RegexError("a regex must be a string", 0);
-  if (pattern.length > REGEX_LIMITS.maxPatternLength)
-    throw new RegexError(`the regex has ${pattern.length} characters, over REGEX_LIMITS.maxPatternLength = ${REGEX_LIMITS.maxPatternLength}`, 0);
+  if (pattern.length > maxLength)
+    throw new RegexError(`the regex has ${pattern.length} characters, over ${maxLength === REGEX_LIMITS.maxPatternLength ? "REGEX_LIMITS.maxPatternLength" : "the limit"} = ${maxLength}`, 0);
   const ast = new Parser(pattern).parseAll();
   const b = new NfaBuilder();
   const [s, e] = b.build(ast, 0);
@@ -118,8 +118,9 @@ export function literalNode(text: string): RegexNode {
 }
 
 /** `first` followed by one of `ends` (literal strings): the whole zone a constraint admits. */
-export function compileWithEnds(constraint: { kind: "regex"; pattern: string } | { kind: "choices"; choices: readonly string[] }, ends: readonly string[]): ByteNfa {
-  const body = constraint.kind === "regex" ? new Parser(constraint.pattern).parseAll() : (checkChoices(constraint.choices), { kind: "alt", options: constraint.choices.map(literalNode) } as RegexNode);
+export function compileWithEnds(constraint: { kind: "regex" | "json_schema"; pattern: string } | { kind: "choices"; choices: readonly string[] }, ends: readonly string[]): ByteNfa {
+  // A json_schema zone applies its derived `pattern` exactly as a regex zone does.
+  const body = constraint.kind !== "choices" ? new Parser(constraint.pattern).parseAll() : (checkChoices(constraint.choices), { kind: "alt", options: constraint.choices.map(literalNode) } as RegexNode);
   const ast: RegexNode = { kind: "seq", items: [body, { kind: "alt", options: ends.map(literalNode) }] };
   const b = new NfaBuilder();
   const [s, e] = b.build(ast, 0);
@@ -357,11 +358,21 @@ class Parser {
   }
 }
 
-/** Any well-formed-looking UTF-8 sequence of 2–4 bytes (lead byte, then continuation bytes). */
+/**
+ * Any well-formed UTF-8 sequence of 2–4 bytes: one code point in U+0080..U+10FFFF, no
+ * overlong forms, no surrogates (Unicode Table 3-7), so a match always decodes to the
+ * characters the regex counted (a json_schema string's maxLength holds after decoding).
+ */
+const CONT = range(0x80, 0xbf);
 const NON_ASCII: Uint8Array[][] = [
-  [range(0xc2, 0xdf), range(0x80, 0xbf)],
-  [range(0xe0, 0xef), range(0x80, 0xbf), range(0x80, 0xbf)],
-  [range(0xf0, 0xf4), range(0x80, 0xbf), range(0x80, 0xbf), range(0x80, 0xbf)],
+  [range(0xc2, 0xdf), CONT],
+  [single(0xe0), range(0xa0, 0xbf), CONT],
+  [range(0xe1, 0xec), CONT, CONT],
+  [single(0xed), range(0x80, 0x9f), CONT],
+  [range(0xee, 0xef), CONT, CONT],
+  [single(0xf0), range(0x90, 0xbf), CONT, CONT],
+  [range(0xf1, 0xf3), CONT, CONT, CONT],
+  [single(0xf4), range(0x80, 0x8f), CONT, CONT],
 ];
 
 class NfaBuilder {

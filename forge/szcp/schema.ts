@@ -12,6 +12,7 @@ import { z } from "zod";
 import { END, SZCP_FORMAT, SZCP_VERSION } from "./format.js";
 import { jsonPath, type SzcpIssue } from "./errors.js";
 import { checkChoices, compileRegex, RegexError } from "./regex.js";
+import { compileJsonSchema, JsonSchemaError } from "./json-schema.js";
 import { RESERVED_EXTRACTION_NAMES, RESERVED_KEY_NAMES, SZCP_LIMITS, limitLabel, type SzcpLimitName } from "./limits.js";
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8");
@@ -100,7 +101,24 @@ export const zoneConstraintSchema = z.discriminatedUnion("kind", [
     choices: z.array(z.string().min(1).max(SZCP_LIMITS.maxChoiceBytes, over("maxChoiceBytes", "choice too long"))).min(1).max(SZCP_LIMITS.maxChoices, over("maxChoices", "too many choices")),
   }),
   z.strictObject({ kind: z.literal("regex"), pattern: z.string().max(SZCP_LIMITS.maxRegexLength, over("maxRegexLength", "regex too long")) }),
+  /** A JSON Schema (`schema`, its JSON text) and the regex derived from it (`pattern`, forge/szcp/json-schema.ts); the automata apply `pattern` as a regex zone's. */
+  z.strictObject({
+    kind: z.literal("json_schema"),
+    schema: z.string().max(SZCP_LIMITS.maxJsonSchemaLength, over("maxJsonSchemaLength", "JSON schema too long")),
+    pattern: z.string().max(SZCP_LIMITS.maxJsonSchemaPatternLength, over("maxJsonSchemaPatternLength", "derived regex too long")),
+  }),
 ]).superRefine((c, ctx) => {
+  if (c.kind === "json_schema") {
+    // The pattern is what the masks apply; it must be the schema's own, so an export's schema says what the zone really allowed.
+    try {
+      const derived = compileJsonSchema(c.schema).pattern;
+      if (derived !== c.pattern) ctx.addIssue({ code: "custom", message: "the pattern is not the regex derived from the schema (forge/szcp/json-schema.ts compileJsonSchema)", path: ["pattern"] });
+    } catch (e) {
+      if (!(e instanceof JsonSchemaError)) throw e;
+      ctx.addIssue({ code: "custom", message: `JSON schema ${e.message}`, path: ["schema"] });
+    }
+    return;
+  }
   try {
     if (c.kind === "choices") checkChoices(c.choices);
     else compileRegex(c.pattern);

@@ -118,7 +118,7 @@ function canonicalZone(z: SzcpZone): SzcpZone {
     zone: z.zone,
     repetition: z.repetition,
     // Only when set: a workflow without constraints keeps the JSON (and hash) it had before they existed.
-    ...(z.constraint ? { constraint: z.constraint.kind === "choices" ? { kind: "choices" as const, choices: z.constraint.choices.slice() } : { kind: "regex" as const, pattern: z.constraint.pattern } } : {}),
+    ...(z.constraint ? { constraint: z.constraint.kind === "choices" ? { kind: "choices" as const, choices: z.constraint.choices.slice() } : z.constraint.kind === "json_schema" ? { kind: "json_schema" as const, schema: z.constraint.schema, pattern: z.constraint.pattern } : { kind: "regex" as const, pattern: z.constraint.pattern } } : {}),
   };
 }
 

@@ -13,9 +13,12 @@ import { parseTemplate } from "../zcp/text.js";
 import { checkNesting } from "./toml.js";
 import { DEFAULT_MAX_GEN, type UdplConfig } from "./types.js";
 import { checkChoices, compileRegex, RegexError } from "../szcp/regex.js";
+import { compileJsonSchema, JsonSchemaError } from "../szcp/json-schema.js";
 import type { ZoneConstraint } from "../szcp/types.js";
 
-const BLOCK_FIELDS = ["text", "tags", "tagset", "repeats", "max_gen_tokens", "choices", "regex"];
+const BLOCK_FIELDS = ["text", "tags", "tagset", "repeats", "max_gen_tokens", "choices", "regex", "json_schema"];
+/** The fields that constrain a block's last zone; a block has at most one. */
+const CONSTRAINT_FIELDS = ["choices", "regex", "json_schema"] as const;
 const PLACEHOLDER_FIELDS = ["name", "type", "arguments"];
 const PLACEHOLDER_TYPES: Record<string, PlaceholderType> = {
   standard: "standard",
@@ -78,14 +81,7 @@ function validateBlock(
   const placeholders: Record<string, PlaceholderSpec> = Object.create(null);
   for (const [key, value] of Object.entries(raw)) {
     if (isTable(value)) placeholders[key] = validatePlaceholder(key, value, [...at, key], ctx, where);
-    else if (key === "json_schema") {
-      ctx.fail([...at, key], "json_schema is not supported: no JSON-Schema-to-grammar compiler runs here (XGrammar, llguidance and outlines-core are not installed)", {
-        ...where,
-        expected: "choices = [...] or regex = '...'",
-        found: "json_schema",
-        hint: "describe the JSON shape with a regex, e.g. regex = '\\{\"answer\": \"(yes|no)\"\\}'",
-      });
-    } else if (!BLOCK_FIELDS.includes(key)) {
+    else if (!BLOCK_FIELDS.includes(key)) {
       const guess = suggest(key, BLOCK_FIELDS);
       ctx.fail([...at, key], `unknown block field "${cut(key)}"`, {
         ...where,
@@ -150,7 +146,7 @@ function validateBlock(
 }
 
 /**
- * `choices = [...]` or `regex = '...'`: what the block's last zone may generate
+ * `choices = [...]`, `regex = '...'` or `json_schema = '''{…}'''`: what the block's last zone may generate
  * (docs/language.md#constrained-zones). That zone must be left to generation (its closing
  * token not in the text), and a choice may not hold a trigger pattern (it would fire inside
  * the answer).
@@ -163,10 +159,11 @@ function validateConstraint(
   at: PathSegment[],
   where: { sequence: string; block: number },
 ): ZoneConstraint | null {
-  if (raw.choices === undefined && raw.regex === undefined) return null;
-  if (raw.choices !== undefined && raw.regex !== undefined)
-    ctx.fail([...at, "regex"], "a block has at most one of choices and regex", { ...where, expected: "choices or regex", found: "both" });
-  const key = raw.choices !== undefined ? "choices" : "regex";
+  const present = CONSTRAINT_FIELDS.filter((k) => raw[k] !== undefined);
+  if (present.length === 0) return null;
+  if (present.length > 1)
+    ctx.fail([...at, present[1]!], `a block has at most one of choices, regex and json_schema`, { ...where, expected: "one of choices, regex, json_schema", found: present.join(" and ") });
+  const key = present[0]!;
   if (closed) {
     const last = patterns.zoneTokens[patterns.zoneTokens.length - 1]!;
     ctx.fail([...at, key], `${key} constrains the block's last zone, but the text closes it with ${JSON.stringify(last)}, so nothing is generated there`, {
@@ -200,6 +197,7 @@ function validateConstraint(
     });
     return { kind: "choices", choices: choices.slice() };
   }
+  if (key === "json_schema") return validateJsonSchema(raw.json_schema, ctx, at, where);
   const pattern = raw.regex;
   if (typeof pattern !== "string") ctx.fail([...at, "regex"], "regex must be a string", { ...where, expected: "regex = '…' (a TOML literal string keeps backslashes)", found: describeValue(pattern) });
   try {
@@ -214,6 +212,31 @@ function validateConstraint(
     });
   }
   return { kind: "regex", pattern };
+}
+
+/**
+ * `json_schema = '''{…}'''`: a JSON Schema (as JSON text) compiled to a regex by
+ * forge/szcp/json-schema.ts; the zone carries both, and the automata apply the regex.
+ */
+function validateJsonSchema(source: unknown, ctx: LintContext, at: PathSegment[], where: { sequence: string; block: number }): ZoneConstraint {
+  if (typeof source !== "string")
+    ctx.fail([...at, "json_schema"], "json_schema must be a string holding the schema's JSON", {
+      ...where,
+      expected: "json_schema = '''{\"type\": \"object\", …}''' (a TOML literal string keeps backslashes)",
+      found: describeValue(source),
+    });
+  try {
+    const { schema, pattern } = compileJsonSchema(source);
+    return { kind: "json_schema", schema, pattern };
+  } catch (e) {
+    if (!(e instanceof JsonSchemaError)) throw e;
+    const keyword = e.pointer.split("/").pop();
+    return ctx.fail([...at, "json_schema"], `json_schema at ${e.pointer}: ${e.reason}`, {
+      ...where,
+      expected: "the json_schema subset of docs/language.md#constrained-zones",
+      found: e.pointer === "#" ? "the schema" : `${JSON.stringify(keyword)} at ${e.pointer}`,
+    });
+  }
 }
 
 /** Counts a block's zones (repetitions included) against `UDPL_LIMITS.maxZones`, before they are made. */

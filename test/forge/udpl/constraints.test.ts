@@ -56,7 +56,7 @@ regex = '\\d{1,3}'
   });
 
   const cases: Array<[string, string, string, RegExp]> = [
-    ["both keys", `choices = ["a"]\nregex = 'a'`, "regex", /at most one of choices and regex/],
+    ["both keys", `choices = ["a"]\nregex = 'a'`, "regex", /at most one of choices, regex and json_schema/],
     ["an empty list", `choices = []`, "choices", /non-empty list/],
     ["a duplicate", `choices = ["a", "b", "a"]`, `"a"]`, /choice 2 \("a"\) appears twice/],
     ["an empty choice", `choices = ["a", ""]`, `""`, /choice 1 must be a non-empty string/],
@@ -64,7 +64,7 @@ regex = '\\d{1,3}'
     ["a trigger in a choice", `choices = ["ok", "go [J] now"]`, `"go [J] now"`, /contains the trigger pattern "\[J\]"/],
     ["a regex that does not compile", `regex = 'a(b'`, "regex", /the regex does not compile: unclosed \( at offset 1/],
     ["a regex that is not a string", `regex = 3`, "regex", /regex must be a string/],
-    ["json_schema", `json_schema = '{}'`, "json_schema", /json_schema is not supported/],
+    ["json_schema allowing any value", `json_schema = '{}'`, "json_schema", /json_schema at #: a schema that allows any value has no bounded regex/],
   ];
   for (const [name, line, needle, message] of cases) {
     it(`refuses ${name}, at the key`, () => {

@@ -18,7 +18,7 @@
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
-import { expScalar, samplerKernel, type SamplerKernel } from "./kernel.js";
+import { EXP, expScalar, samplerKernel, type SamplerKernel } from "./kernel.js";
 
 const f32 = Math.fround;
 /** Largest float32 below 1 (the tensor sampler's clamp of the uniform). */
@@ -27,6 +27,8 @@ const U_MAX = f32(0.99999994);
 const NEGLIGIBLE_BELOW = 17.5;
 /** Up to this width top-k keeps a heap of the best k; above it, the negligible-token cut. */
 const HEAP_WIDTH = 64;
+/** Plain rows per samplePlain call: the kernel's cumscale8 runs two groups of four chains. */
+const PLAIN_GROUP = 8;
 
 /**
  * Sample one token per row of `logits` (row-major [batch × vocab] float32; batch =
@@ -55,9 +57,9 @@ export function sampleTokensHost(
   const tokens = out ?? new Int32Array(batch);
   if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
   const rows = new RowSampler(vocab);
-  // Plain temperature rows go four at a time through the SIMD module (their cumulative sums
-  // run in the four lanes of one vector); greedy and filtered rows one by one.
-  const group: PlainRow[] = [];
+  // Plain temperature rows go eight at a time through the SIMD module (their cumulative sums
+  // run in the four lanes of two vectors); greedy and filtered rows one by one.
+  const group = rows.group;
   for (let b = 0; b < batch; b++) {
     const sampling = shared ?? resolveSampling((options as readonly SamplingOptions[])[b]!, vocab);
     if (sampling.greedy) {
@@ -67,21 +69,25 @@ export function sampleTokensHost(
     }
     const u = f32(Math.min(Math.max(counterUniform(seed, instances[b]!, steps[b]!), 1e-12), U_MAX));
     if (sampling.topK === null && sampling.topP === null && rows.grouped) {
-      group.push({ row: b, u, temperature: sampling.temperature });
-      if (group.length === 4) rows.samplePlain4(logits, group.splice(0), tokens);
+      group.row[group.size] = b;
+      group.u[group.size] = u;
+      group.temperature[group.size] = sampling.temperature;
+      if (++group.size === PLAIN_GROUP) rows.samplePlain(logits, tokens);
       continue;
     }
     rows.load(logits, b * vocab);
     tokens[b] = rows.sample(sampling, u);
   }
-  if (group.length > 0) rows.samplePlain4(logits, group, tokens);
+  if (group.size > 0) rows.samplePlain(logits, tokens);
   return tokens;
 }
 
-interface PlainRow {
-  row: number;
-  u: number;
-  temperature: number;
+/** Up to PLAIN_GROUP plain (temperature-only) rows waiting for samplePlain. */
+interface PlainGroup {
+  size: number;
+  row: Int32Array;
+  u: Float64Array;
+  temperature: Float64Array;
 }
 
 let kernelEnabled = true;
@@ -107,16 +113,25 @@ class RowSampler {
   private bits!: Uint32Array;
   /** Floats per row region (n rounded up to whole lanes, plus room for padding). */
   private readonly stride: number;
-  /** Whether samplePlain4 is available (the SIMD module is). */
+  /** Whether samplePlain is available (the SIMD module is). */
   readonly grouped: boolean;
+  /** The plain rows waiting for samplePlain. */
+  readonly group: PlainGroup = {
+    size: 0, row: new Int32Array(PLAIN_GROUP), u: new Float64Array(PLAIN_GROUP), temperature: new Float64Array(PLAIN_GROUP),
+  };
+  private readonly scales = new Float64Array(PLAIN_GROUP);
+  /** Element offset of rowrange's smallest value (past the rows and their sums). */
+  private readonly lowest: number;
 
   constructor(n: number) {
     this.n = n;
     const stride = (this.stride = (n + 7) & ~3); // room for 4 lanes of padding past n
     this.grouped = this.kernel !== null;
     this.at = { x: 0, e: 0, c: 0 };
-    // Regions 0..3 hold a group's rows, then their interleaved cumulative sums (4 regions' worth).
-    const bytes = 8 * stride * 4;
+    // Regions 0..7 hold a group's rows, then their cumulative sums (interleaved by four: 4
+    // regions' worth per four rows), then one float for rowrange.
+    this.lowest = 2 * PLAIN_GROUP * stride;
+    const bytes = (this.lowest + 4) * 4;
     if (this.kernel) {
       const memory = this.kernel.memory;
       if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
@@ -133,18 +148,23 @@ class RowSampler {
   }
 
   /**
-   * Up to four plain (temperature-only) rows: each row's softmax in its own region (in place),
-   * then the four cumulative sums at once, interleaved (sums[4i + r]), then each row's search.
-   * Missing rows of a short group run on zeros at scale 0 and are not read.
+   * The waiting plain (temperature-only) rows, up to eight: each row's softmax in its own
+   * region (in place), then the eight cumulative sums at once, interleaved by four (row r's
+   * sum i at sums + 16·stride·(r >> 2) + 4i + (r & 3)), then each row's search. Missing rows
+   * of a short group run on zeros at scale 0 and are not read. Empties the group.
    */
-  samplePlain4(logits: Float32Array, group: PlainRow[], tokens: Int32Array): void {
+  samplePlain(logits: Float32Array, tokens: Int32Array): void {
     const k = this.kernel!;
     const x = this.mem;
     const n = this.n;
     const n4 = n & ~3;
     const stride = this.stride;
-    const scales = [0, 0, 0, 0];
-    group.forEach(({ row, temperature }, r) => {
+    const group = this.group;
+    const scales = this.scales;
+    const lowest = this.lowest;
+    for (let r = 0; r < group.size; r++) {
+      const row = group.row[r]!;
+      const temperature = group.temperature[r]!;
       const at = r * stride;
       x.set(logits.subarray(row * n, (row + 1) * n), at);
       if (temperature !== 1) {
@@ -152,34 +172,43 @@ class RowSampler {
         k.divide(at * 4, n4, t);
         for (let i = n4; i < n; i++) x[at + i] = f32(x[at + i]! / t);
       }
-      const max = k.rowmax(at * 4, n);
-      let sum = k.expsum(at * 4, at * 4, n4, max);
+      const max = k.rowrange(at * 4, n, lowest * 4);
+      // No lane can fall below the denormal cutoff: the cheaper loop gives the same values.
+      let sum = f32(x[lowest]! - max) >= EXP.denormCutoff ? k.expsumNear(at * 4, at * 4, n4, max) : k.expsum(at * 4, at * 4, n4, max);
       for (let i = n4; i < n; i++) {
         const v = expScalar(x[at + i]! - max);
         x[at + i] = v;
         sum = f32(sum + v);
       }
       scales[r] = f32(1 / sum);
-    });
-    for (let r = group.length; r < 4; r++) x.fill(0, r * stride, r * stride + n);
-    const sums = 4 * stride;
-    if (n4 > 0) k.cumscale4(0, stride * 4, sums * 4, n4, scales[0]!, scales[1]!, scales[2]!, scales[3]!);
-    group.forEach(({ row, u }, r) => {
+    }
+    for (let r = group.size; r < PLAIN_GROUP; r++) {
+      x.fill(0, r * stride, r * stride + n);
+      scales[r] = 0;
+    }
+    const sums = PLAIN_GROUP * stride;
+    if (n4 > 0) {
+      const s = scales;
+      k.cumscale8(0, stride * 4, sums * 4, 16 * stride, n4, s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!, s[6]!, s[7]!);
+    }
+    for (let r = 0; r < group.size; r++) {
+      const at = sums + 4 * stride * (r >> 2) + (r & 3); // row r's sum i at at + 4i
       // The last n mod 4 sums of the chain, as cumscale would continue it.
       for (let i = n4; i < n; i++) {
         const p = f32(x[r * stride + i]! * scales[r]!);
-        x[sums + 4 * i + r] = i === 0 ? p : f32(p + x[sums + 4 * (i - 1) + r]!);
+        x[at + 4 * i] = i === 0 ? p : f32(p + x[at + 4 * (i - 1)]!);
       }
-      const target = f32(u * x[sums + 4 * (n - 1) + r]!);
+      const target = f32(group.u[r]! * x[at + 4 * (n - 1)]!);
       let lo = 0;
       let hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (x[sums + 4 * mid + r]! < target) lo = mid + 1;
+        if (x[at + 4 * mid]! < target) lo = mid + 1;
         else hi = mid;
       }
-      tokens[row] = Math.min(lo, n - 1);
-    });
+      tokens[group.row[r]!] = Math.min(lo, n - 1);
+    }
+    group.size = 0;
   }
 
   argmax(): number {

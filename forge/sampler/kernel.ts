@@ -57,20 +57,27 @@ export interface SamplerKernel {
   memory: WebAssembly.Memory;
   /** Largest of n float32 at byte address `ptr` (n ≥ 1; NaN-free: lanes use pmax, as XNNPACK's rmax does). */
   rowmax(ptr: number, n: number): number;
+  /** rowmax that also stores the row's smallest value (float32) at byte address `out`. */
+  rowrange(ptr: number, n: number, out: number): number;
   /** Index of the first largest of n float32 (tfjs ArgMax: strict >). */
   argmax(ptr: number, n: number): number;
   /** x[i] /= t in place for the first n4 (a multiple of 4) float32. */
   divide(ptr: number, n4: number, t: number): void;
   /** dst[i] = exp(src[i] − max) for the first n4 (a multiple of 4); returns the lanes' reduced sum. */
   expsum(src: number, dst: number, n4: number, max: number): number;
+  /** expsum for rows whose every x − max is at least EXP.denormCutoff (same results there, faster). */
+  expsumNear(src: number, dst: number, n4: number, max: number): number;
   /** dst[i] = Σ_{j ≤ i} (src[j] · scale) in order, float32 (n ≥ 1); returns dst[n − 1]. */
   cumscale(src: number, dst: number, n: number, scale: number): number;
   /**
-   * cumscale for four rows at once (rows at src + r·stride bytes, scales s0..s3), their
-   * first n4 (a multiple of 4) sums interleaved: dst[4i + r]. The four chains run in the
-   * lanes of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each other.
+   * cumscale for eight rows at once (row r at src + r·stride bytes, scales s0..s7), their
+   * first n4 (a multiple of 4) sums interleaved by four: rows 0–3 at dst (dst[4i + r]),
+   * rows 4–7 at dst + dstStride bytes. See cumscaleGroupsFn.
    */
-  cumscale4(src: number, stride: number, dst: number, n4: number, s0: number, s1: number, s2: number, s3: number): void;
+  cumscale8(
+    src: number, stride: number, dst: number, dstStride: number, n4: number,
+    s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, s6: number, s7: number,
+  ): void;
 }
 
 // ---- a minimal WebAssembly assembler -------------------------------------------------------
@@ -113,6 +120,7 @@ const f32Bytes = (x: number): number[] => [...new Uint8Array(new Float32Array([x
 const op = {
   get: (i: number) => [0x20, ...uleb(i)],
   set: (i: number) => [0x21, ...uleb(i)],
+  tee: (i: number) => [0x22, ...uleb(i)],
   i32: (n: number) => [0x41, ...sleb(n)],
   f32: (x: number) => [0x43, ...f32Bytes(x)],
   i32Add: [0x6a],
@@ -123,6 +131,7 @@ const op = {
   f32Div: [0x95],
   f32Gt: [0x5e],
   f32Max: [0x97],
+  f32Min: [0x96],
   f32Load: [0x2a, 2, 0],
   f32Store: [0x38, 2, 0],
   block: [0x02, 0x40],
@@ -153,6 +162,7 @@ const v = {
   sub: op.simd(0xe5),
   mul: op.simd(0xe6),
   div: op.simd(0xe7),
+  pmin: op.simd(0xea),
   pmax: op.simd(0xeb),
 };
 
@@ -178,7 +188,12 @@ interface Fn {
   body: number[];
 }
 
-function expsumFn(): Fn {
+/**
+ * `cutoff`: whether lanes below XNNPACK's denormal cutoff are zeroed. Without it (expsumNear)
+ * the arithmetic is the same for every x − max ≥ the cutoff, two instructions fewer per four
+ * elements; the caller checks the row's range first (rowrange).
+ */
+function expsumFn(cutoff: boolean): Fn {
   // params: 0 src, 1 dst, 2 n4, 3 max; locals: 4 i, 5 vmax, 6 vx, 7 vn, 8 vs, 9 vt, 10 vp, 11 vf, 12 vacc, 13 n16
   const [src, dst, n4, max, i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   // The polynomial's constants, splat once into locals 14… (not rebuilt per iteration).
@@ -198,12 +213,12 @@ function expsumFn(): Fn {
     ...poly(EXP.c3), ...poly(EXP.c2), ...poly(EXP.c1),
     ...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt),
     ...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf),
-    ...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf),
+    ...(cutoff ? [...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf)] : []),
     ...addr(dst, i), ...op.get(vf), ...v.storeAt(at),
     ...op.get(vacc), ...op.get(vf), ...v.add, ...op.set(vacc),
   ];
   return {
-    name: "expsum",
+    name: cutoff ? "expsum" : "expsumNear",
     params: [I32, I32, I32, F32],
     results: [F32],
     locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32, ...constants.map(() => V128)],
@@ -240,61 +255,104 @@ function cumscaleFn(): Fn {
   };
 }
 
-function cumscale4Fn(): Fn {
-  // params: 0 src, 1 stride, 2 dst, 3 n4, 4..7 scales; locals: 8 i, 9 vscale, 10 c, 11..14 a0..a3, 15..18 t0..t3
-  const [src, stride, dst, n4, i, vscale, c] = [0, 1, 2, 3, 8, 9, 10];
-  const a = [11, 12, 13, 14];
-  const t = [15, 16, 17, 18];
-  const loadRow = (r: number) => [...op.get(src), ...op.get(stride), ...op.i32(r), 0x6c /* i32.mul */, ...op.i32Add, ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...v.load, ...op.set(a[r]!)];
-  const shuffle = (x: number, y: number, lanes: [number, number, number, number], out: number) => [...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.set(out)];
-  // Column j (element i + j of the four rows) → c += column · scale; dst[4(i + j) + r] = c.
-  const column = (x: number, y: number, lanes: [number, number, number, number], j: number) => [
-    ...op.get(dst), ...op.get(i), ...op.i32(j), ...op.i32Add, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
-    ...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.get(vscale), ...v.mul, ...op.get(c), ...v.add, ...op.set(c),
-    ...op.get(c), ...v.store,
+/**
+ * cumscale for 4·groups rows at once (row r at src + r·stride bytes, scale r in params
+ * 4…), their first n4 (a multiple of 4) sums interleaved by group: group g's sums at
+ * dst + g·dstStride bytes, dst[4i + r] for its rows r = 0..3. Each group's four chains run in
+ * the lanes of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each
+ * other; the groups' chains are independent too, so the core overlaps them.
+ */
+function cumscaleGroupsFn(groups: number): Fn {
+  // params: 0 src, 1 stride, 2 dst, 3 dstStride, 4 n4, 5.. scales; locals: i, a0..a3, t0..t3, (vscale, c) per group
+  const [src, stride, dst, dstStride, n4] = [0, 1, 2, 3, 4];
+  const p = 5 + 4 * groups;
+  const i = p;
+  const a = [p + 1, p + 2, p + 3, p + 4];
+  const t = [p + 5, p + 6, p + 7, p + 8];
+  const vscale = (g: number) => p + 9 + 2 * g;
+  const c = (g: number) => p + 10 + 2 * g;
+  const loadRow = (g: number, r: number) => [
+    ...op.get(src), ...op.get(stride), ...op.i32(4 * g + r), 0x6c /* i32.mul */, ...op.i32Add, ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add,
+    ...v.load, ...op.set(a[r]!),
   ];
+  const shuffle = (x: number, y: number, lanes: [number, number, number, number], out: number) => [...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.set(out)];
+  // Column j (element i + j of the group's four rows) → c += column · scale; dst[4(i + j) + r] = c.
+  const column = (g: number, x: number, y: number, lanes: [number, number, number, number], j: number) => [
+    ...op.get(dst), ...op.get(dstStride), ...op.i32(g), 0x6c /* i32.mul */, ...op.i32Add,
+    ...op.get(i), ...op.i32(j), ...op.i32Add, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
+    ...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.get(vscale(g)), ...v.mul, ...op.get(c(g)), ...v.add, ...op.set(c(g)),
+    ...op.get(c(g)), ...v.store,
+  ];
+  const group = (g: number) => [
+    ...loadRow(g, 0), ...loadRow(g, 1), ...loadRow(g, 2), ...loadRow(g, 3),
+    ...shuffle(a[0]!, a[1]!, [0, 4, 1, 5], t[0]!), // r0[0] r1[0] r0[1] r1[1]
+    ...shuffle(a[2]!, a[3]!, [0, 4, 1, 5], t[1]!), // r2[0] r3[0] r2[1] r3[1]
+    ...shuffle(a[0]!, a[1]!, [2, 6, 3, 7], t[2]!), // r0[2] r1[2] r0[3] r1[3]
+    ...shuffle(a[2]!, a[3]!, [2, 6, 3, 7], t[3]!),
+    ...column(g, t[0]!, t[1]!, [0, 1, 4, 5], 0),
+    ...column(g, t[0]!, t[1]!, [2, 3, 6, 7], 1),
+    ...column(g, t[2]!, t[3]!, [0, 1, 4, 5], 2),
+    ...column(g, t[2]!, t[3]!, [2, 3, 6, 7], 3),
+  ];
+  const groupIds = Array.from({ length: groups }, (_, g) => g);
   return {
-    name: "cumscale4",
-    params: [I32, I32, I32, I32, F32, F32, F32, F32],
+    name: `cumscale${4 * groups}`,
+    params: [I32, I32, I32, I32, I32, ...groupIds.flatMap(() => [F32, F32, F32, F32])],
     results: [],
-    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
+    locals: [I32, ...Array.from({ length: 8 + 2 * groups }, () => V128)],
     body: [
-      ...op.get(4), ...v.f32x4Splat,
-      ...op.get(5), ...v.replaceLane(1), ...op.get(6), ...v.replaceLane(2), ...op.get(7), ...v.replaceLane(3), ...op.set(vscale),
-      ...forLoop(i, op.i32(0), n4, 4, [
-        ...loadRow(0), ...loadRow(1), ...loadRow(2), ...loadRow(3),
-        ...shuffle(a[0]!, a[1]!, [0, 4, 1, 5], t[0]!), // r0[0] r1[0] r0[1] r1[1]
-        ...shuffle(a[2]!, a[3]!, [0, 4, 1, 5], t[1]!), // r2[0] r3[0] r2[1] r3[1]
-        ...shuffle(a[0]!, a[1]!, [2, 6, 3, 7], t[2]!), // r0[2] r1[2] r0[3] r1[3]
-        ...shuffle(a[2]!, a[3]!, [2, 6, 3, 7], t[3]!),
-        ...column(t[0]!, t[1]!, [0, 1, 4, 5], 0),
-        ...column(t[0]!, t[1]!, [2, 3, 6, 7], 1),
-        ...column(t[2]!, t[3]!, [0, 1, 4, 5], 2),
-        ...column(t[2]!, t[3]!, [2, 3, 6, 7], 3),
+      ...groupIds.flatMap((g) => [
+        ...op.get(5 + 4 * g), ...v.f32x4Splat,
+        ...[1, 2, 3].flatMap((l) => [...op.get(5 + 4 * g + l), ...v.replaceLane(l)]), ...op.set(vscale(g)),
       ]),
+      ...forLoop(i, op.i32(0), n4, 4, groupIds.flatMap(group)),
     ],
   };
 }
 
-function rowmaxFn(): Fn {
-  // params: 0 ptr, 1 n; locals: 2 i, 3 n4, 4 vmax, 5 m, 6 n16
-  const [ptr, n, i, n4, vmax, m, n16] = [0, 1, 2, 3, 4, 5, 6];
-  const step = (at: number) => [...addr(ptr, i), ...v.loadAt(at), ...op.get(vmax), ...v.pmax, ...op.set(vmax)];
+/**
+ * rowmax, or with `min` rowrange (which also stores the row's smallest value at byte address
+ * `out`). Four running maxima (and minima) take the 16-element iterations, so the pmax steps
+ * do not wait on each other; the maximum of the four is the row's maximum whatever the order
+ * (for NaN-free rows; on a row whose largest value is zero it may come out as −0 instead of
+ * +0, which changes no x − max, exp or sum below).
+ */
+function rowmaxFn(min: boolean): Fn {
+  // params: 0 ptr, 1 n, [2 out]; locals: i, n4, n16, m, lo, vmax0..3, vmin0..3
+  const p = min ? 3 : 2;
+  const [ptr, n, out] = [0, 1, 2];
+  const [i, n4, n16, m, lo] = [p, p + 1, p + 2, p + 3, p + 4];
+  const vmax = [p + 5, p + 6, p + 7, p + 8];
+  const vmin = [p + 9, p + 10, p + 11, p + 12];
+  const step = (at: number, acc: number) => [
+    ...addr(ptr, i), ...v.loadAt(at), ...(min ? [...op.tee(vmin[3]! + 1)] : []), ...op.get(vmax[acc]!), ...v.pmax, ...op.set(vmax[acc]!),
+    ...(min ? [...op.get(vmin[acc]!), ...op.get(vmin[3]! + 1), ...v.pmin, ...op.set(vmin[acc]!)] : []),
+  ];
+  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
+    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
+    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
+    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
+  ];
   return {
-    name: "rowmax",
-    params: [I32, I32],
+    name: min ? "rowrange" : "rowmax",
+    params: min ? [I32, I32, I32] : [I32, I32],
     results: [F32],
-    locals: [I32, I32, V128, F32, I32],
+    locals: [I32, I32, I32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128],
     body: [
       ...op.get(n), ...op.i32(-4), 0x71 /* i32.and */, ...op.set(n4),
       ...op.get(n), ...op.i32(-16), 0x71 /* i32.and */, ...op.set(n16),
-      ...op.get(ptr), ...op.f32Load, ...op.set(m),
-      ...op.get(m), ...v.f32x4Splat, ...op.set(vmax),
-      ...forLoop(i, op.i32(0), n16, 16, [...step(0), ...step(16), ...step(32), ...step(48)]),
-      ...forLoop(i, op.get(i), n4, 4, step(0)),
-      ...op.get(vmax), ...v.extract(0), ...op.get(vmax), ...v.extract(1), ...op.f32Max,
-      ...op.get(vmax), ...v.extract(2), ...op.get(vmax), ...v.extract(3), ...op.f32Max, ...op.f32Max, ...op.set(m),
-      ...forLoop(i, op.get(n4), n, 1, [...op.get(m), ...addr(ptr, i), ...op.f32Load, ...op.f32Max, ...op.set(m)]),
+      ...op.get(ptr), ...op.f32Load, ...v.f32x4Splat, ...op.set(vmax[0]!),
+      ...[1, 2, 3].flatMap((j) => [...op.get(vmax[0]!), ...op.set(vmax[j]!)]),
+      ...[0, 1, 2, 3].flatMap((j) => [...op.get(vmax[0]!), ...op.set(vmin[j]!)]),
+      ...forLoop(i, op.i32(0), n16, 16, [...step(0, 0), ...step(16, 1), ...step(32, 2), ...step(48, 3)]),
+      ...forLoop(i, op.get(i), n4, 4, step(0, 0)),
+      ...reduce(vmax, v.pmax, op.f32Max, m),
+      ...(min ? reduce(vmin, v.pmin, op.f32Min, lo) : []),
+      ...forLoop(i, op.get(n4), n, 1, [
+        ...op.get(m), ...addr(ptr, i), ...op.f32Load, ...op.f32Max, ...op.set(m),
+        ...(min ? [...op.get(lo), ...addr(ptr, i), ...op.f32Load, ...op.f32Min, ...op.set(lo)] : []),
+      ]),
+      ...(min ? [...op.get(out), ...op.get(lo), ...op.f32Store] : []),
       ...op.get(m),
     ],
   };
@@ -366,7 +424,10 @@ export function samplerKernel(): SamplerKernel | null {
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(samplerKernelBytes()));
     const e = instance.exports as unknown as SamplerKernel;
-    kernel = { memory: e.memory, rowmax: e.rowmax, argmax: e.argmax, divide: e.divide, expsum: e.expsum, cumscale: e.cumscale, cumscale4: e.cumscale4 };
+    kernel = {
+      memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
+      expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
+    };
   } catch {
     kernel = null;
   }
@@ -375,5 +436,5 @@ export function samplerKernel(): SamplerKernel | null {
 
 /** The module's source bytes (for tests: WebAssembly.validate). */
 export function samplerKernelBytes(): Uint8Array<ArrayBuffer> {
-  return assemble([expsumFn(), cumscaleFn(), cumscale4Fn(), rowmaxFn(), argmaxFn(), divideFn()]);
+  return assemble([expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), argmaxFn(), divideFn()]);
 }

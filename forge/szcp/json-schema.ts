@@ -112,6 +112,19 @@ const MAX_DEFAULT_INTEGER = 10n ** BigInt(DIGITS) - 1n;
  */
 export function compileJsonSchema(source: string): CompiledJsonSchema {
   if (typeof source !== "string") throw new JsonSchemaError("a JSON schema must be a string of JSON text", "#");
+  const known = recent.get(source);
+  if (known) return { ...known };
+  const compiled = compileUncached(source);
+  // The SZCP schema re-derives every json_schema zone's pattern, and a repeated block repeats its schema: remember a few.
+  if (recent.size >= RECENT_SCHEMAS) recent.delete(recent.keys().next().value!);
+  recent.set(source, compiled);
+  return { ...compiled };
+}
+
+const RECENT_SCHEMAS = 32;
+const recent = new Map<string, CompiledJsonSchema>();
+
+function compileUncached(source: string): CompiledJsonSchema {
   if (source.length > JSON_SCHEMA_LIMITS.maxSchemaLength)
     throw new JsonSchemaError(`the schema has ${source.length} characters, over JSON_SCHEMA_LIMITS.maxSchemaLength = ${JSON_SCHEMA_LIMITS.maxSchemaLength}`, "#");
   let root: Json;
@@ -167,15 +180,35 @@ export function countDfaStates(nfa: ByteNfa, max: number): number {
     queue.push(set);
   };
   push(closure([nfa.start]));
+  // Each byte state's bytes as a list (most are one literal byte), so a step costs what its sets hold, not 256 per state.
+  const lists = nfa.set.map((bytes) => {
+    if (!bytes) return null;
+    const list: number[] = [];
+    for (let b = 0; b < 256; b++) if (bytes[b]) list.push(b);
+    return list;
+  });
+  const targets: number[][] = Array.from({ length: 256 }, () => []);
+  const touched: number[] = [];
   for (let head = 0; head < queue.length && seen.size <= max; head++) {
-    const set = queue[head]!;
-    const targets = new Map<number, number[]>();
-    for (const s of set) {
-      const bytes = nfa.set[s];
+    for (const b of touched) targets[b]!.length = 0;
+    touched.length = 0;
+    for (const s of queue[head]!) {
+      const bytes = lists[s];
       if (!bytes) continue;
-      for (let b = 0; b < 256; b++) if (bytes[b]) (targets.get(b) ?? targets.set(b, []).get(b)!).push(nfa.to[s]!);
+      for (const b of bytes) {
+        if (targets[b]!.length === 0) touched.push(b);
+        targets[b]!.push(nfa.to[s]!);
+      }
     }
-    for (const seeds of targets.values()) push(closure(seeds));
+    // Bytes with the same targets (a class's members) lead to the same state: one closure per distinct target list.
+    const done = new Set<string>();
+    for (const b of touched) {
+      const seeds = targets[b]!;
+      const key = seeds.join(",");
+      if (done.has(key)) continue;
+      done.add(key);
+      push(closure(seeds));
+    }
   }
   return seen.size;
 }
@@ -220,7 +253,7 @@ class SchemaCompiler {
     if (!isObj(schema)) this.fail(at, `a schema must be an object, found ${JSON.stringify(schema)}`);
     const out = this.body(schema, at, depth);
     if (out.length > JSON_SCHEMA_LIMITS.maxPatternLength)
-      this.fail(at, `the derived regex passes JSON_SCHEMA_LIMITS.maxPatternLength = ${JSON_SCHEMA_LIMITS.maxPatternLength} characters here; use fewer properties or alternatives`);
+      this.fail(at, `the derived regex passes JSON_SCHEMA_LIMITS.maxPatternLength = ${JSON_SCHEMA_LIMITS.maxPatternLength} characters here; use fewer properties or alternatives (an object with no required property makes a regex quadratic in its properties: requiring one makes it linear)`);
     return out;
   }
 

@@ -4,23 +4,80 @@
  * state does not allow; rows of free streams (state 0) are left untouched, bit for bit, so
  * the seeded sampler draws exactly what it drew before constraints existed.
  *
- * Two forms: `maskLogitsInPlace` on a host Float32Array (one fill and a scatter of the
- * allowed entries per constrained row), and `maskLogitsTensor` on a tfjs tensor (one gather
- * of [S, W] bias rows — 0 or −∞ — by the states, and one add: nothing leaves the device).
- * Columns at or past the vocabulary (a model whose logits are wider than its tokenizer's
- * vocabulary) are never allowed in a constrained state.
+ * Each state's mask takes the form its density calls for, built on first use: the ascending
+ * list of allowed ids when a state allows at most half the row (a compact row of those
+ * logits, O(allowed)), a bitset otherwise (one masked copy of the row in a SIMD pass,
+ * forge/ttfa/mask-kernel.ts: a copy plus a select, whatever the share of −∞). Cached per
+ * table up to MAX_CACHED_MASK_WORDS; past it, masks are rebuilt per use (slower, same result).
+ *
+ * Forms: `maskLogitsInPlace` on a host Float32Array, `sampleConstrainedHost` (the engine's
+ * wasm/cpu path: every row sampled once, constrained ones from their masked or compact row),
+ * and `maskLogitsTensor` on a tfjs tensor (one gather of [S, W] bias rows — 0 or −∞ — by the
+ * states, and one add: nothing leaves the device). Columns at or past the vocabulary (a model
+ * whose logits are wider than its tokenizer's vocabulary) are never allowed in a constrained
+ * state.
  */
 import * as tf from "@tensorflow/tfjs";
 import { allowedTokens, type ConstraintTable } from "./constraint.js";
 import { TtfaError } from "./errors.js";
+import { maskedRowCopies } from "./mask-kernel.js";
 
-/** Allowed-token lists per state, built on first use (a state's list is read at every step it is in). */
-const allowedLists = new WeakMap<ConstraintTable, Array<Int32Array | undefined>>();
+/** 32-bit words of allowed lists and bitsets cached per table (16 MiB); a table's `next` is bounded by MAX_CONSTRAINT_TABLE_CELLS. */
+export const MAX_CACHED_MASK_WORDS = 2 ** 22;
 
+interface MaskCache {
+  allowed: Array<Int32Array | undefined>;
+  bits: Array<Uint32Array | undefined>;
+  words: number;
+}
+
+const caches = new WeakMap<ConstraintTable, MaskCache>();
+
+function cacheOf(table: ConstraintTable): MaskCache {
+  let cache = caches.get(table);
+  if (!cache) caches.set(table, (cache = { allowed: new Array(table.stateCount), bits: new Array(table.stateCount), words: 0 }));
+  return cache;
+}
+
+/** Tokens `state` allows, ascending (cached: a state's list is read at every step it is in). */
 export function allowedList(table: ConstraintTable, state: number): Int32Array {
-  let lists = allowedLists.get(table);
-  if (!lists) allowedLists.set(table, (lists = new Array(table.stateCount)));
-  return (lists[state] ??= allowedTokens(table, state));
+  const cache = cacheOf(table);
+  const cached = cache.allowed[state];
+  if (cached) return cached;
+  const list = allowedTokens(table, state);
+  if (cache.words + list.length <= MAX_CACHED_MASK_WORDS) {
+    cache.allowed[state] = list;
+    cache.words += list.length;
+  }
+  return list;
+}
+
+/** Bit v of word v >> 5 set when `state` allows token v (ids below the vocabulary; cached like allowedList). */
+export function allowedBits(table: ConstraintTable, state: number): Uint32Array {
+  const cache = cacheOf(table);
+  const cached = cache.bits[state];
+  if (cached) return cached;
+  const vocab = table.columns - 1;
+  const bits = new Uint32Array(Math.ceil(vocab / 32));
+  const next = table.next;
+  const base = state * table.columns;
+  for (let v = 0; v < vocab; v++) if (next[base + v]! >= 0) bits[v >>> 5] = bits[v >>> 5]! | (1 << (v & 31));
+  if (cache.words + bits.length <= MAX_CACHED_MASK_WORDS) {
+    cache.bits[state] = bits;
+    cache.words += bits.length;
+  }
+  return bits;
+}
+
+/** Allowed tokens below `width` (a prefix of the ascending list). */
+function allowedBelow(allowed: Int32Array, width: number): number {
+  let n = allowed.length;
+  while (n > 0 && allowed[n - 1]! >= width) n--;
+  return n;
+}
+
+function checkState(table: ConstraintTable, state: number): void {
+  if (!Number.isInteger(state) || state < 0 || state >= table.stateCount) throw new TtfaError(`constraint state ${state} is outside the table (0..${table.stateCount - 1})`);
 }
 
 /** Whether any of these states constrains its stream (the engine skips masking otherwise). */
@@ -36,28 +93,48 @@ export function anyConstrained(states: ArrayLike<number>): boolean {
 export function maskLogitsInPlace(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable): number {
   if (logits.length !== states.length * width) throw new TtfaError(`logits hold ${logits.length} values, expected ${states.length} rows × ${width}`);
   let masked = 0;
-  let keep = new Float32Array(64);
   for (let r = 0; r < states.length; r++) {
     const state = states[r]!;
     if (state === 0) continue;
-    if (state < 0 || state >= table.stateCount) throw new TtfaError(`constraint state ${state} is outside the table (0..${table.stateCount - 1})`);
-    const allowed = allowedList(table, state);
-    if (keep.length < allowed.length) keep = new Float32Array(allowed.length);
+    checkState(table, state);
     const base = r * width;
-    let n = 0;
-    for (let k = 0; k < allowed.length; k++) if (allowed[k]! < width) keep[n++] = logits[base + allowed[k]!]!;
-    logits.fill(-Infinity, base, base + width);
-    n = 0;
-    for (let k = 0; k < allowed.length; k++) if (allowed[k]! < width) logits[base + allowed[k]!] = keep[n++]!;
+    const allowed = allowedList(table, state);
+    const n = allowedBelow(allowed, width);
+    if (n * 2 <= width) {
+      // Few allowed: keep their values, fill, put them back.
+      if (keepScratch.length < n) keepScratch = new Float32Array(n);
+      for (let k = 0; k < n; k++) keepScratch[k] = logits[base + allowed[k]!]!;
+      logits.fill(-Infinity, base, base + width);
+      for (let k = 0; k < n; k++) logits[base + allowed[k]!] = keepScratch[k]!;
+    } else {
+      logits.set(maskedRowCopies(logits, width, [r], () => allowedBits(table, state)), base);
+    }
     masked++;
   }
   return masked;
 }
 
+let keepScratch = new Float32Array(64);
+
 /** Draws one token from `row` (its first `width` values are the logits), for logits row `rowIndex`: the engine's seeded sampler on one row. */
 export type RowDraw = (row: Float32Array, width: number, rowIndex: number) => number;
 
-const compactScratch = { values: new Float32Array(256), row: new Float32Array(0) };
+/**
+ * Draws one token per row of `rows` ([rows.length, width], row-major) with the seeded sampler
+ * keyed as logits row `rowIndex[k]`; returns the tokens. The engine's sampler on several rows.
+ */
+export type RowsDraw = (rows: Float32Array, width: number, rowIndex: Int32Array) => Int32Array;
+
+let compactValues = new Float32Array(256);
+
+/** Row r's draw among the `n` allowed tokens below the width, from a compact row of their logits (id order). */
+function drawCompact(logits: Float32Array, width: number, r: number, allowed: Int32Array, n: number, draw: RowDraw): number {
+  if (compactValues.length < n) compactValues = new Float32Array(n);
+  const values = compactValues;
+  const base = r * width;
+  for (let k = 0; k < n; k++) values[k] = logits[base + allowed[k]!]!;
+  return allowed[draw(values.subarray(0, n), n, r)]!;
+}
 
 /**
  * Masked sampling on host logits without touching them: for every row r of `logits` ([R,
@@ -66,35 +143,70 @@ const compactScratch = { values: new Float32Array(256), row: new Float32Array(0)
  *
  * A state allowing at most half the columns is drawn from a compact row holding only the
  * allowed tokens' logits, in id order: −∞ entries carry no mass, so temperature, top-k and
- * top-p give the masked distribution, and the cost is O(allowed) instead of O(vocabulary) —
- * a choices or a digits regex costs well under a µs per stream-step at any vocabulary size.
- * Broader states copy the row and mask it (O(vocabulary)).
+ * top-p give the masked distribution, and the cost is O(allowed) instead of O(vocabulary).
+ * Broader states are drawn from a masked copy of the row (one SIMD pass, mask-kernel.ts).
  */
 export function drawConstrained(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, draw: RowDraw, tokens: Int32Array): number {
   let drawn = 0;
   for (let r = 0; r < states.length; r++) {
     const state = states[r]!;
     if (state === 0) continue;
-    if (state < 0 || state >= table.stateCount) throw new TtfaError(`constraint state ${state} is outside the table (0..${table.stateCount - 1})`);
+    checkState(table, state);
     const allowed = allowedList(table, state);
-    let n = allowed.length;
-    while (n > 0 && allowed[n - 1]! >= width) n--; // ascending: columns past the logits' width are never allowed
-    const base = r * width;
-    if (n * 2 <= width) {
-      if (compactScratch.values.length < n) compactScratch.values = new Float32Array(n);
-      const values = compactScratch.values;
-      for (let k = 0; k < n; k++) values[k] = logits[base + allowed[k]!]!;
-      tokens[r] = allowed[draw(values.subarray(0, n), n, r)]!;
-    } else {
-      if (compactScratch.row.length < width) compactScratch.row = new Float32Array(width);
-      const row = compactScratch.row.subarray(0, width);
-      row.set(logits.subarray(base, base + width));
-      maskLogitsInPlace(row, width, [state], table);
-      tokens[r] = draw(row, width, r);
-    }
+    const n = allowedBelow(allowed, width);
+    if (n * 2 <= width) tokens[r] = drawCompact(logits, width, r, allowed, n, draw);
+    else tokens[r] = draw(maskedRowCopies(logits, width, [r], () => allowedBits(table, state)), width, r);
     drawn++;
   }
   return drawn;
+}
+
+/**
+ * One token per row of `logits` ([R, width], row-major, not modified), each row sampled once:
+ * free rows (state 0) by `drawRows` on the logits themselves, in runs of consecutive rows;
+ * rows of a broad state (allowing more than half the columns) by `drawRows` on their masked
+ * copies, all in one call; rows of a narrow state by `draw` on a compact row of their allowed
+ * tokens. The draws are those of `drawRows` on all rows followed by drawConstrained (the
+ * sampler draws each row independently of the others), at the cost per constrained row of
+ * a masked copy or an O(allowed) gather instead of a second sampling of the row.
+ */
+export function sampleConstrainedHost(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, drawRows: RowsDraw, draw: RowDraw): Int32Array {
+  const R = states.length;
+  if (logits.length !== R * width) throw new TtfaError(`logits hold ${logits.length} values, expected ${R} rows × ${width}`);
+  const tokens = new Int32Array(R);
+  const broad: number[] = [];
+  let runStart = -1;
+  const flushRun = (end: number) => {
+    if (runStart < 0) return;
+    const rows = Int32Array.from({ length: end - runStart }, (_, k) => runStart + k);
+    tokens.set(drawRows(logits.subarray(runStart * width, end * width), width, rows), runStart);
+    runStart = -1;
+  };
+  for (let r = 0; r < R; r++) {
+    const state = states[r]!;
+    let n = width; // allowed tokens below the width: all of them in the free state
+    let allowed: Int32Array | null = null;
+    if (state !== 0) {
+      checkState(table, state);
+      allowed = allowedList(table, state);
+      n = allowedBelow(allowed, width);
+    }
+    if (n === width) {
+      // Free, or a state that allows every column: its masked row is the row itself.
+      if (runStart < 0) runStart = r;
+      continue;
+    }
+    flushRun(r);
+    if (n * 2 <= width) tokens[r] = drawCompact(logits, width, r, allowed!, n, draw);
+    else broad.push(r);
+  }
+  flushRun(R);
+  if (broad.length > 0) {
+    const masked = maskedRowCopies(logits, width, broad, (r) => allowedBits(table, states[r]!));
+    const drawn = drawRows(masked, width, Int32Array.from(broad));
+    broad.forEach((r, k) => (tokens[r] = drawn[k]!));
+  }
+  return tokens;
 }
 
 /** [S, width] float32 biases (0 allowed, −∞ not) per (table, width), on the current tfjs backend; kept while the table lives. */
@@ -126,8 +238,7 @@ export function constraintMaskTensor(table: ConstraintTable, width: number): tf.
  * left as it is, so per-step instruments still see the model's own distribution.
  *
  * On backends whose tensors live in host memory (wasm, cpu: `hostMemory`) the rows are masked
- * on a typed-array copy (one copy of the logits, then a fill and a scatter per constrained
- * row); elsewhere (GPU) with tensor ops on the device, `states` uploaded or given as a tensor.
+ * on a typed-array copy (maskLogitsInPlace); elsewhere (GPU) with tensor ops on the device, `states` uploaded or given as a tensor.
  */
 export function maskForSampling(logits: tf.Tensor2D, states: Int32Array | tf.Tensor1D, table: ConstraintTable, hostMemory: boolean): tf.Tensor2D | null {
   if (table.stateCount <= 1) return null;

@@ -5,14 +5,15 @@
  *
  * - GPU backends (tensor sampler): the rows get −∞ bias rows gathered by state on the device
  *   (one gather and one add), then the usual sampler.
- * - wasm / cpu (typed-array sampler): the usual sampler on the untouched logits, then each
- *   constrained row is drawn again with the same sampler and the same (seed, instance, step)
- *   key from a compact row of its allowed tokens' logits (forge/ttfa/mask.ts drawConstrained:
- *   O(allowed) per stream, and the same token the sampler would draw from the masked row).
+ * - wasm / cpu (typed-array sampler): each row sampled once with the same sampler and the
+ *   same (seed, instance, step) key: free rows from the untouched logits, a constrained row
+ *   from a compact row of its allowed tokens' logits (few allowed: O(allowed)) or from a
+ *   masked copy of the row (many allowed: one SIMD pass) — forge/ttfa/mask.ts
+ *   sampleConstrainedHost, the same tokens as sampling every row and then drawConstrained.
  */
 import * as tf from "@tensorflow/tfjs";
 import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";
-import { anyConstrained, drawConstrained, maskForSampling } from "../../ttfa/mask.js";
+import { anyConstrained, maskForSampling, sampleConstrainedHost } from "../../ttfa/mask.js";
 import type { TtfaProgram } from "../../ttfa/index.js";
 
 /** The logits' values without a copy where the backend allows it (as the sampler's dispatch reads them). */
@@ -42,11 +43,13 @@ export function sampleConstrained(
       masked.dispose();
     }
   }
-  const sampled = sampleOnBackend(logits, sampling, seed, instances, steps);
-  const tokens = Int32Array.from(sampled.dataSync());
-  sampled.dispose();
-  // The rows in place (a view of the wasm heap, read before any other tfjs allocation), else a copy.
+  // The rows in place (a view of the wasm heap, read before any other tfjs allocation), else a
+  // copy; each row sampled once (forge/ttfa/mask.ts sampleConstrainedHost).
   const data = hostView(logits);
-  drawConstrained(data, logits.shape[1], rowStates, table, (row, w, r) => sampleTokensHost(row, w, sampling, seed, [instances[r]!], [steps[r]!])[0]!, tokens);
+  const tokens = sampleConstrainedHost(
+    data, logits.shape[1], rowStates, table,
+    (rows, w, index) => sampleTokensHost(rows, w, sampling, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+    (row, w, r) => sampleTokensHost(row, w, sampling, seed, [instances[r]!], [steps[r]!])[0]!,
+  );
   return tf.tensor1d(tokens, "int32");
 }

@@ -2,7 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allowedTokens, compileForBackend } from "../../../forge/ttfa/index.js";
-import { anyConstrained, drawConstrained, maskLogitsInPlace, maskLogitsTensor } from "../../../forge/ttfa/mask.js";
+import { anyConstrained, drawConstrained, maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../../forge/ttfa/mask.js";
+import type { ConstraintTable } from "../../../forge/ttfa/constraint.js";
+import { TtfaError } from "../../../forge/ttfa/errors.js";
 import { sampleTokensHost } from "../../../forge/sampler/host.js";
 import type { SamplingOptions } from "../../../forge/sampler/options.js";
 import { ByteTokenizer, loadGpt2Tokenizer } from "../../../forge/tokenizer/index.js";
@@ -82,5 +84,92 @@ describe("constraint masks on logits", () => {
     const got = new Int32Array(few.length);
     drawConstrained(rows, width, few, bt, (row, w2, r) => sampleTokensHost(row, w2, { temperature: 1 }, 5, [r], [r])[0]!, got);
     expect(Array.from(got)).toEqual(Array.from(want));
+  });
+});
+
+/** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f): every row sampled, then each constrained row drawn again; a broad row from a copy masked by fill and scatter. */
+function oldEnginePath(logits: Float32Array, V: number, states: number[], table: ConstraintTable, mode: SamplingOptions, seed: number, instances: Int32Array, steps: Int32Array): Int32Array {
+  const tokens = sampleTokensHost(logits, V, mode, seed, instances, steps);
+  states.forEach((state, r) => {
+    if (state === 0) return;
+    const allowed = allowedTokens(table, state).filter((t) => t < V);
+    const base = r * V;
+    if (allowed.length * 2 <= V) {
+      const values = Float32Array.from(allowed, (t) => logits[base + t]!);
+      tokens[r] = allowed[sampleTokensHost(values, values.length, mode, seed, [instances[r]!], [steps[r]!])[0]!]!;
+      return;
+    }
+    const row = new Float32Array(V).fill(-Infinity);
+    for (const t of allowed) row[t] = logits[base + t]!;
+    tokens[r] = sampleTokensHost(row, V, mode, seed, [instances[r]!], [steps[r]!])[0]!;
+  });
+  return tokens;
+}
+
+describe("the engine's host path (sampleConstrainedHost)", () => {
+  it("draws exactly the old path's tokens on random batches of free, narrow and broad states, under every sampling mode", () => {
+    // GPT-2 with a broad class (≈ 30 000 of 50 257 tokens allowed) and narrow states (digits, choices).
+    const w = workflow([
+      zone({ text: "A: ", advance: "[Answer]", next: 1, constraint: { kind: "regex", pattern: "[a-z ]{1,12}" } }),
+      zone({ text: "", zone: 1, advance: "[Answer]", next: 2, constraint: { kind: "regex", pattern: "\\d{1,3}(\\.\\d+)?" } }),
+      zone({ text: "", zone: 2, constraint: { kind: "choices", choices: ["yes", "no", "unsure"] } }),
+    ]);
+    const program = compileForBackend(w, gpt2);
+    const table = program.constraints;
+    const V = gpt2.vocabSize;
+    const broadStates = Array.from({ length: table.stateCount }, (_, s) => s).filter((s) => s > 0 && allowedTokens(table, s).length * 2 > V);
+    const narrowStates = Array.from({ length: table.stateCount }, (_, s) => s).filter((s) => s > 0 && allowedTokens(table, s).length * 2 <= V);
+    expect(broadStates.length, `broad states ${broadStates.length}, narrow ${narrowStates.length}`).toBeGreaterThanOrEqual(2);
+    expect(narrowStates.length).toBeGreaterThanOrEqual(5);
+    let seed = 99;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const modes: SamplingOptions[] = [{ temperature: 1 }, { temperature: 0 }, { temperature: 0.8 }, { temperature: 0.7, topK: 40 }, { temperature: 1.2, topP: 0.9 }];
+    let broadRows = 0;
+    for (let trial = 0; trial < 12; trial++) {
+      const R = 1 + Math.floor(rand() * 9);
+      const states = Array.from({ length: R }, () => {
+        const u = rand();
+        return u < 0.3 ? 0 : u < 0.65 ? broadStates[Math.floor(rand() * broadStates.length)]! : narrowStates[Math.floor(rand() * narrowStates.length)]!;
+      });
+      broadRows += states.filter((s) => broadStates.includes(s)).length;
+      const scale = 2 + rand() * 8;
+      const logits = Float32Array.from({ length: R * V }, (_, i) => Math.sin(i * 0.0731 + trial) * scale);
+      const before = logits.slice();
+      const mode = modes[trial % modes.length]!;
+      const instances = Int32Array.from({ length: R }, () => Math.floor(rand() * 1000));
+      const steps = Int32Array.from({ length: R }, () => Math.floor(rand() * 100));
+      const want = oldEnginePath(logits, V, states, table, mode, trial, instances, steps);
+      const got = sampleConstrainedHost(
+        logits, V, states, table,
+        (rows, width, index) => sampleTokensHost(rows, width, mode, trial, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+        (row, width, r) => sampleTokensHost(row, width, mode, trial, [instances[r]!], [steps[r]!])[0]!,
+      );
+      expect(Array.from(got), `trial ${trial}: states ${states.join(",")} ${JSON.stringify(mode)}`).toEqual(Array.from(want));
+      expect(logits.every((x, i) => Object.is(x, before[i]!)), "the logits are not modified").toBe(true);
+      // Every constrained token is one its state allows.
+      states.forEach((s, r) => { if (s !== 0) expect(allowedTokens(table, s)).toContain(got[r]!); });
+    }
+    expect(broadRows).toBeGreaterThan(10);
+  });
+
+  it("maskLogitsInPlace gives the same rows as fill-and-scatter for broad and narrow states, at widths below, at and above the vocabulary", () => {
+    const program = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "[a-z ]{1,5}|\\d" } })]), gpt2);
+    const table = program.constraints;
+    const states = Array.from({ length: table.stateCount - 1 }, (_, k) => k + 1);
+    for (const width of [1000, gpt2.vocabSize, gpt2.vocabSize + 45]) {
+      const logits = Float32Array.from({ length: states.length * width }, (_, i) => Math.cos(i * 0.37) * 3);
+      const want = new Float32Array(logits.length).fill(-Infinity);
+      states.forEach((s, r) => { for (const t of allowedTokens(table, s)) if (t < width) want[r * width + t] = logits[r * width + t]!; });
+      maskLogitsInPlace(logits, width, states, table);
+      expect(logits.every((x, i) => Object.is(x, want[i]!)), `width ${width}`).toBe(true);
+    }
+  });
+
+  it("a state outside the table is a TtfaError, and a logits size mismatch too", () => {
+    const table = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "\\d" } })]), gpt2).constraints;
+    const draw = () => 0;
+    expect(() => sampleConstrainedHost(new Float32Array(4), 4, [table.stateCount], table, () => new Int32Array(1), draw)).toThrow(TtfaError);
+    expect(() => sampleConstrainedHost(new Float32Array(5), 4, [0], table, () => new Int32Array(1), draw)).toThrow(/expected 1 rows × 4/);
+    expect(() => maskLogitsInPlace(new Float32Array(4), 4, [-1], table)).toThrow(TtfaError);
   });
 });

@@ -8,8 +8,10 @@
  * and each job settled once (completed / failed / removed by a cancel) → merge (forge/run/merge.ts).
  * Polling rather than BullMQ's QueueEvents: it would hold one more (blocking) connection per
  * session, and progress is published every 250 ms anyway.
- * Cancelling (the request's AbortSignal) removes the jobs still waiting and raises the request's
- * cancel flag, which the workers running its jobs poll; the result comes back marked interrupted.
+ * Cancelling (the request's AbortSignal) raises the request's cancel flag (a worker that takes one
+ * of its jobs later runs nothing), publishes the cancel (the workers running its jobs stop at
+ * once) and removes the jobs still waiting; the result comes back marked interrupted. A request
+ * cancelled before it was submitted puts no job on the queue.
  *
  * Connections: the session opens them (ioredis, connection.ts) when a call needs them and
  * closes them when the last call in progress ends, so an idle session holds no socket and never
@@ -164,15 +166,23 @@ export class QueueClient implements ForgeServer {
     const cancel = () => {
       cancelled ??= (async () => {
         merge.interrupted = true;
-        // The flag first: a job a worker takes from now on stops before it generates anything (workers
-        // look at the flag when a job starts, then every 250 ms); then the waiting jobs go.
+        // The flag first: a job a worker takes from now on runs nothing (workers look at the flag
+        // when a job starts); then the message that stops the running ones; then the waiting jobs go.
         await control.set(keys.cancel(this.queueName, requestId), "1", "EX", RETAIN_S);
+        await control.publish(keys.cancels(this.queueName), requestId);
         await tracker.removeWaiting();
         await tracker.poll();
       })();
       return cancelled;
     };
     const onAbort = () => void cancel().catch(() => undefined);
+    if (options.signal?.aborted) {
+      // Cancelled before anything was queued: idle workers would take the jobs before the flag is up.
+      merge.interrupted = true;
+      const run = mergeRuns(ranges.map((range) => unstartedRun(workflow, range, merge)), merge);
+      progress.finish();
+      return run;
+    }
     try {
       await queue.addBulk(
         ranges.map((range) => ({

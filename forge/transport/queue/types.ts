@@ -96,6 +96,8 @@ export interface WorkerRecord {
 /** Redis keys of Forge's own (besides BullMQ's `bull:<queue>:*`). */
 export const keys = {
   cancel: (queue: string, requestId: string) => `forge:${queue}:cancel:${requestId}`,
+  /** Pub/sub channel: a session publishes a cancelled request's id; workers stop its running jobs at once. */
+  cancels: (queue: string) => `forge:${queue}:cancels`,
   worker: (queue: string, name: string) => `forge:${queue}:worker:${name}`,
   workers: (queue: string) => `forge:${queue}:worker:*`,
 };

@@ -4,8 +4,9 @@
  * `forge worker --redis redis://host:6379` (worker-main.ts) or `startQueueWorker(...)`.
  *
  * Per job: check the data and the workflow (a job this worker cannot run fails at once, with
- * the reason, and is not retried) → run it, publishing progress and polling the request's
- * cancel flag → return the Run (trace columns base64-encoded). A worker that dies mid-job
+ * the reason, and is not retried) → look at the request's cancel flag (a job taken after its
+ * request was cancelled runs nothing) → run it, publishing progress; a cancel published on the
+ * queue's channel stops it at once → return the Run (trace columns base64-encoded). A worker that dies mid-job
  * stops renewing the job's lock; another worker's stalled-job check puts the job back in the
  * queue and it runs again from the start (same seed, same instances, same samples).
  */
@@ -20,8 +21,11 @@ import { bullmq } from "./drivers.js";
 import { decodeJobData, encodeJobResult } from "./job-codec.js";
 import type { QueueJobResult } from "./types.js";
 
-/** How often a running job looks at its request's cancel flag. */
-const CANCEL_POLL_MS = 250;
+/**
+ * How often a running job also looks at its request's cancel flag: the published cancel stops it
+ * at once; the flag covers a message lost while the subscriber reconnected.
+ */
+const CANCEL_POLL_MS = 1000;
 /** The worker's registry record lives this long unless refreshed (every third of it). */
 const RECORD_TTL_S = 15;
 
@@ -47,10 +51,17 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
   const record: WorkerRecord = { name, queue, pid: process.pid, startedAt: new Date().toISOString(), info };
   const register = () => control.set(keys.worker(queue, name), JSON.stringify(record), "EX", RECORD_TTL_S);
   await register();
+  // Cancels arrive on their own connection (a subscribed client can do nothing else). It is
+  // subscribed before the worker takes any job: a job taken before its request's cancel flag was
+  // set gets the published cancel; one taken after sees the flag when it starts (runJob).
+  const running: RunningJobs = new Map();
+  const subscriber = await controlClient(target);
+  subscriber.on("message", (_channel: string, requestId: string) => running.get(requestId)?.forEach((c) => c.abort()));
+  await subscriber.subscribe(keys.cancels(queue));
   const heartbeat = setInterval(() => void register().catch(() => undefined), (RECORD_TTL_S * 1000) / 3);
 
   const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<QueueJobResult> => {
-    return runJob(job, signal, { backend, control, queue, name, log, tokenizer: info.tokenizer });
+    return runJob(job, signal, { backend, control, queue, name, log, tokenizer: info.tokenizer, running });
   };
   const worker = new (bullmq().Worker)(queue, processor, {
     connection: connections[0]!,
@@ -74,12 +85,16 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
         await worker.close();
         await control.del(keys.worker(queue, name)).catch(() => undefined);
         control.disconnect();
+        subscriber.disconnect();
         closeAll(connections);
       })();
       return closing;
     },
   };
 }
+
+/** The abort controllers of the jobs running now, by request id. */
+type RunningJobs = Map<string, Set<AbortController>>;
 
 interface JobContext {
   backend: ForgeBackend;
@@ -88,6 +103,7 @@ interface JobContext {
   name: string;
   log: (line: string) => void;
   tokenizer: string;
+  running: RunningJobs;
 }
 
 async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext): Promise<QueueJobResult> {
@@ -111,16 +127,25 @@ async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext
   }
 
   const last = data.firstInstance + data.instances - 1;
-  ctx.log(`worker ${ctx.name}: job ${job.id} started (instances ${data.firstInstance}…${last})`);
   const controller = new AbortController();
   signal?.addEventListener("abort", () => controller.abort(), { once: true });
+  // Listen for the published cancel before reading the flag: a cancel published in between is
+  // caught by one or the other (the session sets the flag, then publishes).
+  const listeners = ctx.running.get(data.requestId) ?? new Set<AbortController>();
+  ctx.running.set(data.requestId, listeners.add(controller));
   const cancelKey = keys.cancel(ctx.queue, data.requestId);
   const watchCancel = async () => {
     if ((await ctx.control.exists(cancelKey)) === 1) controller.abort();
   };
-  await watchCancel();
-  const watcher = setInterval(() => void watchCancel().catch(() => undefined), CANCEL_POLL_MS);
+  let watcher: NodeJS.Timeout | undefined;
   try {
+    await watchCancel();
+    // Taken after its request was cancelled: the engine sees the aborted signal before its first
+    // step and returns every instance interrupted and empty.
+    const notRun = controller.signal.aborted;
+    if (notRun) ctx.log(`worker ${ctx.name}: job ${job.id} taken after its request was cancelled: not run (instances ${data.firstInstance}…${last})`);
+    else ctx.log(`worker ${ctx.name}: job ${job.id} started (instances ${data.firstInstance}…${last})`);
+    watcher = setInterval(() => void watchCancel().catch(() => undefined), CANCEL_POLL_MS);
     const run = await ctx.backend.run(workflow, {
       ...data.options,
       firstInstance: data.firstInstance,
@@ -131,9 +156,11 @@ async function runJob(job: Job, signal: AbortSignal | undefined, ctx: JobContext
         void job.updateProgress(report as never).catch(() => undefined);
       },
     });
-    ctx.log(`worker ${ctx.name}: job ${job.id} ${run.meta.interrupted ? "interrupted" : "done"} (${run.meta.steps} steps, ${run.meta.wallMs} ms)`);
+    if (!notRun) ctx.log(`worker ${ctx.name}: job ${job.id} ${run.meta.interrupted ? "interrupted" : "done"} (${run.meta.steps} steps, ${run.meta.wallMs} ms)`);
     return encodeJobResult(run);
   } finally {
     clearInterval(watcher);
+    listeners.delete(controller);
+    if (listeners.size === 0) ctx.running.delete(data.requestId);
   }
 }

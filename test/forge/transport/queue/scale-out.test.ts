@@ -11,7 +11,9 @@ import * as forge from "../../../../forge/index.js";
 import type { Progress } from "../../../../forge/engine/progress.js";
 import type { Run } from "../../../../forge/run/types.js";
 import { makeQueueSession, QueueJobError, startQueueWorker, type QueueWorker } from "../../../../forge/transport/queue/index.js";
-import { bullConnection, parseRedisUrl } from "../../../../forge/transport/queue/connection.js";
+import { bullConnection, controlClient, parseRedisUrl } from "../../../../forge/transport/queue/connection.js";
+import { decodeJobResult, encodeJobData } from "../../../../forge/transport/queue/job-codec.js";
+import { keys, type QueueJobProgress } from "../../../../forge/transport/queue/types.js";
 import { freePort, saveTestModel, startRedis, tinyWorkflow, WorkerProcess, type RedisProcess } from "./helpers.js";
 
 let redis: RedisProcess;
@@ -55,10 +57,10 @@ function instanceIds(run: Run): number[] {
 }
 
 /** Polls `probe` until it returns something. */
-async function until<T>(probe: () => T | undefined, timeoutMs: number): Promise<T> {
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`nothing happened within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
@@ -68,6 +70,26 @@ async function until<T>(probe: () => T | undefined, timeoutMs: number): Promise<
 /** Ids of the jobs each worker process started, from its log. */
 function startedJobs(worker: WorkerProcess): string[] {
   return worker.lines.flatMap((l) => /job (\S+) started/.exec(l)?.[1] ?? []);
+}
+
+/** The instances a log line names ("… (instances 16…31)"). */
+function loggedInstances(line: string): number[] {
+  const m = /instances (\d+)…(\d+)\)/.exec(line);
+  if (!m) return [];
+  return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, k) => Number(m[1]) + k);
+}
+
+/** A BullMQ Queue on its own connection (closed with it). */
+function openQueue(name = "forge") {
+  const connection = bullConnection(parseRedisUrl(redis.url));
+  const queue = new Queue(name, { connection });
+  return {
+    queue,
+    async close() {
+      await queue.close();
+      connection.disconnect(); // BullMQ leaves a passed-in connection open
+    },
+  };
 }
 
 describe("forge worker processes behind a BullMQ queue", () => {
@@ -116,21 +138,28 @@ describe("forge worker processes behind a BullMQ queue", () => {
   });
 
   it("takes over the job of a worker killed with SIGKILL: every instance exactly once, same samples", async () => {
-    // Zones of 60 tokens: a job outlasts the kill on the faster (ONNX) engine too.
+    // Jobs of four waves (8 instances, 2 at a time, zones of 60 tokens): ≈ 1 s on the faster
+    // (ONNX) engine, and the kill comes at the job's first progress report (≈ 0.25 s in).
     const { config, workflow } = tinyWorkflow(60);
-    const options = { batchSize: 4, instances: 24, seed: 3 };
+    const options = { batchSize: 2, instances: 24, seed: 3 };
     const direct = await forge.makeSession(backend).request(config, workflow, options);
 
     const before = new Map(workers.map((w) => [w, startedJobs(w).length]));
     const session = queueSession({ jobInstances: 8 });
     const pending = session.request(config, workflow, options);
-    // The first worker to start a job of this request dies 0.7 s into it, before it can finish.
     const victim = await until(() => workers.find((w) => startedJobs(w).length > before.get(w)!), 60_000);
     const killedJob = startedJobs(victim).at(-1)!;
-    await new Promise((r) => setTimeout(r, 700));
+    // Killed mid-job: once its job has generated something, not by a clock.
+    const { queue, close } = openQueue();
+    const progress = await until(async () => {
+      const p = (await queue.getJob(killedJob))?.progress as QueueJobProgress | number | undefined;
+      return typeof p === "object" && (p.generatedTokens ?? 0) > 0 ? p : undefined;
+    }, 60_000);
     await victim.kill("SIGKILL");
+    await close();
     const result = await pending;
 
+    expect(progress.streamsDone).toBeLessThan(8);
     expect(victim.lines.some((l) => l.includes(`job ${killedJob} done`))).toBe(false);
     const takenOverBy = workers.filter((w) => w !== victim && startedJobs(w).includes(killedJob));
     expect(takenOverBy).toHaveLength(1);
@@ -157,14 +186,15 @@ describe("forge worker processes behind a BullMQ queue", () => {
   });
 
   it("cancelling removes the waiting jobs and stops the running ones; the result comes back interrupted", async () => {
-    // Longer generations than elsewhere: a job's second wave must outlast the cancel's way to the
-    // workers (the session's 250 ms poll, then theirs) even on a fast, idle machine.
+    // The cancel's way to the workers: the engine's progress report (every 250 ms), the session's
+    // poll (250 ms), then the published cancel (a Redis round trip). Jobs of four waves (16
+    // instances, 4 at a time, zones of 60 tokens; a wave ≈ 0.3 s on an idle machine) are mid-way
+    // when it lands, so no worker is free to take the third job before it is removed.
     const { config, workflow } = tinyWorkflow(60);
     const live = workers.filter((w) => !w.exited);
-    const before = live.map((w) => startedJobs(w).length);
+    const logStart = live.map((w) => w.lines.length);
     const controller = new AbortController();
-    // Jobs of two waves each: a cancel in the first wave finds every running job mid-way.
-    const session = queueSession({ jobInstances: 8 });
+    const session = queueSession({ jobInstances: 16 });
     let aborted = false;
     const started = Date.now();
     const result = await session.request(config, workflow, {
@@ -184,30 +214,81 @@ describe("forge worker processes behind a BullMQ queue", () => {
     expect(aborted).toBe(true);
     expect(run.meta.interrupted).toBe(true);
     expect(instanceIds(run)).toEqual([...Array(40).keys()]);
-    const removedMessage = "the request was cancelled before this instance started";
-    const neverStarted = run.streams.filter((s) => s.message === removedMessage);
-    const stopped = run.streams.filter((s) => s.status === "interrupted" && s.message !== removedMessage);
-    // 5 jobs of 8, 2 live workers: the jobs running at the cancel stop, the waiting ones are removed.
-    const jobsStarted = live.reduce((n, w, i) => n + startedJobs(w).length - before[i]!, 0);
-    expect(jobsStarted).toBeGreaterThanOrEqual(1);
-    expect(jobsStarted).toBeLessThanOrEqual(3); // a worker may take one more just as the cancel lands (it stops at once)
-    expect(neverStarted.length + 8 * jobsStarted).toBe(40);
-    expect(run.streams.filter((s) => s.tokens.length > 0).length).toBeLessThanOrEqual(16); // ≤ 2 jobs generated anything
-    expect(stopped.length).toBeGreaterThanOrEqual(4); // the second wave of each running job never ran
-    // Each running job ended early, as its worker's log says (the line may trail the result by a moment).
-    const interruptedJobs = () => live.reduce((n, w) => n + w.lines.filter((l) => / interrupted \(/.test(l)).length, 0);
-    await until(() => (interruptedJobs() >= jobsStarted ? true : undefined), 5_000);
-    expect(interruptedJobs()).toBe(jobsStarted);
+
+    // Each worker's log of this request; the "done"/"interrupted" line may trail the result by a moment.
+    const lines = () => live.flatMap((w, i) => w.lines.slice(logStart[i]));
+    const startedLines = lines().filter((l) => / started \(/.test(l));
+    expect(startedLines.length).toBeGreaterThanOrEqual(1);
+    expect(startedLines.length).toBeLessThanOrEqual(live.length);
+    await until(() => (lines().filter((l) => / (interrupted|done) \(/.test(l)).length >= startedLines.length ? true : undefined), 5_000);
+    // Every job that started was stopped by the cancel, none ran to its end.
+    expect(lines().filter((l) => / done \(/.test(l))).toEqual([]);
+    expect(lines().filter((l) => / interrupted \(/.test(l))).toHaveLength(startedLines.length);
+
+    // "Stopped" counts sampled tokens: a stream that only had its prompt fed chose nothing. Only
+    // instances of the started jobs sampled anything; each of those jobs stopped before its last
+    // wave (its last 4 instances never began); the rest were removed unstarted.
+    const ran = new Set(startedLines.flatMap(loggedInstances));
+    const sampled = run.streams.filter((s) => s.forced.some((f) => f === 0));
+    expect(sampled.length).toBeGreaterThanOrEqual(4);
+    for (const s of sampled) expect(ran.has(s.instance)).toBe(true);
+    for (const line of startedLines) {
+      const instances = loggedInstances(line);
+      expect(instances).toHaveLength(16);
+      const unbegun = run.streams.filter((s) => instances.includes(s.instance) && s.tokens.length === 0);
+      expect(unbegun.length).toBeGreaterThanOrEqual(4);
+      for (const s of unbegun) expect(s.status).toBe("interrupted");
+    }
+    // The others: removed while waiting, or (had a worker taken one as the cancel landed) not run.
+    const removed = run.streams.filter((s) => s.message === "the request was cancelled before this instance started");
+    const notRun = lines().filter((l) => /taken after its request was cancelled: not run/.test(l)).flatMap(loggedInstances);
+    expect(removed.length + notRun.length).toBe(40 - ran.size);
+    for (const s of run.streams.filter((s) => !ran.has(s.instance))) expect([s.status, s.tokens.length]).toEqual(["interrupted", 0]);
     expect(elapsed).toBeLessThan(30_000);
 
     // Nothing of this request is left waiting or running.
-    const queueConnection = bullConnection(parseRedisUrl(redis.url));
-    const queue = new Queue("forge", { connection: queueConnection });
+    const { queue, close } = openQueue();
     const counts = await queue.getJobCounts("waiting", "active", "prioritized", "delayed");
-    await queue.close();
-    queueConnection.disconnect();
+    await close();
     expect(counts).toEqual({ waiting: 0, active: 0, prioritized: 0, delayed: 0 });
   }, 120_000);
+
+  it("a job a worker takes after its request was cancelled runs nothing; a request cancelled before it starts queues nothing", async () => {
+    const { config, workflow } = tinyWorkflow(60);
+    // The session sets the flag before it removes the waiting jobs; here the job is put after it,
+    // as if a worker had taken it between the two.
+    const requestId = crypto.randomUUID();
+    const control = await controlClient(parseRedisUrl(redis.url));
+    await control.set(keys.cancel("forge", requestId), "1", "EX", 60);
+    control.disconnect();
+    const { queue, close } = openQueue();
+    const jobId = `${requestId}-0`;
+    await queue.add("run", encodeJobData(requestId, workflow, { batchSize: 4, seed: 1 }, { part: 0, firstInstance: 0, instances: 8 }, 1, undefined), { jobId });
+    const state = await until(async () => {
+      const s = await queue.getJobState(jobId);
+      return s === "completed" || s === "failed" ? s : undefined;
+    }, 30_000);
+    expect(state).toBe("completed");
+    const part = decodeJobResult((await queue.getJob(jobId))!.returnvalue);
+    await queue.remove(jobId);
+    expect(part.meta.interrupted).toBe(true);
+    expect(part.streams.map((s) => [s.instance, s.status, s.tokens.length])).toEqual([...Array(8).keys()].map((i) => [i, "interrupted", 0]));
+    const taker = await until(() => workers.find((w) => w.lines.some((l) => l.includes(`job ${jobId} taken after its request was cancelled: not run`))), 5_000);
+    expect(taker.lines.some((l) => l.includes(`job ${jobId} started`))).toBe(false);
+
+    // Aborted before the request: no job is queued (an idle worker would take it before any flag).
+    const controller = new AbortController();
+    controller.abort();
+    const countsBefore = await queue.getJobCounts("waiting", "active", "completed", "failed");
+    const linesBefore = workers.map((w) => w.lines.length);
+    const cancelled = await queueSession().request(config, workflow, { batchSize: 4, instances: 8, seed: 1, signal: controller.signal });
+    const counts = await queue.getJobCounts("waiting", "active", "completed", "failed");
+    await close();
+    expect(cancelled.run.meta.interrupted).toBe(true);
+    expect(cancelled.run.streams.map((s) => [s.status, s.tokens.length])).toEqual(Array(8).fill(["interrupted", 0]));
+    expect(counts).toEqual(countsBefore);
+    expect(workers.flatMap((w, i) => w.lines.slice(linesBefore[i]))).toEqual([]);
+  }, 60_000);
 
   it("says so when Redis or a worker is not there, and info() reports a worker's backend", async () => {
     const { config, workflow } = tinyWorkflow();

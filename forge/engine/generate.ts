@@ -160,7 +160,12 @@ export async function generateRun(
   };
   logprobObserver?.attach(traces);
   const run = deriveRun({ meta, workflow, streams: traces }, parts.tokenizer);
-  if (logprobObserver) run.decisions = deriveDecisions(run, (stream, step) => logprobObserver.advanced(stream, step));
+  if (logprobObserver)
+    run.decisions = deriveDecisions(
+      run,
+      (stream, step) => logprobObserver.advanced(stream, step),
+      logprobObserver.exactDecisions ? (stream, step) => logprobObserver.exactPJumpAt(stream, step) : undefined,
+    );
   if (ChoiceScorer.wanted(program)) run.choices = choices.sort((a, b) => a.instance - b.instance || a.step - b.step);
   return run;
 }
@@ -523,7 +528,14 @@ class SlotRun {
       positions: positions!,
       constraintStates,
       triggerStates,
+      probe: this.engine.probe ? (slot, tokens, parents) => this.probeSlot(slot, tokens, parents) : null,
     };
+  }
+
+  /** A probe forward after slot s's past (StepModel.probe); null once its stream ended (its row may be reset). */
+  private probeSlot(s: number, tokens: Int32Array, parents: Int32Array): Float32Array | null {
+    if (this.table.finished[s]) return null;
+    return this.engine.probe!(this.cache, this.table.rowOf(s), tokens, parents, this.table.positions[s]!);
   }
 
   /** Slot `s`'s next step when it is forced (multi-token feeding takes it now), else null. */

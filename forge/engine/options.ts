@@ -71,10 +71,19 @@ export const requestOptionsSchema = z
       .optional()
       .meta({ description: 'Automaton form: "tensor" (tfjs ops, for GPU backends) or "host" (typed arrays); default by backend.' }),
     logprobs: z
-      .union([z.boolean(), z.strictObject({ top: z.number().int().min(0).max(MAX_TOP_LOGPROBS) })])
+      .union([
+        z.boolean(),
+        z.strictObject({
+          top: z.number().int().min(0).max(MAX_TOP_LOGPROBS).optional(),
+          decisions: z
+            .enum(["estimate", "exact"])
+            .optional()
+            .meta({ description: 'run.decisions\' pJump: "estimate" (default: the walked path\'s hazards, free) or "exact" (over every tokenization of the control pattern the trigger table accepts; one probe forward per jump-site visit).' }),
+        }),
+      ])
       .optional()
       .meta({
-        description: `Per-step log-probabilities in each stream's trace: the token's under the model and under the sampling distribution, the jump hazard inside jump sites, and with { top: k } (k ≤ ${MAX_TOP_LOGPROBS}) the k best alternatives. Default off.`,
+        description: `Per-step log-probabilities in each stream's trace: the token's under the model and under the sampling distribution, the jump hazard inside jump sites, and with { top: k } (k ≤ ${MAX_TOP_LOGPROBS}) the k best alternatives; { decisions: "exact" } makes run.decisions' pJump exact. Default off.`,
       }),
     replay: z
       .array(

@@ -3,7 +3,12 @@
  * jump site in which the model sampled at least one token.
  *
  * What the numbers are, exactly (docs/instruments.md#decision-probabilities):
- *  - `pJump` — the probability the model gave the control pattern from the visit's first
+ *  - `pJump` with `exact: true` (request `logprobs: { decisions: "exact" }`) — the probability,
+ *    under the model's distribution, that the model's tokens from the visit's first sampled one
+ *    spell the control pattern in any of the tokenizations the trigger table accepts, summed
+ *    over them (pattern-trie.ts; one probe forward per visit). Escapes and a loop's `min` decide
+ *    what the automaton does with the pattern (the outcome), not pJump.
+ *  - `pJump` with `exact: false` (the default, or when the trie exceeds its bound) — the probability the model gave the control pattern from the visit's first
  *    sampled token, read along the path it walked: the product of the jump hazards of the
  *    visit's consecutive sampled steps for as long as each sampled token moved along the
  *    pattern (the step where it left the pattern, or completed it, included). With a byte-level
@@ -28,8 +33,14 @@ const OUTCOME_OF: Record<string, DecisionOutcome> = { jump: "jump", ignored_jump
  * The decision records of a run whose streams carry logprobs (request option `logprobs`), by
  * instance and step. `advanced(stream, step)`: whether the token the stream sampled there moved
  * along the control pattern (the logprob observer knows; without it pJump is the first step's hazard).
+ * `exactAt(stream, step)`: the exact pJump of the visit starting there (exact decisions), null or
+ * undefined where there is none (the record then carries the estimate, `exact: false`).
  */
-export function deriveDecisions(run: Run, advanced: (stream: StreamTrace, step: number) => boolean = () => false): DecisionRecord[] {
+export function deriveDecisions(
+  run: Run,
+  advanced: (stream: StreamTrace, step: number) => boolean = () => false,
+  exactAt?: (stream: StreamTrace, step: number) => number | null | undefined,
+): DecisionRecord[] {
   const sites = new Set(run.statistics.jumpSites.map((site) => site.zoneId));
   const out: DecisionRecord[] = [];
   run.streams.forEach((stream, k) => {
@@ -49,12 +60,14 @@ export function deriveDecisions(run: Run, advanced: (stream: StreamTrace, step: 
         for (let i = first; i <= event!.step; i++) if (!stream.forced[i]) logp += stream.logprobs.model[i]!;
         pPath = Math.exp(logp);
       }
+      const exact = exactAt?.(stream, first) ?? null;
       out.push({
         instance: stream.instance,
         zoneId: segment.zoneId,
         visit,
         step: first,
-        pJump: walkedPatternProbability(stream, first, segment.stepEnd, event?.step ?? -1, advanced),
+        pJump: exact ?? walkedPatternProbability(stream, first, segment.stepEnd, event?.step ?? -1, advanced),
+        exact: exact !== null,
         pPath,
         outcome,
         taken: outcome === "jump",

@@ -6,30 +6,41 @@
  * stream's trace: index i belongs to StreamTrace.tokens[i]; forced tokens get NaN (and id −1
  * alternatives), so the arrays line up with the token tables.
  */
-import type { StepObservation, StepObserver } from "../engine/batch/step-record.js";
+import type { StepObservation, StepObserver, StepRecord } from "../engine/batch/step-record.js";
 import type { StreamTrace } from "../run/types.js";
 import type { ResolvedSampling } from "../sampler/options.js";
 import { maskLogitsInPlace } from "../ttfa/mask.js";
-import type { TtfaProgram } from "../ttfa/types.js";
+import { TtfaEvent, type TtfaProgram } from "../ttfa/types.js";
 import { InstrumentError } from "./errors.js";
 import { advancesPattern, jumpHazard, patternProgress, type PatternProgress } from "./hazard.js";
 import { LogprobScratch, MAX_TOP_LOGPROBS, tokenLogprob } from "./logprobs.js";
+import { buildPatternTrie, trieProbability, type PatternTrie } from "./pattern-trie.js";
 
-/** The request option `logprobs`: true, or `{ top: k }` for the k best alternatives per generated step. */
-export type LogprobsOption = boolean | { top?: number };
+/** How run.decisions' pJump is computed: "estimate" (the walked path's hazards, free) or "exact" (a probe forward per visit; pattern-trie.ts). */
+export type DecisionMode = "estimate" | "exact";
+export const DECISION_MODES: readonly DecisionMode[] = ["estimate", "exact"];
+
+/**
+ * The request option `logprobs`: true, or `{ top: k }` for the k best alternatives per
+ * generated step, and `decisions: "exact"` for exact decision probabilities.
+ */
+export type LogprobsOption = boolean | { top?: number; decisions?: DecisionMode };
 
 export interface LogprobRequest {
   top: number;
+  decisions: DecisionMode;
 }
 
 /** Validates the option; null when off. */
 export function resolveLogprobs(option: LogprobsOption | undefined): LogprobRequest | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { top: 0 };
+  if (option === true) return { top: 0, decisions: "estimate" };
   const top = option.top ?? 0;
   if (!Number.isInteger(top) || top < 0 || top > MAX_TOP_LOGPROBS)
     throw new InstrumentError(`logprobs.top must be an integer from 0 to ${MAX_TOP_LOGPROBS}, got ${String(option.top)}`);
-  return { top };
+  const decisions = option.decisions ?? "estimate";
+  if (!DECISION_MODES.includes(decisions)) throw new InstrumentError(`logprobs.decisions must be "estimate" or "exact", got ${JSON.stringify(option.decisions)}`);
+  return { top, decisions };
 }
 
 /** What one stream collected: parallel arrays, one entry per sampled step. */
@@ -42,10 +53,21 @@ class StreamLogprobs {
   advanced = new Set<number>();
   topIds: number[] = [];
   topLogprobs: number[] = [];
+  /** Exact pJump by the position of a jump-site visit's first sampled token (null: the trie was too large, or no probe). */
+  exact = new Map<number, number | null>();
+  /** Where the trace stands, to tell visits apart as run.paths does (a zone change, or a transition event, ends a segment). */
+  lastPc = -1;
+  lastLeft = false;
+  sampledInSegment = false;
 }
+
+/** Events after which the trace's path starts a new segment (forge/run/derive.ts: advance, jump, forced_exit). */
+const SEGMENT_ENDS = TtfaEvent.ADVANCE | TtfaEvent.JUMP | TtfaEvent.FORCED_EXIT;
 
 export class LogprobObserver implements StepObserver {
   readonly needsTriggerStates: boolean;
+  /** pJump by probe forwards at each jump-site visit's first sampled step (request `logprobs.decisions: "exact"`). */
+  readonly exactDecisions: boolean;
   /** By the stream's index in the request (StepObservation.stream): unique, where instances may repeat (replay). */
   private readonly streams = new Map<number, StreamLogprobs>();
   /** What `attach` laid along each trace, for `advanced`. */
@@ -55,6 +77,8 @@ export class LogprobObserver implements StepObserver {
   private masked = new Float32Array(0);
   private readonly topIds: Int32Array;
   private readonly topValues: Float32Array;
+  /** Exact decisions: the control pattern's trie by trigger state (null: over MAX_PATTERN_TRIE_NODES). */
+  private readonly tries = new Map<number, PatternTrie | null>();
 
   constructor(
     private readonly program: TtfaProgram,
@@ -65,6 +89,7 @@ export class LogprobObserver implements StepObserver {
     const hasJumpSite = program.jump.some((j) => j >= 0);
     this.control = program.control >= 0 && hasJumpSite ? patternProgress(program.trigger, program.control) : null;
     this.needsTriggerStates = this.control !== null;
+    this.exactDecisions = request.decisions === "exact" && this.control !== null;
     this.topIds = new Int32Array(Math.max(1, request.top));
     this.topValues = new Float32Array(Math.max(1, request.top));
   }
@@ -78,11 +103,14 @@ export class LogprobObserver implements StepObserver {
     for (let r = 0; r < rows; r++) {
       const slot = step.rows[r]!;
       const first = step.records[slot]?.[0];
-      if (first === undefined || !first.record || first.forced) continue;
+      if (first === undefined) continue;
       const offset = r * width;
       const index = step.stream[slot]!;
       let stream = this.streams.get(index);
       if (stream === undefined) this.streams.set(index, (stream = new StreamLogprobs()));
+      const visitStart = this.exactDecisions ? this.followSegments(stream, step.records[slot]!) : false;
+      if (!first.record || first.forced) continue;
+      if (visitStart && step.triggerStates !== null) stream.exact.set(step.positions[slot]!, this.exactPJump(step, slot, logits, offset, width));
       const lp = tokenLogprob(logits, offset, width, first.token, this.sampling, this.scratch, top, this.topIds, this.topValues, 0);
       let sampling = lp.sampling;
       const constraint = step.constraintStates?.[slot] ?? 0;
@@ -108,6 +136,39 @@ export class LogprobObserver implements StepObserver {
         stream.topLogprobs.push(this.topValues[k]!);
       }
     }
+  }
+
+  /**
+   * Moves the stream's segment tracking over this step's records; true when the first (the
+   * sampled one) is the first sampled token of a jump-site visit.
+   */
+  private followSegments(stream: StreamLogprobs, records: readonly StepRecord[]): boolean {
+    let start = false;
+    records.forEach((record, k) => {
+      if (!record.record) return;
+      if (record.pc !== stream.lastPc || stream.lastLeft) stream.sampledInSegment = false;
+      if (k === 0 && !record.forced && !stream.sampledInSegment && record.pc < this.program.zoneCount && this.program.jump[record.pc]! >= 0) start = true;
+      if (!record.forced) stream.sampledInSegment = true;
+      stream.lastPc = record.pc;
+      stream.lastLeft = (record.event & SEGMENT_ENDS) !== 0;
+    });
+    return start;
+  }
+
+  /** Exact pJump from the slot's logits row and one probe forward over the pattern's trie; null when the trie is too large or the probe unavailable. */
+  private exactPJump(step: StepObservation, slot: number, logits: Float32Array, offset: number, width: number): number | null {
+    const state = step.triggerStates![slot]!;
+    let trie = this.tries.get(state);
+    if (trie === undefined) this.tries.set(state, (trie = buildPatternTrie(this.program.trigger, this.control!, state, width)));
+    if (trie === null) return null;
+    if (trie.size === 0) return trieProbability(trie, logits, offset, null, width);
+    const probe = step.probe?.(slot, trie.tokens, trie.parents) ?? null;
+    return probe === null ? null : trieProbability(trie, logits, offset, probe, width);
+  }
+
+  /** Exact pJump of the visit whose first sampled token is `trace`'s index `step`: a number, null (fell back), or undefined (not computed); after `attach`. */
+  exactPJumpAt(trace: StreamTrace, step: number): number | null | undefined {
+    return this.byTrace.get(trace)?.exact.get(step);
   }
 
   /** Whether the token `trace` sampled at index `step` advanced or fired the control pattern (decisions.ts); after `attach`. */

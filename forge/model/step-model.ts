@@ -11,6 +11,7 @@ import type { DecoderModel } from "./decoder.js";
 import type { KvCache } from "./cache.js";
 import { decodeChunk } from "./chunk.js";
 import { attachPrefix, compactCache, keepRows, prefillPrefix, type PrefillMethod } from "./prefill.js";
+import { probeTree } from "./probe.js";
 
 /** A batch of streams' past, as one model holds it. Rows are streams. */
 export interface StepCache {
@@ -49,6 +50,13 @@ export interface StepModel<C extends StepCache = StepCache> {
   compact(cache: C): void;
   /** A cache holding only rows `rows` (in that order); `cache` is consumed. */
   keepRows(cache: C, rows: ArrayLike<number>): C;
+  /**
+   * Optional ("probe" forwards, exact decision probabilities): logits [n, vocab] (row-major) of
+   * a token tree fed after row `row`'s past, writing nothing to the cache. Node i feeds
+   * tokens[i] at position `position` + depth(i) − 1 and attends to the row's past and to its
+   * ancestors (parents[i] < i; −1: the past itself).
+   */
+  probe?(cache: C, row: number, tokens: Int32Array, parents: Int32Array, position: number): Float32Array;
 }
 
 /** The device of a tfjs backend: wasm and cpu run on the CPU; tensorflow (tfjs-node) may be a GPU build, so it is named as is. */
@@ -92,5 +100,6 @@ export function tfjsStepModel(model: DecoderModel, prefillMethod: PrefillMethod 
     },
     compact: (cache) => void compactCache(cache),
     keepRows: (cache, rows) => keepRows(cache, rows),
+    probe: (cache, row, tokens, parents, position) => probeTree(model, cache, row, tokens, parents, position),
   };
 }

@@ -187,6 +187,7 @@ export const wireRunSchema = z
         z.looseObject({
           ...zoneVisitFields,
           pJump: z.number(),
+          exact: z.boolean().optional().meta({ description: "Whether pJump is exact (logprobs.decisions: \"exact\") or the walked-path estimate; absent (runs saved before it): false." }),
           pPath: z.number().nullable(),
           outcome: z.enum(["jump", "ignored_jump", "forced_exit", "no_jump"]),
           taken: z.boolean(),
@@ -195,7 +196,7 @@ export const wireRunSchema = z
       .optional()
       .meta({
         description:
-          "Decisions at jump sites (with logprobs): pJump, the model's probability of the control pattern from the visit's first sampled token, read along the walked path (docs/instruments.md); pPath, the walked path's probability when it jumped.",
+          "Decisions at jump sites (with logprobs): pJump, the model's probability of the control pattern from the visit's first sampled token — exact over the pattern's tokenizations with logprobs.decisions \"exact\" (exact: true), else read along the walked path (docs/instruments.md); pPath, the walked path's probability when it jumped.",
       }),
   })
   .meta({ description: "forge/run/types.ts Run, JSON-safe: trace columns as base64 (default) or number lists (?arrays=list)." });

@@ -187,8 +187,10 @@ export interface DecisionRecord {
   visit: number;
   /** Index into the stream's trace of the visit's first sampled token. */
   step: number;
-  /** Probability of a token that starts (or completes) the control pattern at that step: the jump hazard there. */
+  /** Probability that the model emits the control pattern from that step (docs/instruments.md#decision-probabilities): exact, or an estimate along the walked path (`exact`). */
   pJump: number;
+  /** Whether pJump is exact (request `logprobs: { decisions: "exact" }`, probe forwards) or the walked-path estimate; absent (runs made before it): the estimate. */
+  exact?: boolean;
   /** When it jumped: the probability of the tokens it sampled from that step through the pattern's last. */
   pPath: number | null;
   outcome: DecisionOutcome;

@@ -58,6 +58,12 @@ export interface StepObservation {
   constraintStates: Int32Array | null;
   /** Per slot, the trigger-automaton state before the step; null unless an observer `needsTriggerStates`. */
   triggerStates: Int32Array | null;
+  /**
+   * Probe forwards (StepModel.probe), during the call only: logits [tokens.length, vocab] of a
+   * token tree fed after slot `slot`'s past (this step's forward included), nothing written;
+   * null when the slot's stream ended this step. Null when the engine has no probe.
+   */
+  probe?: ((slot: number, tokens: Int32Array, parents: Int32Array) => Float32Array | null) | null;
 }
 
 /** A per-step instrument, passed to generateRun. Called once per loop step with a forward, synchronously. */

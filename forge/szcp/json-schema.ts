@@ -22,8 +22,8 @@
  * Supported (anything else is refused with a JsonSchemaError naming its JSON pointer):
  * - `type`: a name or a list of names (string, integer, number, boolean, null, object, array);
  * - `enum`, `const` of any JSON value (beside them only `type` and annotations);
- * - string: `minLength`, `maxLength` (code points; `\u` escapes of surrogates are not
- *   generated, so one character of the regex is one code point), or `pattern` when it is in
+ * - string: `minLength`, `maxLength` (code points; the only escapes generated are the short
+ *   ones, `\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t`), or `pattern` when it is in
  *   our regex subset and cannot match `"`, `\` or a control character (it must match the
  *   whole string content: a subset of JSON Schema's "contains a match");
  * - integer: `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` exactly (decimal
@@ -100,8 +100,13 @@ const TYPE_KEYWORDS: Record<TypeName, readonly string[]> = {
   array: ["items", "minItems", "maxItems"],
 };
 
-/** One JSON string character: anything but `"`, `\` and controls, a short escape, or a `\u` escape of a non-surrogate. */
-const STRING_CHAR = String.raw`(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2}))`;
+/**
+ * One JSON string character: anything but `"`, `\` and controls, or a short escape. No `\u`
+ * escapes: the model can write every character but the controls directly, each `\u` would
+ * add 7 automaton states per character position (the token tables are states × vocabulary),
+ * and one regex character is then exactly one code point (minLength/maxLength hold).
+ */
+const STRING_CHAR = String.raw`(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])`;
 const DIGITS = JSON_SCHEMA_LIMITS.maxIntegerDigits;
 const NUMBER = `-?(?:0|[1-9][0-9]{0,${DIGITS - 1}})(?:\\.[0-9]{1,${DIGITS}})?(?:[eE][+-]?[0-9]{1,${JSON_SCHEMA_LIMITS.maxExponentDigits}})?`;
 const MAX_DEFAULT_INTEGER = 10n ** BigInt(DIGITS) - 1n;

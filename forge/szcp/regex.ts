@@ -358,22 +358,9 @@ class Parser {
   }
 }
 
-/**
- * Any well-formed UTF-8 sequence of 2–4 bytes: one code point in U+0080..U+10FFFF, no
- * overlong forms, no surrogates (Unicode Table 3-7), so a match always decodes to the
- * characters the regex counted (a json_schema string's maxLength holds after decoding).
- */
 const CONT = range(0x80, 0xbf);
-const NON_ASCII: Uint8Array[][] = [
-  [range(0xc2, 0xdf), CONT],
-  [single(0xe0), range(0xa0, 0xbf), CONT],
-  [range(0xe1, 0xec), CONT, CONT],
-  [single(0xed), range(0x80, 0x9f), CONT],
-  [range(0xee, 0xef), CONT, CONT],
-  [single(0xf0), range(0x90, 0xbf), CONT, CONT],
-  [range(0xf1, 0xf3), CONT, CONT, CONT],
-  [single(0xf4), range(0x80, 0x8f), CONT, CONT],
-];
+const LEAD_E = range(0xe1, 0xef);
+LEAD_E[0xed] = 0;
 
 class NfaBuilder {
   eps: number[][] = [];
@@ -406,12 +393,42 @@ class NfaBuilder {
     return [s, cur];
   }
 
+  /**
+   * From s to e: any well-formed UTF-8 sequence of 2–4 bytes — one code point in
+   * U+0080..U+10FFFF, no overlong forms, no surrogates (Unicode Table 3-7) — so a match
+   * always decodes to the characters the regex counted. The branches share their tails
+   * ("k continuation bytes left"), so the DFA has 7 states inside a character, not 18.
+   */
+  nonAscii(s: number, e: number): void {
+    const c1 = this.state(), c2 = this.state(), c3 = this.state();
+    this.edge(c1, CONT, e);
+    this.edge(c2, CONT, c1);
+    this.edge(c3, CONT, c2);
+    const lead = (bytes: Uint8Array, to: number) => {
+      const l = this.state();
+      this.eps[s]!.push(l);
+      this.edge(l, bytes, to);
+    };
+    const second = (bytes: Uint8Array, to: number) => {
+      const m = this.state();
+      this.edge(m, bytes, to);
+      return m;
+    };
+    lead(range(0xc2, 0xdf), c1);
+    lead(single(0xe0), second(range(0xa0, 0xbf), c1));
+    lead(LEAD_E, c2); // E1–EC, EE–EF
+    lead(single(0xed), second(range(0x80, 0x9f), c1));
+    lead(single(0xf0), second(range(0x90, 0xbf), c2));
+    lead(range(0xf1, 0xf3), c3);
+    lead(single(0xf4), second(range(0x80, 0x8f), c2));
+  }
+
   build(node: RegexNode, depth: number): [number, number] {
     switch (node.kind) {
       case "bytes":
         return this.chain(node.sets);
       case "class": {
-        const options: Uint8Array[][] = [[node.ascii], ...node.multibyte, ...(node.anyNonAscii ? NON_ASCII : [])];
+        const options: Uint8Array[][] = [[node.ascii], ...node.multibyte];
         const s = this.state();
         const e = this.state();
         for (const o of options) {
@@ -419,6 +436,7 @@ class NfaBuilder {
           this.eps[s]!.push(a);
           this.eps[b]!.push(e);
         }
+        if (node.anyNonAscii) this.nonAscii(s, e);
         return [s, e];
       }
       case "seq": {

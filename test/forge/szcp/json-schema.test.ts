@@ -181,6 +181,32 @@ describe("compileJsonSchema", () => {
     });
   }
 
+  it("`.` and negated classes match exactly the well-formed UTF-8 characters, in 7 DFA states inside a character", () => {
+    const nfa = compileRegex("[^a]");
+    const matches = (bytes: number[]) => {
+      const close = (states: number[]) => {
+        const seen = new Set<number>();
+        const stack = [...states];
+        while (stack.length) {
+          const x = stack.pop()!;
+          if (seen.has(x)) continue;
+          seen.add(x);
+          stack.push(...nfa.eps[x]!);
+        }
+        return [...seen];
+      };
+      let cur = close([nfa.start]);
+      for (const b of bytes) cur = close(cur.filter((x) => nfa.set[x]?.[b]).map((x) => nfa.to[x]!));
+      return cur.includes(nfa.accept);
+    };
+    const enc = new TextEncoder();
+    for (const c of ["b", "é", "€", "\ud7ff", "\ue000", "\uffff", "😀", "\u{10ffff}"]) expect(matches(Array.from(enc.encode(c))), c).toBe(true);
+    // Overlong forms, surrogates, past U+10FFFF, stray continuation bytes, truncated sequences.
+    for (const bad of [[0xc0, 0xaf], [0xc1, 0xbf], [0xe0, 0x80, 0xaf], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0x80], [0xe2, 0x82], [0x61]])
+      expect(matches(bad), bad.map((b) => b.toString(16)).join(" ")).toBe(false);
+    expect(countDfaStates(nfa, 100)).toBe(10); // start, 7 inside a character, 2 accepting (after an ASCII byte, after a last continuation byte)
+  });
+
   it("counts DFA states, stopping past the bound", () => {
     expect(countDfaStates(compileRegex("abc"), 100)).toBe(4);
     expect(countDfaStates(compileRegex("[ab]{0,50}"), 10)).toBe(11);

@@ -15,9 +15,10 @@
  */
 import { registerResultTables } from "../forge/index.js";
 import { pathsTable, samplesTable } from "./tables.js";
+import { decisionsTable, tokensTable } from "./instruments.js";
 
 // The Forge HTTP server serves these tables (GET /jobs/{id}/result.arrow) in any process that loads this layer.
-registerResultTables({ samples: samplesTable, paths: pathsTable });
+registerResultTables({ samples: samplesTable, paths: pathsTable, tokens: (run, tokenizer) => tokensTable(run, { tokenizer }), decisions: decisionsTable });
 
 export { DatasetError } from "./errors.js";
 export {

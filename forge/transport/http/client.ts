@@ -71,9 +71,13 @@ export class HttpClient implements ForgeServer {
     return decodeRun(await this.getJson(`/jobs/${encodeURIComponent(id)}/result?wait=true`));
   }
 
-  /** The finished job's samples or paths table, as Arrow IPC stream bytes (apache-arrow's tableFromIPC reads them). */
-  async resultArrow(id: string, table: "samples" | "paths" = "samples"): Promise<Uint8Array> {
-    const response = await this.fetch("GET", `/jobs/${encodeURIComponent(id)}/result.arrow?table=${table}&wait=true`);
+  /**
+   * The finished job's samples, paths, tokens or decisions table, as Arrow IPC stream bytes
+   * (apache-arrow's tableFromIPC reads them); `stream` (an instance) selects one stream's tokens or decisions.
+   */
+  async resultArrow(id: string, table: "samples" | "paths" | "tokens" | "decisions" = "samples", stream?: number): Promise<Uint8Array> {
+    const one = stream === undefined ? "" : `&stream=${stream}`;
+    const response = await this.fetch("GET", `/jobs/${encodeURIComponent(id)}/result.arrow?table=${table}${one}&wait=true`);
     return new Uint8Array(await response.arrayBuffer());
   }
 

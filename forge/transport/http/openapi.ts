@@ -10,6 +10,7 @@ import { requestOptionsSchema } from "../../engine/options.js";
 import { wireRunSchema, wireStreamTraceSchema } from "../../run/codec.js";
 import { szcpSchema } from "../../szcp/index.js";
 import { errorBodySchema, jobEventSchema, jobSummarySchema, progressSchema, serverInfoSchema, serverLimitsSchema, submitBodySchema } from "./types.js";
+import { MAX_INLINE_TABLE_ROWS } from "./tables.js";
 
 /** One API's share of an OpenAPI document: schemas by component name, routes that `$ref` them. */
 export interface OpenApiModule {
@@ -47,7 +48,20 @@ const ARRAYS = {
   schema: { type: "string", enum: ["base64", "list"] },
   description: "Trace columns as base64 of little-endian bytes (default) or number lists."
 };
-const TABLE = { name: "table", in: "query", required: false, schema: { type: "string", enum: ["samples", "paths"] } };
+const TABLE = {
+  name: "table",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["samples", "paths", "tokens", "decisions"] },
+  description: "samples (default), paths, tokens (one row per token: forced, logprobs, text) or decisions (jump sites; runs with logprobs).",
+};
+const STREAM = {
+  name: "stream",
+  in: "query",
+  required: false,
+  schema: { type: "integer", minimum: 0, maximum: 2147483647 },
+  description: `tokens and decisions only: one stream (its instance). Without it, a table of more than ${MAX_INLINE_TABLE_ROWS} rows is refused (422 limit_exceeded).`,
+};
 
 /** The document's header: what the server is (the first module's API names the document). */
 export const HTTP_API_INFO = {
@@ -167,8 +181,8 @@ export const httpApi: OpenApiModule = {
     "/jobs/{id}/result.arrow": {
       get: {
         operationId: "resultArrow",
-        summary: "The Run's samples or paths table (datasets/) as an Arrow IPC stream; run metadata in the schema metadata.",
-        parameters: [JOB_ID, WAIT, TABLE],
+        summary: "The Run's samples, paths, tokens or decisions table (datasets/) as an Arrow IPC stream; run metadata in the schema metadata.",
+        parameters: [JOB_ID, WAIT, TABLE, STREAM],
         responses: {
           "200": {
             description: "Arrow IPC stream.",
@@ -176,9 +190,9 @@ export const httpApi: OpenApiModule = {
           },
           "400": error("Bad query value."),
           "401": UNAUTHORIZED,
-          "404": error("No such job for these credentials (a job of another principal is reported the same way)."),
+          "404": error("No such job for these credentials (a job of another principal is reported the same way); no such stream in the job; decisions of a job run without logprobs."),
           "409": error("Not finished yet (without wait=true)."),
-          "422": error("The engine refused the job."),
+          "422": error(`The engine refused the job; or limit_exceeded: a whole tokens or decisions table over ${MAX_INLINE_TABLE_ROWS} rows (ask with stream=).`),
           "500": error("The job failed while running."),
           "501": error("not_available: the serving process has not loaded the datasets layer that builds the tables (forge/transport/http/tables.ts)."),
         },

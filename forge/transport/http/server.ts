@@ -7,7 +7,7 @@
  *   GET  /jobs/{id}                   job summary: state, queue position, latest progress
  *   GET  /jobs/{id}/events            NDJSON: state / progress (streams done, tokens/s) / end
  *   GET  /jobs/{id}/result            the Run as JSON (?wait=true blocks until it is finished)
- *   GET  /jobs/{id}/result.arrow      samples or paths table as an Arrow IPC stream (?table=)
+ *   GET  /jobs/{id}/result.arrow      samples, paths, tokens or decisions table as an Arrow IPC stream (?table=, ?stream=)
  *   POST /jobs/{id}/cancel            cancel (queued: at once; running: within one step)
  *
  * The server is also an in-process ForgeServer: `submit` goes through the same queue, so a
@@ -31,7 +31,7 @@ import { JobQueue, type Job } from "./jobs.js";
 import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limits.js";
 import { admitRequestInSlices } from "./request.js";
 import { AdmissionLane } from "./lane.js";
-import { registeredResultTables } from "./tables.js";
+import { MAX_INLINE_TABLE_ROWS, registeredResultTables, type ResultTables } from "./tables.js";
 import { encodeRun, type ArrayEncoding } from "../../run/codec.js";
 import { vocabularyOf } from "../../lzcp/vocabulary.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
@@ -284,19 +284,26 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   });
 
   app.get("/jobs/:id/result.arrow", async (request, reply) => {
-    const table = ((request.query ?? {}) as Record<string, unknown>).table ?? "samples";
-    if (table !== "samples" && table !== "paths")
-      throw new HttpError(400, "invalid_request", `query table must be "samples" or "paths", got ${JSON.stringify(table)}`);
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const table = query.table ?? "samples";
+    if (table !== "samples" && table !== "paths" && table !== "tokens" && table !== "decisions")
+      throw new HttpError(400, "invalid_request", `query table must be "samples", "paths", "tokens" or "decisions", got ${JSON.stringify(table)}`);
+    const stream = parseStream(query.stream);
+    if (stream !== undefined && (table === "samples" || table === "paths"))
+      throw new HttpError(400, "invalid_request", `query stream selects one stream of the tokens or decisions table, not of ${table}`);
     // Looked up per request: a datasets layer loaded after the server started still serves.
     const tables = options.resultTables ?? registeredResultTables();
-    if (!tables)
+    const builder = tables === null ? undefined : table === "tokens" ? tables.tokens : table === "decisions" ? tables.decisions : tables[table];
+    if (!tables || !builder)
       throw new HttpError(
         501,
         "not_available",
-        "this server has no Arrow table builders: load the datasets layer (import workflow-forge's datasets/ in the serving process) or pass makeServer(backend, { resultTables })",
+        tables
+          ? `this server's Arrow table builders have no ${table} table (makeServer(backend, { resultTables }) without ${table})`
+          : "this server has no Arrow table builders: load the datasets layer (import workflow-forge's datasets/ in the serving process) or pass makeServer(backend, { resultTables })",
       );
     const job = await finishedJob(request);
-    const arrow = table === "samples" ? tables.samples(job.run!, backend.tokenizer) : tables.paths(job.run!);
+    const arrow = buildResultTable(tables, table, job, stream, backend);
     return reply.header("content-type", "application/vnd.apache.arrow.stream").send(Buffer.from(tableToIPC(arrow, "stream")));
   });
 
@@ -411,4 +418,41 @@ function parseWait(query: unknown): boolean {
 function withoutTag(event: JobEvent & { event: "progress" }) {
   const { event: _tag, ...progress } = event;
   return progress;
+}
+
+/** `?stream=`: an instance of the run (the tables' `stream` column), or absent. */
+function parseStream(value: unknown): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = typeof value === "string" && /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1) throw new HttpError(400, "invalid_request", `query stream must be an instance number (0 … 2147483647), got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * One result table of a finished job. The tokens and decisions tables grow with every token of
+ * every stream, and are built on the event loop: whole, only up to MAX_INLINE_TABLE_ROWS rows;
+ * past that, one stream at a time (`?stream=`, at most the job's maxTokens rows).
+ */
+function buildResultTable(tables: ResultTables, table: "samples" | "paths" | "tokens" | "decisions", job: Job, stream: number | undefined, backend: ForgeBackend) {
+  const whole = job.run!;
+  if (table === "samples") return tables.samples(whole, backend.tokenizer);
+  if (table === "paths") return tables.paths(whole);
+  if (table === "decisions" && whole.decisions === undefined)
+    throw new HttpError(404, "not_found", `job ${job.id} has no decisions table: it ran without logprobs (options.logprobs)`);
+  let run = whole;
+  if (stream !== undefined) {
+    const streams = whole.streams.filter((s) => s.instance === stream);
+    if (streams.length === 0) throw new HttpError(404, "not_found", `job ${job.id} has no stream ${stream} (its instances are ${describeInstances(whole)})`);
+    run = { ...whole, streams, decisions: whole.decisions?.filter((d) => d.instance === stream) };
+  }
+  const rows = table === "tokens" ? run.streams.reduce((n, s) => n + s.tokens.length, 0) : run.decisions!.length;
+  if (stream === undefined && rows > MAX_INLINE_TABLE_ROWS)
+    throw new HttpError(422, "limit_exceeded", `job ${job.id}'s ${table} table has ${rows} rows, more than the ${MAX_INLINE_TABLE_ROWS} built for one answer (MAX_INLINE_TABLE_ROWS): ask for one stream at a time (?table=${table}&stream=<instance>)`);
+  return table === "tokens" ? tables.tokens!(run, backend.tokenizer) : tables.decisions!(run);
+}
+
+function describeInstances(run: Run): string {
+  const ids = run.streams.map((s) => s.instance);
+  if (ids.length === 0) return "none";
+  return ids.length > 3 ? `${ids[0]} … ${ids.at(-1)}` : ids.join(", ");
 }

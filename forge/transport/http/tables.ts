@@ -1,6 +1,6 @@
 /**
  * The Arrow tables `GET /jobs/{id}/result.arrow` serves are built by the datasets layer
- * (datasets/: samplesTable, pathsTable), which sits above forge and which forge therefore does
+ * (datasets/: samplesTable, pathsTable, tokensTable, decisionsTable), which sits above forge and which forge therefore does
  * not import. That layer registers its builders here when it loads (datasets/index.ts), or a
  * caller passes them to one server (`HttpServerOptions.resultTables`); a server with neither
  * answers the route 501 not_available, saying how to enable it.
@@ -14,7 +14,14 @@ export interface ResultTables {
   samples(run: Run, tokenizer: ForgeTokenizer): Table;
   /** One row per path segment of every stream. */
   paths(run: Run): Table;
+  /** One row per token of every stream of `run` (with each token's text, from the tokenizer), with its logprobs when the run kept them. */
+  tokens?(run: Run, tokenizer: ForgeTokenizer): Table;
+  /** One row per decision at a jump site (runs with logprobs). */
+  decisions?(run: Run): Table;
 }
+
+/** Most rows of a tokens or decisions table built for one answer: past it, ask for one stream (`?stream=`). */
+export const MAX_INLINE_TABLE_ROWS = 200_000;
 
 let registered: ResultTables | null = null;
 

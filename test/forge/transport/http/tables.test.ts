@@ -54,4 +54,43 @@ describe("result.arrow's table builders", () => {
     const samples = tableFromIPC(await client.resultArrow(id, "samples"));
     expect(samples.numRows).toBe(2);
   });
+
+  it("serves a job's tokens and decisions tables, whole or one stream at a time; says which stream or table is not there", async () => {
+    await import("../../../../datasets/index.js"); // registers the builders
+    const server = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {} });
+    servers.push(server);
+    const client = new HttpClient(server.url);
+    const { id } = await client.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 3, seed: 4, logprobs: { top: 2 } });
+    const run = await client.result(id);
+
+    const tokens = tableFromIPC(await client.resultArrow(id, "tokens"));
+    expect(tokens.numRows).toBe(run.streams.reduce((n, s) => n + s.tokens.length, 0));
+    const one = tableFromIPC(await client.resultArrow(id, "tokens", 1));
+    const stream1 = run.streams.find((s) => s.instance === 1)!;
+    expect(one.numRows).toBe(stream1.tokens.length);
+    expect(Array.from(one.getChild("stream")!.toArray())).toEqual(Array(stream1.tokens.length).fill(1));
+    expect(Int32Array.from(one.getChild("token")!.toArray())).toEqual(stream1.tokens);
+    // Text from the server's tokenizer: the pieces joined are the stream's text.
+    expect((one.getChild("text")!.toArray() as string[]).join("")).toBe(backend.tokenizer.decode(Array.from(stream1.tokens)));
+    const generated = stream1.forced.findIndex((f) => f === 0);
+    expect(one.getChild("logprob")!.get(generated)).toBeCloseTo(stream1.logprobs!.model[generated]!, 5);
+    expect(Array.from(one.getChild("top_ids")!.get(generated)!.toArray())).toEqual(Array.from(stream1.logprobs!.top!.ids.subarray(generated * 2, generated * 2 + 2)));
+
+    const decisions = tableFromIPC(await client.resultArrow(id, "decisions", 1));
+    const expected = run.decisions!.filter((d) => d.instance === 1);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(Array.from(decisions.getChild("step")!.toArray())).toEqual(expected.map((d) => d.step));
+    expect(tableFromIPC(await client.resultArrow(id, "decisions")).numRows).toBe(run.decisions!.length);
+
+    const refusal = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as RemoteError);
+    expect(await refusal(client.resultArrow(id, "tokens", 7))).toMatchObject({ status: 404, code: "not_found", message: expect.stringMatching(/has no stream 7 \(its instances are 0, 1, 2\)/) });
+    expect(await refusal(client.resultArrow(id, "samples", 1))).toMatchObject({ status: 400, message: expect.stringMatching(/stream selects one stream of the tokens or decisions table, not of samples/) });
+    const bad = await fetch(`${server.url}/jobs/${id}/result.arrow?table=tokens&stream=-1`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/query stream must be an instance number/);
+    const plain = await client.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 2, seed: 4 });
+    await client.result(plain.id);
+    expect(await refusal(client.resultArrow(plain.id, "decisions"))).toMatchObject({ status: 404, message: expect.stringMatching(/ran without logprobs/) });
+    expect(tableFromIPC(await client.resultArrow(plain.id, "tokens", 0)).getChild("logprob")!.nullCount).toBeGreaterThan(0);
+  });
 });

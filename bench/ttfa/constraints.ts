@@ -7,15 +7,23 @@
  * Every stream is constrained (the worst case: free rows cost nothing), each in a state taken
  * from a random walk through its constraint, so the allowed lists are the ones a run meets.
  *
+ * The figure for the goal: the engine's wasm/cpu sampling of the batch with every stream
+ * constrained (sampleConstrainedHost) minus the same sampler on the unconstrained batch, by
+ * CPU time, the two alternating in rounds in this process; the path before (sample every row,
+ * then draw each constrained row again from a fill-and-scatter masked copy) is timed in the
+ * same rounds. The last line prints the worst row of the new path.
+ *
  *   npx tsx bench/ttfa/constraints.ts
  */
+import { loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadGpt2Tokenizer } from "../../forge/tokenizer/index.js";
 import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
 import { SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow, type ZoneConstraint } from "../../forge/szcp/types.js";
 import { allowedTokens, compileForBackend, constraintNext, HostAutomaton, type TtfaProgram } from "../../forge/ttfa/index.js";
-import { drawConstrained, maskLogitsInPlace, maskLogitsTensor } from "../../forge/ttfa/mask.js";
+import { maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../forge/ttfa/mask.js";
+import type { ConstraintTable } from "../../forge/ttfa/constraint.js";
 import { sampleTokensHost } from "../../forge/sampler/host.js";
 import { ChoiceScorer } from "../../forge/ttfa/choices.js";
 import { loadGpt2TokenizerCut } from "./gpt2-8k.js";
@@ -78,12 +86,64 @@ function timeUs(f: () => void, reps: number): number {
   return (c.user + c.system) / reps;
 }
 
+/** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f's drawConstrained and maskLogitsInPlace loops), for the ratio: every row sampled, then each constrained row drawn again (few allowed: compact row; many: a copy masked by fill and scatter). */
+const oldScratch = { values: new Float32Array(256), row: new Float32Array(0), keep: new Float32Array(64) };
+function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array): Int32Array {
+  const tokens = sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows);
+  for (let r = 0; r < states.length; r++) {
+    const allowed = allowedOf(table, states[r]!);
+    const n = allowed.length;
+    const base = r * V;
+    if (n * 2 <= V) {
+      if (oldScratch.values.length < n) oldScratch.values = new Float32Array(n);
+      const values = oldScratch.values;
+      for (let k = 0; k < n; k++) values[k] = logits[base + allowed[k]!]!;
+      tokens[r] = allowed[sampleTokensHost(values.subarray(0, n), n, { temperature: 1 }, 1, [r], [r])[0]!]!;
+    } else {
+      if (oldScratch.row.length < V) oldScratch.row = new Float32Array(V);
+      const row = oldScratch.row.subarray(0, V);
+      row.set(logits.subarray(base, base + V));
+      if (oldScratch.keep.length < n) oldScratch.keep = new Float32Array(n);
+      const keep = oldScratch.keep;
+      for (let k = 0; k < n; k++) keep[k] = row[allowed[k]!]!;
+      row.fill(-Infinity);
+      for (let k = 0; k < n; k++) row[allowed[k]!] = keep[k]!;
+      tokens[r] = sampleTokensHost(row, V, { temperature: 1 }, 1, [r], [r])[0]!;
+    }
+  }
+  return tokens;
+}
+
+const allowedCache = new Map<string, Int32Array>();
+function allowedOf(table: ConstraintTable, state: number): Int32Array {
+  const key = `${table.columns}:${table.stateCount}:${state}`;
+  let list = allowedCache.get(key);
+  if (!list) allowedCache.set(key, (list = allowedTokens(table, state)));
+  return list;
+}
+
+/** CPU µs per call of each function, alternating in `rounds` rounds (each round: one call of each, in turn). */
+function alternate(fs: Array<() => void>, rounds: number): number[] {
+  for (const f of fs) for (let i = 0; i < 3; i++) f();
+  const total = fs.map(() => 0);
+  for (let k = 0; k < rounds; k++)
+    fs.forEach((f, i) => {
+      const c0 = process.cpuUsage();
+      f();
+      const c = process.cpuUsage(c0);
+      total[i]! += c.user + c.system;
+    });
+  return total.map((t) => t / rounds);
+}
+
 async function main(): Promise<void> {
   await tf.setBackend("wasm");
   const tokenizers: Array<[string, ForgeTokenizer]> = [["gpt2-8192", await loadGpt2TokenizerCut(8192)], ["gpt2 (50 257)", await loadGpt2Tokenizer()]];
-  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps; wasm backend for the tensor forms.\n`);
-  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | engine draw on wasm/cpu (among allowed) | masked row (fill + scatter) | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const rounds = Number(process.env.ROUNDS ?? 40);
+  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (${rounds} alternating rounds for the engine columns); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | **engine: constrained − free sampling** | the path before, same rounds | masked row in place | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  let worst = { us: -Infinity, what: "" };
   for (const [vocabName, tokenizer] of tokenizers) {
     const V = tokenizer.vocabSize;
     for (const [name, constraint] of CONSTRAINTS) {
@@ -91,50 +151,58 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const program = compileForBackend(w, tokenizer);
       const assembleMs = performance.now() - t0;
+      const table = program.constraints;
       const states = walkStates(program, 7);
-      const allowedMean = Array.from(states).reduce((n, s) => n + allowedTokens(program.constraints, s).length, 0) / B;
+      const allowedMean = Array.from(states).reduce((n, s) => n + allowedTokens(table, s).length, 0) / B;
       const logits = Float32Array.from({ length: B * V }, (_, i) => Math.sin(i * 0.61) * 4);
+      const rows = Int32Array.from({ length: B }, (_, r) => r);
+      // The engine's wasm/cpu sampling: free batch, constrained batch (new), constrained batch (before).
+      const free = () => sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows);
+      const constrained = () =>
+        sampleConstrainedHost(logits, V, states, table, (x, width, index) => sampleTokensHost(x, width, { temperature: 1 }, 1, index, index), (row, width, r) => sampleTokensHost(row, width, { temperature: 1 }, 1, [r], [r])[0]!);
+      const before = oldEnginePath(logits, V, states, table, rows);
+      const same = Array.from(constrained()).every((t, r) => t === before[r]);
+      if (!same) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the old one`);
+      const [freeUs, newUs, oldUs] = alternate([free, constrained, () => oldEnginePath(logits, V, states, table, rows)], rounds) as [number, number, number];
       const work = new Float32Array(B * V);
       // Host: the mask alone (the copy that restores the row each rep is timed separately and subtracted).
       const copyUs = timeUs(() => work.set(logits), REPS);
-      const hostUs = timeUs(() => { work.set(logits); maskLogitsInPlace(work, V, states, program.constraints); }, REPS) - copyUs;
-      // Tensor: gather of the [S, V] mask rows + Select, read back to make sure it ran.
+      const hostUs = timeUs(() => { work.set(logits); maskLogitsInPlace(work, V, states, table); }, REPS) - copyUs;
+      // Tensor: gather of the [S, V] mask rows + add, read back to make sure it ran.
       const lt = tf.tensor2d(logits, [B, V]);
       const st = tf.tensor1d(states, "int32");
-      const tensorUs = timeUs(() => { const m = maskLogitsTensor(lt, st, program.constraints); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
+      const tensorUs = timeUs(() => { const m = maskLogitsTensor(lt, st, table); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
       const readUs = timeUs(() => { const m = lt.clone(); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
-      // What the engine does on wasm/cpu: each constrained row drawn again by the seeded sampler from its allowed tokens.
-      const drawn = new Int32Array(B);
-      const draw = (row: Float32Array, w: number, r: number) => sampleTokensHost(row, w, { temperature: 1 }, 1, [r], [r])[0]!;
-      const drawUs = timeUs(() => drawConstrained(logits, V, states, program.constraints, draw, drawn), REPS);
-      const samplerUs = timeUs(() => sampleTokensHost(logits, V, { temperature: 1 }, 1, Int32Array.from({ length: B }, (_, r) => r), Int32Array.from({ length: B }, (_, r) => r)), Math.max(10, REPS / 10));
       lt.dispose();
       st.dispose();
       // The constraint walk inside the host automaton's step: host step with the program vs the same step unconstrained.
-      const free = compileForBackend({ ...w, zones: w.zones.map(({ constraint: _unused, ...z }) => z) }, tokenizer);
-      const sampled = Int32Array.from({ length: B }, (_, b) => allowedTokens(program.constraints, states[b]!)[0]!);
+      const unconstrained = compileForBackend({ ...w, zones: w.zones.map(({ constraint: _unused, ...z }) => z) }, tokenizer);
+      const sampled = Int32Array.from({ length: B }, (_, b) => allowedTokens(table, states[b]!)[0]!);
       const stepUs = (p: TtfaProgram) => {
         const h = new HostAutomaton(p, B);
         return timeUs(() => h.step(sampled), REPS * 5);
       };
-      const walkUs = stepUs(program) - stepUs(free);
+      const walkUs = stepUs(program) - stepUs(unconstrained);
       // Choice scoring: the scorer's softmax over each constrained row and its bookkeeping.
       let scoreUs = NaN;
       if (constraint.kind === "choices") {
         const records = Array.from({ length: B }, (_, b) => [{ token: sampled[b]!, pc: 1, forced: 0, event: 0, nextPc: 1, done: 0, record: 1 }]);
         // The first generated step of a visit in every slot, the costly one: softmax of the row and the first-token mass of every choice.
         const view = {
-          logits: { shape: [B, V], dataSync: () => logits }, rows: Int32Array.from({ length: B }, (_, b) => b), instance: Int32Array.from({ length: B }, (_, b) => b),
+          logits: { shape: [B, V], dataSync: () => logits }, rows, instance: rows,
           records, constraintStates: states, positions: new Int32Array(B),
         };
         scoreUs = timeUs(() => new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t)).onStep(view), Math.max(5, REPS / 20));
       }
       const per = (us: number) => (us / B).toFixed(2);
+      const costUs = (newUs - freeUs) / B;
+      if (costUs > worst.us) worst = { us: costUs, what: `${vocabName}, ${name}` };
       console.log(
-        `| ${vocabName} | ${name} | ${program.constraints.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | ${per(drawUs)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(samplerUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
+        `| ${vocabName} | ${name} | ${table.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | **${costUs.toFixed(2)}** | ${per(oldUs - freeUs)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(freeUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
       );
     }
   }
+  console.log(`\nworst row: ${worst.what}: ${worst.us.toFixed(2)} µs of CPU per stream-step over free sampling (goal ≤ 10)`);
 }
 
 await main();

@@ -127,6 +127,9 @@ export type RowsDraw = (rows: Float32Array, width: number, rowIndex: Int32Array)
 
 let compactValues = new Float32Array(256);
 
+/** Masked copies made and sampled per call: 16 rows of GPT-2's 50 257 logits are 3.2 MB (one call for all 64 was ≈ 1.4× slower per row, bench/ttfa/README.md). */
+const BROAD_ROWS_PER_DRAW = 16;
+
 /** Row r's draw among the `n` allowed tokens below the width, from a compact row of their logits (id order). */
 function drawCompact(logits: Float32Array, width: number, r: number, allowed: Int32Array, n: number, draw: RowDraw): number {
   if (compactValues.length < n) compactValues = new Float32Array(n);
@@ -201,10 +204,11 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
     else broad.push(r);
   }
   flushRun(R);
-  if (broad.length > 0) {
-    const masked = maskedRowCopies(logits, width, broad, (r) => allowedBits(table, states[r]!));
-    const drawn = drawRows(masked, width, Int32Array.from(broad));
-    broad.forEach((r, k) => (tokens[r] = drawn[k]!));
+  // Broad rows a few at a time, so the sampler reads each masked copy while it is still in cache.
+  for (let a = 0; a < broad.length; a += BROAD_ROWS_PER_DRAW) {
+    const rows = Int32Array.from(broad.slice(a, a + BROAD_ROWS_PER_DRAW));
+    const drawn = drawRows(maskedRowCopies(logits, width, rows, (r) => allowedBits(table, states[r]!)), width, rows);
+    rows.forEach((r, k) => (tokens[r] = drawn[k]!));
   }
   return tokens;
 }

@@ -126,9 +126,10 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
     const modes: SamplingOptions[] = [{ temperature: 1 }, { temperature: 0 }, { temperature: 0.8 }, { temperature: 0.7, topK: 40 }, { temperature: 1.2, topP: 0.9 }];
     let broadRows = 0;
     for (let trial = 0; trial < 12; trial++) {
-      const R = 1 + Math.floor(rand() * 9);
+      // Trial 0: 20 broad rows, more than one masked-copy chunk (16 rows).
+      const R = trial === 0 ? 20 : 1 + Math.floor(rand() * 9);
       const states = Array.from({ length: R }, () => {
-        const u = rand();
+        const u = trial === 0 ? 0.5 : rand();
         return u < 0.3 ? 0 : u < 0.65 ? broadStates[Math.floor(rand() * broadStates.length)]! : narrowStates[Math.floor(rand() * narrowStates.length)]!;
       });
       broadRows += states.filter((s) => broadStates.includes(s)).length;

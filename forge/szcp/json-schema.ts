@@ -502,10 +502,10 @@ class SchemaCompiler {
           const p = this.resolve(s.properties[name as string] ?? null);
           if (!isObj(p)) continue;
           const v = p.const !== undefined ? [p.const] : Array.isArray(p.enum) ? p.enum : null;
-          if (v) tags.set(name as string, new Set(v.map((x) => JSON.stringify(x))));
+          if (v) tags.set(name as string, new Set(v.map(canonical)));
         }
       }
-      return { types, values: lits ? new Set(lits.map((x) => JSON.stringify(x))) : null, tags };
+      return { types, values: lits ? new Set(lits.map(canonical)) : null, tags };
     });
     const kinds = (t: Set<string>) => new Set([...t].map((x) => (x === "integer" ? "number" : x)));
     const disjoint = (a: Set<string>, b: Set<string>) => [...a].every((x) => !b.has(x));
@@ -519,6 +519,13 @@ class SchemaCompiler {
       }
     }
   }
+}
+
+/** JSON text with object keys sorted: equal JSON values (as a validator compares them) give equal text. */
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(",")}}`;
+  return JSON.stringify(v);
 }
 
 function maxBig(a: bigint, b: bigint): bigint {

@@ -150,6 +150,7 @@ describe("compileJsonSchema", () => {
     ["a dangling $ref", { $ref: "#/$defs/none" }, "#/$ref", /points at nothing/],
     ["a required property not declared", { type: "object", properties: {}, required: ["a"] }, "#/required/0", /not in properties/],
     ["overlapping oneOf", { oneOf: [{ type: "integer" }, { type: "number" }] }, "#/oneOf/1", /may both match/],
+    ["oneOf of equal objects spelled in another key order", { oneOf: [{ const: { a: 1, b: [2] } }, { enum: [{ b: [2], a: 1 }] }] }, "#/oneOf/1", /may both match/],
     ["a pattern that can match a quote", { type: "string", pattern: "a.b" }, "#/pattern", /can match ", \\ or a control character/],
     ["a pattern outside the subset", { type: "string", pattern: "(?<=a)b" }, "#/pattern", /outside the regex subset/],
     ["pattern with lengths", { type: "string", pattern: "a+", maxLength: 3 }, "#/pattern", /cannot be intersected/],

@@ -1,0 +1,63 @@
+/**
+ * What exact decision probabilities cost (issue #18 §2): the seed example on the default
+ * backend (models/forge-tiny, the default engine — ONNX Runtime), batch 64, with
+ * `logprobs: true` (pJump estimated along the walked path) and with
+ * `logprobs: { decisions: "exact" }` (one probe forward per jump-site visit, beside the step),
+ * alternated ROUNDS times in one process. The overhead is by CPU time (process.cpuUsage:
+ * steady on a shared machine), wall time beside it. The last line prints the overhead.
+ *
+ *   npx tsx bench/ttfa/decisions.ts            # BATCH=64 MAX_GEN=16 ROUNDS=3
+ */
+import os from "node:os";
+import { makeBackend } from "../../forge/session/backend.js";
+import { newProgram, parseUdplFile } from "../../forge/index.js";
+import type { RequestOptions } from "../../forge/engine/options.js";
+
+const BATCH = Number(process.env.BATCH ?? 64);
+const MAX_GEN = Number(process.env.MAX_GEN ?? 16);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+const { sequences, config } = await parseUdplFile("notebooks/seed-example.toml");
+const program = newProgram(sequences, {}, { ...config, defaultMaxTokenLength: MAX_GEN });
+program.run("setup");
+program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 4 });
+program.run("conclusion");
+const workflow = program.compile()();
+const backend = await makeBackend();
+
+const variants: Array<[string, RequestOptions]> = [
+  ["logprobs: true (estimate)", { logprobs: true }],
+  ['logprobs: { decisions: "exact" }', { logprobs: { decisions: "exact" } }],
+];
+const totals = variants.map(() => ({ cpu: 0, wall: 0, tokens: 0, visits: 0, exact: 0 }));
+await backend.run(workflow, { batchSize: 8, seed: 0, logprobs: { decisions: "exact" } }); // warm-up: compile, caches
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate the order too, so neither variant always runs on a warmer process.
+  const order = round % 2 === 0 ? [0, 1] : [1, 0];
+  for (const k of order) {
+    const options = variants[k]![1];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const run = await backend.run(workflow, { batchSize: BATCH, seed: round, temperature: 1, ...options });
+    const cpu = process.cpuUsage(cpu0);
+    totals[k]!.cpu += (cpu.user + cpu.system) / 1e6;
+    totals[k]!.wall += (performance.now() - t0) / 1000;
+    totals[k]!.tokens += run.streams.reduce((n, s) => n + s.tokens.length, 0);
+    totals[k]!.visits += run.decisions?.length ?? 0;
+    totals[k]!.exact += run.decisions?.filter((d) => d.exact).length ?? 0;
+  }
+}
+const info = backend.info();
+const load = os.loadavg().map((l) => l.toFixed(1)).join(" ");
+console.log(`model ${info.model} · engine ${backend.engine} · batch ${BATCH} · max_gen ${MAX_GEN} · ${ROUNDS} rounds · load ${load} · ${new Date().toISOString()}`);
+console.log("| variant | CPU s | wall s | tokens/s (wall) | decisions (exact) |");
+console.log("|---|---:|---:|---:|---:|");
+for (const [k, [name]] of variants.entries()) {
+  const t = totals[k]!;
+  console.log(`| ${name} | ${t.cpu.toFixed(1)} | ${t.wall.toFixed(1)} | ${(t.tokens / t.wall).toFixed(0)} | ${t.visits} (${t.exact}) |`);
+}
+const [base, exact] = totals as [(typeof totals)[0], (typeof totals)[0]];
+const perVisit = ((exact.cpu - base.cpu) / Math.max(1, exact.exact)) * 1000;
+console.log(
+  `exact decisions overhead at batch ${BATCH}: ${((exact.cpu / base.cpu - 1) * 100).toFixed(1)} % CPU time (${((exact.wall / base.wall - 1) * 100).toFixed(1)} % wall), ${perVisit.toFixed(2)} ms CPU per exact decision`,
+);

@@ -15,7 +15,7 @@ import { StudioError } from "../logic/errors.js";
 import { extractSubWorkflow } from "../logic/extract.js";
 import type { AgentDoc } from "../logic/types.js";
 import { forgeAuth, type StudioVerifier } from "./auth.js";
-import { inspectExport, inspectJob, openedJob, streamDetail } from "./inspector.js";
+import { inspectExport, inspectJob, openedJob, openStream } from "./inspector.js";
 import { StudioRuns } from "./runs.js";
 import * as S from "./schemas.js";
 import { Workspace } from "./workspace.js";
@@ -166,14 +166,14 @@ export async function startStudio(options: StudioOptions): Promise<StudioServer>
   });
   app.post("/api/inspect/job", async (req) => {
     const { server, job, token } = parse(S.jobRequest, req.body, "body");
-    const { details: _details, tokenSource: _tokens, decisionsByStream: _decisions, ...run } = await inspectJob(server, job, token);
+    const { details: _details, tokenSource: _tokens, decisionsByStream: _decisions, jobSource: _job, ...run } = await inspectJob(server, job, token);
     return run;
   });
   app.get("/api/inspect/stream", async (req) => {
     const { path, stream } = parse(S.streamQuery, req.query, "query");
     const source = path.startsWith("job:") ? openedJob(path) : inspectExport(workspace.resolvePath(path), path);
     if (!source) throw new StudioError(path, "is not an opened job (open it again)");
-    const detail = streamDetail(source, stream);
+    const detail = await openStream(source, stream);
     if (!detail) throw new StudioError(`${path}: stream ${stream}`, "is not in this export (or beyond the first 1,024 streams)");
     return detail;
   });

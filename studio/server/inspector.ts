@@ -5,7 +5,9 @@
  * what the automaton forced; the generated text of a zone is its extraction. When the export also
  * holds `<run>.tokens.arrow` (datasets' tokensTable, with its `text` column when written with the
  * run's tokenizer) and `<run>.decisions.arrow`, a stream's detail carries its tokens (forced or
- * generated, logprobs, hazard, top alternatives) and its decisions at jump sites.
+ * generated, logprobs, hazard, top alternatives) and its decisions at jump sites. A job on a
+ * Forge server is read from its `result.arrow` tables; a stream's tokens and decisions are
+ * fetched when it is opened (`?table=tokens&stream=N`), so neither side builds a whole-run table.
  */
 import { existsSync, statSync } from "node:fs";
 import type { Table } from "apache-arrow";
@@ -104,6 +106,12 @@ export interface InspectedRun {
   /** Read by streamDetail: the tokens table and each stream's rows in it, the decisions by stream. */
   tokenSource?: TokenSource;
   decisionsByStream?: Map<number, DecisionView[]>;
+  /** An opened server job: fetches one stream's tokens and decisions tables (null: the server has none). */
+  jobSource?: JobSource;
+}
+
+interface JobSource {
+  streamTables(stream: number): Promise<{ tokens: Table | null; decisions: Table | null }>;
 }
 
 interface TokenSource {
@@ -214,6 +222,19 @@ export function buildRun(samples: Table, paths: Table, where: string, extra: { t
   };
 }
 
+/** One stream's detail, as streamDetail; for an opened server job, its tokens and decisions fetched from the server. */
+export async function openStream(run: InspectedRun, stream: number): Promise<StreamDetail | undefined> {
+  const detail = run.details.get(stream);
+  if (!detail || !run.jobSource) return streamDetail(run, stream);
+  const { tokens, decisions } = await run.jobSource.streamTables(stream);
+  const where = `${run.file} stream ${stream}`;
+  return {
+    ...detail,
+    ...(tokens ? { tokenMarks: streamTokens(indexTokens(tokens, `${where} (tokens table)`), stream) } : {}),
+    ...(decisions ? { decisions: indexDecisions(decisions, `${where} (decisions table)`).get(stream) ?? [] } : {}),
+  };
+}
+
 /** One stream's detail, with its tokens and decisions when the export has them (built on request: a run may hold millions of tokens). */
 export function streamDetail(run: InspectedRun, stream: number): StreamDetail | undefined {
   const detail = run.details.get(stream);
@@ -311,9 +332,14 @@ export function openedJob(handle: string): InspectedRun | undefined {
   return jobs.get(handle);
 }
 
+/** Answers of a Forge server that mean "no such table here", not a failure: 404 (a job run without logprobs has no decisions), 400 / 501 (an older server, or one without the builders). */
+const NO_TABLE = new Set([400, 404, 501]);
+
 /**
  * A finished job on a running Forge server, read as the inspector reads an export: the server's
- * `GET /jobs/{id}/result.arrow?table=samples|paths` (datasets' tables, the same columns and metadata).
+ * `GET /jobs/{id}/result.arrow?table=samples|paths` (datasets' tables, the same columns and
+ * metadata); a stream's `tokens` and `decisions` tables (`&stream=N`) when the stream is opened.
+ * The first stream's are fetched now, to say whether the server has them.
  */
 export async function inspectJob(server: string, job: string, token?: string): Promise<InspectedRun> {
   const where = `${server} job ${job}`;
@@ -324,27 +350,55 @@ export async function inspectJob(server: string, job: string, token?: string): P
     throw new StudioError(server, "is not a URL (http://host:port of a Forge server)");
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new StudioError(server, "a Forge server's URL starts with http:// or https://");
-  const table = async (name: "samples" | "paths"): Promise<Table> => {
-    const url = new URL(`jobs/${encodeURIComponent(job)}/result.arrow?table=${name}&wait=false`, base.href.endsWith("/") ? base : new URL(base.href + "/"));
+  async function table(name: "samples" | "paths" | "tokens" | "decisions", stream?: number): Promise<Table>;
+  async function table(name: "tokens" | "decisions", stream: number, optional: true): Promise<Table | null>;
+  async function table(name: string, stream?: number, optional = false): Promise<Table | null> {
+    const query = `table=${name}${stream === undefined ? "" : `&stream=${stream}`}&wait=false`;
+    const url = new URL(`jobs/${encodeURIComponent(job)}/result.arrow?${query}`, base.href.endsWith("/") ? base : new URL(base.href + "/"));
+    const what = stream === undefined ? `the ${name} table` : `stream ${stream}'s ${name} table`;
     let res: Response;
     try {
       res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(60_000) });
     } catch (error) {
       throw new StudioError(where, `cannot reach the Forge server: ${(error as Error).message}`);
     }
+    if (optional && NO_TABLE.has(res.status)) {
+      await res.body?.cancel();
+      return null;
+    }
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
       throw new StudioError(where, `the server answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ""}`);
     }
     const length = Number(res.headers.get("content-length") ?? 0);
-    if (length > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `the ${name} table is ${length} bytes, more than the ${MAX_JOB_TABLE_BYTES} the studio takes`);
+    if (length > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `${what} is ${length} bytes, more than the ${MAX_JOB_TABLE_BYTES} the studio takes`);
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `the ${name} table is more than ${MAX_JOB_TABLE_BYTES} bytes`);
+    if (bytes.byteLength > MAX_JOB_TABLE_BYTES) throw new StudioError(where, `${what} is more than ${MAX_JOB_TABLE_BYTES} bytes`);
     return readArrow(bytes);
-  };
+  }
   const [samples, paths] = await Promise.all([table("samples"), table("paths")]);
   const handle = jobHandle(server, job);
   const run = buildRun(samples, paths, handle);
+  // A few opened streams' tables are kept (the page opens one at a time, and often goes back).
+  const opened = new Map<number, { tokens: Table | null; decisions: Table | null }>();
+  const streamTables = async (stream: number) => {
+    const hit = opened.get(stream);
+    if (hit) return hit;
+    const [tokens, decisions] = await Promise.all([table("tokens", stream, true), table("decisions", stream, true)]);
+    if (opened.size >= 16) opened.delete(opened.keys().next().value!);
+    opened.set(stream, { tokens, decisions });
+    return { tokens, decisions };
+  };
+  run.jobSource = { streamTables };
+  const first = run.streams[0];
+  if (first) {
+    const { tokens, decisions } = await streamTables(first.stream);
+    const logprob = tokens?.getChild("logprob");
+    run.hasTokens = tokens !== null;
+    run.hasTokenText = tokens?.getChild("text") != null;
+    run.hasDecisions = decisions !== null;
+    run.hasLogprobs ||= logprob != null && logprob.nullCount < logprob.length;
+  }
   if (jobs.size >= 8) jobs.delete(jobs.keys().next().value!);
   jobs.set(handle, run);
   return run;

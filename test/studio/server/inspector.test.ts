@@ -46,6 +46,49 @@ describe("the run inspector's sources", () => {
     for (const name of names) expect(byName.get(name), name).toBe(run.extractions[name]![0]);
   });
 
+  it("shows a server job's tokens and decisions like an export's: fetched per stream from the server's tokens and decisions tables", async () => {
+    const client = new forge.server.HttpClient(forgeServer.url);
+    const workflow = seedExample(4).factory();
+    const { id } = await client.enqueue(workflow, { batchSize: 2, instances: 3, seed: 12, logprobs: { top: 3 } });
+    const run = await client.result(id);
+    const post = (job: string) =>
+      fetch(new URL("/api/inspect/job", studio.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ server: forgeServer.url, job }) }).then(
+        async (r) => ({ status: r.status, body: await r.json() }),
+      );
+    const opened = await post(id);
+    expect(opened.status).toBe(200);
+    expect([opened.body.hasTokens, opened.body.hasTokenText, opened.body.hasDecisions, opened.body.hasLogprobs]).toEqual([true, true, true, true]);
+    expect(opened.body.jobSource).toBeUndefined();
+    const tokenizer = (await testBackend()).tokenizer;
+    for (const s of run.streams) {
+      const res = await fetch(new URL(`/api/inspect/stream?path=${encodeURIComponent(opened.body.file)}&stream=${s.instance}`, studio.url));
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      const marks = body.tokenMarks;
+      expect(marks.token).toEqual(Array.from(s.tokens));
+      expect(marks.forced).toEqual(Array.from(s.forced, (f) => f === 1));
+      expect(marks.text.join("")).toBe(tokenizer.decode(Array.from(s.tokens)));
+      for (let i = 0; i < s.tokens.length; i++) {
+        if (s.forced[i]) expect(marks.logprob[i]).toBeNull();
+        else expect(marks.logprob[i]).toBeCloseTo(s.logprobs!.model[i]!, 4);
+      }
+      const generated = s.forced.findIndex((f) => f === 0);
+      expect(marks.top[generated].ids).toEqual(Array.from(s.logprobs!.top!.ids.subarray(generated * 3, generated * 3 + 3)));
+      const decisions = run.decisions!.filter((d) => d.instance === s.instance);
+      expect(body.decisions.map((d: { visit: number; step: number; outcome: string }) => [d.visit, d.step, d.outcome])).toEqual(decisions.map((d) => [d.visit, d.step, d.outcome]));
+    }
+
+    // A job run without logprobs: tokens (forced / generated), no logprobs, no decisions.
+    const plain = await client.enqueue(workflow, { batchSize: 2, instances: 2, seed: 12 });
+    const plainRun = await client.result(plain.id);
+    const plainOpened = await post(plain.id);
+    expect([plainOpened.body.hasTokens, plainOpened.body.hasDecisions, plainOpened.body.hasLogprobs]).toEqual([true, false, false]);
+    const detail = await fetch(new URL(`/api/inspect/stream?path=${encodeURIComponent(plainOpened.body.file)}&stream=1`, studio.url)).then((r) => r.json());
+    expect(detail.tokenMarks.token).toEqual(Array.from(plainRun.streams[1]!.tokens));
+    expect(detail.tokenMarks.logprob.every((x: number | null) => x === null)).toBe(true);
+    expect(detail.decisions).toBeUndefined();
+  }, 120_000);
+
   it("says what went wrong with a job: unknown id, unreachable server, not a URL", async () => {
     await expect(inspectJob(forgeServer.url, "00000000-0000-4000-8000-000000000000")).rejects.toThrow(/answered 404/);
     await expect(inspectJob("http://127.0.0.1:1", "x")).rejects.toThrow(/cannot reach the Forge server/);

@@ -2,7 +2,9 @@
  * Decisions at jump sites on a real random-weight model: pJump equals brute force — along the
  * walked steps, the sum over the whole vocabulary of a teacher-forced pass's probabilities of the
  * bytes that move along "[Jump]"; jumps forced by a counterfactual replay are recorded as
- * taken, with the walked path's exact probability, and agree with the run's statistics.
+ * taken, with the walked path's exact probability, and agree with the run's statistics. With
+ * `decisions: "exact"` pJump is the teacher-forced chain of the pattern's bytes (the multi-token
+ * case is pattern-trie.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,5 +73,34 @@ describe("run.decisions", { timeout: 300_000 }, () => {
     }
     const takenByStats = replayed.statistics.jumpSites.reduce((n, s) => n + s.taken, 0);
     expect(decisions.filter((d) => d.taken)).toHaveLength(takenByStats);
+  });
+
+  it('decisions: "exact" — on a byte vocabulary pJump is the chain of the pattern\'s remaining bytes, teacher-forced; the trace is unchanged', async () => {
+    const { config, factory } = seedExample(6);
+    const exact = (await forge.makeSession(backend).request(config, factory(), { batchSize: 3, seed: 2, logprobs: { decisions: "exact" } })).run;
+    expect(exact.streams.map((s) => Array.from(s.tokens))).toEqual(run.streams.map((s) => Array.from(s.tokens)));
+    expect(exact.decisions!.length).toBe(run.decisions!.length);
+    let maxError = 0;
+    for (const d of exact.decisions!.slice(0, 6)) {
+      expect(d.exact).toBe(true);
+      const stream = exact.streams.find((s) => s.instance === d.instance)!;
+      const context = Array.from(stream.tokens.slice(0, d.step));
+      const from = progress(Buffer.from(Uint8Array.from(context)).toString("latin1"));
+      const rest = Array.from(Buffer.from(PATTERN.slice(from)));
+      const probs = tf.tidy(() => tf.softmax(model.forward([[...context, ...rest.slice(0, -1)]]).squeeze([0])).arraySync()) as number[][];
+      let want = 1;
+      rest.forEach((byte, k) => (want *= probs[context.length - 1 + k]![byte]!));
+      maxError = Math.max(maxError, Math.abs(d.pJump - want));
+      expect(Math.abs(d.pJump - want), `instance ${d.instance} step ${d.step}`).toBeLessThan(1e-6);
+      expect(Math.abs(d.pJump - want) / want, `instance ${d.instance} step ${d.step}: relative`).toBeLessThan(1e-4); // a random byte model's pJump is ~257^-6
+    }
+    console.log(`exact pJump (byte vocabulary) vs the teacher-forced chain: max |error| = ${maxError.toExponential(2)}`);
+    // A visit that spelled the whole pattern: the walked-path estimate is exact there too.
+    const walked = run.decisions!.filter((d) => d.outcome === "jump" || d.outcome === "ignored_jump");
+    for (const d of walked) {
+      const e = exact.decisions!.find((x) => x.instance === d.instance && x.step === d.step)!;
+      expect(e.pJump).toBeCloseTo(d.pJump, 6);
+    }
+    await expect(forge.makeSession(backend).request(config, factory(), { batchSize: 1, logprobs: { decisions: "sure" as never } })).rejects.toThrow(/logprobs\.decisions/);
   });
 });

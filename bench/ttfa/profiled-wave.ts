@@ -18,10 +18,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SzcpWorkflow } from "../../forge/szcp/types.js";
 import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
-import type { DecoderModel } from "../../forge/model/index.js";
+import { DecoderModel } from "../../forge/model/index.js";
+import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
 import { compileForBackend, HostAutomaton, TensorAutomaton, TraceRecorder, type HostStepOutput } from "../../forge/ttfa/index.js";
 import type { StreamTrace } from "../../forge/run/types.js";
-import { sampleOnBackend, sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { sampleOnBackend, type SamplingOptions } from "../../forge/sampler/index.js";
 import { YIELD_INTERVAL_MS } from "../../forge/engine/generate.js";
 
 export const PHASES = ["setup", "decode", "sample", "readBack", "automaton", "upload", "host", "yield", "finish"] as const;
@@ -47,14 +48,15 @@ export interface ProfiledWave {
 }
 
 export async function profiledWave(
-  model: DecoderModel,
+  /** The tfjs decoder, or a step model (e.g. the ONNX engine's, bench/ttfa/sampler.ts). */
+  decoder: DecoderModel | StepModel,
   tokenizer: ForgeTokenizer,
   workflow: SzcpWorkflow,
   options: {
     batchSize: number; seed: number; maxTokens: number; form: AutomatonForm; sampling?: SamplingOptions;
     yieldIntervalMs?: number;
-    /** The tensor sampler (sampleTokens) instead of the engine's choice for the backend (bench/ttfa/sampler.ts). */
-    tensorSampler?: boolean;
+    /** Another sampler in place of the engine's (sampleOnBackend), e.g. the tensor sampler or an earlier commit's (bench/ttfa/sampler.ts). */
+    sampler?: typeof sampleOnBackend;
   },
 ): Promise<ProfiledWave> {
   const phaseMs = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
@@ -75,6 +77,7 @@ export async function profiledWave(
     mark = now;
     cpuMark = cpu;
   };
+  const model = decoder instanceof DecoderModel ? tfjsStepModel(decoder) : decoder;
   const b = options.batchSize;
   const sampling = options.sampling ?? {};
   const yieldIntervalMs = options.yieldIntervalMs ?? YIELD_INTERVAL_MS;
@@ -101,7 +104,7 @@ export async function profiledWave(
       else {
         const logits = model.decode(cache, lastTokens, positions, active);
         lap("decode");
-        sampled = (options.tensorSampler ? sampleTokens : sampleOnBackend)(logits, sampling, options.seed, instanceIds, streamSteps);
+        sampled = (options.sampler ?? sampleOnBackend)(logits, sampling, options.seed, instanceIds, streamSteps);
         logits.dispose();
         lap("sample");
       }

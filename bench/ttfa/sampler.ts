@@ -1,23 +1,36 @@
 /**
- * The sampler's share of a step (issue 21): the typed-array sampler the engine now uses on
- * wasm (sampleTokensHost through sampleOnBackend: one read of the logits, no tensor op)
- * against the tensor sampler it replaced (sampleTokens), in one process.
+ * The sampler's share of a step (issue 21): the engine's sampler (sampleOnBackend: on the
+ * wasm backend the typed-array sampler, reading the logits in the backend's heap) against the
+ * sampler of an earlier commit (BEFORE), in one process, alternated.
  *
- *   npx tsx bench/ttfa/sampler.ts            # PAIRS=3 STEPS=100 BATCH=64
+ *   npx tsx bench/ttfa/sampler.ts     # PAIRS=3 STEPS=100 BATCH=64 ENGINES=tfjs,onnx MODES=t1,top-p BEFORE=1f0b27f
  *
  * 1. In the loop: the profiled step-by-step wave (profiled-wave.ts: the engine's loop with a
- *    timer per phase) at batch 64 on the benchmark model (setup.ts, vocabulary 8 192),
- *    temperature 1 as in main.ts, alternating the two samplers PAIRS times; the "sample"
- *    phase is ms per step (logits read-back and token upload included), and its share of the
- *    whole step, by wall time and by CPU time (on a shared machine a phase's wall time also
- *    holds the time other tenants had the core). Both runs must record the same traces.
+ *    timer per phase) at batch 64 on the benchmark model (setup.ts, vocabulary 8 192), per
+ *    engine (tfjs: the wasm backend computes the model; onnx: ONNX Runtime does, its logits
+ *    then go to the same sampler as a tfjs tensor) and per sampling mode (t1: temperature 1,
+ *    as main.ts samples; top-p: top_p 0.9, as forge-tiny's generation_config), PAIRS pairs of
+ *    runs, the two samplers in alternating order. The "sample" phase is ms per step (logits
+ *    read, sampling, token upload); its share of the step by CPU time (process.cpuUsage; on
+ *    a shared machine a phase's wall time also holds other tenants' time) and by wall time.
+ *    Both samplers must record the same traces.
  * 2. Alone: each sampler on random logits [BATCH, 8 192] (normal, sd 3) per sampling mode,
- *    median ms per call over REPS calls, alternated.
+ *    CPU ms per call, alternated.
+ *
+ * BEFORE's forge/sampler is read from git into a temporary folder (its forge/errors.ts too)
+ * and imported from there; BEFORE=none leaves it out (then only the shares are printed).
+ * The last line gives the share of the main configuration (tfjs, temperature 1).
  */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../forge/backend/index.js";
-import { sampleOnBackend, sampleTokens, type SamplingOptions } from "../../forge/sampler/index.js";
+import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
+import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
+import { sampleOnBackend, type SamplingOptions } from "../../forge/sampler/index.js";
 import { benchModel, benchWorkflow } from "./setup.js";
 import { loadGpt2Tokenizer8k } from "./gpt2-8k.js";
 import { profiledWave, type ProfiledWave } from "./profiled-wave.js";
@@ -26,68 +39,134 @@ const PAIRS = Number(process.env.PAIRS ?? 3);
 const STEPS = Number(process.env.STEPS ?? 100);
 const BATCH = Number(process.env.BATCH ?? 64);
 const REPS = Number(process.env.REPS ?? 15);
+const ENGINES = (process.env.ENGINES ?? "tfjs,onnx").split(",");
+const MODE_NAMES = (process.env.MODES ?? "t1,top-p").split(",");
+const BEFORE = process.env.BEFORE ?? "1f0b27f";
+const MODES: Record<string, SamplingOptions> = { t1: {}, "t0.7": { temperature: 0.7 }, "top-p": { topP: 0.9 }, "top-k": { topK: 40 }, greedy: { greedy: true } };
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const cpuNow = () => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
+
+/** sampleOnBackend as of `commit`: its forge/sampler (and forge/errors.ts) copied out of git into a temporary folder. */
+async function samplerAt(commit: string): Promise<typeof sampleOnBackend> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8" });
+  const sha = git("rev-parse", "--verify", `${commit}^{commit}`).trim();
+  const dir = path.join(os.tmpdir(), `forge-sampler-${sha.slice(0, 12)}`);
+  fs.mkdirSync(path.join(dir, "forge", "sampler"), { recursive: true });
+  // Its imports (tfjs) resolve to this checkout's packages, so both samplers share one tfjs.
+  if (!fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  for (const file of git("ls-tree", "--name-only", `${sha}:forge/sampler`).split("\n").filter((f) => f.endsWith(".ts")))
+    fs.writeFileSync(path.join(dir, "forge", "sampler", file), git("show", `${sha}:forge/sampler/${file}`));
+  fs.writeFileSync(path.join(dir, "forge", "errors.ts"), git("show", `${sha}:forge/errors.ts`));
+  const module = (await import(pathToFileURL(path.join(dir, "forge", "sampler", "dispatch.ts")).href)) as { sampleOnBackend: typeof sampleOnBackend };
+  return module.sampleOnBackend;
+}
 
 await initBackend("wasm");
 const model = benchModel();
 const tokenizer = await loadGpt2Tokenizer8k();
 const workflow = benchWorkflow(16);
-console.log(`Sampler share — wasm backend, ${model.name} (vocab ${model.config.vocabSize}), batch ${BATCH}, ${STEPS} steps per run, ${os.cpus().length} cores, load at start ${load()}.`);
-console.log("");
-console.log("| pair | sampler | sample ms / step | step ms | sample share | by CPU time: sample ms / step | step ms | share | load | same traces |");
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---|");
-const wave = (tensorSampler: boolean) => profiledWave(model, tokenizer, workflow, { batchSize: BATCH, seed: 1, maxTokens: STEPS, form: "host", tensorSampler });
-await wave(false);
-await wave(true);
-const shares: Record<"host" | "tensor", number[]> = { host: [], tensor: [] };
-const sampleMs: Record<"host" | "tensor", number[]> = { host: [], tensor: [] };
-const cpuShares: Record<"host" | "tensor", number[]> = { host: [], tensor: [] };
-const cpuSampleMs: Record<"host" | "tensor", number[]> = { host: [], tensor: [] };
-for (let pair = 1; pair <= PAIRS; pair++) {
-  const runs: [string, ProfiledWave][] = [];
-  for (const tensorSampler of pair % 2 ? [true, false] : [false, true]) runs.push([tensorSampler ? "tensor" : "host", await wave(tensorSampler)]);
-  const same = runs[0]![1].traces.every((t, s) => t.tokens.join() === runs[1]![1].traces[s]!.tokens.join());
-  for (const [name, p] of runs) {
-    const ms = p.phaseMs.sample / (p.steps - 1);
-    const step = p.ms / p.steps;
-    const cpuMs = p.phaseCpuMs.sample / (p.steps - 1);
-    shares[name as "host"].push(p.phaseMs.sample / p.ms);
-    sampleMs[name as "host"].push(ms);
-    cpuShares[name as "host"].push(p.phaseCpuMs.sample / p.cpuMs);
-    cpuSampleMs[name as "host"].push(cpuMs);
-    console.log(
-      `| ${pair} | ${name === "host" ? "typed arrays (engine)" : "tensor (before)"} | ${fmt(ms, 2)} | ${fmt(step, 1)} | ${fmt((100 * p.phaseMs.sample) / p.ms, 1)} % | ` +
-        `${fmt(cpuMs, 2)} | ${fmt(p.cpuMs / p.steps, 1)} | ${fmt((100 * p.phaseCpuMs.sample) / p.cpuMs, 1)} % | ${load()} | ${same ? "yes" : "NO"} |`,
-    );
-  }
-}
-console.log("");
-console.log(`Medians, wall: typed arrays ${fmt(median(sampleMs.host), 2)} ms (${fmt(100 * median(shares.host), 1)} % of a step), tensor ${fmt(median(sampleMs.tensor), 2)} ms (${fmt(100 * median(shares.tensor), 1)} %).`);
-console.log(`Medians, CPU time: typed arrays ${fmt(median(cpuSampleMs.host), 2)} ms (${fmt(100 * median(cpuShares.host), 1)} % of a step), tensor ${fmt(median(cpuSampleMs.tensor), 2)} ms (${fmt(100 * median(cpuShares.tensor), 1)} %).`);
+const before = BEFORE === "none" ? null : await samplerAt(BEFORE);
+const samplers: [string, typeof sampleOnBackend][] = [["now", sampleOnBackend], ...(before ? [[`before (${BEFORE})`, before] as [string, typeof sampleOnBackend]] : [])];
+console.log(
+  `Sampler share — ${model.name} (vocab ${model.config.vocabSize}), batch ${BATCH}, ${STEPS} steps per run, ${PAIRS} pairs, ${os.cpus().length} cores, ` +
+    `${new Date().toISOString().slice(0, 16)} UTC, load at start ${load()}.`,
+);
 
-console.log("");
-console.log(`Alone, random logits [${BATCH}, ${model.config.vocabSize}] (sd 3), median of ${REPS} calls, ms:`);
-console.log("");
-console.log("| sampling | typed arrays | tensor | ratio |");
-console.log("|---|---:|---:|---:|");
-const logits = tf.randomNormal([BATCH, model.config.vocabSize], 0, 3, "float32", 1) as tf.Tensor2D;
-const instances = Int32Array.from({ length: BATCH }, (_, i) => i);
-const modes: SamplingOptions[] = [{ greedy: true }, {}, { temperature: 0.7 }, { topK: 40 }, { topP: 0.9 }, { topK: 50, topP: 0.9 }];
-for (const options of modes) {
-  const times = { host: [] as number[], tensor: [] as number[] };
-  for (let r = 0; r < REPS + 2; r++) {
-    for (const [name, fn] of [["host", sampleOnBackend], ["tensor", sampleTokens]] as const) {
-      const t0 = performance.now();
-      const tokens = fn(logits, options, 1, instances, instances);
-      tokens.dataSync();
-      tokens.dispose();
-      if (r >= 2) times[name].push(performance.now() - t0);
+interface Summary {
+  engine: string;
+  mode: string;
+  sampler: string;
+  sampleCpuMs: number;
+  stepCpuMs: number;
+  cpuShare: number;
+  wallShare: number;
+}
+const summaries: Summary[] = [];
+
+for (const engine of ENGINES) {
+  const stepModel: StepModel = engine === "onnx" ? await OnnxStepModel.fromDecoder(model) : tfjsStepModel(model);
+  for (const modeName of MODE_NAMES) {
+    const sampling = MODES[modeName];
+    if (sampling === undefined) throw new Error(`MODES: unknown mode ${modeName} (known: ${Object.keys(MODES).join(", ")})`);
+    console.log("");
+    console.log(`${engine} engine, ${modeName} ${JSON.stringify(sampling)}:`);
+    console.log("");
+    console.log("| pair | sampler | by CPU time: sample ms / step | step ms | share | wall: sample ms / step | step ms | share | load | same traces |");
+    console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---|");
+    const wave = (sampler: typeof sampleOnBackend) =>
+      profiledWave(stepModel, tokenizer, workflow, { batchSize: BATCH, seed: 1, maxTokens: STEPS, form: "host", sampling, sampler });
+    for (const [, sampler] of samplers) await wave(sampler); // warm-up
+    const runs: Record<string, ProfiledWave[]> = Object.fromEntries(samplers.map(([name]) => [name, []]));
+    for (let pair = 1; pair <= PAIRS; pair++) {
+      const order = pair % 2 ? samplers : [...samplers].reverse();
+      const done: [string, ProfiledWave][] = [];
+      for (const [name, sampler] of order) done.push([name, await wave(sampler)]);
+      const same = done.every(([, p]) => p.traces.every((t, s) => t.tokens.join() === done[0]![1].traces[s]!.tokens.join()));
+      for (const [name, p] of done) {
+        runs[name]!.push(p);
+        console.log(
+          `| ${pair} | ${name} | ${fmt(p.phaseCpuMs.sample / (p.steps - 1), 2)} | ${fmt(p.cpuMs / p.steps, 1)} | ${fmt((100 * p.phaseCpuMs.sample) / p.cpuMs, 1)} % | ` +
+            `${fmt(p.phaseMs.sample / (p.steps - 1), 2)} | ${fmt(p.ms / p.steps, 1)} | ${fmt((100 * p.phaseMs.sample) / p.ms, 1)} % | ${load()} | ${same ? "yes" : "NO"} |`,
+        );
+      }
+    }
+    console.log("");
+    for (const [name] of samplers) {
+      const ps = runs[name]!;
+      const summary: Summary = {
+        engine, mode: modeName, sampler: name,
+        sampleCpuMs: median(ps.map((p) => p.phaseCpuMs.sample / (p.steps - 1))),
+        stepCpuMs: median(ps.map((p) => p.cpuMs / p.steps)),
+        cpuShare: median(ps.map((p) => p.phaseCpuMs.sample / p.cpuMs)),
+        wallShare: median(ps.map((p) => p.phaseMs.sample / p.ms)),
+      };
+      summaries.push(summary);
+      console.log(
+        `Medians, ${name}: ${fmt(summary.sampleCpuMs, 2)} ms of CPU per step, ${fmt(100 * summary.cpuShare, 1)} % of a step by CPU time (${fmt(100 * summary.wallShare, 1)} % by wall).`,
+      );
+    }
+    if (before) {
+      const [now, then] = [summaries.at(-2)!, summaries.at(-1)!];
+      console.log(`Sample phase by CPU time, before ÷ now: ${fmt(then.sampleCpuMs / now.sampleCpuMs, 2)}×.`);
     }
   }
-  const h = median(times.host);
-  const t = median(times.tensor);
-  console.log(`| ${JSON.stringify(options)} | ${fmt(h, 2)} | ${fmt(t, 2)} | ${fmt(t / h, 1)}× |`);
 }
+
+console.log("");
+console.log(`Alone, random logits [${BATCH}, ${model.config.vocabSize}] (sd 3), CPU ms per call (median of ${REPS} rounds, alternated):`);
+console.log("");
+console.log(`| sampling | ${samplers.map(([name]) => name).join(" | ")} |${before ? " before ÷ now |" : ""}`);
+console.log(`|---|${samplers.map(() => "---:|").join("")}${before ? "---:|" : ""}`);
+const logits = tf.randomNormal([BATCH, model.config.vocabSize], 0, 3, "float32", 1) as tf.Tensor2D;
+const instances = Int32Array.from({ length: BATCH }, (_, i) => i);
+for (const options of Object.values(MODES)) {
+  const calls = options.topP !== undefined ? 1 : 10;
+  const times: Record<string, number[]> = Object.fromEntries(samplers.map(([name]) => [name, []]));
+  for (let r = 0; r < REPS + 2; r++) {
+    for (const [name, sampler] of r % 2 ? samplers : [...samplers].reverse()) {
+      const t0 = cpuNow();
+      for (let c = 0; c < calls; c++) {
+        const tokens = sampler(logits, options, 1, instances, Int32Array.from(instances, (i) => i + c));
+        tokens.dataSync();
+        tokens.dispose();
+      }
+      if (r >= 2) times[name]!.push((cpuNow() - t0) / calls);
+    }
+  }
+  const ms = samplers.map(([name]) => median(times[name]!));
+  console.log(`| ${JSON.stringify(options)} | ${ms.map((x) => fmt(x, 2)).join(" | ")} |${before ? ` ${fmt(ms[1]! / ms[0]!, 2)}× |` : ""}`);
+}
+logits.dispose();
 console.log(`\nload at end ${load()}.`);
+const main = summaries.find((s) => s.engine === ENGINES[0] && s.mode === MODE_NAMES[0] && s.sampler === "now")!;
+console.log(
+  `Sampler share of a batch-${BATCH} step by CPU time (${main.engine}, ${main.mode}): ${fmt(100 * main.cpuShare, 1)} % (${fmt(main.sampleCpuMs, 2)} of ${fmt(main.stepCpuMs, 1)} ms); ` +
+    summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} %`).join(", "),
+);

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { sampleTokens } from "./sample.js";
-import { sampleTokensHost } from "./host.js";
+import { sampleTokensHost, type LogitsHeap } from "./host.js";
 import type { SamplingOptions } from "./options.js";
 
 /** Whether logits on this tfjs backend are sampled on typed arrays. */
@@ -27,7 +27,7 @@ export function sampleOnBackend(
 ): tf.Tensor1D {
   if (!hostSampling()) return sampleTokens(logits, options, seed, instances, steps);
   if (logits.rank !== 2) throw new Error(`sampleTokens: logits must be [B, V], got shape [${logits.shape.join(", ")}]`);
-  const tokens = sampleTokensHost(hostView(logits), logits.shape[1], options, seed, instances, steps);
+  const tokens = sampleTokensHost(hostView(logits), logits.shape[1], options, seed, instances, steps, undefined, wasmHeap());
   return tf.tensor1d(tokens, "int32");
 }
 
@@ -39,4 +39,31 @@ function hostView(logits: tf.Tensor2D): Float32Array {
   const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
   if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function" && logits.dtype === "float32") return backend.typedArrayFromHeap(logits);
   return logits.dataSync() as Float32Array;
+}
+
+/** The Emscripten module of the tfjs wasm backend, as far as the sampler uses it. */
+interface WasmBackendModule {
+  asm?: { memory?: unknown };
+  _malloc?: (bytes: number) => number;
+}
+
+const heaps = new WeakMap<object, LogitsHeap | null>();
+
+/**
+ * The tfjs wasm backend's heap, so that the sampler reads the logits in place (host.ts,
+ * LogitsHeap); undefined on other backends or where the module does not expose its memory
+ * and allocator (then each row is copied, with the same draws).
+ */
+function wasmHeap(): LogitsHeap | undefined {
+  if (tf.getBackend() !== "wasm") return undefined;
+  const module = (tf.backend() as unknown as { wasm?: WasmBackendModule }).wasm;
+  if (module === undefined) return undefined;
+  let heap = heaps.get(module);
+  if (heap === undefined) {
+    const memory = module.asm?.memory;
+    const malloc = module._malloc;
+    heap = memory instanceof WebAssembly.Memory && typeof malloc === "function" ? { memory, malloc: (bytes) => malloc(bytes) } : null;
+    heaps.set(module, heap);
+  }
+  return heap ?? undefined;
 }

@@ -18,7 +18,7 @@
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
-import { EXP, expScalar, samplerKernel, type SamplerKernel } from "./kernel.js";
+import { EXP, expScalar, samplerKernel, samplerKernelOn, type SamplerKernel } from "./kernel.js";
 
 const f32 = Math.fround;
 /** Largest float32 below 1 (the tensor sampler's clamp of the uniform). */
@@ -44,6 +44,7 @@ export function sampleTokensHost(
   instances: ArrayLike<number>,
   steps: ArrayLike<number>,
   out?: Int32Array,
+  heap?: LogitsHeap,
 ): Int32Array {
   const batch = instances.length;
   if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`sampleTokensHost: vocab must be a positive integer, got ${vocab}`);
@@ -56,15 +57,15 @@ export function sampleTokensHost(
   const shared = perRow ? null : resolveSampling(options as SamplingOptions, vocab);
   const tokens = out ?? new Int32Array(batch);
   if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
-  const rows = new RowSampler(vocab);
+  const rows = new RowSampler(vocab, logits, heap);
+  logits = rows.logits; // the same values (a fresh view if making room grew the heap)
   // Plain temperature rows go eight at a time through the SIMD module (their cumulative sums
   // run in the four lanes of two vectors); greedy and filtered rows one by one.
   const group = rows.group;
   for (let b = 0; b < batch; b++) {
     const sampling = shared ?? resolveSampling((options as readonly SamplingOptions[])[b]!, vocab);
     if (sampling.greedy) {
-      rows.load(logits, b * vocab);
-      tokens[b] = rows.argmax();
+      tokens[b] = rows.argmax(b * vocab);
       continue;
     }
     const u = f32(Math.min(Math.max(counterUniform(seed, instances[b]!, steps[b]!), 1e-12), U_MAX));
@@ -72,15 +73,29 @@ export function sampleTokensHost(
       group.row[group.size] = b;
       group.u[group.size] = u;
       group.temperature[group.size] = sampling.temperature;
-      if (++group.size === PLAIN_GROUP) rows.samplePlain(logits, tokens);
+      if (++group.size === PLAIN_GROUP) rows.samplePlain(tokens);
       continue;
     }
-    rows.load(logits, b * vocab);
+    rows.load(b * vocab);
     tokens[b] = rows.sample(sampling, u);
   }
-  if (group.size > 0) rows.samplePlain(logits, tokens);
+  if (group.size > 0) rows.samplePlain(tokens);
   return tokens;
 }
+
+/**
+ * Another WebAssembly module's memory that may hold the logits (the tfjs wasm backend's heap,
+ * forge/sampler/dispatch.ts): when `logits` lies in it, the SIMD module runs on that memory
+ * (samplerKernelOn) and reads the rows where they are instead of copying each one in.
+ */
+export interface LogitsHeap {
+  memory: WebAssembly.Memory;
+  /** Reserves `bytes` in the memory and returns their byte address (the sampler's scratch, kept for the process). */
+  malloc(bytes: number): number;
+}
+
+/** The sampler's scratch in each heap: byte address and size. */
+const heapScratch = new WeakMap<WebAssembly.Memory, { address: number; bytes: number }>();
 
 /** Up to PLAIN_GROUP plain (temperature-only) rows waiting for samplePlain. */
 interface PlainGroup {
@@ -102,7 +117,11 @@ export function useSamplerKernel(enabled: boolean): void {
 
 /** Scratch for one row at a time: in the SIMD module's memory, or plain arrays without it. */
 class RowSampler {
-  private readonly kernel: SamplerKernel | null = kernelEnabled ? samplerKernel() : null;
+  private readonly kernel: SamplerKernel | null;
+  /** The logits (a view of `mem` when they lie in the module's memory). */
+  readonly logits: Float32Array;
+  /** Element offset of logits[0] in `mem`, or −1 where the logits lie elsewhere (then rows are copied in). */
+  private readonly source: number;
   private readonly n: number;
   /**
    * Element offsets of the row's values, of exp(x − max) and of the cumulative sums: one
@@ -122,17 +141,38 @@ class RowSampler {
   private readonly scales = new Float64Array(PLAIN_GROUP);
   /** Element offset of rowrange's smallest value (past the rows and their sums). */
   private readonly lowest: number;
+  /** Element offset of the scratch (0 in the module's own memory). */
+  private readonly origin: number;
 
-  constructor(n: number) {
+  constructor(n: number, logits: Float32Array, heap: LogitsHeap | undefined) {
     this.n = n;
     const stride = (this.stride = (n + 7) & ~3); // room for 4 lanes of padding past n
-    this.grouped = this.kernel !== null;
-    this.at = { x: 0, e: 0, c: 0 };
     // Regions 0..7 hold a group's rows, then their cumulative sums (interleaved by four: 4
     // regions' worth per four rows), then one float for rowrange.
-    this.lowest = 2 * PLAIN_GROUP * stride;
-    const bytes = (this.lowest + 4) * 4;
-    if (this.kernel) {
+    const floats = 2 * PLAIN_GROUP * stride + 4;
+    const onHeap = kernelEnabled && heap !== undefined && logits.buffer === heap.memory.buffer ? samplerKernelOn(heap.memory) : null;
+    this.kernel = onHeap ?? (kernelEnabled ? samplerKernel() : null);
+    this.grouped = this.kernel !== null;
+    let origin = 0;
+    this.source = -1;
+    this.logits = logits;
+    if (onHeap) {
+      // Scratch in the heap, reserved once per heap (a larger vocabulary reserves anew).
+      const logitsByte = logits.byteOffset;
+      const length = logits.length;
+      let scratch = heapScratch.get(heap!.memory);
+      if (scratch === undefined || scratch.bytes < floats * 4) {
+        const bytes = floats * 4 + 16;
+        scratch = { address: (heap!.malloc(bytes) + 15) & ~15, bytes: bytes - 16 };
+        heapScratch.set(heap!.memory, scratch);
+      }
+      origin = scratch.address / 4;
+      this.source = logitsByte / 4;
+      this.mem = new Float32Array(heap!.memory.buffer);
+      this.bits = new Uint32Array(heap!.memory.buffer);
+      this.logits = new Float32Array(heap!.memory.buffer, logitsByte, length);
+    } else if (this.kernel) {
+      const bytes = floats * 4;
       const memory = this.kernel.memory;
       if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
       this.mem = new Float32Array(memory.buffer);
@@ -141,10 +181,19 @@ class RowSampler {
       this.mem = new Float32Array(stride);
       this.bits = new Uint32Array(this.mem.buffer);
     }
+    this.origin = origin;
+    this.at = { x: origin, e: origin, c: origin };
+    this.lowest = origin + 2 * PLAIN_GROUP * stride;
   }
 
-  load(logits: Float32Array, offset: number): void {
-    this.mem.set(logits.subarray(offset, offset + this.n), this.at.x);
+  /** Copies the row at `offset` of the logits into the row region. */
+  load(offset: number): void {
+    this.copyRow(offset, this.at.x);
+  }
+
+  private copyRow(offset: number, to: number): void {
+    if (this.source >= 0) this.mem.copyWithin(to, this.source + offset, this.source + offset + this.n);
+    else this.mem.set(this.logits.subarray(offset, offset + this.n), to);
   }
 
   /**
@@ -153,7 +202,7 @@ class RowSampler {
    * sum i at sums + 16·stride·(r >> 2) + 4i + (r & 3)), then each row's search. Missing rows
    * of a short group run on zeros at scale 0 and are not read. Empties the group.
    */
-  samplePlain(logits: Float32Array, tokens: Int32Array): void {
+  samplePlain(tokens: Int32Array): void {
     const k = this.kernel!;
     const x = this.mem;
     const n = this.n;
@@ -162,40 +211,48 @@ class RowSampler {
     const group = this.group;
     const scales = this.scales;
     const lowest = this.lowest;
+    const origin = this.origin;
     for (let r = 0; r < group.size; r++) {
       const row = group.row[r]!;
       const temperature = group.temperature[r]!;
-      const at = r * stride;
-      x.set(logits.subarray(row * n, (row + 1) * n), at);
+      const at = origin + r * stride;
+      // The row's values: where the logits lie (read in place), or copied into the region.
+      let from = this.source + row * n;
       if (temperature !== 1) {
+        // logits ÷ temperature into the region (read from where they lie, or copied in first)
+        if (this.source < 0) this.copyRow(row * n, (from = at));
         const t = f32(temperature);
-        k.divide(at * 4, n4, t);
-        for (let i = n4; i < n; i++) x[at + i] = f32(x[at + i]! / t);
+        k.divide(from * 4, at * 4, n4, t);
+        for (let i = n4; i < n; i++) x[at + i] = f32(x[from + i]! / t);
+        from = at;
+      } else if (this.source < 0) {
+        this.copyRow(row * n, at);
+        from = at;
       }
-      const max = k.rowrange(at * 4, n, lowest * 4);
+      const max = k.rowrange(from * 4, n, lowest * 4);
       // No lane can fall below the denormal cutoff: the cheaper loop gives the same values.
-      let sum = f32(x[lowest]! - max) >= EXP.denormCutoff ? k.expsumNear(at * 4, at * 4, n4, max) : k.expsum(at * 4, at * 4, n4, max);
+      let sum = f32(x[lowest]! - max) >= EXP.denormCutoff ? k.expsumNear(from * 4, at * 4, n4, max) : k.expsum(from * 4, at * 4, n4, max);
       for (let i = n4; i < n; i++) {
-        const v = expScalar(x[at + i]! - max);
+        const v = expScalar(x[from + i]! - max);
         x[at + i] = v;
         sum = f32(sum + v);
       }
       scales[r] = f32(1 / sum);
     }
     for (let r = group.size; r < PLAIN_GROUP; r++) {
-      x.fill(0, r * stride, r * stride + n);
+      x.fill(0, origin + r * stride, origin + r * stride + n);
       scales[r] = 0;
     }
-    const sums = PLAIN_GROUP * stride;
+    const sums = origin + PLAIN_GROUP * stride;
     if (n4 > 0) {
       const s = scales;
-      k.cumscale8(0, stride * 4, sums * 4, 16 * stride, n4, s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!, s[6]!, s[7]!);
+      k.cumscale8(origin * 4, stride * 4, sums * 4, 16 * stride, n4, s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!, s[6]!, s[7]!);
     }
     for (let r = 0; r < group.size; r++) {
       const at = sums + 4 * stride * (r >> 2) + (r & 3); // row r's sum i at at + 4i
       // The last n mod 4 sums of the chain, as cumscale would continue it.
       for (let i = n4; i < n; i++) {
-        const p = f32(x[r * stride + i]! * scales[r]!);
+        const p = f32(x[origin + r * stride + i]! * scales[r]!);
         x[at + 4 * i] = i === 0 ? p : f32(p + x[at + 4 * (i - 1)]!);
       }
       const target = f32(group.u[r]! * x[at + 4 * (n - 1)]!);
@@ -211,7 +268,10 @@ class RowSampler {
     group.size = 0;
   }
 
-  argmax(): number {
+  /** The first largest value's column in the row at `offset` of the logits. */
+  argmax(offset: number): number {
+    if (this.kernel && this.source >= 0) return this.kernel.argmax((this.source + offset) * 4, this.n);
+    this.load(offset);
     if (this.kernel) return this.kernel.argmax(this.at.x * 4, this.n);
     const x = this.mem;
     let best = 0;
@@ -288,7 +348,7 @@ class RowSampler {
     const indices = new Int32Array(count);
     count = 0;
     for (let i = 0; i < n; i++) if (x[base + i]! >= cut) indices[count++] = i;
-    const order = radixRank(indices, this.bits, base);
+    const order = bucketRank(indices, this.mem, this.bits, base);
     const known = Math.min(count, width);
     return { order: known < count ? order.subarray(0, known) : order, known };
   }
@@ -343,7 +403,7 @@ class RowSampler {
     const x = this.mem;
     const base = this.at.x;
     const n4 = n & ~3;
-    if (this.kernel) this.kernel.divide(base * 4, n4, t);
+    if (this.kernel) this.kernel.divide(base * 4, base * 4, n4, t);
     else for (let i = 0; i < n4; i++) x[base + i] = f32(x[base + i]! / t);
     for (let i = n4; i < n; i++) x[base + i] = f32(x[base + i]! / t);
   }
@@ -440,6 +500,72 @@ function radixRank(indices: Int32Array, bits: Uint32Array, base: number): Int32A
     }
     [keys, nextKeys] = [nextKeys, keys];
     [order, nextOrder] = [nextOrder, order];
+  }
+  return order;
+}
+
+/** Buckets up to this size are sorted by insertion; larger ones (values bunched together) by radixRank. */
+const INSERTION_BUCKET = 32;
+
+/**
+ * radixRank's order (value descending, equal values in ascending index; −0 as +0) in about
+ * one pass: one bucket per index by (max − value), linear in the value, so the buckets come
+ * in value order; a stable scatter keeps each bucket in ascending index; then each bucket is
+ * sorted alone, by insertion (stable, so ties stay in index order), or by radixRank where
+ * many values share one (which keeps the whole linear in the row). Rows with an infinite
+ * value go to radixRank whole.
+ */
+function bucketRank(indices: Int32Array, x: Float32Array, bits: Uint32Array, base: number): Int32Array {
+  const n = indices.length;
+  const values = new Float64Array(n);
+  let max = -Infinity;
+  let min = Infinity;
+  for (let r = 0; r < n; r++) {
+    const v = x[base + indices[r]!]!;
+    values[r] = v;
+    if (v > max) max = v;
+    if (v < min) min = v;
+  }
+  if (n <= 1 || !Number.isFinite(max - min)) return radixRank(indices, bits, base);
+  const scale = max > min ? n / (max - min) : 0;
+  const bucketOf = new Int32Array(n);
+  const starts = new Int32Array(n + 1);
+  for (let r = 0; r < n; r++) {
+    // Monotone in the value: a larger value never lands in a later bucket.
+    const b = Math.min(n - 1, ((max - values[r]!) * scale) | 0);
+    bucketOf[r] = b;
+    starts[b + 1]!++;
+  }
+  for (let b = 0; b < n; b++) starts[b + 1]! += starts[b]!;
+  const order = new Int32Array(n);
+  const sorted = new Float64Array(n);
+  const next = starts.slice(0, n);
+  for (let r = 0; r < n; r++) {
+    const at = next[bucketOf[r]!]!++;
+    order[at] = indices[r]!;
+    sorted[at] = values[r]!;
+  }
+  for (let b = 0; b < n; b++) {
+    const from = starts[b]!;
+    const to = starts[b + 1]!;
+    if (to - from < 2) continue;
+    if (to - from > INSERTION_BUCKET) {
+      order.set(radixRank(order.subarray(from, to), bits, base), from);
+      continue;
+    }
+    for (let r = from + 1; r < to; r++) {
+      const id = order[r]!;
+      const v = sorted[r]!;
+      let at = r;
+      // Strictly larger values move ahead; equal ones keep their (ascending index) order.
+      while (at > from && v > sorted[at - 1]!) {
+        order[at] = order[at - 1]!;
+        sorted[at] = sorted[at - 1]!;
+        at--;
+      }
+      order[at] = id;
+      sorted[at] = v;
+    }
   }
   return order;
 }

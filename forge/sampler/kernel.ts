@@ -61,8 +61,8 @@ export interface SamplerKernel {
   rowrange(ptr: number, n: number, out: number): number;
   /** Index of the first largest of n float32 (tfjs ArgMax: strict >). */
   argmax(ptr: number, n: number): number;
-  /** x[i] /= t in place for the first n4 (a multiple of 4) float32. */
-  divide(ptr: number, n4: number, t: number): void;
+  /** dst[i] = src[i] / t for the first n4 (a multiple of 4) float32 (dst = src: in place). */
+  divide(src: number, dst: number, n4: number, t: number): void;
   /** dst[i] = exp(src[i] − max) for the first n4 (a multiple of 4); returns the lanes' reduced sum. */
   expsum(src: number, dst: number, n4: number, max: number): number;
   /** expsum for rows whose every x − max is at least EXP.denormCutoff (same results there, faster). */
@@ -124,6 +124,8 @@ const op = {
   i32: (n: number) => [0x41, ...sleb(n)],
   f32: (x: number) => [0x43, ...f32Bytes(x)],
   i32Add: [0x6a],
+  call: (f: number) => [0x10, ...uleb(f)],
+  f32Eq: [0x5b],
   i32Shl: [0x74],
   i32GeU: [0x4f],
   f32Add: [0x92],
@@ -156,6 +158,8 @@ const v = {
   f32x4Splat: op.simd(0x13),
   extract: (lane: number) => op.simd(0x1f, lane),
   lt: op.simd(0x43),
+  eq: op.simd(0x41),
+  anyTrue: op.simd(0x53),
   andnot: op.simd(0x4f),
   shl: op.simd(0xab),
   add: op.simd(0xe4),
@@ -358,44 +362,64 @@ function rowmaxFn(min: boolean): Fn {
   };
 }
 
-function argmaxFn(): Fn {
-  // params: 0 ptr, 1 n; locals: 2 i, 3 best index, 4 best value, 5 x
-  const [ptr, n, i, bi, bv, x] = [0, 1, 2, 3, 4, 5];
+/**
+ * argmax as rowmax, then the first element equal to the maximum (four at a time): the first
+ * largest, as tfjs ArgMax's strict > finds it (−0 and +0 compare equal there and here).
+ */
+function argmaxFn(rowmaxIndex: number): Fn {
+  // params: 0 ptr, 1 n; locals: 2 i, 3 m, 4 vm, 5 n4
+  const [ptr, n, i, m, vm, n4] = [0, 1, 2, 3, 4, 5];
   return {
     name: "argmax",
     params: [I32, I32],
     results: [I32],
-    locals: [I32, I32, F32, F32],
+    locals: [I32, F32, V128, I32],
     body: [
-      ...op.get(ptr), ...op.f32Load, ...op.set(bv),
-      ...forLoop(i, op.i32(1), n, 1, [
-        ...addr(ptr, i), ...op.f32Load, ...op.set(x),
-        ...op.get(x), ...op.get(bv), ...op.f32Gt, ...op.if, ...op.get(x), ...op.set(bv), ...op.get(i), ...op.set(bi), ...op.end,
-      ]),
-      ...op.get(bi),
+      ...op.get(ptr), ...op.get(n), ...op.call(rowmaxIndex), ...op.set(m),
+      ...op.get(m), ...v.f32x4Splat, ...op.set(vm),
+      ...op.get(n), ...op.i32(-4), 0x71 /* i32.and */, ...op.set(n4),
+      // The first group of four holding the maximum…
+      ...op.i32(0), ...op.set(i),
+      ...op.block, ...op.loop,
+      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
+      ...addr(ptr, i), ...v.load, ...op.get(vm), ...v.eq, ...v.anyTrue, ...op.brIf(1),
+      ...op.get(i), ...op.i32(4), ...op.i32Add, ...op.set(i),
+      ...op.br(0),
+      ...op.end, ...op.end,
+      // …then the first element in it (or in the tail) equal to the maximum.
+      ...op.block, ...op.loop,
+      ...op.get(i), ...op.get(n), ...op.i32GeU, ...op.brIf(1),
+      ...addr(ptr, i), ...op.f32Load, ...op.get(m), ...op.f32Eq, ...op.brIf(1),
+      ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
+      ...op.br(0),
+      ...op.end, ...op.end,
+      ...op.get(i), ...op.get(n), ...op.i32GeU, ...op.if, ...op.i32(0), ...op.set(i), ...op.end, // unreachable for NaN-free rows
+      ...op.get(i),
     ],
   };
 }
 
 function divideFn(): Fn {
-  // params: 0 ptr, 1 n4, 2 t; locals: 3 i, 4 vt
-  const [ptr, n4, t, i, vt] = [0, 1, 2, 3, 4];
+  // params: 0 src, 1 dst, 2 n4, 3 t; locals: 4 i, 5 vt
+  const [src, dst, n4, t, i, vt] = [0, 1, 2, 3, 4, 5];
   return {
     name: "divide",
-    params: [I32, I32, F32],
+    params: [I32, I32, I32, F32],
     results: [],
     locals: [I32, V128],
     body: [
       ...op.get(t), ...v.f32x4Splat, ...op.set(vt),
-      ...forLoop(i, op.i32(0), n4, 4, [...addr(ptr, i), ...addr(ptr, i), ...v.load, ...op.get(vt), ...v.div, ...v.store]),
+      ...forLoop(i, op.i32(0), n4, 4, [...addr(dst, i), ...addr(src, i), ...v.load, ...op.get(vt), ...v.div, ...v.store]),
     ],
   };
 }
 
-function assemble(fns: Fn[]): Uint8Array<ArrayBuffer> {
+/** `importMemory`: the memory is imported as env.memory (at least one page, no maximum) instead of defined. */
+function assemble(fns: Fn[], importMemory = false): Uint8Array<ArrayBuffer> {
   const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))])));
+  const imports = importMemory ? section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(1)]])) : [];
   const funcs = section(3, vec(fns.map((_, k) => uleb(k))));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
+  const memory = importMemory ? [] : section(5, vec([[0x00, ...uleb(1)]]));
   const exports = section(7, vec([...fns.map((f, k) => [...name(f.name), 0x00, ...uleb(k)]), [...name("memory"), 0x02, 0x00]]));
   const code = section(
     10,
@@ -413,28 +437,54 @@ function assemble(fns: Fn[]): Uint8Array<ArrayBuffer> {
       }),
     ),
   );
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...funcs, ...memory, ...exports, ...code]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...memory, ...exports, ...code]);
 }
 
 let kernel: SamplerKernel | null | undefined;
+/** Instances on other modules' memories (samplerKernelOn), by memory. */
+const kernelsOn = new WeakMap<WebAssembly.Memory, SamplerKernel | null>();
+
+function kernelOf(instance: WebAssembly.Instance): SamplerKernel {
+  const e = instance.exports as unknown as SamplerKernel;
+  return {
+    memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
+    expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
+  };
+}
 
 /** The module, compiled once per process; null where WebAssembly SIMD is unavailable. */
 export function samplerKernel(): SamplerKernel | null {
   if (kernel !== undefined) return kernel;
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(samplerKernelBytes()));
-    const e = instance.exports as unknown as SamplerKernel;
-    kernel = {
-      memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
-      expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
-    };
+    kernel = kernelOf(new WebAssembly.Instance(new WebAssembly.Module(samplerKernelBytes())));
   } catch {
     kernel = null;
   }
   return kernel;
 }
 
-/** The module's source bytes (for tests: WebAssembly.validate). */
-export function samplerKernelBytes(): Uint8Array<ArrayBuffer> {
-  return assemble([expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), argmaxFn(), divideFn()]);
+/**
+ * The module on another module's (non-shared) memory, e.g. the tfjs wasm backend's heap, so
+ * that it reads the logits where they lie; one instance per memory. Null where WebAssembly
+ * SIMD is unavailable or the memory is shared (the import declares an unshared one).
+ */
+export function samplerKernelOn(memory: WebAssembly.Memory): SamplerKernel | null {
+  const known = kernelsOn.get(memory);
+  if (known !== undefined) return known;
+  let made: SamplerKernel | null = null;
+  if (!(typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer)) {
+    try {
+      made = kernelOf(new WebAssembly.Instance(new WebAssembly.Module(samplerKernelBytes(true)), { env: { memory } }));
+    } catch {
+      made = null;
+    }
+  }
+  kernelsOn.set(memory, made);
+  return made;
+}
+
+/** The module's source bytes (for tests: WebAssembly.validate); `importMemory` as samplerKernelOn builds it. */
+export function samplerKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
+  const fns = [expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), divideFn()];
+  return assemble([...fns, argmaxFn(fns.findIndex((f) => f.name === "rowmax"))], importMemory);
 }

@@ -3,7 +3,8 @@
  * three steps by clicking, see the unwired input red, wire it from the dropdown (and one by
  * point-and-click), extract two steps to a sub-workflow, save, run it from the studio and with
  * `forge-agent` and get the same output; open an exported run, click a stream, read its text; open a
- * real forge-tiny run with its tokens table and read a stream token by token with its logprobs.
+ * real forge-tiny run with its tokens table and read a stream token by token with its logprobs, and
+ * the same for a job on a running Forge server.
  * Screenshots go to test-output/studio/. Also measures the figures of studio/README.md.
  */
 import { execFile } from "node:child_process";
@@ -232,6 +233,36 @@ describe("Forge Studio in Chromium", () => {
     await detail.getByRole("table", { name: "Decisions" }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(shots, "9-inspector-decisions.png") });
     console.log(`token view: ${shown} spans, ${decisions.length} decisions, ${Date.now() - started} ms`);
+  });
+
+  it("opens a job on a running Forge server and reads a stream's tokens there too (fetched from the server's tokens table)", async () => {
+    const forge = await import("../../forge/index.js");
+    const { seedExample } = await import("../forge/engine/helpers.js");
+    const server = await forge.makeServer(await forge.makeBackend(), { address: "127.0.0.1:0", log: () => {} });
+    try {
+      const client = new forge.server.HttpClient(server.url);
+      const { id } = await client.enqueue(seedExample(6).factory(), { batchSize: 3, seed: 9, logprobs: { top: 3 } });
+      const jobRun = await client.result(id);
+      await page.getByRole("button", { name: "Run inspector" }).click();
+      await page.getByLabel("Forge server URL").fill(server.url);
+      await page.getByLabel("Job id").fill(id);
+      await page.getByRole("button", { name: "Open job" }).click();
+      await expect.poll(() => page.locator(".inspector-bar .muted").textContent()).toBe("3 / 3 streams");
+      const stream = jobRun.streams[2]!;
+      await page.locator(`.stream-row[data-stream="${stream.instance}"]`).click();
+      const detail = page.getByRole("region", { name: "Stream detail" });
+      await expect.poll(() => detail.locator(".zones .tok.generated").count()).toBeGreaterThan(0);
+      const spans = (await detail.locator(".zones .tok.forced").count()) + (await detail.locator(".zones .tok.generated").count());
+      expect(spans).toBe(Math.min(stream.tokens.length, 1_500));
+      const at = stream.forced.findIndex((f) => f === 0);
+      const title = (await detail.locator(`.zones .tok.generated[data-step="${at}"]`).getAttribute("title"))!;
+      expect(title).toContain(`logprob ${stream.logprobs!.model[at]!.toFixed(3)}`);
+      const decisions = jobRun.decisions!.filter((d) => d.instance === stream.instance);
+      await expect.poll(() => detail.getByRole("table", { name: "Decisions" }).locator("tbody tr").count()).toBe(decisions.length);
+      await page.screenshot({ path: join(shots, "10-inspector-job-tokens.png") });
+    } finally {
+      await server.close();
+    }
   });
 
   it("edits a proc agent's code with TypeScript's errors shown, and a template with its references highlighted", async () => {

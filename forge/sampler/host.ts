@@ -10,11 +10,16 @@
  * the first cumsum entry ≥ u · total, clamped to the last column. Greedy takes tfjs
  * ArgMax's first largest logit.
  *
- * Cost per row: the plain (temperature) path reads the row four times in the SIMD module;
- * top-k selects with a heap (no sort of the vocabulary); top-p sorts only the tokens whose
- * exp(x − max) can still change a float32 sum: a token below the fourth largest logit by
- * more than 17.5 adds less than half a unit in the last place to every partial sum it
- * meets (exp(−17.5) < 2^−25), so the tensor path's sums do not depend on where it sits.
+ * Cost per row: the plain (temperature) path reads the row twice where it lies (max and
+ * range, then exp and the lane sums; on the tfjs wasm backend the SIMD module runs on the
+ * backend's heap, see LogitsHeap, so the row is not copied) and its exp values once (the
+ * cumulative sums, eight rows per pass); greedy is a max pass and a search for its first
+ * occurrence. Top-k selects with a heap (no sort of the vocabulary); top-p sorts only the
+ * tokens whose exp(x − max) can still change a float32 sum (by value buckets, see
+ * bucketRank): a token below the fourth largest logit by more than 17.5 adds less than half
+ * a unit in the last place to every partial sum it meets (exp(−17.5) < 2^−25), so the tensor
+ * path's sums do not depend on where it sits. On flat rows (a random model's) that is still
+ * most of the vocabulary, and top-p costs tens of times the plain path.
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";

@@ -13,6 +13,16 @@
  * Speed and memory, on the SmolLM2-135M shape (shape.ts, random weights): STEPS decode steps
  * at each batch for f32 and int8 (sampler in the loop as bench/engine/main.ts's raw loop),
  * wall and CPU seconds, weight GFLOP/s; the RSS each session added when it was built.
+ *
+ * The int8 KV cache (PART=kv; weights f32, or WEIGHTS=int8): the f32-cache and int8-cache
+ * engines on the 135M shape in one process, alternating, ROUNDS times each —
+ * - the seed example as bench/engine/main.ts's "Forge seed run" (batch 64, shared-prefix
+ *   prefill, FORGE_MAX_TOKENS tokens per stream, the GPT-2 BPE cut to 49 152 tokens);
+ * - raw decode at batch 64 at longer contexts: every row's own columns written directly
+ *   through the cache to CONTEXTS columns (random values; int8 codes from the same values),
+ *   then STEPS decode steps (attention reads them all);
+ * wall and CPU seconds; the last line is the seed run's int8 ÷ f32 CPU-time ratio.
+ *   PART=kv npx tsx bench/engine/quantize.ts
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -26,6 +36,7 @@ import { loadTokenizer } from "../../forge/tokenizer/index.js";
 import type { Run } from "../../forge/run/types.js";
 import { benchWorkflow } from "../ttfa/setup.js";
 import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
+import { loadGpt2TokenizerCut } from "../ttfa/gpt2-8k.js";
 
 const STEPS = Number(process.env.STEPS ?? 24);
 const BATCHES = (process.env.BATCHES ?? "1,64").split(",").map(Number);
@@ -174,4 +185,97 @@ if (PART === "all" || PART === "speed") {
     const [a, b] = [results[0]!, results[1]!];
     console.log(`| ${batch} | int8 ÷ f32 | ${(a.wall / b.wall).toFixed(2)}× | | by CPU ${(a.cpu / b.cpu).toFixed(2)}× | | | |`);
   }
+}
+
+// ---- the int8 KV cache against the f32 one: speed at batch 64 ------------------------------
+if (PART === "kv") {
+  const weights = (process.env.WEIGHTS ?? "f32") as "f32" | "int8";
+  const ROUNDS = Number(process.env.ROUNDS ?? 2);
+  const KV_STEPS = Number(process.env.STEPS ?? 8);
+  const CONTEXTS = (process.env.CONTEXTS ?? "256,1024").split(",").map(Number);
+  const FORGE_MAX_TOKENS = Number(process.env.FORGE_MAX_TOKENS ?? 400);
+  const model = smolModel();
+  // Each cache with the engine's default arena setting (on for f32, off for int8; model.ts).
+  const engines = [
+    { name: "f32 KV", step: await OnnxStepModel.fromDecoder(model, { weights, kvCache: "f32" }) },
+    { name: "int8 KV", step: await OnnxStepModel.fromDecoder(model, { weights, kvCache: "int8" }) },
+  ];
+  model.releaseWeights();
+  const tokenizer = await loadGpt2TokenizerCut(SMOL_135M.vocabSize);
+  const workflow = benchWorkflow(16);
+  const backends = engines.map((e) => new ForgeBackend({ model, tokenizer, tools: {}, backend: backendName, engine: e.step as unknown as StepModel }, {}));
+  for (const b of backends) await b.run(workflow, { batchSize: 2, seed: 1, maxTokens: 340 }); // warm-up
+  const timedCpu = async (f: () => unknown) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await f();
+    const cu = process.cpuUsage(c0);
+    return { wall: (performance.now() - t0) / 1000, cpu: (cu.user + cu.system) / 1e6 };
+  };
+  /** Batch-64 decode steps after every row's own columns were written to `context`. */
+  const longDecode = (step: OnnxStepModel, context: number) => {
+    const B = 64;
+    const cache = step.createCache(B, context + KV_STEPS);
+    cache.reserve(context + KV_STEPS);
+    const state = { s: 12345 };
+    const rand = () => {
+      state.s ^= state.s << 13;
+      state.s ^= state.s >>> 17;
+      state.s ^= state.s << 5;
+      return (state.s >>> 0) / 2 ** 32 - 0.5;
+    };
+    // Real columns of the right size through the cache's own writer (int8: quantized by it).
+    const { kvHeads, headDim } = SMOL_135M;
+    const cols = new Float32Array(B * kvHeads * headDim);
+    for (let l = 0; l < SMOL_135M.layers; l++) {
+      for (let b = 0; b < B; b++) cache.rowLength[b] = 0;
+      for (let j = 0; j < context; j++) {
+        for (let i = 0; i < cols.length; i++) cols[i] = rand();
+        for (let b = 0; b < B; b++) cache.append(l, b, 1, cols, cols, b, 1);
+        for (let b = 0; b < B; b++) cache.rowLength[b]!++;
+      }
+    }
+    const instances = Int32Array.from({ length: B }, (_, i) => i);
+    const positions = new Int32Array(B).fill(context);
+    const stepIds = new Int32Array(B).fill(context);
+    let tokens: Int32Array = new Int32Array(B).fill(5);
+    return timedCpu(() => {
+      for (let s = 0; s < KV_STEPS; s++) {
+        const logits = step.decode(cache, tokens, positions);
+        const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
+        logits.dispose();
+        tokens = next.dataSync() as Int32Array;
+        next.dispose();
+        positions.forEach((p, b) => (positions[b] = p + 1));
+        stepIds.set(positions);
+      }
+    }).finally(() => cache.dispose());
+  };
+  const seeds: Record<string, { wall: number; cpu: number }[]> = { "f32 KV": [], "int8 KV": [] };
+  const longs: Record<string, { wall: number; cpu: number }[]> = {};
+  const tokensOf = new Map<string, string>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [i, e] of engines.entries()) {
+      let run: Run | null = null;
+      const t = await timedCpu(async () => (run = await backends[i]!.run(workflow, { batchSize: 64, seed: 1, maxTokens: FORGE_MAX_TOKENS })));
+      seeds[e.name]!.push(t);
+      tokensOf.set(e.name, run!.streams.map((x) => x.tokens.join()).join("|"));
+      console.error(`  round ${round} ${e.name}: seed run ${t.wall.toFixed(1)} s (${t.cpu.toFixed(1)} CPU s), load ${load()}`);
+      for (const context of CONTEXTS) {
+        const r = await longDecode(e.step, context);
+        (longs[`${e.name} ${context}`] ??= []).push(r);
+        console.error(`  round ${round} ${e.name}: ${KV_STEPS} steps at ${context} columns ${r.wall.toFixed(1)} s (${r.cpu.toFixed(1)} CPU s)`);
+      }
+    }
+  const sum = (xs: { wall: number; cpu: number }[]) => xs.reduce((a, x) => ({ wall: a.wall + x.wall, cpu: a.cpu + x.cpu }), { wall: 0, cpu: 0 });
+  console.log(`int8 KV cache vs f32, SmolLM2-135M shape, ${weights} weights, batch 64, ${ROUNDS} alternating rounds (sums), load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
+  console.log("| what | f32 KV wall s (CPU s) | int8 KV wall s (CPU s) | int8 ÷ f32 wall | by CPU time |");
+  console.log("|---|---:|---:|---:|---:|");
+  const line = (label: string, a: { wall: number; cpu: number }, b: { wall: number; cpu: number }) =>
+    console.log(`| ${label} | ${a.wall.toFixed(1)} (${a.cpu.toFixed(1)}) | ${b.wall.toFixed(1)} (${b.cpu.toFixed(1)}) | ${(b.wall / a.wall).toFixed(2)} | ${(b.cpu / a.cpu).toFixed(2)} |`);
+  const seedF = sum(seeds["f32 KV"]!), seedQ = sum(seeds["int8 KV"]!);
+  line(`seed run (prefill, ≤ ${FORGE_MAX_TOKENS} tokens/stream)`, seedF, seedQ);
+  for (const context of CONTEXTS) line(`${KV_STEPS} decode steps at ${context} own columns`, sum(longs[`f32 KV ${context}`]!), sum(longs[`int8 KV ${context}`]!));
+  console.log(`\nseed run sampled streams identical between the two caches: ${tokensOf.get("f32 KV") === tokensOf.get("int8 KV") ? "all" : "not all"}`);
+  console.log(`int8 KV ÷ f32 KV, batch-64 seed run, by CPU time: ${(seedQ.cpu / seedF.cpu).toFixed(2)}×`);
 }

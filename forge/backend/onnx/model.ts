@@ -66,12 +66,22 @@ export interface OnnxOptions {
    * Default $FORGE_ONNX_KV, else "f32".
    */
   kvCache?: KvFormat;
+  /**
+   * ONNX Runtime's CPU memory arena (and memory patterns) for the run's intermediate tensors.
+   * Off, each is allocated and freed as it goes: no arena holding its high-water mark (the
+   * int8 cache's per-layer cast of a batch's columns is 0.4 GiB at 256 × 2 048), at the price
+   * of fresh pages for the large ones. Default $FORGE_ONNX_ARENA ("0" or "1"), else off with
+   * the int8 cache and on with the f32 one (bench/engine/README.md, "int8 KV cache").
+   */
+  arena?: boolean;
   /** selectEngine only: keep a folder-loaded model's tfjs weights after the session is built (default: released). */
   keepTfjsWeights?: boolean;
 }
 
 /** Environment variable: the ONNX engine's weight storage, "f32" or "int8". */
 export const ONNX_WEIGHTS_ENV = "FORGE_ONNX_WEIGHTS";
+/** Environment variable: "0" or "1" turns ONNX Runtime's CPU memory arena off or on (OnnxOptions.arena). */
+export const ONNX_ARENA_ENV = "FORGE_ONNX_ARENA";
 /** Environment variable: the ONNX engine's KV-cache storage (own columns), "f32" or "int8". */
 export const ONNX_KV_ENV = "FORGE_ONNX_KV";
 
@@ -353,7 +363,15 @@ function parseProvider(value: string | undefined): OnnxProvider {
   throw new ModelUsageError(`environment variable ${ONNX_PROVIDER_ENV}: unknown provider "${value}"; expected cpu, cuda or auto`);
 }
 
-function sessionOptions(device: "cpu" | "cuda", threads: number): object {
+function parseArena(value: string | undefined, fallback: boolean): boolean {
+  const v = (value ?? "").trim();
+  if (v === "") return fallback;
+  if (v === "1") return true;
+  if (v === "0") return false;
+  throw new ModelUsageError(`environment variable ${ONNX_ARENA_ENV}: expected 0 or 1, got "${value}"`);
+}
+
+function sessionOptions(device: "cpu" | "cuda", threads: number, arena: boolean): object {
   return {
     // CUDA runs what it supports and leaves the rest (ops without a CUDA kernel) to the CPU provider.
     executionProviders: device === "cuda" ? [{ name: "cuda" }, { name: "cpu" }] : [{ name: "cpu" }],
@@ -361,8 +379,8 @@ function sessionOptions(device: "cpu" | "cuda", threads: number): object {
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     executionMode: "sequential",
-    enableCpuMemArena: true,
-    enableMemPattern: true,
+    enableCpuMemArena: arena,
+    enableMemPattern: arena,
     // Idle intra-op threads sleep instead of spinning: on a shared or busy machine a
     // spinning pool steals the cores the other thread needs.
     extra: { "session.intra_op.allow_spinning": process.env[ONNX_SPIN_ENV] === "1" ? "1" : "0" },
@@ -422,10 +440,11 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
     native.initOrt();
     const provider = options.provider ?? parseProvider(process.env[ONNX_PROVIDER_ENV]);
+    const arena = options.arena ?? parseArena(process.env[ONNX_ARENA_ENV], kvCache !== "int8");
     const open = (device: "cpu" | "cuda"): NativeSession => {
       const session = new native.binding.InferenceSession();
       try {
-        session.loadModel(graph.buffer as ArrayBuffer, graph.byteOffset, graph.byteLength, sessionOptions(device, threads));
+        session.loadModel(graph.buffer as ArrayBuffer, graph.byteOffset, graph.byteLength, sessionOptions(device, threads, arena));
       } catch (error) {
         session.dispose();
         throw error;

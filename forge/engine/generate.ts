@@ -528,14 +528,21 @@ class SlotRun {
       positions: positions!,
       constraintStates,
       triggerStates,
-      probe: this.engine.probe ? (slot, tokens, parents) => this.probeSlot(slot, tokens, parents) : null,
+      probe: this.engine.probe ? (slots, tokens, parents) => this.probeSlots(slots, tokens, parents) : null,
     };
   }
 
-  /** A probe forward after slot s's past (StepModel.probe); null once its stream ended (its row may be reset). */
-  private probeSlot(s: number, tokens: Int32Array, parents: Int32Array): Float32Array | null {
-    if (this.table.finished[s]) return null;
-    return this.engine.probe!(this.cache, this.table.rowOf(s), tokens, parents, this.table.positions[s]!);
+  /** Probe forwards after the slots' pasts (StepModel.probe), per slot; null for a stream that ended (its row may be reset). */
+  private probeSlots(slots: Int32Array, tokens: Int32Array, parents: Int32Array): Array<Float32Array | null> {
+    const { table } = this;
+    const live = slots.filter((s) => !table.finished[s]);
+    const logits = live.length > 0 ? this.engine.probe!(this.cache, live.map((s) => table.rowOf(s)), tokens, parents, live.map((s) => table.positions[s]!)) : null;
+    const size = tokens.length * this.parts.model.config.vocabSize;
+    const at = new Map(Array.from(live, (s, k) => [s, k]));
+    return Array.from(slots, (s) => {
+      const k = at.get(s);
+      return k === undefined ? null : logits!.subarray(k * size, (k + 1) * size);
+    });
   }
 
   /** Slot `s`'s next step when it is forced (multi-token feeding takes it now), else null. */

@@ -61,6 +61,17 @@ class StreamLogprobs {
   sampledInSegment = false;
 }
 
+/** A jump-site visit's first sampled token, waiting for its probe (exact decisions). */
+interface VisitStart {
+  stream: StreamLogprobs;
+  /** Its index in the stream's trace. */
+  position: number;
+  slot: number;
+  /** Its logits row's offset in the step's logits. */
+  offset: number;
+  trie: PatternTrie | null;
+}
+
 /** Events after which the trace's path starts a new segment (forge/run/derive.ts: advance, jump, forced_exit). */
 const SEGMENT_ENDS = TtfaEvent.ADVANCE | TtfaEvent.JUMP | TtfaEvent.FORCED_EXIT;
 
@@ -100,6 +111,7 @@ export class LogprobObserver implements StepObserver {
     const logits = step.logits.dataSync() as Float32Array;
     if (this.scratch === null || this.scratch.vocab !== width) this.scratch = new LogprobScratch(width);
     const top = this.request.top;
+    const visits: VisitStart[] = [];
     for (let r = 0; r < rows; r++) {
       const slot = step.rows[r]!;
       const first = step.records[slot]?.[0];
@@ -110,7 +122,7 @@ export class LogprobObserver implements StepObserver {
       if (stream === undefined) this.streams.set(index, (stream = new StreamLogprobs()));
       const visitStart = this.exactDecisions ? this.followSegments(stream, step.records[slot]!) : false;
       if (!first.record || first.forced) continue;
-      if (visitStart && step.triggerStates !== null) stream.exact.set(step.positions[slot]!, this.exactPJump(step, slot, logits, offset, width));
+      if (visitStart && step.triggerStates !== null) visits.push({ stream, position: step.positions[slot]!, slot, offset, trie: this.trieFor(step.triggerStates[slot]!, width) });
       const lp = tokenLogprob(logits, offset, width, first.token, this.sampling, this.scratch, top, this.topIds, this.topValues, 0);
       let sampling = lp.sampling;
       const constraint = step.constraintStates?.[slot] ?? 0;
@@ -136,6 +148,7 @@ export class LogprobObserver implements StepObserver {
         stream.topLogprobs.push(this.topValues[k]!);
       }
     }
+    if (visits.length > 0) this.exactPJumps(step, logits, width, visits);
   }
 
   /**
@@ -155,15 +168,35 @@ export class LogprobObserver implements StepObserver {
     return start;
   }
 
-  /** Exact pJump from the slot's logits row and one probe forward over the pattern's trie; null when the trie is too large or the probe unavailable. */
-  private exactPJump(step: StepObservation, slot: number, logits: Float32Array, offset: number, width: number): number | null {
-    const state = step.triggerStates![slot]!;
+  /** The control pattern's trie from trigger state `state` (built once per state; null over its bound). */
+  private trieFor(state: number, width: number): PatternTrie | null {
     let trie = this.tries.get(state);
     if (trie === undefined) this.tries.set(state, (trie = buildPatternTrie(this.program.trigger, this.control!, state, width)));
-    if (trie === null) return null;
-    if (trie.size === 0) return trieProbability(trie, logits, offset, null, width);
-    const probe = step.probe?.(slot, trie.tokens, trie.parents) ?? null;
-    return probe === null ? null : trieProbability(trie, logits, offset, probe, width);
+    return trie;
+  }
+
+  /**
+   * Exact pJump of this step's visit starts: each from its logits row and the probe forward of
+   * its trie's nodes — one probe call per distinct trie, for all its visits. Null (the estimate
+   * stands) where the trie is too large or no probe is available.
+   */
+  private exactPJumps(step: StepObservation, logits: Float32Array, width: number, visits: VisitStart[]): void {
+    const byTrie = new Map<PatternTrie | null, VisitStart[]>();
+    for (const v of visits) {
+      const group = byTrie.get(v.trie);
+      if (group) group.push(v);
+      else byTrie.set(v.trie, [v]);
+    }
+    for (const [trie, group] of byTrie) {
+      const probes =
+        trie === null || trie.size === 0 || !step.probe ? null : step.probe(Int32Array.from(group, (v) => v.slot), trie.tokens, trie.parents);
+      group.forEach((v, k) => {
+        let p: number | null = null;
+        if (trie !== null && trie.size === 0) p = trieProbability(trie, logits, v.offset, null, width);
+        else if (trie !== null && probes?.[k]) p = trieProbability(trie, logits, v.offset, probes[k], width);
+        v.stream.exact.set(v.position, p);
+      });
+    }
   }
 
   /** Exact pJump of the visit whose first sampled token is `trace`'s index `step`: a number, null (fell back), or undefined (not computed); after `attach`. */

@@ -1,6 +1,6 @@
 /**
  * "Probe" forwards on the tfjs decoder (StepModel.probe, forge/model/step-model.ts): the logits
- * of a small token tree fed after one row's past, nothing written to the row's cache. The
+ * of a small token tree fed after each given row's past, nothing written to the cache. The
  * tfjs attention takes no tree mask, so the tree runs as chains: one batch-1 copy of the row
  * per leaf, fed the leaf's path token by token; a node on several paths is read on the first.
  * Costs one row copy and depth(leaf) batch-1 steps per leaf — for tests and the reference; the
@@ -11,14 +11,19 @@ import { KvCache } from "./cache.js";
 import type { DecoderModel } from "./decoder.js";
 import { ModelUsageError } from "./errors.js";
 
-export function probeTree(model: DecoderModel, cache: KvCache, row: number, tokens: Int32Array, parents: Int32Array, position: number): Float32Array {
+export function probeTree(model: DecoderModel, cache: KvCache, rows: Int32Array, tokens: Int32Array, parents: Int32Array, positions: Int32Array): Float32Array {
   cache.checkUsable();
   const n = tokens.length;
   const vocab = model.config.vocabSize;
-  const depth = checkTree(tokens, parents, row, cache.batch, vocab);
-  if (position < 0 || position + Math.max(...depth, 0) > model.config.maxPositions)
-    throw new ModelUsageError(`probe: the tree would reach position ${position + Math.max(...depth, 0) - 1}, outside the model's context (0..${model.config.maxPositions - 1})`);
-  const out = new Float32Array(n * vocab);
+  const depth = checkProbe(tokens, parents, rows, positions, cache.batch, vocab, model.config.maxPositions);
+  const out = new Float32Array(rows.length * n * vocab);
+  rows.forEach((row, r) => probeRow(model, cache, row, tokens, parents, positions[r]!, depth, out.subarray(r * n * vocab, (r + 1) * n * vocab)));
+  return out;
+}
+
+function probeRow(model: DecoderModel, cache: KvCache, row: number, tokens: Int32Array, parents: Int32Array, position: number, depth: Int32Array, out: Float32Array): void {
+  const n = tokens.length;
+  const vocab = model.config.vocabSize;
   const done = new Uint8Array(n);
   const isParent = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (parents[i]! >= 0) isParent[parents[i]!] = 1;
@@ -41,12 +46,17 @@ export function probeTree(model: DecoderModel, cache: KvCache, row: number, toke
       copy.dispose();
     }
   }
-  return out;
 }
 
-/** Depth of each node (1 under the past); throws on a malformed tree. */
-export function checkTree(tokens: Int32Array, parents: Int32Array, row: number, batch: number, vocab: number): Int32Array {
-  if (!Number.isInteger(row) || row < 0 || row >= batch) throw new ModelUsageError(`probe: row ${row} is outside the batch (0..${batch - 1})`);
+/** Depth of each node (1 under the past); throws on a malformed tree, a row outside the batch, or a position past the context. */
+export function checkProbe(tokens: Int32Array, parents: Int32Array, rows: Int32Array, positions: Int32Array, batch: number, vocab: number, maxPositions: number): Int32Array {
+  if (positions.length !== rows.length) throw new ModelUsageError(`probe: ${rows.length} rows but ${positions.length} positions`);
+  const seen = new Uint8Array(batch);
+  for (const row of rows) {
+    if (!Number.isInteger(row) || row < 0 || row >= batch) throw new ModelUsageError(`probe: row ${row} is outside the batch (0..${batch - 1})`);
+    if (seen[row]) throw new ModelUsageError(`probe: row ${row} is listed twice`);
+    seen[row] = 1;
+  }
   if (parents.length !== tokens.length) throw new ModelUsageError(`probe: ${tokens.length} tokens but ${parents.length} parents`);
   const depth = new Int32Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
@@ -55,6 +65,11 @@ export function checkTree(tokens: Int32Array, parents: Int32Array, row: number, 
     if (tokens[i]! < 0 || tokens[i]! >= vocab) throw new ModelUsageError(`probe: node ${i}'s token ${tokens[i]} is outside the vocabulary (0..${vocab - 1})`);
     depth[i] = p < 0 ? 1 : depth[p]! + 1;
   }
+  let deepest = 0;
+  for (const d of depth) deepest = Math.max(deepest, d);
+  for (const position of positions)
+    if (!Number.isInteger(position) || position < 0 || position + deepest > maxPositions)
+      throw new ModelUsageError(`probe: the tree would reach position ${position + deepest - 1}, outside the model's context (0..${maxPositions - 1})`);
   return depth;
 }
 

@@ -51,12 +51,13 @@ export interface StepModel<C extends StepCache = StepCache> {
   /** A cache holding only rows `rows` (in that order); `cache` is consumed. */
   keepRows(cache: C, rows: ArrayLike<number>): C;
   /**
-   * Optional ("probe" forwards, exact decision probabilities): logits [n, vocab] (row-major) of
-   * a token tree fed after row `row`'s past, writing nothing to the cache. Node i feeds
-   * tokens[i] at position `position` + depth(i) − 1 and attends to the row's past and to its
-   * ancestors (parents[i] < i; −1: the past itself).
+   * Optional ("probe" forwards, exact decision probabilities): logits [rows.length, n, vocab]
+   * (row-major) of one token tree of n nodes fed after each of `rows`' pasts, writing nothing to
+   * the cache. Node i feeds tokens[i] at position positions[r] + depth(i) − 1 (positions[r]: row
+   * rows[r]'s next position) and attends to the row's past and to its ancestors (parents[i] < i;
+   * −1: the past itself).
    */
-  probe?(cache: C, row: number, tokens: Int32Array, parents: Int32Array, position: number): Float32Array;
+  probe?(cache: C, rows: Int32Array, tokens: Int32Array, parents: Int32Array, positions: Int32Array): Float32Array;
 }
 
 /** The device of a tfjs backend: wasm and cpu run on the CPU; tensorflow (tfjs-node) may be a GPU build, so it is named as is. */
@@ -100,6 +101,6 @@ export function tfjsStepModel(model: DecoderModel, prefillMethod: PrefillMethod 
     },
     compact: (cache) => void compactCache(cache),
     keepRows: (cache, rows) => keepRows(cache, rows),
-    probe: (cache, row, tokens, parents, position) => probeTree(model, cache, row, tokens, parents, position),
+    probe: (cache, rows, tokens, parents, positions) => probeTree(model, cache, rows, tokens, parents, positions),
   };
 }

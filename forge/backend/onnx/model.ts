@@ -594,9 +594,9 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     return { logits: logits.data, keys, values };
   }
 
-  /** A token tree's logits after row `row`'s past in one run, nothing written (probe.ts; StepModel.probe). */
-  probe(cache: OnnxKvCache, row: number, tokens: Int32Array, parents: Int32Array, position: number): Float32Array {
-    return runProbe(this.ort, this.session, this.config, cache, row, tokens, parents, position);
+  /** A token tree's logits after each of `rows`' pasts, nothing written (probe.ts; StepModel.probe). */
+  probe(cache: OnnxKvCache, rows: Int32Array, tokens: Int32Array, parents: Int32Array, positions: Int32Array): Float32Array {
+    return runProbe(this.ort, this.session, this.config, cache, rows, tokens, parents, positions);
   }
 
   private logitsFor(B: number): { data: Float32Array; tensor: OrtTensor } {

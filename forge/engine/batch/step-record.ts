@@ -59,11 +59,12 @@ export interface StepObservation {
   /** Per slot, the trigger-automaton state before the step; null unless an observer `needsTriggerStates`. */
   triggerStates: Int32Array | null;
   /**
-   * Probe forwards (StepModel.probe), during the call only: logits [tokens.length, vocab] of a
-   * token tree fed after slot `slot`'s past (this step's forward included), nothing written;
-   * null when the slot's stream ended this step. Null when the engine has no probe.
+   * Probe forwards (StepModel.probe), during the call only: per slot of `slots`, the logits
+   * [tokens.length, vocab] of one token tree fed after that slot's past (this step's forward
+   * included), nothing written — null for a slot whose stream ended this step. One call serves
+   * many slots (the engine may batch them). Null when the engine has no probe.
    */
-  probe?: ((slot: number, tokens: Int32Array, parents: Int32Array) => Float32Array | null) | null;
+  probe?: ((slots: Int32Array, tokens: Int32Array, parents: Int32Array) => Array<Float32Array | null>) | null;
 }
 
 /** A per-step instrument, passed to generateRun. Called once per loop step with a forward, synchronously. */

@@ -55,7 +55,11 @@ export async function startQueueWorker(backend: ForgeBackend, options: QueueWork
   // subscribed before the worker takes any job: a job taken before its request's cancel flag was
   // set gets the published cancel; one taken after sees the flag when it starts (runJob).
   const running: RunningJobs = new Map();
-  const subscriber = await controlClient(target);
+  const subscriber = await controlClient(target).catch((err: unknown) => {
+    control.disconnect();
+    closeAll(connections);
+    throw err;
+  });
   subscriber.on("message", (_channel: string, requestId: string) => running.get(requestId)?.forEach((c) => c.abort()));
   await subscriber.subscribe(keys.cancels(queue));
   const heartbeat = setInterval(() => void register().catch(() => undefined), (RECORD_TTL_S * 1000) / 3);

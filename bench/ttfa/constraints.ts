@@ -24,7 +24,8 @@ import { SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow, type ZoneConstraint } fro
 import { allowedTokens, compileForBackend, constraintNext, HostAutomaton, type TtfaProgram } from "../../forge/ttfa/index.js";
 import { maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../forge/ttfa/mask.js";
 import type { ConstraintTable } from "../../forge/ttfa/constraint.js";
-import { sampleTokensHost } from "../../forge/sampler/host.js";
+import { sampleTokensHost, type LogitsHeap } from "../../forge/sampler/host.js";
+import { wasmHeap } from "../../forge/sampler/dispatch.js";
 import { ChoiceScorer } from "../../forge/ttfa/choices.js";
 import { loadGpt2TokenizerCut } from "./gpt2-8k.js";
 
@@ -88,8 +89,10 @@ function timeUs(f: () => void, reps: number): number {
 
 /** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f's drawConstrained and maskLogitsInPlace loops), for the ratio: every row sampled, then each constrained row drawn again (few allowed: compact row; many: a copy masked by fill and scatter). */
 const oldScratch = { values: new Float32Array(256), row: new Float32Array(0), keep: new Float32Array(64) };
-function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array): Int32Array {
-  const tokens = sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows);
+function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array, heap?: LogitsHeap): Int32Array {
+  const [byteOffset, length] = [logits.byteOffset, logits.length];
+  const tokens = sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows, undefined, heap);
+  if (heap && logits.buffer !== heap.memory.buffer) logits = new Float32Array(heap.memory.buffer, byteOffset, length); // the heap grew
   for (let r = 0; r < states.length; r++) {
     const allowed = allowedOf(table, states[r]!);
     const n = allowed.length;
@@ -122,25 +125,29 @@ function allowedOf(table: ConstraintTable, state: number): Int32Array {
   return list;
 }
 
-/** CPU µs per call of each function, alternating in `rounds` rounds (each round: one call of each, in turn). */
+/**
+ * CPU µs per call of each function, alternating in `rounds` rounds (each round: one call of
+ * each, in turn); the median round, since on the shared machine a call that loses its core
+ * midway inflates the mean.
+ */
 function alternate(fs: Array<() => void>, rounds: number): number[] {
   for (const f of fs) for (let i = 0; i < 3; i++) f();
-  const total = fs.map(() => 0);
+  const times = fs.map((): number[] => []);
   for (let k = 0; k < rounds; k++)
     fs.forEach((f, i) => {
       const c0 = process.cpuUsage();
       f();
       const c = process.cpuUsage(c0);
-      total[i]! += c.user + c.system;
+      times[i]!.push(c.user + c.system);
     });
-  return total.map((t) => t / rounds);
+  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]!);
 }
 
 async function main(): Promise<void> {
   await tf.setBackend("wasm");
   const tokenizers: Array<[string, ForgeTokenizer]> = [["gpt2-8192", await loadGpt2TokenizerCut(8192)], ["gpt2 (50 257)", await loadGpt2Tokenizer()]];
   const rounds = Number(process.env.ROUNDS ?? 40);
-  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (${rounds} alternating rounds for the engine columns); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (engine columns: median of ${rounds} alternating rounds); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
   console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | **engine: constrained − free sampling** | the path before, same rounds | masked row in place | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   let worst = { us: -Infinity, what: "" };
@@ -156,20 +163,28 @@ async function main(): Promise<void> {
       const allowedMean = Array.from(states).reduce((n, s) => n + allowedTokens(table, s).length, 0) / B;
       const logits = Float32Array.from({ length: B * V }, (_, i) => Math.sin(i * 0.61) * 4);
       const rows = Int32Array.from({ length: B }, (_, r) => r);
-      // The engine's wasm/cpu sampling: free batch, constrained batch (new), constrained batch (before).
-      const free = () => sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows);
+      // The engine's wasm sampling, the logits in the backend's heap (read in place, as forge/engine/batch/constrained.ts
+      // does): free batch, constrained batch (new), constrained batch (before).
+      const lt = tf.tensor2d(logits, [B, V]);
+      const heap = wasmHeap();
+      const heapView = () => (tf.backend() as unknown as { typedArrayFromHeap: (t: tf.Tensor) => Float32Array }).typedArrayFromHeap(lt);
+      const free = () => sampleTokensHost(heapView(), V, { temperature: 1 }, 1, rows, rows, undefined, heap);
       const constrained = () =>
-        sampleConstrainedHost(logits, V, states, table, (x, width, index) => sampleTokensHost(x, width, { temperature: 1 }, 1, index, index), (row, width, r) => sampleTokensHost(row, width, { temperature: 1 }, 1, [r], [r])[0]!);
+        sampleConstrainedHost(
+          heapView(), V, states, table,
+          (x, width, index) => sampleTokensHost(x, width, { temperature: 1 }, 1, index, index, undefined, heap),
+          (row, width, r) => sampleTokensHost(row, width, { temperature: 1 }, 1, [r], [r])[0]!,
+          heap,
+        );
       const before = oldEnginePath(logits, V, states, table, rows);
       const same = Array.from(constrained()).every((t, r) => t === before[r]);
       if (!same) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the old one`);
-      const [freeUs, newUs, oldUs] = alternate([free, constrained, () => oldEnginePath(logits, V, states, table, rows)], rounds) as [number, number, number];
+      const [freeUs, newUs, oldUs] = alternate([free, constrained, () => oldEnginePath(heapView(), V, states, table, rows, heap)], rounds) as [number, number, number];
       const work = new Float32Array(B * V);
       // Host: the mask alone (the copy that restores the row each rep is timed separately and subtracted).
       const copyUs = timeUs(() => work.set(logits), REPS);
       const hostUs = timeUs(() => { work.set(logits); maskLogitsInPlace(work, V, states, table); }, REPS) - copyUs;
       // Tensor: gather of the [S, V] mask rows + add, read back to make sure it ran.
-      const lt = tf.tensor2d(logits, [B, V]);
       const st = tf.tensor1d(states, "int32");
       const tensorUs = timeUs(() => { const m = maskLogitsTensor(lt, st, table); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));
       const readUs = timeUs(() => { const m = lt.clone(); m.dataSync(); m.dispose(); }, Math.max(10, REPS / 10));

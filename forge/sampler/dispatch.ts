@@ -54,7 +54,7 @@ const heaps = new WeakMap<object, LogitsHeap | null>();
  * LogitsHeap); undefined on other backends or where the module does not expose its memory
  * and allocator (then each row is copied, with the same draws).
  */
-function wasmHeap(): LogitsHeap | undefined {
+export function wasmHeap(): LogitsHeap | undefined {
   if (tf.getBackend() !== "wasm") return undefined;
   const module = (tf.backend() as unknown as { wasm?: WasmBackendModule }).wasm;
   if (module === undefined) return undefined;

@@ -1,15 +1,18 @@
 /**
  * Masked row copies for constrained sampling on host logits (forge/ttfa/mask.ts): rows of
- * `logits` copied into this module's memory with −∞ wherever a per-state bitset (bit v set:
- * token v allowed) has a zero, in one WebAssembly SIMD pass (v128.bitselect of the row and
- * −∞ under a lane mask looked up by each 4-bit nibble of the bitset; a word with every bit
- * set is skipped). The sampler then reads the masked rows in place.
+ * `logits` copied with −∞ wherever a per-state bitset (bit v set: token v allowed) has a zero,
+ * in one WebAssembly SIMD pass (v128.bitselect of the row and −∞ under a lane mask looked up
+ * by each 4-bit nibble of the bitset). The sampler then reads the masked rows in place.
+ *
+ * Where the logits lie in the tfjs wasm backend's heap, the module is instantiated on that
+ * memory (as the sampler's is, forge/sampler/host.ts LogitsHeap) and reads each row where it
+ * is: one pass per row, copy and select together. Elsewhere the rows are copied into the
+ * module's own memory first and selected in place.
  *
  * Why a module of its own: a scalar JavaScript scatter of −∞ over 20 000 disallowed ids
- * costs ≈ 35 µs per row on the shared machine, ten times the goal of issue 18 §3; this pass
- * is a copy plus one SIMD select. The allowed values are copied bit for bit, so the rows equal
- * maskLogitsInPlace's output exactly. Where WebAssembly SIMD is missing the same copy runs in
- * plain JavaScript.
+ * costs ≈ 35 µs per row on the shared machine, several times the goal of issue 18 §3. The
+ * allowed values are copied bit for bit, so the rows equal maskLogitsInPlace's output
+ * exactly. Where WebAssembly SIMD is missing the same copy runs in plain JavaScript.
  */
 
 const NEG_INF_BITS = [0x00, 0x00, 0x80, 0xff];
@@ -44,26 +47,27 @@ const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 
 /**
- * `maskwords(x, bits, words)`: for each of `words` 32-bit words at byte address `bits`, the
- * 32 float32 at `x` (advancing 128 bytes a word) keep their value where the word's bit is set
- * and become −∞ where it is clear.
+ * `maskcopy(src, dst, bits, words, lut)`: for each of `words` 32-bit words at byte address
+ * `bits`, the 32 float32 at `src` are written to `dst` (both advancing 128 bytes a word) where
+ * the word's bit is set, and −∞ where it is clear; `lut` is the byte address of the 16 lane
+ * masks. `src` may equal `dst`.
  */
-function maskwordsBody(): number[] {
-  const [X, BITS, WORDS, W, NINF] = [0, 1, 2, 3, 4];
+function maskcopyBody(): number[] {
+  const [SRC, DST, BITS, WORDS, LUT, W, NINF] = [0, 1, 2, 3, 4, 5, 6];
   const get = (l: number) => [0x20, l];
   const set = (l: number) => [0x21, l];
   const i32 = (n: number) => [0x41, ...sleb(n)];
   const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
   const memarg = (offset: number) => [0x00, ...uleb(offset)];
   const lane = (j: number) => [
-    ...get(X), // store address
-    ...get(X), ...simd(0x00, ...memarg(16 * j)), // v128.load x + 16j
+    ...get(DST), // store address
+    ...get(SRC), ...simd(0x00, ...memarg(16 * j)), // v128.load src + 16j
     ...get(NINF),
-    // nibble j of the word, times 16: the lane mask's address in the table at 0
-    ...get(W), ...(j === 0 ? [...i32(4), 0x74] : [...i32(4 * j - 4), 0x76]), ...i32(0xf0), 0x71,
+    // lut + 16 × nibble j of the word: the lane mask's address
+    ...get(LUT), ...get(W), ...(j === 0 ? [...i32(4), 0x74] : [...i32(4 * j - 4), 0x76]), ...i32(0xf0), 0x71, 0x6a,
     ...simd(0x00, ...memarg(0)),
     ...simd(0x52), // v128.bitselect(value, −∞, mask)
-    ...simd(0x0b, ...memarg(16 * j)), // v128.store x + 16j
+    ...simd(0x0b, ...memarg(16 * j)), // v128.store dst + 16j
   ];
   const code = [
     ...simd(0x0c, ...Array.from({ length: 4 }, () => NEG_INF_BITS).flat()), ...set(NINF),
@@ -71,11 +75,9 @@ function maskwordsBody(): number[] {
     0x03, 0x40, // loop $next
     ...get(WORDS), 0x45, 0x0d, 0x01, // words == 0 → $done
     ...get(BITS), 0x28, 0x02, 0x00, ...set(W), // w = bits[0]
-    0x02, 0x40, // block $word
-    ...get(W), ...i32(-1), 0x46, 0x0d, 0x00, // every token allowed: the copied values stand
     ...Array.from({ length: 8 }, (_, j) => lane(j)).flat(),
-    0x0b, // end $word
-    ...get(X), ...i32(128), 0x6a, ...set(X),
+    ...get(SRC), ...i32(128), 0x6a, ...set(SRC),
+    ...get(DST), ...i32(128), 0x6a, ...set(DST),
     ...get(BITS), ...i32(4), 0x6a, ...set(BITS),
     ...get(WORDS), ...i32(1), 0x6b, ...set(WORDS),
     0x0c, 0x00, // br $next
@@ -88,32 +90,42 @@ function maskwordsBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
-/** The module's bytes (for tests: WebAssembly.validate). */
-export function maskKernelBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes (for tests: WebAssembly.validate): with a memory of its own (exported as
+ * `memory`), or importing `env.memory` (another module's heap, as the tfjs wasm backend's).
+ */
+export function maskKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]])),
+    ...section(1, vec([[0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]])),
+    ...(importMemory ? section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])) : []),
     ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, 1]])),
-    ...section(7, vec([[...name("memory"), 0x02, 0], [...name("maskwords"), 0x00, 0]])),
-    ...section(10, vec([maskwordsBody()])),
+    ...(importMemory ? [] : section(5, vec([[0x00, 1]]))),
+    ...section(7, vec(importMemory ? [[...name("maskcopy"), 0x00, 0]] : [[...name("memory"), 0x02, 0], [...name("maskcopy"), 0x00, 0]])),
+    ...section(10, vec([maskcopyBody()])),
   ]);
 }
 
+type MaskCopy = (src: number, dst: number, bits: number, words: number, lut: number) => void;
+
 interface Module {
   memory: WebAssembly.Memory;
-  maskwords: (x: number, bits: number, words: number) => void;
+  maskcopy: MaskCopy;
 }
 
 let compiled: Module | null | undefined;
+
+function writeLut(buffer: ArrayBuffer, byteAddress: number): void {
+  const lut = new Uint32Array(buffer, byteAddress, LUT_BYTES / 4);
+  for (let n = 0; n < 16; n++) for (let j = 0; j < 4; j++) lut[4 * n + j] = (n >> j) & 1 ? 0xffffffff : 0;
+}
 
 function simdModule(): Module | null {
   if (compiled !== undefined) return compiled;
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(maskKernelBytes()));
     const e = instance.exports as unknown as Module;
-    const lut = new Uint32Array(e.memory.buffer, 0, LUT_BYTES / 4);
-    for (let n = 0; n < 16; n++) for (let j = 0; j < 4; j++) lut[4 * n + j] = (n >> j) & 1 ? 0xffffffff : 0;
+    writeLut(e.memory.buffer, 0);
     compiled = e;
   } catch {
     compiled = null; // no WebAssembly SIMD here: the JavaScript copy below
@@ -121,6 +133,40 @@ function simdModule(): Module | null {
   return compiled;
 }
 
+/**
+ * Another module's memory holding the logits, and its allocator (the tfjs wasm backend's
+ * heap: forge/sampler/dispatch.ts wasmHeap). The masked copies are then made there in one
+ * pass and the sampler reads them in place.
+ */
+export interface HostHeap {
+  memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+}
+
+/** Per heap: the module instantiated on it, and its scratch (lane masks, bitset, rows) from the heap's allocator. */
+const onHeaps = new WeakMap<WebAssembly.Memory, { maskcopy: MaskCopy; address: number; bytes: number } | null>();
+
+function heapModule(heap: HostHeap, bytes: number): { maskcopy: MaskCopy; address: number } | null {
+  let entry = onHeaps.get(heap.memory);
+  if (entry === null) return null;
+  if (entry === undefined) {
+    try {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(maskKernelBytes(true)), { env: { memory: heap.memory } });
+      entry = { maskcopy: (instance.exports as unknown as Module).maskcopy, address: 0, bytes: 0 };
+    } catch {
+      onHeaps.set(heap.memory, null);
+      return null;
+    }
+    onHeaps.set(heap.memory, entry);
+  }
+  if (entry.bytes < bytes) {
+    // Reserved once per size (a larger width or row count reserves anew; the old block is kept, as the sampler keeps its own).
+    entry.address = (heap.malloc(bytes + 16) + 15) & ~15;
+    entry.bytes = bytes;
+    writeLut(heap.memory.buffer, entry.address);
+  }
+  return entry;
+}
 let kernelEnabled = true;
 
 /** Whether masked copies use the SIMD module (default) or plain JavaScript. For tests. */
@@ -134,25 +180,40 @@ let jsRows = new Float32Array(0);
 /**
  * Rows `rows[k]` of `logits` ([*, width] row-major) copied into one [rows.length × width]
  * block with −∞ wherever `bitsOf(rows[k])` has a zero bit (bits past the bitset's end count
- * as zero). Returns a view that stays valid until the next call (it may live in the module's
- * memory); the caller reads it at once.
+ * as zero). Returns a view that stays valid until the next call; the caller reads it at once.
+ * When `heap` holds the logits, the block is made in the heap in one pass (copy and select
+ * together) and lies in it; `logits` is then read through a fresh view of the heap, as
+ * reserving the block may grow it.
  */
-export function maskedRowCopies(logits: Float32Array, width: number, rows: ArrayLike<number>, bitsOf: (row: number) => Uint32Array): Float32Array {
+export function maskedRowCopies(logits: Float32Array, width: number, rows: ArrayLike<number>, bitsOf: (row: number) => Uint32Array, heap?: HostHeap): Float32Array {
   const n = rows.length;
   const words = width >>> 5; // whole words; the last width mod 32 columns in JavaScript
-  const module = kernelEnabled ? simdModule() : null;
+  const wordCount = Math.ceil(width / 32);
+  const bitsBytes = (wordCount * 4 + 15) & ~15;
+  const srcByte = logits.byteOffset; // before reserving: a grown heap detaches `logits`
+  const srcLength = logits.length;
+  const onHeap = kernelEnabled && heap !== undefined && logits.buffer === heap.memory.buffer ? heapModule(heap, LUT_BYTES + bitsBytes + n * width * 4) : null;
+  const module = onHeap === null && kernelEnabled ? simdModule() : null;
   let out: Float32Array;
-  let bitsAt = 0;
+  let src = logits;
   let u32: Uint32Array | null = null;
-  if (module) {
-    const wordCount = Math.ceil(width / 32);
-    bitsAt = LUT_BYTES;
-    const rowsAt = bitsAt + ((wordCount * 4 + 15) & ~15);
+  let lutAt = 0;
+  let maskcopy: MaskCopy | null = null;
+  if (onHeap) {
+    const buffer = heap!.memory.buffer;
+    src = new Float32Array(buffer, srcByte, srcLength);
+    lutAt = onHeap.address;
+    u32 = new Uint32Array(buffer, lutAt + LUT_BYTES, wordCount);
+    out = new Float32Array(buffer, lutAt + LUT_BYTES + bitsBytes, n * width);
+    maskcopy = onHeap.maskcopy;
+  } else if (module) {
+    const rowsAt = LUT_BYTES + bitsBytes;
     const bytes = rowsAt + n * width * 4;
     const memory = module.memory;
     if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
     out = new Float32Array(memory.buffer, rowsAt, n * width);
-    u32 = new Uint32Array(memory.buffer, bitsAt, wordCount);
+    u32 = new Uint32Array(memory.buffer, LUT_BYTES, wordCount);
+    maskcopy = module.maskcopy;
   } else {
     if (jsRows.length < n * width) jsRows = new Float32Array(n * width);
     out = jsRows.subarray(0, n * width);
@@ -161,14 +222,19 @@ export function maskedRowCopies(logits: Float32Array, width: number, rows: Array
     const r = rows[k]!;
     const bits = bitsOf(r);
     const at = k * width;
-    out.set(logits.subarray(r * width, r * width + width), at);
-    if (module) {
-      // The bitset into the module, zeros past its end (columns no state allows).
-      const have = Math.min(bits.length, u32!.length);
+    const from = r * width;
+    if (maskcopy) {
+      // The bitset into the module's memory, zeros past its end (columns no state allows).
+      const have = Math.min(bits.length, wordCount);
       u32!.set(have === bits.length ? bits : bits.subarray(0, have));
-      if (have < u32!.length) u32!.fill(0, have);
-      module.maskwords(out.byteOffset + at * 4, bitsAt, words);
+      if (have < wordCount) u32!.fill(0, have);
+      if (onHeap) maskcopy(src.byteOffset + from * 4, out.byteOffset + at * 4, u32!.byteOffset, words, lutAt);
+      else {
+        out.set(src.subarray(from, from + words * 32), at);
+        maskcopy(out.byteOffset + at * 4, out.byteOffset + at * 4, u32!.byteOffset, words, lutAt);
+      }
     } else {
+      out.set(src.subarray(from, from + words * 32), at);
       for (let w = 0; w < words; w++) {
         const word = w < bits.length ? bits[w]! : 0;
         if (word === -1 || word === 0xffffffff) continue;
@@ -177,7 +243,7 @@ export function maskedRowCopies(logits: Float32Array, width: number, rows: Array
     }
     for (let v = words * 32; v < width; v++) {
       const w = v >>> 5;
-      if (w >= bits.length || ((bits[w]! >>> (v & 31)) & 1) === 0) out[at + v] = -Infinity;
+      out[at + v] = w < bits.length && ((bits[w]! >>> (v & 31)) & 1) !== 0 ? src[from + v]! : -Infinity;
     }
   }
   return out;

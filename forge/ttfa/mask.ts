@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { allowedTokens, type ConstraintTable } from "./constraint.js";
 import { TtfaError } from "./errors.js";
-import { maskedRowCopies } from "./mask-kernel.js";
+import { maskedRowCopies, type HostHeap } from "./mask-kernel.js";
 
 /** 32-bit words of allowed lists and bitsets cached per table (16 MiB); a table's `next` is bounded by MAX_CONSTRAINT_TABLE_CELLS. */
 export const MAX_CACHED_MASK_WORDS = 2 ** 22;
@@ -168,21 +168,29 @@ export function drawConstrained(logits: Float32Array, width: number, states: Arr
  * One token per row of `logits` ([R, width], row-major, not modified), each row sampled once:
  * free rows (state 0) by `drawRows` on the logits themselves, in runs of consecutive rows;
  * rows of a broad state (allowing more than half the columns) by `drawRows` on their masked
- * copies, all in one call; rows of a narrow state by `draw` on a compact row of their allowed
- * tokens. The draws are those of `drawRows` on all rows followed by drawConstrained (the
- * sampler draws each row independently of the others), at the cost per constrained row of
- * a masked copy or an O(allowed) gather instead of a second sampling of the row.
+ * copies, BROAD_ROWS_PER_DRAW at a time; rows of a narrow state by `draw` on a compact row of
+ * their allowed tokens. The draws are those of `drawRows` on all rows followed by
+ * drawConstrained (the sampler draws each row independently of the others), at the cost per
+ * constrained row of a masked copy or an O(allowed) gather instead of a second sampling.
+ *
+ * `heap`: the memory the logits lie in (the tfjs wasm heap), where the masked copies are then
+ * made. The views handed to `drawRows` lie in it too, and any call may grow it: they are
+ * fresh views each time, and `drawRows` must read them before allocating there.
  */
-export function sampleConstrainedHost(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, drawRows: RowsDraw, draw: RowDraw): Int32Array {
+export function sampleConstrainedHost(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, drawRows: RowsDraw, draw: RowDraw, heap?: HostHeap): Int32Array {
   const R = states.length;
   if (logits.length !== R * width) throw new TtfaError(`logits hold ${logits.length} values, expected ${R} rows × ${width}`);
+  const onHeap = heap !== undefined && logits.buffer === heap.memory.buffer ? heap : undefined;
+  const byteOffset = logits.byteOffset;
+  // A growing heap detaches the views made before: read the logits through a fresh one.
+  const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
   const broad: number[] = [];
   let runStart = -1;
   const flushRun = (end: number) => {
     if (runStart < 0) return;
     const rows = Int32Array.from({ length: end - runStart }, (_, k) => runStart + k);
-    tokens.set(drawRows(logits.subarray(runStart * width, end * width), width, rows), runStart);
+    tokens.set(drawRows(view().subarray(runStart * width, end * width), width, rows), runStart);
     runStart = -1;
   };
   for (let r = 0; r < R; r++) {
@@ -200,14 +208,14 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
       continue;
     }
     flushRun(r);
-    if (n * 2 <= width) tokens[r] = drawCompact(logits, width, r, allowed!, n, draw);
+    if (n * 2 <= width) tokens[r] = drawCompact(view(), width, r, allowed!, n, draw);
     else broad.push(r);
   }
   flushRun(R);
   // Broad rows a few at a time, so the sampler reads each masked copy while it is still in cache.
   for (let a = 0; a < broad.length; a += BROAD_ROWS_PER_DRAW) {
     const rows = Int32Array.from(broad.slice(a, a + BROAD_ROWS_PER_DRAW));
-    const drawn = drawRows(maskedRowCopies(logits, width, rows, (r) => allowedBits(table, states[r]!)), width, rows);
+    const drawn = drawRows(maskedRowCopies(view(), width, rows, (r) => allowedBits(table, states[r]!), onHeap), width, rows);
     rows.forEach((r, k) => (tokens[r] = drawn[k]!));
   }
   return tokens;

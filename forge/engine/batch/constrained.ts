@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";
+import { wasmHeap } from "../../sampler/dispatch.js";
 import { anyConstrained, maskForSampling, sampleConstrainedHost } from "../../ttfa/mask.js";
 import type { TtfaProgram } from "../../ttfa/index.js";
 
@@ -45,11 +46,14 @@ export function sampleConstrained(
   }
   // The rows in place (a view of the wasm heap, read before any other tfjs allocation), else a
   // copy; each row sampled once (forge/ttfa/mask.ts sampleConstrainedHost).
+  // On the wasm heap the sampler reads the rows and the masked copies where they lie.
   const data = hostView(logits);
+  const heap = wasmHeap();
   const tokens = sampleConstrainedHost(
     data, logits.shape[1], rowStates, table,
-    (rows, w, index) => sampleTokensHost(rows, w, sampling, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+    (rows, w, index) => sampleTokensHost(rows, w, sampling, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!), undefined, heap),
     (row, w, r) => sampleTokensHost(row, w, sampling, seed, [instances[r]!], [steps[r]!])[0]!,
+    heap,
   );
   return tf.tensor1d(tokens, "int32");
 }

@@ -54,3 +54,36 @@ describe("masked row copies", () => {
     expect(got.every((x, i) => Object.is(x, want[i]!))).toBe(true);
   });
 });
+
+describe("masked row copies on another module's heap", () => {
+  it("reads the logits where they lie, writes the copies into the heap's allocation, and survives the heap growing on that allocation", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    let top = 16_384; // past the logits below
+    let grown = 0;
+    // A bump allocator that grows the memory when it runs out, as an emscripten heap does.
+    const heap = {
+      memory,
+      malloc(bytes: number): number {
+        const at = top;
+        top += bytes;
+        if (top > memory.buffer.byteLength) { memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536)); grown++; }
+        return at;
+      },
+    };
+    const width = 1000;
+    const rowsHere = 2;
+    const values = Float32Array.from({ length: rowsHere * width }, (_, i) => Math.sin(i * 0.7) * 9);
+    const inHeap = new Float32Array(memory.buffer, 64, rowsHere * width);
+    inHeap.set(values);
+    const bits = [Uint32Array.from({ length: 32 }, (_, w) => (w * 2654435761) >>> 0), Uint32Array.from({ length: 31 }, () => 0xf0f0f0f0)];
+    const rows = Array.from({ length: 15 }, (_, k) => (k * 7) % 2); // 15 copies: 60 KB, more than the memory has left
+    const want = reference(values, width, rows, (r) => bits[r]!);
+    const got = maskedRowCopies(inHeap, width, rows, (r) => bits[r]!, heap);
+    expect(grown).toBeGreaterThan(0); // the copies' allocation grew the memory, detaching `inHeap`
+    expect(got.buffer).toBe(memory.buffer); // the copies lie in the heap
+    expect(got.byteOffset).toBeGreaterThanOrEqual(16_384);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    // The heap's values themselves are untouched.
+    expect(Array.from(new Float32Array(memory.buffer, 64, rowsHere * width))).toEqual(Array.from(values));
+  });
+});

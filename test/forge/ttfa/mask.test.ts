@@ -6,6 +6,7 @@ import { anyConstrained, drawConstrained, maskLogitsInPlace, maskLogitsTensor, s
 import type { ConstraintTable } from "../../../forge/ttfa/constraint.js";
 import { TtfaError } from "../../../forge/ttfa/errors.js";
 import { sampleTokensHost } from "../../../forge/sampler/host.js";
+import { wasmHeap } from "../../../forge/sampler/dispatch.js";
 import type { SamplingOptions } from "../../../forge/sampler/options.js";
 import { ByteTokenizer, loadGpt2Tokenizer } from "../../../forge/tokenizer/index.js";
 import type { ForgeTokenizer } from "../../../forge/tokenizer/types.js";
@@ -146,6 +147,21 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
         (row, width, r) => sampleTokensHost(row, width, mode, trial, [instances[r]!], [steps[r]!])[0]!,
       );
       expect(Array.from(got), `trial ${trial}: states ${states.join(",")} ${JSON.stringify(mode)}`).toEqual(Array.from(want));
+      // The engine's way on the wasm backend: the logits in the backend's heap, the masked copies made there and sampled in place.
+      const heap = wasmHeap();
+      expect(heap, "the tfjs wasm backend exposes its heap").toBeDefined();
+      const tensor = tf.tensor2d(logits, [R, V]);
+      const view = (tf.backend() as unknown as { typedArrayFromHeap: (t: tf.Tensor) => Float32Array }).typedArrayFromHeap(tensor);
+      expect(view.buffer).toBe(heap!.memory.buffer);
+      const onHeap = sampleConstrainedHost(
+        view, V, states, table,
+        (rows, width, index) => sampleTokensHost(rows, width, mode, trial, index.map((r) => instances[r]!), index.map((r) => steps[r]!), undefined, heap),
+        (row, width, r) => sampleTokensHost(row, width, mode, trial, [instances[r]!], [steps[r]!])[0]!,
+        heap,
+      );
+      expect(Array.from(onHeap), `trial ${trial} on the heap`).toEqual(Array.from(want));
+      expect(Array.from(tensor.dataSync()).every((x, i) => Object.is(x, before[i]!)), "the heap's logits are not modified").toBe(true);
+      tensor.dispose();
       expect(logits.every((x, i) => Object.is(x, before[i]!)), "the logits are not modified").toBe(true);
       // Every constrained token is one its state allows.
       states.forEach((s, r) => { if (s !== 0) expect(allowedTokens(table, s)).toContain(got[r]!); });

@@ -23,6 +23,10 @@
  *   then STEPS decode steps (attention reads them all);
  * wall and CPU seconds; the last line is the seed run's int8 ÷ f32 CPU-time ratio.
  *   PART=kv npx tsx bench/engine/quantize.ts
+ * Its quality (PART=kvquality): on forge-tiny (8 greedy streams of the seed example) and on the
+ * 135M shape (STREAMS greedy streams of the seed example, GPT-2 BPE cut), both caches fed the
+ * f32 cache's streams: max |Δlogit| and next-token agreement; the int8 cache's own greedy
+ * streams identical to f32's.
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -32,7 +36,7 @@ import { loadModel, type DecoderModel } from "../../forge/model/index.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
 import type { StepModel } from "../../forge/model/step-model.js";
 import { sampleOnBackend } from "../../forge/sampler/index.js";
-import { loadTokenizer } from "../../forge/tokenizer/index.js";
+import { loadTokenizer, type ForgeTokenizer } from "../../forge/tokenizer/index.js";
 import type { Run } from "../../forge/run/types.js";
 import { benchWorkflow } from "../ttfa/setup.js";
 import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
@@ -61,7 +65,7 @@ function teacherForced(models: [StepModel, StepModel], run: Run, vocab: number) 
   const T = Math.max(...streams.map((s) => s.tokens.length));
   const caches = models.map((m) => m.createCache(B, T + 1));
   const positions = new Int32Array(B);
-  let all = 0, allSame = 0, generated = 0, generatedSame = 0;
+  let all = 0, allSame = 0, generated = 0, generatedSame = 0, worst = 0, largest = 0;
   for (let t = 0; t < T - 1; t++) {
     const tokens = Int32Array.from(streams, (s) => (t < s.tokens.length ? s.tokens[t]! : 0));
     const active = Uint8Array.from(streams, (s) => (t < s.tokens.length - 1 ? 1 : 0));
@@ -69,12 +73,18 @@ function teacherForced(models: [StepModel, StepModel], run: Run, vocab: number) 
       const logits = m.decode(caches[i]!, tokens, positions, active);
       const data = logits.dataSync() as Float32Array;
       logits.dispose();
-      return argmaxRows(data, B, vocab);
+      return { data, argmax: argmaxRows(data, B, vocab) };
     });
+    for (let b = 0; b < B; b++)
+      if (active[b])
+        for (let v = 0; v < vocab; v++) {
+          worst = Math.max(worst, Math.abs(picks[0]!.data[b * vocab + v]! - picks[1]!.data[b * vocab + v]!));
+          largest = Math.max(largest, Math.abs(picks[0]!.data[b * vocab + v]!));
+        }
     streams.forEach((s, b) => {
       if (!active[b]) return;
       all++;
-      const same = picks[0]![b] === picks[1]![b];
+      const same = picks[0]!.argmax[b] === picks[1]!.argmax[b];
       if (same) allSame++;
       if (!s.forced[t + 1]) {
         generated++;
@@ -84,7 +94,7 @@ function teacherForced(models: [StepModel, StepModel], run: Run, vocab: number) 
     });
   }
   caches.forEach((c) => c.dispose());
-  return { all, allSame, generated, generatedSame };
+  return { all, allSame, generated, generatedSame, worst, largest };
 }
 
 function rawLoop(model: StepModel, batch: number, steps: number): number {
@@ -278,4 +288,33 @@ if (PART === "kv") {
   for (const context of CONTEXTS) line(`${KV_STEPS} decode steps at ${context} own columns`, sum(longs[`f32 KV ${context}`]!), sum(longs[`int8 KV ${context}`]!));
   console.log(`\nseed run sampled streams identical between the two caches: ${tokensOf.get("f32 KV") === tokensOf.get("int8 KV") ? "all" : "not all"}`);
   console.log(`int8 KV ÷ f32 KV, batch-64 seed run, by CPU time: ${(seedQ.cpu / seedF.cpu).toFixed(2)}×`);
+}
+
+// ---- the int8 KV cache's quality: forge-tiny and the 135M shape ---------------------------
+if (PART === "kvquality") {
+  const STREAMS = Number(process.env.STREAMS ?? 8);
+  const cases: Array<{ label: string; model: DecoderModel; tokenizer: ForgeTokenizer; maxTokens: number; streams: number }> = [];
+  {
+    const folder = "models/forge-tiny";
+    const { model } = (await loadModel(folder)) as { model: DecoderModel };
+    cases.push({ label: `${folder} (trained, bytes)`, model, tokenizer: await loadTokenizer(folder), maxTokens: 2000, streams: 8 });
+  }
+  cases.push({ label: "SmolLM2-135M shape (random weights, GPT-2 BPE cut to 49 152)", model: smolModel(), tokenizer: await loadGpt2TokenizerCut(SMOL_135M.vocabSize), maxTokens: 420, streams: STREAMS });
+  console.log("| model | streams (tokens) | max |Δlogit| (largest |logit|) | same next token, all positions | generated positions | greedy streams identical |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const c of cases) {
+    const f32 = await OnnxStepModel.fromDecoder(c.model, { kvCache: "f32" });
+    const int8 = await OnnxStepModel.fromDecoder(c.model, { kvCache: "int8" });
+    const backendOf = (step: OnnxStepModel) => new ForgeBackend({ model: c.model, tokenizer: c.tokenizer, tools: {}, backend: backendName, engine: step }, {});
+    const workflow = benchWorkflow(64);
+    const options = { batchSize: c.streams, seed: 1, greedy: true, maxTokens: c.maxTokens };
+    const runF = await backendOf(f32).run(workflow, options);
+    const runQ = await backendOf(int8).run(workflow, options);
+    const tf = teacherForced([f32, int8], runF, c.model.config.vocabSize);
+    const identical = runQ.streams.filter((s, i) => s.tokens.join() === runF.streams[i]!.tokens.join()).length;
+    const pct = (a: number, b: number) => `${a}/${b} (${((100 * a) / b).toFixed(2)} %)`;
+    console.log(`| ${c.label} | ${c.streams} (≤ ${Math.max(...runF.streams.map((s) => s.tokens.length))}) | ${tf.worst.toFixed(3)} (${tf.largest.toFixed(1)}) | ${pct(tf.allSame, tf.all)} | ${pct(tf.generatedSame, tf.generated)} | ${identical}/${c.streams} |`);
+    f32.dispose();
+    int8.dispose();
+  }
 }

@@ -39,6 +39,8 @@ export interface BackendOptions {
   engine?: EnginePreference;
   /** The ONNX engine's weights: "f32" (default, or $FORGE_ONNX_WEIGHTS) or "int8" (forge/backend/onnx/graph.ts). */
   weights?: "f32" | "int8";
+  /** The ONNX engine's KV cache: "f32" (default, or $FORGE_ONNX_KV) or "int8" (forge/backend/onnx/model.ts OnnxOptions.kvCache). */
+  kvCache?: "f32" | "int8";
 }
 
 export class ForgeBackend {
@@ -117,6 +119,6 @@ export async function makeBackend(
       `the tokenizer (${tok.identity}) has ${tok.vocabSize} tokens but the model's vocabulary has ${decoder.config.vocabSize}`,
     );
   }
-  const engine = await selectEngine(decoder, backend, options.engine, !(model instanceof DecoderModel), { weights: options.weights });
+  const engine = await selectEngine(decoder, backend, options.engine, !(model instanceof DecoderModel), { weights: options.weights, kvCache: options.kvCache });
   return new ForgeBackend({ model: decoder, tokenizer: tok, tools: options.tools ?? {}, backend, engine: engine.step }, options.sampling ?? sampling);
 }

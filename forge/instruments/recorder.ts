@@ -5,6 +5,9 @@
  * inside jump sites the jump hazard (hazard.ts). At the end `attach` lays them along each
  * stream's trace: index i belongs to StreamTrace.tokens[i]; forced tokens get NaN (and id −1
  * alternatives), so the arrays line up with the token tables.
+ * With exact decisions it also follows each stream's path segments (as run.paths cuts them)
+ * and, at every jump-site visit's first sampled token, sums the control pattern's trie
+ * (pattern-trie.ts) over that row and one probe forward of the trie's nodes (StepObservation.probe).
  */
 import type { StepObservation, StepObserver, StepRecord } from "../engine/batch/step-record.js";
 import type { StreamTrace } from "../run/types.js";

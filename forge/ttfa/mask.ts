@@ -127,8 +127,12 @@ export type RowsDraw = (rows: Float32Array, width: number, rowIndex: Int32Array)
 
 let compactValues = new Float32Array(256);
 
-/** Masked copies made and sampled per call: 16 rows of GPT-2's 50 257 logits are 3.2 MB (one call for all 64 was ≈ 1.4× slower per row, bench/ttfa/README.md). */
-const BROAD_ROWS_PER_DRAW = 16;
+/**
+ * Masked copies made and sampled per call: the sampler's group of plain rows (8; a call with
+ * fewer rows costs it a whole group), 1.6 MB of GPT-2's 50 257 logits, read back from cache
+ * (one call for all 64 rows was ≈ 1.6× slower per row, 1 row per call ≈ 7×: bench/ttfa/README.md).
+ */
+const BROAD_ROWS_PER_DRAW = 8;
 
 /** Row r's draw among the `n` allowed tokens below the width, from a compact row of their logits (id order). */
 function drawCompact(logits: Float32Array, width: number, r: number, allowed: Int32Array, n: number, draw: RowDraw): number {
@@ -165,13 +169,13 @@ export function drawConstrained(logits: Float32Array, width: number, states: Arr
 }
 
 /**
- * One token per row of `logits` ([R, width], row-major, not modified), each row sampled once:
- * free rows (state 0) by `drawRows` on the logits themselves, in runs of consecutive rows;
- * rows of a broad state (allowing more than half the columns) by `drawRows` on their masked
- * copies, BROAD_ROWS_PER_DRAW at a time; rows of a narrow state by `draw` on a compact row of
- * their allowed tokens. The draws are those of `drawRows` on all rows followed by
- * drawConstrained (the sampler draws each row independently of the others), at the cost per
- * constrained row of a masked copy or an O(allowed) gather instead of a second sampling.
+ * One token per row of `logits` ([R, width], row-major, not modified): rows of a broad state
+ * (allowing more than half the columns, but not all) by `drawRows` on their masked copies,
+ * BROAD_ROWS_PER_DRAW at a time; every other row by `drawRows` on the logits themselves, in
+ * runs of consecutive rows, and then, for a narrow state, by `draw` on a compact row of its
+ * allowed tokens. The draws are those of `drawRows` on all rows followed by drawConstrained
+ * (the sampler draws each row independently of the others), at the cost per broad row of a
+ * masked copy instead of a second sampling, and per narrow row of an O(allowed) draw.
  *
  * `heap`: the memory the logits lie in (the tfjs wasm heap), where the masked copies are then
  * made. The views handed to `drawRows` lie in it too, and any call may grow it: they are
@@ -186,6 +190,7 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
   const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
   const broad: number[] = [];
+  const narrow: number[] = [];
   let runStart = -1;
   const flushRun = (end: number) => {
     if (runStart < 0) return;
@@ -202,16 +207,19 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
       allowed = allowedList(table, state);
       n = allowedBelow(allowed, width);
     }
-    if (n === width) {
-      // Free, or a state that allows every column: its masked row is the row itself.
-      if (runStart < 0) runStart = r;
+    if (n * 2 > width && n < width) {
+      flushRun(r);
+      broad.push(r);
       continue;
     }
-    flushRun(r);
-    if (n * 2 <= width) tokens[r] = drawCompact(view(), width, r, allowed!, n, draw);
-    else broad.push(r);
+    // Free, a state that allows every column (its masked row is the row itself), or a narrow
+    // state: sampled in the run (a row left out would split it, and a short run costs the
+    // sampler a whole group of rows), a narrow row then drawn again from its compact row.
+    if (runStart < 0) runStart = r;
+    if (n < width) narrow.push(r);
   }
   flushRun(R);
+  for (const r of narrow) tokens[r] = drawCompact(view(), width, r, allowedList(table, states[r]!), allowedBelow(allowedList(table, states[r]!), width), draw);
   // Broad rows a few at a time, so the sampler reads each masked copy while it is still in cache.
   for (let a = 0; a < broad.length; a += BROAD_ROWS_PER_DRAW) {
     const rows = Int32Array.from(broad.slice(a, a + BROAD_ROWS_PER_DRAW));

@@ -62,8 +62,7 @@ export function sampleTokensHost(
   const shared = perRow ? null : resolveSampling(options as SamplingOptions, vocab);
   const tokens = out ?? new Int32Array(batch);
   if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
-  const rows = new RowSampler(vocab, logits, heap);
-  logits = rows.logits; // the same values (a fresh view if making room grew the heap)
+  const rows = rowSampler(vocab, logits, heap);
   // Plain temperature rows go eight at a time through the SIMD module (their cumulative sums
   // run in the four lanes of two vectors); greedy and filtered rows one by one.
   const group = rows.group;
@@ -99,6 +98,24 @@ export interface LogitsHeap {
   malloc(bytes: number): number;
 }
 
+/** The last calls' row samplers, one reading in a heap and one copying rows, reused while they fit (see rowSampler). */
+const lastRows: { heap: RowSampler | null; copy: RowSampler | null } = { heap: null, copy: null };
+
+/**
+ * A row sampler for `logits`: the last one if it fits, else a new one. Reusing it keeps a
+ * call from allocating (its scratch arrays, views): in the engine's loop an allocation can
+ * start a collection of the whole step's garbage, charged to the sampler.
+ */
+function rowSampler(n: number, logits: Float32Array, heap: LogitsHeap | undefined): RowSampler {
+  const mode = heap !== undefined && logits.buffer === heap.memory.buffer ? "heap" : "copy";
+  const last = lastRows[mode];
+  if (last !== null && last.fits(n, logits, heap)) {
+    last.bind(logits, heap);
+    return last;
+  }
+  return (lastRows[mode] = new RowSampler(n, logits, heap));
+}
+
 /** The sampler's scratch in each heap: byte address and size. */
 const heapScratch = new WeakMap<WebAssembly.Memory, { address: number; bytes: number }>();
 
@@ -123,16 +140,19 @@ export function useSamplerKernel(enabled: boolean): void {
 /** Scratch for one row at a time: in the SIMD module's memory, or plain arrays without it. */
 class RowSampler {
   private readonly kernel: SamplerKernel | null;
-  /** The logits (a view of `mem` when they lie in the module's memory). */
-  readonly logits: Float32Array;
-  /** Element offset of logits[0] in `mem`, or −1 where the logits lie elsewhere (then rows are copied in). */
-  private readonly source: number;
+  /** The logits being sampled (rows are copied from here when `source` is −1). */
+  private logits!: Float32Array;
+  /** Element offset of logits[0] in `mem` where they lie in the module's memory, else −1. */
+  private source = -1;
+  /** The memory the module runs on (its own, or the heap's); null for the plain JavaScript path. */
+  private readonly memory: WebAssembly.Memory | null;
   private readonly n: number;
   /**
    * Element offsets of the row's values, of exp(x − max) and of the cumulative sums: one
    * region, each pass overwriting the one before in place (a 32 KB row stays in L1).
    */
   private readonly at: { x: number; e: number; c: number };
+  /** Views of the memory (set by the constructor or bind). */
   private mem!: Float32Array;
   private bits!: Uint32Array;
   /** Floats per row region (n rounded up to whole lanes, plus room for padding). */
@@ -159,12 +179,10 @@ class RowSampler {
     this.kernel = onHeap ?? (kernelEnabled ? samplerKernel() : null);
     this.grouped = this.kernel !== null;
     let origin = 0;
-    this.source = -1;
-    this.logits = logits;
+    const byteOffset = logits.byteOffset; // before a malloc can grow the heap (and detach `logits`)
+    this.memory = onHeap ? heap!.memory : (this.kernel?.memory ?? null);
     if (onHeap) {
       // Scratch in the heap, reserved once per heap (a larger vocabulary reserves anew).
-      const logitsByte = logits.byteOffset;
-      const length = logits.length;
       let scratch = heapScratch.get(heap!.memory);
       if (scratch === undefined || scratch.bytes < floats * 4) {
         const bytes = floats * 4 + 16;
@@ -172,10 +190,6 @@ class RowSampler {
         heapScratch.set(heap!.memory, scratch);
       }
       origin = scratch.address / 4;
-      this.source = logitsByte / 4;
-      this.mem = new Float32Array(heap!.memory.buffer);
-      this.bits = new Uint32Array(heap!.memory.buffer);
-      this.logits = new Float32Array(heap!.memory.buffer, logitsByte, length);
     } else if (this.kernel) {
       const bytes = floats * 4;
       const memory = this.kernel.memory;
@@ -189,6 +203,33 @@ class RowSampler {
     this.origin = origin;
     this.at = { x: origin, e: origin, c: origin };
     this.lowest = origin + 2 * PLAIN_GROUP * stride;
+    this.bind(logits, onHeap ? heap : undefined, byteOffset);
+  }
+
+  /** Whether this sampler can take `logits` of width n (same width, same memory, same path). */
+  fits(n: number, logits: Float32Array, heap: LogitsHeap | undefined): boolean {
+    if (n !== this.n) return false;
+    if (!kernelEnabled) return this.kernel === null;
+    if (heap !== undefined && logits.buffer === heap.memory.buffer) {
+      const scratch = heapScratch.get(heap.memory);
+      return this.memory === heap.memory && scratch !== undefined && scratch.address / 4 === this.origin;
+    }
+    return this.kernel !== null && this.kernel === samplerKernel();
+  }
+
+  /**
+   * Takes this call's logits: where they lie in the module's memory, only their offset
+   * (read before anything can grow the memory); views of the memory anew when it has
+   * grown since (growing detaches the old buffer).
+   */
+  bind(logits: Float32Array, heap: LogitsHeap | undefined, byteOffset = logits.byteOffset): void {
+    this.group.size = 0;
+    this.logits = logits;
+    this.source = heap !== undefined && this.memory === heap.memory ? byteOffset / 4 : -1;
+    if (this.memory !== null && (this.mem === undefined || this.mem.buffer !== this.memory.buffer)) {
+      this.mem = new Float32Array(this.memory.buffer);
+      this.bits = new Uint32Array(this.memory.buffer);
+    }
   }
 
   /** Copies the row at `offset` of the logits into the row region. */

@@ -177,3 +177,21 @@ describe("sampleTokensHost draws the tensor sampler's tokens", () => {
     expect(() => sampleTokensHost(x, 3, { topP: 2 }, 1, [0, 1], [0, 0])).toThrow(/topP/);
   });
 });
+
+describe("sampleTokensHost reuses its scratch between calls", () => {
+  it("draws the same tokens after the module's memory grew (the logprob instrument grows it) and after a width change", () => {
+    const logits = randomLogits(9, 8192, 3, "normal", 41);
+    const x = Float32Array.from(logits.dataSync() as Float32Array);
+    const instances = Int32Array.from({ length: 9 }, (_, i) => i);
+    const reference = tf.tidy(() => Array.from(sampleTokens(logits, {}, 2, instances, instances).dataSync()));
+    expect(Array.from(sampleTokensHost(x, 8192, {}, 2, instances, instances))).toEqual(reference);
+    samplerKernel()!.memory.grow(16); // detaches every view of the old buffer
+    expect(Array.from(sampleTokensHost(x, 8192, {}, 2, instances, instances))).toEqual(reference);
+    // Another width in between (a new scratch layout), then this one again.
+    const narrow = x.subarray(0, 9 * 301);
+    const narrowReference = tf.tidy(() => Array.from(sampleTokens(tf.tensor2d(narrow, [9, 301]), {}, 2, instances, instances).dataSync()));
+    expect(Array.from(sampleTokensHost(narrow, 301, {}, 2, instances, instances))).toEqual(narrowReference);
+    expect(Array.from(sampleTokensHost(x, 8192, {}, 2, instances, instances))).toEqual(reference);
+    logits.dispose();
+  });
+});

@@ -17,9 +17,10 @@
  * - the shared prefix, held once per kv head (keys transposed [kvH, D, P], values [kvH, P, D]):
  *   all streams' query rows against it are one 2-D product per head;
  * - each stream's own past columns (keys [B, kvH, M, D], values transposed [B, kvH, D, M],
- *   masked per stream by `own_mask` [B, 1, 1, M]), each block the LEFT operand of its product
- *   (K·qᵀ, Vᵀ·wᵀ): MLAS packs a product's right operand at every call, so the cache on the
- *   right was copied once per step on top of being read (2× slower at 1 024 columns);
+ *   masked per stream by `own_mask` [B, 1, 1, M]), each block the transposed RIGHT operand of
+ *   its product (q·Kᵀ, w·(Vᵀ)ᵀ as FusedMatMul transB): MLAS packs it at every call, but the
+ *   scores and the output come out in the softmax's and the output's layout (the cache as the
+ *   left operand needed two transposes with an inner dimension of 3, which cost more);
  *   With the int8 cache (GraphOptions.kvCache) these blocks are int8 with a float scale per
  *   (row, kv head, column): the graph casts them and applies the scales to the small side;
  * - the S tokens of this call (causal within the call: `step_mask` [S·g, S]).
@@ -226,6 +227,8 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     o5Shape: i64("attn.o5_shape", [0, 0, -1, group, D]), // [B, kvH, S, g, D]
     outShape: i64("attn.out_shape", [0, 0, heads * D]),
   };
+  // int8 cache: the key scales [B, kvH, M, 1] read as [B, kvH, 1, M] (same order, no copy).
+  const keyScalesAsRow = kvFormat === "int8" ? i64("attn.key_scales_row", [0, 0, 1, -1]) : null;
   /** q [B, S, heads·D], k/v [B, S, kvH·D] → attended [B, S, heads·D] (see the file comment). */
   const attention = (q: string, k: string, v: string, l: number): string => {
     const q5 = one("Reshape", [one("Mul", [q, c.scale]), c.qShape]); // [B, S, kvH, g, D]
@@ -235,14 +238,17 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const prefixScores = one("Reshape", [one("MatMul", [qHeads, IO.prefixKeys(l)]), c.headsBySg]); // [kvH, B, S·g, P]
     const pStream = one("Add", [one("Transpose", [prefixScores], { perm: [1, 0, 2, 3] }), IO.prefixMask]); // [B, kvH, S·g, P]
     // Each stream's own past columns, and this call's columns (causal among themselves).
-    const qCols = one("Transpose", [qRows], { perm: [0, 1, 3, 2] }); // [B, kvH, D, S·g]
+    // q·Kᵀ and w·V with the cache as the transposed right operand (FusedMatMul transB): MLAS
+    // packs it, but the results come out in the softmax's layout — the other way round (K·qᵀ,
+    // Vᵀ·wᵀ) needs two transposes with an inner dimension of S·g (3 at decode), which cost more
+    // than the packing at every M measured (bench/engine/README.md, "Where the seed run's step goes").
     // int8 cache: the product runs on the cast values and the per-column scales multiply the
     // small results (keys: the scores; values: the softmax weights, before their product), so
     // the only full-size transient is one Cast output per product.
     const ownK = kvFormat === "int8" ? one("Cast", [IO.ownKeys(l)], { to: FLOAT }) : IO.ownKeys(l);
-    const ownKScores = one("MatMul", [ownK, qCols]); // [B, kvH, M, S·g]
-    const ownKScaled = kvFormat === "int8" ? one("Mul", [ownKScores, IO.ownKeyScales(l)]) : ownKScores;
-    const ownScores = one("Add", [one("Transpose", [ownKScaled], { perm: [0, 1, 3, 2] }), IO.ownMask]); // [B, kvH, S·g, M]
+    const ownKScores = one("FusedMatMul", [qRows, ownK], { transB: 1 }, "com.microsoft"); // [B, kvH, S·g, M]
+    const ownKScaled = kvFormat === "int8" ? one("Mul", [ownKScores, one("Reshape", [IO.ownKeyScales(l), keyScalesAsRow!])]) : ownKScores;
+    const ownScores = one("Add", [ownKScaled, IO.ownMask]); // [B, kvH, S·g, M]
     const kT = one("Transpose", [one("Reshape", [k, c.kvShape])], { perm: [0, 2, 3, 1] }); // [B, kvH, D, S]
     const vS = one("Transpose", [one("Reshape", [v, c.kvShape])], { perm: [0, 2, 1, 3] }); // [B, kvH, S, D]
     const stepScores = one("Add", [one("MatMul", [qRows, kT]), IO.stepMask]); // [B, kvH, S·g, S]
@@ -252,7 +258,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: HostWeights, n
     const prefixOut = one("Transpose", [one("Reshape", [one("MatMul", [wpHeads, IO.prefixValues(l)]), c.headsBySg])], { perm: [1, 0, 2, 3] }); // [B, kvH, S·g, D]
     const ownV = kvFormat === "int8" ? one("Cast", [IO.ownValues(l)], { to: FLOAT }) : IO.ownValues(l);
     const wOwnScaled = kvFormat === "int8" ? one("Mul", [wOwn, IO.ownValueScales(l)]) : wOwn;
-    const ownOut = one("Transpose", [one("MatMul", [ownV, one("Transpose", [wOwnScaled], { perm: [0, 1, 3, 2] })])], { perm: [0, 1, 3, 2] }); // [B, kvH, S·g, D]
+    const ownOut = one("FusedMatMul", [wOwnScaled, ownV], { transB: 1 }, "com.microsoft"); // [B, kvH, S·g, D]
     const out = one("Add", [one("Add", [prefixOut, ownOut]), one("MatMul", [wStep, vS])]); // [B, kvH, S·g, D]
     const o5 = one("Reshape", [out, c.o5Shape]); // [B, kvH, S, g, D]
     return one("Reshape", [one("Transpose", [o5], { perm: [0, 2, 1, 3, 4] }), c.outShape]);

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../../forge/index.js";
 import { randomByteModel, seedExample } from "../engine/helpers.js";
+import { deriveDecisions } from "../../../forge/instruments/decisions.js";
 
 let model: forge.DecoderModel;
 let backend: forge.ForgeBackend;
@@ -73,6 +74,15 @@ describe("run.decisions", { timeout: 300_000 }, () => {
     }
     const takenByStats = replayed.statistics.jumpSites.reduce((n, s) => n + s.taken, 0);
     expect(decisions.filter((d) => d.taken)).toHaveLength(takenByStats);
+  });
+
+  it("a visit without an exact value (trie over its bound, no probe) keeps the estimate, marked exact: false", () => {
+    const estimate = deriveDecisions(run);
+    const fellBack = deriveDecisions(run, () => false, () => null);
+    expect(fellBack.map((d) => [d.pJump, d.exact])).toEqual(estimate.map((d) => [d.pJump, false]));
+    const exact = deriveDecisions(run, () => false, (stream, step) => (stream.instance === fellBack[0]!.instance && step === fellBack[0]!.step ? 0.25 : undefined));
+    expect([exact[0]!.pJump, exact[0]!.exact]).toEqual([0.25, true]);
+    expect(exact.slice(1).every((d) => d.exact === false)).toBe(true);
   });
 
   it('decisions: "exact" — on a byte vocabulary pJump is the chain of the pattern\'s remaining bytes, teacher-forced; the trace is unchanged', async () => {

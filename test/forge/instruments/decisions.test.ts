@@ -76,6 +76,24 @@ describe("run.decisions", { timeout: 300_000 }, () => {
     expect(decisions.filter((d) => d.taken)).toHaveLength(takenByStats);
   });
 
+  it("exact decisions hold under continuous batching and multi-token feeding, on both engines (greedy: the same traces)", async () => {
+    for (const engine of ["tfjs", "onnx"] as const) {
+      const b = await forge.makeBackend(model, new forge.ByteTokenizer(), { engine });
+      const { config, factory } = seedExample(6);
+      const options = { batchSize: 3, instances: 5, seed: 2, greedy: true, automaton: "host", logprobs: { decisions: "exact" } } as const;
+      const plain = (await forge.makeSession(b).request(config, factory(), options)).run;
+      const chunked = (await forge.makeSession(b).request(config, factory(), { ...options, feedChunk: 4 })).run;
+      expect(chunked.streams.map((x) => Array.from(x.tokens))).toEqual(plain.streams.map((x) => Array.from(x.tokens)));
+      expect(plain.decisions!.length).toBeGreaterThan(5);
+      expect(chunked.decisions!.length).toBe(plain.decisions!.length);
+      plain.decisions!.forEach((d, k) => {
+        const c = chunked.decisions![k]!;
+        expect([d.exact, c.exact]).toEqual([true, true]);
+        expect(Math.abs(c.pJump - d.pJump) / d.pJump, `${engine}: instance ${d.instance} step ${d.step}`).toBeLessThan(1e-5);
+      });
+    }
+  });
+
   it("a visit without an exact value (trie over its bound, no probe) keeps the estimate, marked exact: false", () => {
     const estimate = deriveDecisions(run);
     const fellBack = deriveDecisions(run, () => false, () => null);

@@ -6,6 +6,12 @@
  *   npm run bench:engine
  *   BATCHES=1,64 RAW_STEPS=8 FORGE_MAX_TOKENS=380 npm run bench:engine   # shorter
  *
+ * RAW_STEPS defaults to 64 (was 24 until 5 Dec, 13:40 UTC): a 24-step pair at batch 64 is ≈ 3 s
+ * of ONNX work, so one burst of load on a shared machine moved Forge/raw anywhere from 0.3 to
+ * 1.4 (bench/engine/README.md, "Where the seed run's step goes"); and each batch size is now
+ * warmed up at that batch (2 raw steps) before it is timed, so the first timed row no longer
+ * pays ONNX Runtime's first run at a new shape.
+ *
  * Per batch and engine (tfjs first, then onnx, so load drift hits both alike):
  * - raw: StepModel.decode → the engine's sampler (sampleOnBackend, temperature 1) → the token
  *   fed back; no automaton; RAW_STEPS steps from an empty cache. Weight GFLOP/s = batch ×
@@ -34,7 +40,7 @@ import { loadGpt2TokenizerCut } from "../ttfa/gpt2-8k.js";
 import { benchWorkflow } from "../ttfa/setup.js";
 
 const BATCHES = (process.env.BATCHES ?? "1,16,64").split(",").map(Number);
-const RAW_STEPS = Number(process.env.RAW_STEPS ?? 24);
+const RAW_STEPS = Number(process.env.RAW_STEPS ?? 64);
 const FORGE_MAX_TOKENS = Number(process.env.FORGE_MAX_TOKENS ?? 400);
 const MAX_GEN = Number(process.env.MAX_GEN ?? 16);
 /** fp32 peak of this machine's two cores (issue 17). */
@@ -116,6 +122,7 @@ interface Row {
 const rows: Row[] = [];
 for (const batch of BATCHES) {
   for (const e of engines) {
+    rawLoop(e.step, batch, 2); // warm-up at this batch size
     const raw = await timed(() => rawLoop(e.step, batch, RAW_STEPS));
     const step = await timed(() => e.backend.run(workflow, { batchSize: batch, seed: 1, prefill: false, maxTokens: RAW_STEPS }));
     const seed = await timed(() => e.backend.run(workflow, { batchSize: batch, seed: 1, maxTokens: FORGE_MAX_TOKENS }));

@@ -5,7 +5,8 @@
  * stream, or JSON Lines, where NaN becomes null).
  *
  *   tokens     run_id, stream, step, token[, text], zone_id, forced, logprob, sampling_logprob, hazard[, top_ids, top_logprobs]
- *   decisions  run_id, stream, zone_id, site, visit, step, p_jump, p_path, outcome, taken
+ *   decisions  run_id, stream, zone_id, site, visit, step, p_jump, exact, p_path, outcome, taken
+ *              (exact: p_jump is exact over the pattern's tokenizations, else the walked-path estimate)
  */
 import { Bool, Field, Float32, Float64, Int32, List, makeVector, Schema, Table, Utf8, vectorFromArray, type DataType, type Vector } from "apache-arrow";
 import type { Run } from "../forge/run/index.js";
@@ -127,6 +128,8 @@ export function decisionsTable(run: Run): Table {
     ["visit", new Int32(), vectorFromArray(decisions.map((d) => d.visit), new Int32()), false],
     ["step", new Int32(), vectorFromArray(decisions.map((d) => d.step), new Int32()), false],
     ["p_jump", new Float64(), vectorFromArray(decisions.map((d) => d.pJump), new Float64()), false],
+    // Absent on runs saved before exact decisions existed: those are estimates.
+    ["exact", new Bool(), vectorFromArray(decisions.map((d) => d.exact === true), new Bool()), false],
     ["p_path", new Float64(), vectorFromArray(decisions.map((d) => d.pPath), new Float64()), true],
     ["outcome", new Utf8(), vectorFromArray(decisions.map((d) => d.outcome), new Utf8()), false],
     ["taken", new Bool(), vectorFromArray(decisions.map((d) => d.taken), new Bool()), false],

@@ -1,11 +1,13 @@
 /**
  * tokensTable and decisionsTable written as Arrow IPC and JSON Lines and read back by an
- * independent reader (nodejs-polars): one row per token with its logprobs (null where the
- * token was forced), the top alternatives as lists, one row per decision.
+ * independent reader (nodejs-polars; apache-arrow's own IPC reader for the decisions' exact
+ * column): one row per token with its logprobs (null where the token was forced), the top
+ * alternatives as lists, one row per decision with whether its pJump is exact.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tableFromIPC } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import { decisionsTable, exportTable, readArrow, tokensTable } from "../../datasets/index.js";
 import { ByteTokenizer } from "../../forge/index.js";
@@ -98,6 +100,28 @@ describe("tokensTable / decisionsTable", () => {
       [run.streams[0]!.instance, 0, 0.25, null, "no_jump", false],
       [run.streams[1]!.instance, 1, 0.75, 0.5, "jump", true],
     ]);
+  });
+
+  it("mark each decision's pJump exact or estimated: a run with exact decisions, one without (absent reads false)", async () => {
+    const exactRun = runWithInstruments();
+    exactRun.decisions = exactRun.decisions!.map((d) => ({ ...d, exact: true }));
+    const estimateRun = runWithInstruments(); // records without the field, as saved before it existed
+    const mixedRun = runWithInstruments();
+    mixedRun.decisions = [{ ...mixedRun.decisions![0]!, exact: false }, { ...mixedRun.decisions![1]!, exact: true }];
+    for (const [name, r, want] of [
+      ["exact", exactRun, [true, true]],
+      ["estimate", estimateRun, [false, false]],
+      ["mixed", mixedRun, [false, true]],
+    ] as const) {
+      const arrow = await exportTable(decisionsTable(r), { path: join(dir, `decisions-${name}.arrow`) });
+      const table = tableFromIPC(readFileSync(arrow.path));
+      const field = table.schema.fields.find((f) => f.name === "exact")!;
+      expect(String(field.type), name).toBe("Bool");
+      expect(field.nullable).toBe(false);
+      expect(Array.from(table.getChild("exact")!.toArray() as Iterable<boolean>), name).toEqual(want);
+      expect(table.getChild("p_jump")!.toArray()[1], name).toBe(0.75);
+      expect(polarsReadIpcFile(arrow.path).rows.map((row) => row.exact), name).toEqual(want);
+    }
   });
 
   it("say how to get decisions when the run has none", () => {

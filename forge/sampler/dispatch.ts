@@ -27,8 +27,23 @@ export function sampleOnBackend(
 ): tf.Tensor1D {
   if (!hostSampling()) return sampleTokens(logits, options, seed, instances, steps);
   if (logits.rank !== 2) throw new Error(`sampleTokens: logits must be [B, V], got shape [${logits.shape.join(", ")}]`);
-  const tokens = sampleTokensHost(hostView(logits), logits.shape[1], options, seed, instances, steps, undefined, wasmHeap());
+  const tokens = sampleTokensHost(hostView(logits), logits.shape[1], options, seed, instances, steps, tf.getBackend() === "wasm" ? tokensOut(logits.shape[0]) : undefined, wasmHeap());
   return tf.tensor1d(tokens, "int32");
+}
+
+/**
+ * The host tokens' buffer, reused per batch size (no allocation per step): only on wasm, whose
+ * tf.tensor1d copies the values into its heap (the cpu backend keeps the array itself).
+ */
+const tokenBuffers = new Map<number, Int32Array>();
+
+function tokensOut(batch: number): Int32Array {
+  let out = tokenBuffers.get(batch);
+  if (out === undefined) {
+    if (tokenBuffers.size >= 16) tokenBuffers.clear(); // a bound on batch sizes kept
+    tokenBuffers.set(batch, (out = new Int32Array(batch)));
+  }
+  return out;
 }
 
 /**

@@ -294,22 +294,33 @@ class RowSampler {
       const s = scales;
       k.cumscale8(origin * 4, stride * 4, sums * 4, 16 * stride, n4, s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!, s[6]!, s[7]!);
     }
+    const blocks = n4 >> 6; // whole 64-element blocks: each ends in a checkpoint
     for (let r = 0; r < group.size; r++) {
-      const at = sums + 4 * stride * (r >> 2) + (r & 3); // row r's sum i at at + 4i
-      // The last n mod 4 sums of the chain, as cumscale would continue it.
-      for (let i = n4; i < n; i++) {
-        const p = f32(x[origin + r * stride + i]! * scales[r]!);
-        x[at + 4 * i] = i === 0 ? p : f32(p + x[at + 4 * (i - 1)]!);
-      }
-      const target = f32(group.u[r]! * x[at + 4 * (n - 1)]!);
+      const e = origin + r * stride; // the row's exp values
+      const checkpoints = sums + 4 * stride * (r >> 2) + (r & 3); // checkpoint k at checkpoints + 4k
+      const scale = scales[r]!;
+      // The total: the chain from the last checkpoint to the end, as cumscale would continue it.
+      let c = blocks > 0 ? x[checkpoints + 4 * (blocks - 1)]! : 0;
+      for (let i = 64 * blocks; i < n; i++) c = f32(f32(x[e + i]! * scale) + c);
+      const target = f32(group.u[r]! * c);
+      // The first checkpoint reaching the target, then the chain again inside its block.
       let lo = 0;
-      let hi = n;
+      let hi = blocks;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (x[at + 4 * mid]! < target) lo = mid + 1;
+        if (x[checkpoints + 4 * mid]! < target) lo = mid + 1;
         else hi = mid;
       }
-      tokens[group.row[r]!] = Math.min(lo, n - 1);
+      c = lo > 0 ? x[checkpoints + 4 * (lo - 1)]! : 0;
+      let column = n - 1; // no sum reaches the target: the last column, as the tensor path clamps
+      for (let i = 64 * lo; i < n; i++) {
+        c = f32(f32(x[e + i]! * scale) + c);
+        if (c >= target) {
+          column = i;
+          break;
+        }
+      }
+      tokens[group.row[r]!] = column;
     }
     group.size = 0;
   }

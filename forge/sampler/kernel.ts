@@ -70,9 +70,10 @@ export interface SamplerKernel {
   /** dst[i] = Σ_{j ≤ i} (src[j] · scale) in order, float32 (n ≥ 1); returns dst[n − 1]. */
   cumscale(src: number, dst: number, n: number, scale: number): number;
   /**
-   * cumscale for eight rows at once (row r at src + r·stride bytes, scales s0..s7), their
-   * first n4 (a multiple of 4) sums interleaved by four: rows 0–3 at dst (dst[4i + r]),
-   * rows 4–7 at dst + dstStride bytes. See cumscaleGroupsFn.
+   * cumscale's chains for eight rows at once (row r at src + r·stride bytes, scales s0..s7)
+   * over their first n4 (a multiple of 4) elements, storing the sum through every 64th
+   * element only: row r's checkpoint k at byte dst + (r >> 2)·dstStride + 16k + 4(r & 3).
+   * See cumscaleGroupsFn.
    */
   cumscale8(
     src: number, stride: number, dst: number, dstStride: number, n4: number,
@@ -260,11 +261,14 @@ function cumscaleFn(): Fn {
 }
 
 /**
- * cumscale for 4·groups rows at once (row r at src + r·stride bytes, scale r in params
- * 4…), their first n4 (a multiple of 4) sums interleaved by group: group g's sums at
- * dst + g·dstStride bytes, dst[4i + r] for its rows r = 0..3. Each group's four chains run in
- * the lanes of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each
- * other; the groups' chains are independent too, so the core overlaps them.
+ * cumscale's chain for 4·groups rows at once (row r at src + r·stride bytes, scale r in
+ * params 5…) over their first n4 (a multiple of 4) elements, keeping only every 64th sum
+ * (a checkpoint: the sum through element 64k + 63 of the group's rows r = 0..3 at dst +
+ * g·dstStride + 16k + 4r bytes); the caller redoes the ≤ 64 float32 steps after the
+ * checkpoint it needs, the same operations in the same order. Storing every sum wrote 32 KB
+ * per row of 8 192 that the search then read once. Each group's four chains run in the lanes
+ * of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each other; the
+ * groups' chains are independent too, so the core overlaps them.
  */
 function cumscaleGroupsFn(groups: number): Fn {
   // params: 0 src, 1 stride, 2 dst, 3 dstStride, 4 n4, 5.. scales; locals: i, a0..a3, t0..t3, (vscale, c) per group
@@ -281,11 +285,16 @@ function cumscaleGroupsFn(groups: number): Fn {
   ];
   const shuffle = (x: number, y: number, lanes: [number, number, number, number], out: number) => [...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.set(out)];
   // Column j (element i + j of the group's four rows) → c += column · scale; dst[4(i + j) + r] = c.
-  const column = (g: number, x: number, y: number, lanes: [number, number, number, number], j: number) => [
-    ...op.get(dst), ...op.get(dstStride), ...op.i32(g), 0x6c /* i32.mul */, ...op.i32Add,
-    ...op.get(i), ...op.i32(j), ...op.i32Add, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
+  const column = (g: number, x: number, y: number, lanes: [number, number, number, number]) => [
     ...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.get(vscale(g)), ...v.mul, ...op.get(c(g)), ...v.add, ...op.set(c(g)),
+  ];
+  // After the last column of each 64: dst + g·dstStride + 16·(i >> 6) = the four chains' sums.
+  const checkpoint = (g: number) => [
+    ...op.get(i), ...op.i32(2), 0x76 /* i32.shr_u */, ...op.i32(15), 0x71 /* i32.and */, ...op.i32(15), 0x46 /* i32.eq */, ...op.if,
+    ...op.get(dst), ...op.get(dstStride), ...op.i32(g), 0x6c /* i32.mul */, ...op.i32Add,
+    ...op.get(i), ...op.i32(6), 0x76 /* i32.shr_u */, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
     ...op.get(c(g)), ...v.store,
+    ...op.end,
   ];
   const group = (g: number) => [
     ...loadRow(g, 0), ...loadRow(g, 1), ...loadRow(g, 2), ...loadRow(g, 3),
@@ -293,10 +302,11 @@ function cumscaleGroupsFn(groups: number): Fn {
     ...shuffle(a[2]!, a[3]!, [0, 4, 1, 5], t[1]!), // r2[0] r3[0] r2[1] r3[1]
     ...shuffle(a[0]!, a[1]!, [2, 6, 3, 7], t[2]!), // r0[2] r1[2] r0[3] r1[3]
     ...shuffle(a[2]!, a[3]!, [2, 6, 3, 7], t[3]!),
-    ...column(g, t[0]!, t[1]!, [0, 1, 4, 5], 0),
-    ...column(g, t[0]!, t[1]!, [2, 3, 6, 7], 1),
-    ...column(g, t[2]!, t[3]!, [0, 1, 4, 5], 2),
-    ...column(g, t[2]!, t[3]!, [2, 3, 6, 7], 3),
+    ...column(g, t[0]!, t[1]!, [0, 1, 4, 5]),
+    ...column(g, t[0]!, t[1]!, [2, 3, 6, 7]),
+    ...column(g, t[2]!, t[3]!, [0, 1, 4, 5]),
+    ...column(g, t[2]!, t[3]!, [2, 3, 6, 7]),
+    ...checkpoint(g),
   ];
   const groupIds = Array.from({ length: groups }, (_, g) => g);
   return {

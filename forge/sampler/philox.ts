@@ -26,6 +26,15 @@ function mulHi(a: number, b: number): number {
 export function philox4x32(
   c0: number, c1: number, c2: number, c3: number, k0: number, k1: number,
 ): [number, number, number, number] {
+  philoxInto(c0, c1, c2, c3, k0, k1);
+  return [words[0]!, words[1]!, words[2]!, words[3]!];
+}
+
+/** philoxInto's output (reused: counterUniform runs once per row and step, and allocates nothing). */
+const words = new Float64Array(4);
+
+/** philox4x32 into `words`. */
+function philoxInto(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
   let key0 = k0 >>> 0, key1 = k1 >>> 0;
   for (let round = 0; round < 10; round++) {
@@ -37,7 +46,10 @@ export function philox4x32(
     key0 = (key0 + W0) >>> 0;
     key1 = (key1 + W1) >>> 0;
   }
-  return [x0, x1, x2, x3];
+  words[0] = x0;
+  words[1] = x1;
+  words[2] = x2;
+  words[3] = x3;
 }
 
 function checkInteger(value: number, name: string): void {
@@ -53,11 +65,13 @@ export function counterUniform(seed: number, instance: number, step: number): nu
   checkInteger(seed, "seed");
   checkInteger(instance, "instance");
   checkInteger(step, "step");
-  const [r0, r1] = philox4x32(
+  philoxInto(
     instance >>> 0, Math.floor(instance / 2 ** 32) >>> 0,
     step >>> 0, Math.floor(step / 2 ** 32) >>> 0,
     seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0,
   );
+  const r0 = words[0]!;
+  const r1 = words[1]!;
   // 27 + 26 bits → a double in [0, 1) with 53 bits of randomness.
   return ((r0 >>> 5) * 67108864 + (r1 >>> 6)) / 9007199254740992;
 }

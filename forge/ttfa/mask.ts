@@ -133,6 +133,16 @@ let compactValues = new Float32Array(256);
  * (one call for all 64 rows was ≈ 1.6× slower per row, 1 row per call ≈ 7×: bench/ttfa/README.md).
  */
 const BROAD_ROWS_PER_DRAW = 8;
+/** Consecutive free rows sampled in place; a shorter run's rows are copied and sampled with the masked ones (a copy costs less than a short group: bench/ttfa/README.md). */
+const MIN_RUN_IN_PLACE = 8;
+
+let allBitsCache = new Uint32Array(0);
+/** A bitset allowing every column below `width`. */
+function allBits(width: number): Uint32Array {
+  const words = Math.ceil(width / 32);
+  if (allBitsCache.length < words) allBitsCache = new Uint32Array(words).fill(0xffffffff);
+  return allBitsCache;
+}
 
 /** Row r's draw among the `n` allowed tokens below the width, from a compact row of their logits (id order). */
 function drawCompact(logits: Float32Array, width: number, r: number, allowed: Int32Array, n: number, draw: RowDraw): number {
@@ -171,9 +181,9 @@ export function drawConstrained(logits: Float32Array, width: number, states: Arr
 /**
  * One token per row of `logits` ([R, width], row-major, not modified): rows of a broad state
  * (allowing more than half the columns, but not all) by `drawRows` on their masked copies,
- * BROAD_ROWS_PER_DRAW at a time; every other row by `drawRows` on the logits themselves, in
- * runs of consecutive rows, and then, for a narrow state, by `draw` on a compact row of its
- * allowed tokens. The draws are those of `drawRows` on all rows followed by drawConstrained
+ * BROAD_ROWS_PER_DRAW at a time; runs of at least MIN_RUN_IN_PLACE free rows by `drawRows`
+ * on the logits themselves (the rows of shorter runs join the copies, unmasked); a narrow
+ * state's row only by `draw` on a compact row of its allowed tokens. The draws are those of `drawRows` on all rows followed by drawConstrained
  * (the sampler draws each row independently of the others), at the cost per broad row of a
  * masked copy instead of a second sampling, and per narrow row of an O(allowed) draw.
  *
@@ -189,41 +199,39 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
   // A growing heap detaches the views made before: read the logits through a fresh one.
   const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
-  const broad: number[] = [];
-  const narrow: number[] = [];
-  let runStart = -1;
-  const flushRun = (end: number) => {
-    if (runStart < 0) return;
-    const rows = Int32Array.from({ length: end - runStart }, (_, k) => runStart + k);
-    tokens.set(drawRows(view().subarray(runStart * width, end * width), width, rows), runStart);
-    runStart = -1;
-  };
+  // Each row: 2 broad, 1 narrow, 0 plain (free, or a state that allows every column: its masked row is the row itself).
+  const kind = new Uint8Array(R);
   for (let r = 0; r < R; r++) {
     const state = states[r]!;
-    let n = width; // allowed tokens below the width: all of them in the free state
-    let allowed: Int32Array | null = null;
-    if (state !== 0) {
-      checkState(table, state);
-      allowed = allowedList(table, state);
-      n = allowedBelow(allowed, width);
-    }
-    if (n * 2 > width && n < width) {
-      flushRun(r);
-      broad.push(r);
+    if (state === 0) continue;
+    checkState(table, state);
+    const n = allowedBelow(allowedList(table, state), width);
+    kind[r] = n === width ? 0 : n * 2 > width ? 2 : 1;
+  }
+  // Rows sampled from copies: the broad ones (masked), and the plain rows of runs too short to
+  // sample in place (copied as they are), so that every call but the last fills whole groups.
+  // Narrow rows are not sampled at all but drawn from their compact rows.
+  const copied: number[] = [];
+  for (let start = 0; start < R; ) {
+    if (kind[start] !== 0) {
+      if (kind[start] === 2) copied.push(start);
+      start++;
       continue;
     }
-    // Free, a state that allows every column (its masked row is the row itself), or a narrow
-    // state: sampled in the run (a row left out would split it, and a short run costs the
-    // sampler a whole group of rows), a narrow row then drawn again from its compact row.
-    if (runStart < 0) runStart = r;
-    if (n < width) narrow.push(r);
+    let end = start;
+    while (end < R && kind[end] === 0) end++;
+    if (end - start >= MIN_RUN_IN_PLACE || end - start === R) {
+      const rows = Int32Array.from({ length: end - start }, (_, k) => start + k);
+      tokens.set(drawRows(view().subarray(start * width, end * width), width, rows), start);
+    } else for (let r = start; r < end; r++) copied.push(r);
+    start = end;
   }
-  flushRun(R);
-  for (const r of narrow) tokens[r] = drawCompact(view(), width, r, allowedList(table, states[r]!), allowedBelow(allowedList(table, states[r]!), width), draw);
-  // Broad rows a few at a time, so the sampler reads each masked copy while it is still in cache.
-  for (let a = 0; a < broad.length; a += BROAD_ROWS_PER_DRAW) {
-    const rows = Int32Array.from(broad.slice(a, a + BROAD_ROWS_PER_DRAW));
-    const drawn = drawRows(maskedRowCopies(view(), width, rows, (r) => allowedBits(table, states[r]!), onHeap), width, rows);
+  for (let r = 0; r < R; r++) if (kind[r] === 1) tokens[r] = drawCompact(view(), width, r, allowedList(table, states[r]!), allowedBelow(allowedList(table, states[r]!), width), draw);
+  copied.sort((x, y) => x - y);
+  const everything = kind.some((k) => k === 0) ? allBits(width) : null;
+  for (let a = 0; a < copied.length; a += BROAD_ROWS_PER_DRAW) {
+    const rows = Int32Array.from(copied.slice(a, a + BROAD_ROWS_PER_DRAW));
+    const drawn = drawRows(maskedRowCopies(view(), width, rows, (r) => (kind[r] === 2 ? allowedBits(table, states[r]!) : everything!), onHeap), width, rows);
     rows.forEach((r, k) => (tokens[r] = drawn[k]!));
   }
   return tokens;

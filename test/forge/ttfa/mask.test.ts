@@ -127,10 +127,10 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
     const modes: SamplingOptions[] = [{ temperature: 1 }, { temperature: 0 }, { temperature: 0.8 }, { temperature: 0.7, topK: 40 }, { temperature: 1.2, topP: 0.9 }];
     let broadRows = 0;
     for (let trial = 0; trial < 12; trial++) {
-      // Trial 0: 20 broad rows, more than one masked-copy chunk (16 rows).
-      const R = trial === 0 ? 20 : 1 + Math.floor(rand() * 9);
-      const states = Array.from({ length: R }, () => {
-        const u = trial === 0 ? 0.5 : rand();
+      // Trial 0: 20 broad rows, more than one masked-copy chunk (8 rows); trial 1: a run of 10 free rows (sampled in place), 2 narrow, 3 broad, then any.
+      const R = trial === 0 ? 20 : trial === 1 ? 30 : 1 + Math.floor(rand() * 9);
+      const states = Array.from({ length: R }, (_, r) => {
+        const u = trial === 0 ? 0.5 : trial === 1 && r < 10 ? 0.1 : trial === 1 && r < 12 ? 0.8 : trial === 1 && r < 15 ? 0.5 : rand();
         return u < 0.3 ? 0 : u < 0.65 ? broadStates[Math.floor(rand() * broadStates.length)]! : narrowStates[Math.floor(rand() * narrowStates.length)]!;
       });
       broadRows += states.filter((s) => broadStates.includes(s)).length;

@@ -2,7 +2,9 @@
  * Why streams branched: decisionChart(run) draws the run's decisions at jump sites (request
  * option `logprobs`; forge/instruments/decisions.ts) in three panels —
  *  1. pJump by visit across streams (box plot per visit: how sure the model was of the
- *     control pattern, iteration by iteration);
+ *     control pattern, iteration by iteration). The titles say which pJump it is: exact (request
+ *     `logprobs: { decisions: "exact" }`: summed over the pattern's accepted tokenizations) or the
+ *     walked-path estimate (`logprobs: true`); a run with both says how many of each;
  *  2. survival: the share of streams still visiting the site by visit number;
  *  3. calibration: pJump binned against the observed rate at which a visit emitted the pattern
  *     (a jump taken, or one fired under a loop's `min`).
@@ -19,9 +21,32 @@ import { VizError } from "./errors.js";
 /** Calibration bins over [0, 1]. */
 export const CALIBRATION_BINS = 10;
 
+/** What the run's pJump values are, in words for the titles: all exact, all estimates, or a mix (records without `exact` are estimates). */
+function pJumpBasis(decisions: ReadonlyArray<{ exact?: boolean }>): { subtitle: string; panel: string; axis: string } {
+  const exact = decisions.filter((d) => d.exact === true).length;
+  const estimated = decisions.length - exact;
+  if (estimated === 0)
+    return { subtitle: "pJump exact: the control pattern's probability summed over its accepted tokenizations", panel: "exact: the model's probability of the control pattern", axis: "pJump (exact)" };
+  if (exact === 0)
+    return {
+      subtitle: 'pJump estimated along the walked path (request logprobs: { decisions: "exact" } for the exact value)',
+      panel: "estimate: the model's probability of the control pattern, read along the walked path",
+      axis: "pJump (walked-path estimate)",
+    };
+  return {
+    subtitle: `pJump mixed: exact for ${exact} visits, estimated along the walked path for ${estimated} (no probe for them)`,
+    panel: `exact for ${exact} visits, walked-path estimate for ${estimated}`,
+    axis: "pJump (exact or estimate)",
+  };
+}
+
 export function decisionChart(run: Run): ChartSpec {
   const decisions = run.decisions ?? [];
-  const title = { text: `Decisions at jump sites — ${shortRunId(run.meta.runId)}`, subtitle: `${run.streams.length} streams, ${decisions.length} visits with a sampled token` };
+  const basis = pJumpBasis(decisions);
+  const title = {
+    text: `Decisions at jump sites — ${shortRunId(run.meta.runId)}`,
+    subtitle: decisions.length === 0 ? `${run.streams.length} streams, 0 visits with a sampled token` : [`${run.streams.length} streams, ${decisions.length} visits with a sampled token`, basis.subtitle],
+  };
   const description = `Decisions of run ${run.meta.runId}`;
   if (decisions.length === 0) {
     const message = run.decisions === undefined ? "No decisions recorded: run the request with { logprobs: true }." : "No jump site was visited with a sampled token.";
@@ -63,14 +88,14 @@ export function decisionChart(run: Run): ChartSpec {
 
   const panels: ViewSpec[] = [
     {
-      title: "pJump by visit (the model's probability of the control pattern, read along the walked path)",
+      title: `pJump by visit (${basis.panel})`,
       width: 420,
       height: 160,
       data: { values: points },
       mark: { type: "boxplot", extent: "min-max" },
       encoding: {
         x: { field: "visit", type: "ordinal", title: "visit (loop iteration)" },
-        y: { field: "pJump", type: "quantitative", title: "pJump", scale: { domain: [0, 1] } },
+        y: { field: "pJump", type: "quantitative", title: basis.axis, scale: { domain: [0, 1] } },
         color: { field: "site", type: "nominal", title: "jump site" },
       },
     },
@@ -101,7 +126,7 @@ export function decisionChart(run: Run): ChartSpec {
           data: { values: calibration },
           mark: { type: "point", filled: true, tooltip: true },
           encoding: {
-            x: { field: "predicted", type: "quantitative", title: "mean pJump in bin", scale: { domain: [0, 1] } },
+            x: { field: "predicted", type: "quantitative", title: `mean ${basis.axis} in bin`, scale: { domain: [0, 1] } },
             y: { field: "observed", type: "quantitative", title: "observed rate", scale: { domain: [0, 1] } },
             size: { field: "visits", type: "quantitative", title: "visits" },
           },

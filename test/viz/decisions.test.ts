@@ -53,6 +53,22 @@ describe("decisionChart", () => {
     expect(texts.join(" ")).toContain("3 streams, 5 visits with a sampled token");
   });
 
+  it("says what pJump is: the walked-path estimate, exact, or how many of each in a mixed run", async () => {
+    const estimate = allTexts(await checked(decisionChart(run))).join(" ");
+    expect(estimate).toContain("pJump estimated along the walked path");
+    expect(estimate).toContain("pJump (walked-path estimate)");
+    expect(estimate).not.toContain("exact:");
+    const exactRun: Run = { ...run, decisions: run.decisions!.map((d) => ({ ...d, exact: true })) };
+    const exact = allTexts(await checked(decisionChart(exactRun))).join(" ");
+    expect(exact).toContain("pJump exact: the control pattern's probability summed over its accepted tokenizations");
+    expect(exact).toContain("pJump (exact)");
+    expect(exact).not.toContain("walked path");
+    const mixedRun: Run = { ...run, decisions: run.decisions!.map((d, i) => ({ ...d, exact: i < 3 })) };
+    const mixed = allTexts(await checked(decisionChart(mixedRun))).join(" ");
+    expect(mixed).toContain("pJump mixed: exact for 3 visits, estimated along the walked path for 2");
+    expect(mixed).toContain("pJump (exact or estimate)");
+  });
+
   it("says how to get decisions when the run has none", async () => {
     const plain = { ...run, decisions: undefined };
     const svg = await checked(decisionChart(plain));

@@ -1,5 +1,6 @@
 /** Server limits: defaults, and the user's overrides checked once at start. */
 import { HttpConfigError } from "./errors.js";
+import { MAX_INLINE_TABLE_ROWS } from "./tables.js";
 import type { ServerLimits } from "./types.js";
 
 /**
@@ -20,6 +21,7 @@ export function defaultLimits(contextLength: number): ServerLimits {
     maxQueuedJobs: 32,
     maxRetainedJobs: 64,
     maxToolTimeoutMs: 120_000,
+    maxInlineTableRows: MAX_INLINE_TABLE_ROWS,
   };
 }
 

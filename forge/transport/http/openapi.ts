@@ -60,7 +60,7 @@ const STREAM = {
   in: "query",
   required: false,
   schema: { type: "integer", minimum: 0, maximum: 2147483647 },
-  description: `tokens and decisions only: one stream (its instance). Without it, a table of more than ${MAX_INLINE_TABLE_ROWS} rows is refused (422 limit_exceeded).`,
+  description: `tokens and decisions only: one stream (its instance). Without it, a table of more than limits.maxInlineTableRows rows (default ${MAX_INLINE_TABLE_ROWS}; GET /info) is refused (422 limit_exceeded).`,
 };
 
 /** The document's header: what the server is (the first module's API names the document). */
@@ -192,7 +192,7 @@ export const httpApi: OpenApiModule = {
           "401": UNAUTHORIZED,
           "404": error("No such job for these credentials (a job of another principal is reported the same way); no such stream in the job; decisions of a job run without logprobs."),
           "409": error("Not finished yet (without wait=true)."),
-          "422": error(`The engine refused the job; or limit_exceeded: a whole tokens or decisions table over ${MAX_INLINE_TABLE_ROWS} rows (ask with stream=).`),
+          "422": error(`The engine refused the job; or limit_exceeded: a whole tokens or decisions table over limits.maxInlineTableRows rows (default ${MAX_INLINE_TABLE_ROWS}; ask with stream=).`),
           "500": error("The job failed while running."),
           "501": error("not_available: the serving process has not loaded the datasets layer that builds the tables (forge/transport/http/tables.ts)."),
         },

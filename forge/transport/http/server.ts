@@ -31,7 +31,7 @@ import { JobQueue, type Job } from "./jobs.js";
 import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limits.js";
 import { admitRequestInSlices } from "./request.js";
 import { AdmissionLane } from "./lane.js";
-import { MAX_INLINE_TABLE_ROWS, registeredResultTables, type ResultTables } from "./tables.js";
+import { registeredResultTables, type ResultTables } from "./tables.js";
 import { encodeRun, type ArrayEncoding } from "../../run/codec.js";
 import { vocabularyOf } from "../../lzcp/vocabulary.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
@@ -303,7 +303,7 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
           : "this server has no Arrow table builders: load the datasets layer (import workflow-forge's datasets/ in the serving process) or pass makeServer(backend, { resultTables })",
       );
     const job = await finishedJob(request);
-    const arrow = buildResultTable(tables, table, job, stream, backend);
+    const arrow = buildResultTable(tables, table, job, stream, backend, limits.maxInlineTableRows);
     return reply.header("content-type", "application/vnd.apache.arrow.stream").send(Buffer.from(tableToIPC(arrow, "stream")));
   });
 
@@ -430,10 +430,10 @@ function parseStream(value: unknown): number | undefined {
 
 /**
  * One result table of a finished job. The tokens and decisions tables grow with every token of
- * every stream, and are built on the event loop: whole, only up to MAX_INLINE_TABLE_ROWS rows;
+ * every stream, and are built on the event loop: whole, only up to `maxRows` (limits.maxInlineTableRows);
  * past that, one stream at a time (`?stream=`, at most the job's maxTokens rows).
  */
-function buildResultTable(tables: ResultTables, table: "samples" | "paths" | "tokens" | "decisions", job: Job, stream: number | undefined, backend: ForgeBackend) {
+function buildResultTable(tables: ResultTables, table: "samples" | "paths" | "tokens" | "decisions", job: Job, stream: number | undefined, backend: ForgeBackend, maxRows: number) {
   const whole = job.run!;
   if (table === "samples") return tables.samples(whole, backend.tokenizer);
   if (table === "paths") return tables.paths(whole);
@@ -446,8 +446,13 @@ function buildResultTable(tables: ResultTables, table: "samples" | "paths" | "to
     run = { ...whole, streams, decisions: whole.decisions?.filter((d) => d.instance === stream) };
   }
   const rows = table === "tokens" ? run.streams.reduce((n, s) => n + s.tokens.length, 0) : run.decisions!.length;
-  if (stream === undefined && rows > MAX_INLINE_TABLE_ROWS)
-    throw new HttpError(422, "limit_exceeded", `job ${job.id}'s ${table} table has ${rows} rows, more than the ${MAX_INLINE_TABLE_ROWS} built for one answer (MAX_INLINE_TABLE_ROWS): ask for one stream at a time (?table=${table}&stream=<instance>)`);
+  if (stream === undefined && rows > maxRows)
+    throw new HttpError(
+      422,
+      "limit_exceeded",
+      `job ${job.id}'s ${table} table has ${rows} rows, more than this server's limit of ${maxRows} for one answer (limits.maxInlineTableRows): ask for one stream at a time (?table=${table}&stream=<instance>)`,
+      { limit: { name: "limits.maxInlineTableRows", value: maxRows } },
+    );
   return table === "tokens" ? tables.tokens!(run, backend.tokenizer) : tables.decisions!(run);
 }
 

@@ -20,7 +20,7 @@ export interface ResultTables {
   decisions?(run: Run): Table;
 }
 
-/** Most rows of a tokens or decisions table built for one answer: past it, ask for one stream (`?stream=`). */
+/** Default of limits.maxInlineTableRows: most rows of a tokens or decisions table built for one answer; past it, ask for one stream (`?stream=`). */
 export const MAX_INLINE_TABLE_ROWS = 200_000;
 
 let registered: ResultTables | null = null;

@@ -95,10 +95,13 @@ export const serverLimitsSchema = z
     maxQueuedJobs: limit.meta({ description: "Jobs waiting or running at once (429 above). Default 32." }),
     maxRetainedJobs: limit.meta({ description: "Finished jobs kept for their results; the oldest are forgotten first. Default 64." }),
     maxToolTimeoutMs: limit.meta({ description: "Largest `toolTimeoutMs`. Default 120 000." }),
+    maxInlineTableRows: limit.meta({
+      description: "Most rows of a whole tokens or decisions table `GET /jobs/{id}/result.arrow` builds for one answer (422 above: ask for one stream with `stream=`). Default 200 000.",
+    }),
   })
   .meta({
     examples: [
-      { maxBodyBytes: 4194304, maxBatchSize: 256, maxInstances: 4096, maxTokens: 1024, maxTotalTokens: 8388608, maxQueuedJobs: 32, maxRetainedJobs: 64, maxToolTimeoutMs: 120000 },
+      { maxBodyBytes: 4194304, maxBatchSize: 256, maxInstances: 4096, maxTokens: 1024, maxTotalTokens: 8388608, maxQueuedJobs: 32, maxRetainedJobs: 64, maxToolTimeoutMs: 120000, maxInlineTableRows: 200000 },
     ],
   });
 export type ServerLimits = z.infer<typeof serverLimitsSchema>;

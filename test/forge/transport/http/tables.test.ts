@@ -2,7 +2,8 @@
  * result.arrow's tables come from the datasets layer, which forge does not import: a server
  * in a process that has not loaded it answers 501 not_available saying how to enable it; one
  * given `resultTables` uses them; once datasets/ is loaded (it registers its builders), every
- * server serves the tables, including one started before.
+ * server serves the tables, including one started before. A whole tokens or decisions table
+ * over limits.maxInlineTableRows is refused 422 (one stream at a time still served).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableFromIPC } from "apache-arrow";
@@ -92,5 +93,50 @@ describe("result.arrow's table builders", () => {
     await client.result(plain.id);
     expect(await refusal(client.resultArrow(plain.id, "decisions"))).toMatchObject({ status: 404, message: expect.stringMatching(/ran without logprobs/) });
     expect(tableFromIPC(await client.resultArrow(plain.id, "tokens", 0)).getChild("logprob")!.nullCount).toBeGreaterThan(0);
+  });
+
+  it("refuses a whole tokens or decisions table over limits.maxInlineTableRows with 422, naming the limit; one stream still served", async () => {
+    await import("../../../../datasets/index.js");
+    const server = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxInlineTableRows: 40 } });
+    servers.push(server);
+    const client = new HttpClient(server.url);
+    expect((await client.info()).limits.maxInlineTableRows).toBe(40);
+    const { id } = await client.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 3, seed: 4, logprobs: true });
+    const run = await client.result(id);
+    const tokens = run.streams.reduce((n, s) => n + s.tokens.length, 0);
+    const longest = Math.max(...run.streams.map((s) => s.tokens.length));
+    expect(tokens).toBeGreaterThan(40); // the whole table is over the bound…
+    expect(longest).toBeGreaterThan(0);
+    const refusal = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as RemoteError);
+    const refused = await refusal(client.resultArrow(id, "tokens"));
+    expect(refused).toBeInstanceOf(RemoteError);
+    expect(refused).toMatchObject({ status: 422, code: "limit_exceeded", details: { limit: { name: "limits.maxInlineTableRows", value: 40 } } });
+    expect(refused!.message).toContain(`tokens table has ${tokens} rows, more than this server's limit of 40`);
+    expect(refused!.message).toContain("?table=tokens&stream=<instance>");
+    // One stream is not held to the whole-table bound (it is bounded by maxTokens).
+    const stream0 = run.streams.find((s) => s.instance === 0)!;
+    expect(tableFromIPC(await client.resultArrow(id, "tokens", 0)).numRows).toBe(stream0.tokens.length);
+    // The decisions table has fewer rows than the bound: served whole.
+    expect(run.decisions!.length).toBeLessThanOrEqual(40);
+    expect(tableFromIPC(await client.resultArrow(id, "decisions")).numRows).toBe(run.decisions!.length);
+    // At the bound exactly: served; one row over: refused.
+    const atBound = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxInlineTableRows: tokens } });
+    servers.push(atBound);
+    const second = new HttpClient(atBound.url);
+    const again = await second.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 3, seed: 4, logprobs: true });
+    const rerun = await second.result(again.id);
+    expect(rerun.streams.reduce((n, s) => n + s.tokens.length, 0)).toBe(tokens); // same seed, same run
+    expect(tableFromIPC(await second.resultArrow(again.id, "tokens")).numRows).toBe(tokens);
+    const overByOne = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxInlineTableRows: tokens - 1 } });
+    servers.push(overByOne);
+    const third = new HttpClient(overByOne.url);
+    const job = await third.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 3, seed: 4, logprobs: true });
+    await third.result(job.id);
+    expect(await refusal(third.resultArrow(job.id, "tokens"))).toMatchObject({ status: 422, code: "limit_exceeded" });
+    expect(await refusal(third.resultArrow(job.id, "decisions", 0))).toBeNull();
+  });
+
+  it("refuses a bad maxInlineTableRows at start, naming the field", async () => {
+    await expect(forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxInlineTableRows: 0 } })).rejects.toThrow(/options\.limits\.maxInlineTableRows.*positive integer/);
   });
 });

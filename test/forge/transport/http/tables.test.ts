@@ -117,8 +117,18 @@ describe("result.arrow's table builders", () => {
     const stream0 = run.streams.find((s) => s.instance === 0)!;
     expect(tableFromIPC(await client.resultArrow(id, "tokens", 0)).numRows).toBe(stream0.tokens.length);
     // The decisions table has fewer rows than the bound: served whole.
+    expect(run.decisions!.length).toBeGreaterThan(0);
     expect(run.decisions!.length).toBeLessThanOrEqual(40);
-    expect(tableFromIPC(await client.resultArrow(id, "decisions")).numRows).toBe(run.decisions!.length);
+    const estimated = tableFromIPC(await client.resultArrow(id, "decisions"));
+    expect(estimated.numRows).toBe(run.decisions!.length);
+    expect(Array.from(estimated.getChild("exact")!.toArray() as Iterable<boolean>)).toEqual(run.decisions!.map(() => false)); // logprobs: true
+    // The same job with exact decisions: every row's pJump exact, the trace unchanged.
+    const exactJob = await client.enqueue(seedExample(3).factory(), { batchSize: 2, instances: 3, seed: 4, logprobs: { decisions: "exact" } });
+    const exactRun = await client.result(exactJob.id);
+    expect(exactRun.streams.map((s) => Array.from(s.tokens))).toEqual(run.streams.map((s) => Array.from(s.tokens)));
+    const exact = tableFromIPC(await client.resultArrow(exactJob.id, "decisions"));
+    expect(exact.numRows).toBe(run.decisions!.length);
+    expect(Array.from(exact.getChild("exact")!.toArray() as Iterable<boolean>)).toEqual(run.decisions!.map(() => true));
     // At the bound exactly: served; one row over: refused.
     const atBound = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxInlineTableRows: tokens } });
     servers.push(atBound);

@@ -87,7 +87,7 @@ function timeUs(f: () => void, reps: number): number {
   return (c.user + c.system) / reps;
 }
 
-/** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f's drawConstrained and maskLogitsInPlace loops), for the ratio: every row sampled, then each constrained row drawn again (few allowed: compact row; many: a copy masked by fill and scatter). */
+/** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f's drawConstrained and maskLogitsInPlace loops, removed since), for the ratio: every row sampled, then each constrained row drawn again (few allowed: compact row; many: a copy masked by fill and scatter). */
 const oldScratch = { values: new Float32Array(256), row: new Float32Array(0), keep: new Float32Array(64) };
 function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array, heap?: LogitsHeap): Int32Array {
   const [byteOffset, length] = [logits.byteOffset, logits.length];

@@ -154,38 +154,15 @@ function drawCompact(logits: Float32Array, width: number, r: number, allowed: In
 }
 
 /**
- * Masked sampling on host logits without touching them: for every row r of `logits` ([R,
- * width], row-major) whose state is constrained, draw its token among the allowed ones and
- * write it to tokens[r]; free rows are left as the caller sampled them. Returns the rows drawn.
- *
- * A state allowing at most half the columns is drawn from a compact row holding only the
- * allowed tokens' logits, in id order: −∞ entries carry no mass, so temperature, top-k and
- * top-p give the masked distribution, and the cost is O(allowed) instead of O(vocabulary).
- * Broader states are drawn from a masked copy of the row (one SIMD pass, mask-kernel.ts).
- */
-export function drawConstrained(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, draw: RowDraw, tokens: Int32Array): number {
-  let drawn = 0;
-  for (let r = 0; r < states.length; r++) {
-    const state = states[r]!;
-    if (state === 0) continue;
-    checkState(table, state);
-    const allowed = allowedList(table, state);
-    const n = allowedBelow(allowed, width);
-    if (n * 2 <= width) tokens[r] = drawCompact(logits, width, r, allowed, n, draw);
-    else tokens[r] = draw(maskedRowCopies(logits, width, [r], () => allowedBits(table, state)), width, r);
-    drawn++;
-  }
-  return drawn;
-}
-
-/**
  * One token per row of `logits` ([R, width], row-major, not modified): rows of a broad state
  * (allowing more than half the columns, but not all) by `drawRows` on their masked copies,
  * BROAD_ROWS_PER_DRAW at a time; runs of at least MIN_RUN_IN_PLACE free rows by `drawRows`
  * on the logits themselves (the rows of shorter runs join the copies, unmasked); a narrow
- * state's row only by `draw` on a compact row of its allowed tokens. The draws are those of `drawRows` on all rows followed by drawConstrained
- * (the sampler draws each row independently of the others), at the cost per broad row of a
- * masked copy instead of a second sampling, and per narrow row of an O(allowed) draw.
+ * state's row only by `draw` on a compact row of its allowed tokens, in id order: −∞ entries
+ * carry no mass, so temperature, top-k and top-p give the masked distribution, at O(allowed)
+ * instead of O(vocabulary). The draws are those of the sampler on the fully masked rows
+ * (it draws each row independently of the others; test/forge/ttfa/mask.test.ts), at the cost
+ * per broad row of a masked copy, and per narrow row of an O(allowed) draw.
  *
  * `heap`: the memory the logits lie in (the tfjs wasm heap), where the masked copies are then
  * made. The views handed to `drawRows` lie in it too, and any call may grow it: they are

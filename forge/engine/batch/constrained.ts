@@ -9,7 +9,7 @@
  *   same (seed, instance, step) key: free rows from the untouched logits, a constrained row
  *   from a compact row of its allowed tokens' logits (few allowed: O(allowed)) or from a
  *   masked copy of the row (many allowed: one SIMD pass) — forge/ttfa/mask.ts
- *   sampleConstrainedHost, the same tokens as sampling every row and then drawConstrained.
+ *   sampleConstrainedHost, the same tokens as the sampler on the fully masked rows.
  */
 import * as tf from "@tensorflow/tfjs";
 import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allowedTokens, compileForBackend } from "../../../forge/ttfa/index.js";
-import { anyConstrained, drawConstrained, maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../../forge/ttfa/mask.js";
+import { anyConstrained, maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../../forge/ttfa/mask.js";
 import type { ConstraintTable } from "../../../forge/ttfa/constraint.js";
 import { TtfaError } from "../../../forge/ttfa/errors.js";
 import { sampleTokensHost } from "../../../forge/sampler/host.js";
@@ -47,7 +47,7 @@ describe("constraint masks on logits", () => {
     expect(anyConstrained([0, 3])).toBe(true);
   });
 
-  it("drawConstrained draws what the seeded sampler draws from the fully masked row, compact or not, under every sampling mode", () => {
+  it("sampleConstrainedHost draws what the seeded sampler draws from the fully masked rows, compact or not, under every sampling mode", () => {
     const w = workflow([zone({ text: "Pick: ", constraint: { kind: "regex", pattern: "(yes|no|[a-z ]{2,3}) \\d" } })]);
     const program = compileForBackend(w, gpt2);
     const table = program.constraints;
@@ -66,8 +66,11 @@ describe("constraint masks on logits", () => {
         const masked = logits.slice();
         maskLogitsInPlace(masked, V, states, table);
         const want = sampleTokensHost(masked, V, mode, seed, instances, steps);
-        const got = new Int32Array(R).fill(-1);
-        drawConstrained(logits, V, states, table, (row, width, r) => sampleTokensHost(row, width, mode, seed, [instances[r]!], [steps[r]!])[0]!, got);
+        const got = sampleConstrainedHost(
+          logits, V, states, table,
+          (rows, width, index) => sampleTokensHost(rows, width, mode, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+          (row, width, r) => sampleTokensHost(row, width, mode, seed, [instances[r]!], [steps[r]!])[0]!,
+        );
         expect(Array.from(got), JSON.stringify(mode)).toEqual(Array.from(want));
       }
     }
@@ -82,8 +85,11 @@ describe("constraint masks on logits", () => {
     maskLogitsInPlace(masked, width, few, bt);
     const inst = Int32Array.from(few, (_, r) => r);
     const want = sampleTokensHost(masked, width, { temperature: 1 }, 5, inst, inst);
-    const got = new Int32Array(few.length);
-    drawConstrained(rows, width, few, bt, (row, w2, r) => sampleTokensHost(row, w2, { temperature: 1 }, 5, [r], [r])[0]!, got);
+    const got = sampleConstrainedHost(
+      rows, width, few, bt,
+      (x, w2, index) => sampleTokensHost(x, w2, { temperature: 1 }, 5, index, index),
+      (row, w2, r) => sampleTokensHost(row, w2, { temperature: 1 }, 5, [r], [r])[0]!,
+    );
     expect(Array.from(got)).toEqual(Array.from(want));
   });
 });

@@ -41,7 +41,7 @@
  */
 import { ForgeError } from "../errors.js";
 import { SZCP_LIMITS } from "./limits.js";
-import { compileRegex, RegexError, type ByteNfa } from "./regex.js";
+import { compileRegex, epsilonClosure, RegexError, type ByteNfa } from "./regex.js";
 
 export const JSON_SCHEMA_LIMITS = {
   /** UTF-16 code units of the schema's JSON text (SZCP_LIMITS.maxJsonSchemaLength). */
@@ -161,21 +161,7 @@ function checkPattern(pattern: string): void {
 
 /** States of the subset construction of `nfa`, stopping once over `max` (returns max + 1 then). */
 export function countDfaStates(nfa: ByteNfa, max: number): number {
-  const mark = new Int32Array(nfa.eps.length).fill(-1);
-  let stamp = 0;
-  const closure = (seeds: number[]): number[] => {
-    stamp++;
-    const out: number[] = [];
-    const stack = [...seeds];
-    while (stack.length) {
-      const s = stack.pop()!;
-      if (mark[s] === stamp) continue;
-      mark[s] = stamp;
-      out.push(s);
-      for (const t of nfa.eps[s]!) if (mark[t] !== stamp) stack.push(t);
-    }
-    return out.sort((a, b) => a - b);
-  };
+  const closure = epsilonClosure(nfa);
   const seen = new Set<string>();
   const queue: number[][] = [];
   const push = (set: number[]) => {

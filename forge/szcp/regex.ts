@@ -68,6 +68,29 @@ export interface ByteNfa {
   accept: number;
 }
 
+/**
+ * The epsilon closure over `nfa`, as a function of seed states: the sorted states reachable
+ * from the seeds by epsilon edges (a subset-construction state). One stamp array is reused
+ * across calls, so a closure costs what it visits.
+ */
+export function epsilonClosure(nfa: ByteNfa): (seeds: number[]) => number[] {
+  const mark = new Int32Array(nfa.eps.length).fill(-1);
+  let stamp = 0;
+  return (seeds) => {
+    stamp++;
+    const out: number[] = [];
+    const stack = [...seeds];
+    while (stack.length) {
+      const s = stack.pop()!;
+      if (mark[s] === stamp) continue;
+      mark[s] = stamp;
+      out.push(s);
+      for (const t of nfa.eps[s]!) if (mark[t] !== stamp) stack.push(t);
+    }
+    return out.sort((a, b) => a - b);
+  };
+}
+
 export type RegexNode =
   | { kind: "seq"; items: RegexNode[] }
   | { kind: "alt"; options: RegexNode[] }

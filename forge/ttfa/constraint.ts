@@ -21,7 +21,7 @@
  * allowed), row 0 being the free state (every token allowed, stays 0), bounded by
  * MAX_CONSTRAINT_TABLE_CELLS. A zone's `constraintStart` is its start state (0 when free).
  */
-import { compileWithEnds, RegexError, type ByteNfa } from "../szcp/regex.js";
+import { compileWithEnds, epsilonClosure, RegexError, type ByteNfa } from "../szcp/regex.js";
 import type { TokenVocabulary } from "../lzcp/types.js";
 import type { ZoneConstraint } from "../szcp/types.js";
 import { TtfaError } from "./errors.js";
@@ -79,22 +79,7 @@ interface ByteDfa {
 
 /** Subset construction, bounded. */
 export function determinize(nfa: ByteNfa, where = "constraint"): ByteDfa {
-  const n = nfa.eps.length;
-  const mark = new Int32Array(n).fill(-1);
-  let stamp = 0;
-  const closure = (seeds: number[]): number[] => {
-    stamp++;
-    const out: number[] = [];
-    const stack = [...seeds];
-    while (stack.length) {
-      const s = stack.pop()!;
-      if (mark[s] === stamp) continue;
-      mark[s] = stamp;
-      out.push(s);
-      for (const t of nfa.eps[s]!) if (mark[t] !== stamp) stack.push(t);
-    }
-    return out.sort((a, b) => a - b);
-  };
+  const closure = epsilonClosure(nfa);
   const sets: number[][] = [];
   const ids = new Map<string, number>();
   const deltaRows: Int32Array[] = [];

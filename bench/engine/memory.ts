@@ -2,7 +2,10 @@
  * Peak memory of the ONNX engine at a batch × length (issue 17's goal: batch 256 × 2 048 tokens
  * of the SmolLM2-135M shape in 8 GiB), one configuration per process:
  *
- *   BATCH=256 LENGTH=2048 WEIGHTS=int8 KV=int8 npx tsx bench/engine/memory.ts
+ *   BATCH=256 LENGTH=2048 WEIGHTS=int8 KV=int8 npx tsx --expose-gc bench/engine/memory.ts
+ *
+ * ONNX Runtime's memory arena is off here (ARENA=1 turns it on, the engine's default): at this
+ * size the arena keeps the step's transients (each layer's cast of the batch's columns) held.
  *
  * Builds the 135M-shape model's host weights directly as Float32Arrays (random, uniform with
  * std 0.02, norm gains 1, the head the embedding's transpose as tied weights are) — no tfjs
@@ -26,7 +29,7 @@ const LENGTH = Number(process.env.LENGTH ?? 2048);
 const STEPS = Number(process.env.STEPS ?? 2);
 const WEIGHTS = (process.env.WEIGHTS ?? "int8") as "f32" | "int8";
 const KV = (process.env.KV ?? "int8") as "f32" | "int8";
-const ARENA = (process.env.ARENA ?? (KV === "int8" ? "0" : "1")) !== "0"; // the engine's default
+const ARENA = (process.env.ARENA ?? "0") !== "0"; // off: the arena would hold the step's transients (OnnxOptions.arena)
 const GiB = 2 ** 30;
 
 function peakGiB(): number {

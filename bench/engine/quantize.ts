@@ -205,7 +205,7 @@ if (PART === "kv") {
   const CONTEXTS = (process.env.CONTEXTS ?? "256,1024").split(",").map(Number);
   const FORGE_MAX_TOKENS = Number(process.env.FORGE_MAX_TOKENS ?? 400);
   const model = smolModel();
-  // Each cache with the engine's default arena setting (on for f32, off for int8; model.ts).
+  // Both with the engine's default arena (on), or $FORGE_ONNX_ARENA for both.
   const engines = [
     { name: "f32 KV", step: await OnnxStepModel.fromDecoder(model, { weights, kvCache: "f32" }) },
     { name: "int8 KV", step: await OnnxStepModel.fromDecoder(model, { weights, kvCache: "int8" }) },

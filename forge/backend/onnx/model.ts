@@ -70,8 +70,9 @@ export interface OnnxOptions {
    * ONNX Runtime's CPU memory arena (and memory patterns) for the run's intermediate tensors.
    * Off, each is allocated and freed as it goes: no arena holding its high-water mark (the
    * int8 cache's per-layer cast of a batch's columns is 0.4 GiB at 256 × 2 048), at the price
-   * of fresh pages for the large ones. Default $FORGE_ONNX_ARENA ("0" or "1"), else off with
-   * the int8 cache and on with the f32 one (bench/engine/README.md, "int8 KV cache").
+   * of fresh pages for the large ones (page faults: at batch 64 × 1 024 columns the int8 cache
+   * ran 1.5× the CPU time with it off). Turn it off for batches near the memory's limit
+   * (bench/engine/README.md, "Memory"). Default $FORGE_ONNX_ARENA ("0" or "1"), else on.
    */
   arena?: boolean;
   /** selectEngine only: keep a folder-loaded model's tfjs weights after the session is built (default: released). */
@@ -440,7 +441,7 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
     native.initOrt();
     const provider = options.provider ?? parseProvider(process.env[ONNX_PROVIDER_ENV]);
-    const arena = options.arena ?? parseArena(process.env[ONNX_ARENA_ENV], kvCache !== "int8");
+    const arena = options.arena ?? parseArena(process.env[ONNX_ARENA_ENV], true);
     const open = (device: "cpu" | "cuda"): NativeSession => {
       const session = new native.binding.InferenceSession();
       try {

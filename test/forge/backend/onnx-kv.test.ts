@@ -132,6 +132,34 @@ describe("int8 KV cache against the f32 cache", () => {
     model.dispose();
   });
 
+  it("ONNX Runtime's arena off (OnnxOptions.arena) computes the same logits; a bad FORGE_ONNX_ARENA names the variable", async () => {
+    const config = smallConfig("llama", { vocabSize: 31, hiddenSize: 32, heads: 4, kvHeads: 2, maxPositions: 32 });
+    const model = DecoderModel.random(config, 4, { std: 0.3 });
+    const on = await OnnxStepModel.fromDecoder(model, { threads: 1, kvCache: "int8" });
+    const off = await OnnxStepModel.fromDecoder(model, { threads: 1, kvCache: "int8", arena: false });
+    const caches = [on.createCache(2, 8), off.createCache(2, 8)];
+    const positions = new Int32Array(2);
+    for (let t = 0; t < 5; t++) {
+      const tokens = Int32Array.from([t + 1, 2 * t + 3]);
+      const [a, b] = [rows(on.decode(caches[0]!, tokens, positions)), rows(off.decode(caches[1]!, tokens, positions))];
+      expect(Array.from(b)).toEqual(Array.from(a));
+      positions[0]!++;
+      positions[1]!++;
+    }
+    caches.forEach((c) => c.dispose());
+    const saved = process.env.FORGE_ONNX_ARENA;
+    process.env.FORGE_ONNX_ARENA = "no";
+    try {
+      await expect(OnnxStepModel.fromDecoder(model)).rejects.toThrow(/FORGE_ONNX_ARENA: expected 0 or 1, got "no"/);
+    } finally {
+      if (saved === undefined) delete process.env.FORGE_ONNX_ARENA;
+      else process.env.FORGE_ONNX_ARENA = saved;
+    }
+    on.dispose();
+    off.dispose();
+    model.dispose();
+  });
+
   it("a bad FORGE_ONNX_KV names the variable", async () => {
     const model = DecoderModel.random(smallConfig("llama", { vocabSize: 31, hiddenSize: 32, heads: 4, maxPositions: 32 }), 1);
     const saved = process.env.FORGE_ONNX_KV;

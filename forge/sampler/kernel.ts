@@ -18,6 +18,8 @@
  * tail elements and serves as the test's reference; it is ≈ 20× slower than the module.
  */
 
+import { assemble, f32Bytes, F32, I32, sleb, uleb, V128, vec, type WasmFunction } from "./wasm-assembler.js";
+
 const f32 = Math.fround;
 
 /** XNNPACK's wasmsimd_rr2_p5 constants (params-init.c), as float32. */
@@ -80,42 +82,6 @@ export interface SamplerKernel {
     s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, s6: number, s7: number,
   ): void;
 }
-
-// ---- a minimal WebAssembly assembler -------------------------------------------------------
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
-
-const f32Bytes = (x: number): number[] => [...new Uint8Array(new Float32Array([x]).buffer)];
 
 /** Instructions used below. */
 const op = {
@@ -185,20 +151,13 @@ const forLoop = (i: number, start: number[], end: number, step: number, body: nu
   ...op.end, ...op.end,
 ];
 
-interface Fn {
-  name: string;
-  params: number[];
-  results: number[];
-  locals: number[];
-  body: number[];
-}
 
 /**
  * `cutoff`: whether lanes below XNNPACK's denormal cutoff are zeroed. Without it (expsumNear)
  * the arithmetic is the same for every x − max ≥ the cutoff, two instructions fewer per four
  * elements; the caller checks the row's range first (rowrange).
  */
-function expsumFn(cutoff: boolean): Fn {
+function expsumFn(cutoff: boolean): WasmFunction {
   // params: 0 src, 1 dst, 2 n4, 3 max; locals: 4 i, 5 vmax, 6 vx, 7 vn, 8 vs, 9 vt, 10 vp, 11 vf, 12 vacc, 13 n16
   const [src, dst, n4, max, i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   // The polynomial's constants, splat once into locals 14… (not rebuilt per iteration).
@@ -240,7 +199,7 @@ function expsumFn(cutoff: boolean): Fn {
   };
 }
 
-function cumscaleFn(): Fn {
+function cumscaleFn(): WasmFunction {
   // params: 0 src, 1 dst, 2 n, 3 scale; locals: 4 i, 5 c
   const [src, dst, n, scale, i, c] = [0, 1, 2, 3, 4, 5];
   return {
@@ -270,7 +229,7 @@ function cumscaleFn(): Fn {
  * of one vector (a 4 × 4 transpose per step), so the adds no longer wait on each other; the
  * groups' chains are independent too, so the core overlaps them.
  */
-function cumscaleGroupsFn(groups: number): Fn {
+function cumscaleGroupsFn(groups: number): WasmFunction {
   // params: 0 src, 1 stride, 2 dst, 3 dstStride, 4 n4, 5.. scales; locals: i, a0..a3, t0..t3, (vscale, c) per group
   const [src, stride, dst, dstStride, n4] = [0, 1, 2, 3, 4];
   const p = 5 + 4 * groups;
@@ -331,7 +290,7 @@ function cumscaleGroupsFn(groups: number): Fn {
  * (for NaN-free rows; on a row whose largest value is zero it may come out as −0 instead of
  * +0, which changes no x − max, exp or sum below).
  */
-function rowmaxFn(min: boolean): Fn {
+function rowmaxFn(min: boolean): WasmFunction {
   // params: 0 ptr, 1 n, [2 out]; locals: i, n4, n16, m, lo, vmax0..3, vmin0..3
   const p = min ? 3 : 2;
   const [ptr, n, out] = [0, 1, 2];
@@ -376,7 +335,7 @@ function rowmaxFn(min: boolean): Fn {
  * argmax as rowmax, then the first element equal to the maximum (four at a time): the first
  * largest, as tfjs ArgMax's strict > finds it (−0 and +0 compare equal there and here).
  */
-function argmaxFn(rowmaxIndex: number): Fn {
+function argmaxFn(rowmaxIndex: number): WasmFunction {
   // params: 0 ptr, 1 n; locals: 2 i, 3 m, 4 vm, 5 n4
   const [ptr, n, i, m, vm, n4] = [0, 1, 2, 3, 4, 5];
   return {
@@ -409,7 +368,7 @@ function argmaxFn(rowmaxIndex: number): Fn {
   };
 }
 
-function divideFn(): Fn {
+function divideFn(): WasmFunction {
   // params: 0 src, 1 dst, 2 n4, 3 t; locals: 4 i, 5 vt
   const [src, dst, n4, t, i, vt] = [0, 1, 2, 3, 4, 5];
   return {
@@ -424,31 +383,6 @@ function divideFn(): Fn {
   };
 }
 
-/** `importMemory`: the memory is imported as env.memory (at least one page, no maximum) instead of defined. */
-function assemble(fns: Fn[], importMemory = false): Uint8Array<ArrayBuffer> {
-  const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))])));
-  const imports = importMemory ? section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(1)]])) : [];
-  const funcs = section(3, vec(fns.map((_, k) => uleb(k))));
-  const memory = importMemory ? [] : section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(7, vec([...fns.map((f, k) => [...name(f.name), 0x00, ...uleb(k)]), [...name("memory"), 0x02, 0x00]]));
-  const code = section(
-    10,
-    vec(
-      fns.map((f) => {
-        // Locals in runs of one type each.
-        const runs: number[][] = [];
-        for (const t of f.locals) {
-          const last = runs[runs.length - 1];
-          if (last && last[1] === t) last[0]!++;
-          else runs.push([1, t]);
-        }
-        const body = [...vec(runs.map(([count, t]) => [...uleb(count!), t!])), ...f.body, ...op.end];
-        return [...uleb(body.length), ...body];
-      }),
-    ),
-  );
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...memory, ...exports, ...code]);
-}
 
 let kernel: SamplerKernel | null | undefined;
 /** Instances on other modules' memories (samplerKernelOn), by memory. */

@@ -15,36 +15,12 @@
  * exactly. Where WebAssembly SIMD is missing the same copy runs in plain JavaScript.
  */
 
+import { assemble, I32, sleb, uleb, V128, type WasmFunction } from "../sampler/wasm-assembler.js";
+
 const NEG_INF_BITS = [0x00, 0x00, 0x80, 0xff];
 /** Bytes before the bitset: 16 lane masks of 16 bytes (mask n has lane j all ones when bit j of n is set). */
 const LUT_BYTES = 256;
 
-/** Signed LEB128 of a 32-bit integer (i32.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-/** Unsigned LEB128 (sizes, counts, memarg fields). */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 
 /**
  * `maskcopy(src, dst, bits, words, lut)`: for each of `words` 32-bit words at byte address
@@ -52,7 +28,7 @@ const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCo
  * the word's bit is set, and −∞ where it is clear; `lut` is the byte address of the 16 lane
  * masks. `src` may equal `dst`.
  */
-function maskcopyBody(): number[] {
+function maskcopyFunction(): WasmFunction {
   const [SRC, DST, BITS, WORDS, LUT, W, NINF] = [0, 1, 2, 3, 4, 5, 6];
   const get = (l: number) => [0x20, l];
   const set = (l: number) => [0x21, l];
@@ -83,11 +59,8 @@ function maskcopyBody(): number[] {
     0x0c, 0x00, // br $next
     0x0b, // end loop
     0x0b, // end block
-    0x0b, // end function
   ];
-  const locals = vec([[1, 0x7f], [1, 0x7b]]); // w: i32, −∞ splat: v128
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  return { name: "maskcopy", params: [I32, I32, I32, I32, I32], results: [], locals: [I32, V128], body: code }; // locals w, −∞ splat
 }
 
 /**
@@ -95,15 +68,7 @@ function maskcopyBody(): number[] {
  * `memory`), or importing `env.memory` (another module's heap, as the tfjs wasm backend's).
  */
 export function maskKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]])),
-    ...(importMemory ? section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])) : []),
-    ...section(3, vec([[0]])),
-    ...(importMemory ? [] : section(5, vec([[0x00, 1]]))),
-    ...section(7, vec(importMemory ? [[...name("maskcopy"), 0x00, 0]] : [[...name("memory"), 0x02, 0], [...name("maskcopy"), 0x00, 0]])),
-    ...section(10, vec([maskcopyBody()])),
-  ]);
+  return assemble([maskcopyFunction()], importMemory);
 }
 
 type MaskCopy = (src: number, dst: number, bits: number, words: number, lut: number) => void;

@@ -20,7 +20,9 @@
  * them as a tensor (one copy; a typed-array sampler, issue 21, would read them directly).
  */
 import * as tf from "@tensorflow/tfjs";
+import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { availableParallelism } from "node:os";
 import type { DecoderConfig } from "../../model/config.js";
 import type { DecoderModel } from "../../model/decoder.js";
@@ -372,6 +374,16 @@ function parseArena(value: string | undefined, fallback: boolean): boolean {
   throw new ModelUsageError(`environment variable ${ONNX_ARENA_ENV}: expected 0 or 1, got "${value}"`);
 }
 
+/** Whether onnxruntime-node's CUDA execution provider library is installed beside its native binding (bench/engine/gpu.sh installs it). */
+function cudaProviderInstalled(): boolean {
+  try {
+    const bin = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json")), "bin");
+    return readdirSync(bin, { recursive: true }).some((file) => String(file).includes("providers_cuda"));
+  } catch {
+    return false;
+  }
+}
+
 function sessionOptions(device: "cpu" | "cuda", threads: number, arena: boolean): object {
   return {
     // CUDA runs what it supports and leaves the rest (ops without a CUDA kernel) to the CPU provider.
@@ -452,7 +464,10 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
       }
       return session;
     };
-    if (provider === "cpu") return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu", kvCache);
+    // "auto" without ONNX Runtime's CUDA library beside its binding: the CPU at once (trying
+    // CUDA would print a "failed to load libonnxruntime_providers_shared.so" line to stderr).
+    if (provider === "cpu" || (provider === "auto" && !cudaProviderInstalled()))
+      return new OnnxStepModel(ort, open("cpu"), name, config, threads, options.chunk ?? 64, "cpu", kvCache);
     try {
       return new OnnxStepModel(ort, open("cuda"), name, config, threads, options.chunk ?? 64, "cuda", kvCache);
     } catch (error) {

@@ -30,8 +30,11 @@ describe("resume after SIGKILL", () => {
     const [cmd, args] = cli(["chain", "--file", side, "--ms", "250", "--tape", tapeFile, "--run-id", "crash"]);
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
-    // Kill once m1, m2, m3 are done (inside the 8-step run, well before the end).
-    for (let waited = 0; lines(side).length < 3; waited += 20) {
+    // Kill once m1, m2, m3 are settled on the tape (inside the 8-step run, well before the end).
+    // A step appends its line and only then records its outcome, so three lines alone could be
+    // m3's side effect with its tape event still to come (the kill then found two settled steps);
+    // m4's line comes a whole step after m3 settled, since m4 waits for m3's value.
+    for (let waited = 0; lines(side).length < 4; waited += 20) {
       if (waited > 30_000) throw new Error("the child never got going: " + readFileSync(side, "utf8"));
       await sleep(20);
     }

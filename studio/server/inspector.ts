@@ -13,6 +13,7 @@ import { existsSync, statSync } from "node:fs";
 import type { Table } from "apache-arrow";
 import { readArrow } from "../../datasets/index.js";
 import { StudioError } from "../logic/errors.js";
+import type { DecisionView, StreamTokens } from "../logic/inspector-views.js";
 
 /** Most streams the inspector opens from one run. */
 export const MAX_STREAMS = 1_024;
@@ -21,32 +22,7 @@ export const MAX_STREAM_TOKENS = 100_000;
 /** Most decisions of one stream sent to the page. */
 export const MAX_STREAM_DECISIONS = 10_000;
 
-/** One stream's tokens, column by column (compact JSON), in step order. */
-export interface StreamTokens {
-  step: number[];
-  token: number[];
-  /** Each token's piece of text; null when the tokens table has no `text` column. */
-  text: string[] | null;
-  forced: boolean[];
-  logprob: Array<number | null>;
-  sampling: Array<number | null>;
-  hazard: Array<number | null>;
-  /** Top alternatives (ids, logprobs, and their text where that id appears in the run's tokens); null when the run kept none. */
-  top: Array<{ ids: number[]; logprobs: number[]; texts: Array<string | null> } | null> | null;
-  /** Tokens of the stream beyond MAX_STREAM_TOKENS, not sent. */
-  truncated: number;
-}
-
-export interface DecisionView {
-  zoneId: number;
-  site: string;
-  visit: number;
-  step: number;
-  pJump: number;
-  pPath: number | null;
-  outcome: string;
-  taken: boolean;
-}
+export type { DecisionView, StreamTokens };
 
 export interface ZoneView {
   id: number;

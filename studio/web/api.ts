@@ -3,6 +3,7 @@
  * the page's `#token=…` or the prompt, and is kept in sessionStorage for this tab only.
  */
 import type { AgentDoc, AgentInfo } from "../logic/types.js";
+import type { DecisionView, StreamTokens } from "../logic/inspector-views.js";
 
 export interface ApiError {
   code: string;
@@ -103,29 +104,7 @@ export interface InspectedRun {
   hasDecisions: boolean;
 }
 
-/** One stream's tokens, column by column (studio/server/inspector.ts StreamTokens). */
-export interface StreamTokens {
-  step: number[];
-  token: number[];
-  text: string[] | null;
-  forced: boolean[];
-  logprob: Array<number | null>;
-  sampling: Array<number | null>;
-  hazard: Array<number | null>;
-  top: Array<{ ids: number[]; logprobs: number[]; texts: Array<string | null> } | null> | null;
-  truncated: number;
-}
-
-export interface DecisionView {
-  zoneId: number;
-  site: string;
-  visit: number;
-  step: number;
-  pJump: number;
-  pPath: number | null;
-  outcome: string;
-  taken: boolean;
-}
+export type { DecisionView, StreamTokens };
 
 export interface StreamDetail extends StreamSummary {
   segmentsList: Array<{ segment: number; stepStart: number; stepEnd: number; sequence: string; zoneId: number; repetition: number; jumped: boolean }>;

@@ -12,7 +12,7 @@
  */
 import os from "node:os";
 import { makeBackend } from "../../forge/session/backend.js";
-import { newProgram, parseUdplFile } from "../../forge/index.js";
+import { benchWorkflow } from "./setup.js";
 import type { RequestOptions } from "../../forge/engine/options.js";
 import type { EngineParts } from "../../forge/engine/generate.js";
 
@@ -20,12 +20,7 @@ const BATCH = Number(process.env.BATCH ?? 64);
 const MAX_GEN = Number(process.env.MAX_GEN ?? 16);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
-const { sequences, config } = await parseUdplFile("notebooks/seed-example.toml");
-const program = newProgram(sequences, {}, { ...config, defaultMaxTokenLength: MAX_GEN });
-program.run("setup");
-program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 4 });
-program.run("conclusion");
-const workflow = program.compile()();
+const workflow = benchWorkflow(MAX_GEN, 4);
 const backend = await makeBackend();
 // The probe forwards' own CPU time, timed around each call (steadier than the difference of two
 // whole runs on a busy machine). The backend keeps its engine private: reached through a cast.

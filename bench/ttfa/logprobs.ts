@@ -9,19 +9,14 @@
  */
 import os from "node:os";
 import { makeBackend } from "../../forge/session/backend.js";
-import { newProgram, parseUdplFile } from "../../forge/index.js";
+import { benchWorkflow } from "./setup.js";
 import type { RequestOptions } from "../../forge/engine/options.js";
 
 const BATCH = Number(process.env.BATCH ?? 64);
 const MAX_GEN = Number(process.env.MAX_GEN ?? 16);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
-const { sequences, config } = await parseUdplFile("notebooks/seed-example.toml");
-const program = newProgram(sequences, {}, { ...config, defaultMaxTokenLength: MAX_GEN });
-program.run("setup");
-program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 4 });
-program.run("conclusion");
-const workflow = program.compile()();
+const workflow = benchWorkflow(MAX_GEN, 4);
 const backend = await makeBackend();
 
 const variants: Array<[string, RequestOptions]> = [

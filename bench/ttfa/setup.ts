@@ -22,13 +22,13 @@ export function benchModel(): DecoderModel {
   return DecoderModel.random(config, 1);
 }
 
-/** The seed example's workflow with `maxGen` tokens per generating zone. */
-export function benchWorkflow(maxGen: number): SzcpWorkflow {
+/** The seed example's workflow with `maxGen` tokens per generating zone and its control loop run 1 to `maxIterations` times. */
+export function benchWorkflow(maxGen: number, maxIterations = 3): SzcpWorkflow {
   const text = readFileSync(SEED_UDPL, "utf8").replace("[config]", `[config]\ndefault_max_token_length = ${maxGen}`);
   const { sequences, config } = parseUdpl(text, { file: SEED_UDPL });
   const program = newProgram(sequences, {}, config);
   program.run("setup");
-  program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 3 });
+  program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: maxIterations });
   program.run("conclusion");
   program.extract("training_data", ["answer"]);
   return program.compile()();

@@ -31,11 +31,11 @@ import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../forge/backend/index.js";
 import { ForgeBackend, makeBackend } from "../../forge/session/backend.js";
-import { sampleOnBackend } from "../../forge/sampler/index.js";
 import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
 import type { Run } from "../../forge/run/types.js";
 import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
+import { rawDecodeLoop } from "./decode-loop.js";
 import { loadGpt2TokenizerCut } from "../ttfa/gpt2-8k.js";
 import { benchWorkflow } from "../ttfa/setup.js";
 
@@ -57,30 +57,7 @@ async function timed<T>(f: () => Promise<T> | T): Promise<{ value: T; wall: numb
   return { value, wall: (performance.now() - t0) / 1000, cpu: (cu.user + cu.system) / 1e6, load: load() };
 }
 
-function rawLoop(model: StepModel, batch: number, steps: number): number {
-  const cache = model.createCache(batch, steps);
-  const instances = Int32Array.from({ length: batch }, (_, i) => i);
-  const positions = new Int32Array(batch);
-  const stepIds = new Int32Array(batch);
-  const active = new Uint8Array(batch).fill(1);
-  let tokens: Int32Array = new Int32Array(batch);
-  let emitted = 0;
-  try {
-    for (let s = 0; s < steps; s++) {
-      const logits = model.decode(cache, tokens, positions, active);
-      const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
-      logits.dispose();
-      tokens = next.dataSync() as Int32Array;
-      next.dispose();
-      positions.forEach((p, b) => (positions[b] = p + 1));
-      stepIds.set(positions);
-      emitted += batch;
-    }
-  } finally {
-    cache.dispose();
-  }
-  return emitted;
-}
+const rawLoop = (model: StepModel, batch: number, steps: number) => rawDecodeLoop(model, batch, steps, new Uint8Array(batch).fill(1));
 
 const tokensOf = (run: Run) => run.streams.reduce((n, s) => n + s.tokens.length, 0);
 

@@ -35,11 +35,11 @@ import { ForgeBackend } from "../../forge/session/backend.js";
 import { loadModel, type DecoderModel } from "../../forge/model/index.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
 import type { StepModel } from "../../forge/model/step-model.js";
-import { sampleOnBackend } from "../../forge/sampler/index.js";
 import { loadTokenizer, type ForgeTokenizer } from "../../forge/tokenizer/index.js";
 import type { Run } from "../../forge/run/types.js";
 import { benchWorkflow } from "../ttfa/setup.js";
 import { smolModel, SMOL_135M, weightFlopsPerToken } from "./shape.js";
+import { decodeSteps, rawDecodeLoop } from "./decode-loop.js";
 import { loadGpt2TokenizerCut } from "../ttfa/gpt2-8k.js";
 
 const STEPS = Number(process.env.STEPS ?? 24);
@@ -97,24 +97,6 @@ function teacherForced(models: [StepModel, StepModel], run: Run, vocab: number) 
   return { all, allSame, generated, generatedSame, worst, largest };
 }
 
-function rawLoop(model: StepModel, batch: number, steps: number): number {
-  const cache = model.createCache(batch, steps);
-  const instances = Int32Array.from({ length: batch }, (_, i) => i);
-  const positions = new Int32Array(batch);
-  const stepIds = new Int32Array(batch);
-  let tokens: Int32Array = new Int32Array(batch);
-  for (let s = 0; s < steps; s++) {
-    const logits = model.decode(cache, tokens, positions);
-    const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
-    logits.dispose();
-    tokens = next.dataSync() as Int32Array;
-    next.dispose();
-    positions.forEach((p, b) => (positions[b] = p + 1));
-    stepIds.set(positions);
-  }
-  cache.dispose();
-  return batch * steps;
-}
 
 const backendName = await initBackend("wasm");
 console.log(`8-bit weights on the ONNX engine — ${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
@@ -162,7 +144,7 @@ if (PART === "memory") {
   const afterBuild = peakRssMiB();
   global.gc?.();
   const settled = rssMiB();
-  rawLoop(step, 64, STEPS);
+  rawDecodeLoop(step, 64, STEPS);
   console.log(`Memory — ${weights}: peak RSS ${afterTfjs.toFixed(0)} MiB with the tfjs weights, ${afterBuild.toFixed(0)} MiB after building the session (the graph's bytes and host copies alive at once), RSS ${settled.toFixed(0)} MiB once they are collected, peak ${peakRssMiB().toFixed(0)} MiB after ${STEPS} steps at batch 64`);
 }
 
@@ -181,10 +163,10 @@ if (PART === "all" || PART === "speed") {
   for (const batch of BATCHES) {
     const results: Array<{ name: string; wall: number; cpu: number }> = [];
     for (const [name, m] of [["f32", f32], ["int8", int8]] as const) {
-      rawLoop(m, Math.min(batch, 2), 2); // warm-up
+      rawDecodeLoop(m, Math.min(batch, 2), 2); // warm-up
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const n = rawLoop(m, batch, STEPS);
+      const n = rawDecodeLoop(m, batch, STEPS);
       const wall = (performance.now() - t0) / 1000;
       const cu = process.cpuUsage(c0);
       const cpu = (cu.user + cu.system) / 1e6;
@@ -245,20 +227,8 @@ if (PART === "kv") {
         for (let b = 0; b < B; b++) cache.rowLength[b]!++;
       }
     }
-    const instances = Int32Array.from({ length: B }, (_, i) => i);
-    const positions = new Int32Array(B).fill(context);
-    const stepIds = new Int32Array(B).fill(context);
-    let tokens: Int32Array = new Int32Array(B).fill(5);
     return timedCpu(() => {
-      for (let s = 0; s < KV_STEPS; s++) {
-        const logits = step.decode(cache, tokens, positions);
-        const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
-        logits.dispose();
-        tokens = next.dataSync() as Int32Array;
-        next.dispose();
-        positions.forEach((p, b) => (positions[b] = p + 1));
-        stepIds.set(positions);
-      }
+      decodeSteps(step, cache, B, KV_STEPS, { start: context, firstToken: 5 });
     }).finally(() => cache.dispose());
   };
   const seeds: Record<string, { wall: number; cpu: number }[]> = { "f32 KV": [], "int8 KV": [] };

@@ -12,6 +12,7 @@ import { compileRegex, type ByteNfa } from "../../../forge/szcp/regex.js";
 import { deserializeWorkflow, serializeWorkflow, SzcpError } from "../../../forge/szcp/index.js";
 import { workflow, zone } from "../ttfa/fixtures.js";
 import { ForgeError } from "../../../forge/errors.js";
+import { seededRandom } from "../../../forge/resources/random.js";
 
 const ajv = new Ajv({ strict: false });
 
@@ -39,17 +40,6 @@ function walk(nfa: ByteNfa, random: () => number, maxSteps = 4_000): string | nu
     }
   }
   return null;
-}
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PERSON = {
@@ -92,7 +82,7 @@ describe("compileJsonSchema", () => {
       expect(text).toBe(JSON.stringify(schema)); // stored compact
       const validate = ajv.compile(schema);
       const nfa = compileRegex(pattern, JSON_SCHEMA_LIMITS.maxPatternLength);
-      const random = mulberry(name.length);
+      const random = seededRandom(name.length);
       const re = jsRegex(pattern);
       let checked = 0;
       for (let i = 0; i < 400; i++) {

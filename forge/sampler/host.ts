@@ -14,24 +14,16 @@
  * range, then exp and the lane sums; on the tfjs wasm backend the SIMD module runs on the
  * backend's heap, see LogitsHeap, so the row is not copied) and its exp values once (the
  * cumulative sums, eight rows per pass); greedy is a max pass and a search for its first
- * occurrence. Top-k selects with a heap (no sort of the vocabulary); top-p sorts only the
- * tokens whose exp(x − max) can still change a float32 sum (by value buckets, see
- * bucketRank): a token below the fourth largest logit by more than 17.5 adds less than half
- * a unit in the last place to every partial sum it meets (exp(−17.5) < 2^−25), so the tensor
- * path's sums do not depend on where it sits. On flat rows (a random model's) that is still
- * most of the vocabulary, and top-p costs tens of times the plain path.
+ * occurrence. Top-k and top-p rows go to filtered.ts (sampleFiltered) over the row region.
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
 import { EXP, expScalar, samplerKernel, samplerKernelOn, type SamplerKernel } from "./kernel.js";
+import { expLanes, firstAtLeast, sampleFiltered, type FilteredRow } from "./filtered.js";
 
 const f32 = Math.fround;
 /** Largest float32 below 1 (the tensor sampler's clamp of the uniform). */
 const U_MAX = f32(0.99999994);
-/** Tokens more than this below the fourth largest logit cannot change a float32 partial sum (see above). */
-const NEGLIGIBLE_BELOW = 17.5;
-/** Up to this width top-k keeps a heap of the best k; above it, the negligible-token cut. */
-const HEAP_WIDTH = 64;
 /** Plain rows per samplePlain call: the kernel's cumscale8 runs two groups of four chains. */
 const PLAIN_GROUP = 8;
 
@@ -138,23 +130,23 @@ export function useSamplerKernel(enabled: boolean): void {
 }
 
 /** Scratch for one row at a time: in the SIMD module's memory, or plain arrays without it. */
-class RowSampler {
-  private readonly kernel: SamplerKernel | null;
+class RowSampler implements FilteredRow {
+  readonly kernel: SamplerKernel | null;
   /** The logits being sampled (rows are copied from here when `source` is −1). */
   private logits!: Float32Array;
   /** Element offset of logits[0] in `mem` where they lie in the module's memory, else −1. */
   private source = -1;
   /** The memory the module runs on (its own, or the heap's); null for the plain JavaScript path. */
   private readonly memory: WebAssembly.Memory | null;
-  private readonly n: number;
+  readonly n: number;
   /**
    * Element offsets of the row's values, of exp(x − max) and of the cumulative sums: one
    * region, each pass overwriting the one before in place (a 32 KB row stays in L1).
    */
-  private readonly at: { x: number; e: number; c: number };
+  readonly at: { x: number; e: number; c: number };
   /** Views of the memory (set by the constructor or bind). */
-  private mem!: Float32Array;
-  private bits!: Uint32Array;
+  mem!: Float32Array;
+  bits!: Uint32Array;
   /** Floats per row region (n rounded up to whole lanes, plus room for padding). */
   private readonly stride: number;
   /** Whether samplePlain is available (the SIMD module is). */
@@ -342,118 +334,9 @@ class RowSampler {
     if (sampling.topK === null && sampling.topP === null) {
       // Softmax in vocabulary order, inverse CDF over the whole row.
       const total = this.softmaxCdf(this.at.x, n, this.max(this.at.x, n));
-      return Math.min(this.firstAtLeast(this.at.c, n, f32(u * total)), n - 1);
+      return Math.min(firstAtLeast(this.mem, this.at.c, n, f32(u * total)), n - 1);
     }
-    return this.sampleFiltered(sampling.topK ?? n, sampling.topP, u);
-  }
-
-  /**
-   * Top-k / top-p. The tensor path sorts the width-w top (w = k, or the vocabulary), takes
-   * its softmax in that order, keeps the prefix whose mass before each token is < p, and
-   * inverts the CDF of the kept probabilities.
-   */
-  private sampleFiltered(width: number, topP: number | null, u: number): number {
-    const { order, known } = this.ranked(width);
-    // The ranked values, padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
-    const x = this.mem;
-    const base = this.at.x;
-    const w4 = width & ~3;
-    const lanes = Math.min((known + 3) & ~3, w4);
-    const values = new Float32Array(known);
-    for (let r = 0; r < known; r++) values[r] = x[base + order[r]!]!;
-    x.set(values, base);
-    for (let r = known; r < lanes; r++) x[base + r] = -Infinity;
-    const max = values[0]!;
-    let sum = this.expLanes(base, lanes, max);
-    const e = this.at.e;
-    for (let r = w4; r < known; r++) {
-      const v = expScalar(values[r]! - max);
-      x[e + r] = v;
-      sum = f32(sum + v);
-    }
-    const scale = f32(1 / sum);
-    // Kept: the ranks whose exclusive cumulative mass is below p (the tokens past `known`
-    // add nothing to any float32 sum, so the kept ranks that matter end at `known`).
-    const p = topP === null ? Infinity : f32(topP);
-    const c = this.at.c;
-    let before = 0;
-    let kept = 0;
-    while (kept < known && before < p) {
-      before = kept === 0 ? f32(x[e]! * scale) : f32(f32(x[e + kept]! * scale) + before);
-      x[c + kept] = before; // inclusive cumsum of the kept probabilities
-      kept++;
-    }
-    const total = x[c + kept - 1]!;
-    const column = Math.min(this.firstAtLeast(c, kept, f32(u * total)), width - 1);
-    if (column >= known) throw new Error("internal: sampled past the ranked tokens");
-    return order[column]!;
-  }
-
-  /**
-   * The top of the row in tfjs TopK's order (value descending, index ascending): the
-   * first `width` entries, or fewer (`known`) when the rest cannot change the float32
-   * sums (see NEGLIGIBLE_BELOW).
-   */
-  private ranked(width: number): { order: Int32Array; known: number } {
-    if (width <= HEAP_WIDTH) return { order: this.heapTop(width), known: width };
-    const x = this.mem;
-    const base = this.at.x;
-    const n = this.n;
-    const cut = x[base + this.heapTop(4)[3]!]! - NEGLIGIBLE_BELOW;
-    let count = 0;
-    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) count++;
-    const indices = new Int32Array(count);
-    count = 0;
-    for (let i = 0; i < n; i++) if (x[base + i]! >= cut) indices[count++] = i;
-    const order = bucketRank(indices, this.mem, this.bits, base);
-    const known = Math.min(count, width);
-    return { order: known < count ? order.subarray(0, known) : order, known };
-  }
-
-  /** The best k indices (k ≤ n) in TopK order, by a min-heap of the best seen so far. */
-  private heapTop(k: number): Int32Array {
-    const x = this.mem;
-    const base = this.at.x;
-    const n = this.n;
-    // heap[0] is the worst kept: the lowest value, on ties the highest index.
-    const heap = new Int32Array(k);
-    const value = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      const v = x[base + i]!;
-      let at = i;
-      while (at > 0) {
-        const parent = (at - 1) >> 1;
-        // Earlier indices win ties, so index i is worse than any kept entry of equal value.
-        if (!(v <= value[parent]!)) break;
-        heap[at] = heap[parent]!;
-        value[at] = value[parent]!;
-        at = parent;
-      }
-      heap[at] = i;
-      value[at] = v;
-    }
-    for (let i = k; i < n; i++) {
-      const v = x[base + i]!;
-      // A later index never beats an equal value: strictly larger only.
-      if (!(v > value[0]!)) continue;
-      let at = 0;
-      for (;;) {
-        const l = 2 * at + 1;
-        if (l >= k) break;
-        const r = l + 1;
-        let child = l;
-        if (r < k && (value[r]! < value[l]! || (value[r] === value[l] && heap[r]! > heap[l]!))) child = r;
-        const cv = value[child]!;
-        if (!(cv < v || (cv === v && heap[child]! > i))) break;
-        heap[at] = heap[child]!;
-        value[at] = cv;
-        at = child;
-      }
-      heap[at] = i;
-      value[at] = v;
-    }
-    heap.sort(); // ascending index, then a stable sort by value
-    return radixRank(heap, this.bits, base);
+    return sampleFiltered(this, sampling.topK ?? n, sampling.topP, u);
   }
 
   private divide(n: number, t: number): void {
@@ -473,26 +356,12 @@ class RowSampler {
     return m;
   }
 
-  /** exp(x − max) into the e region for the first n4 (a multiple of 4); the four lanes' sum, reduced. */
-  private expLanes(at: number, n4: number, max: number): number {
-    const e = this.at.e;
-    if (this.kernel) return this.kernel.expsum(at * 4, e * 4, n4, max);
-    const x = this.mem;
-    const lane = [0, 0, 0, 0];
-    for (let i = 0; i < n4; i++) {
-      const v = expScalar(x[at + i]! - max);
-      x[e + i] = v;
-      lane[i & 3] = f32(lane[i & 3]! + v);
-    }
-    return f32(f32(lane[0]! + lane[2]!) + f32(lane[1]! + lane[3]!));
-  }
-
   /** Softmax of n values at `at` (vocabulary order), its cumulative sums into the c region; returns the total. */
   private softmaxCdf(at: number, n: number, max: number): number {
     const x = this.mem;
     const e = this.at.e;
     const n4 = n & ~3;
-    let sum = this.expLanes(at, n4, max);
+    let sum = expLanes(this, at, n4, max);
     for (let i = n4; i < n; i++) {
       const v = expScalar(x[at + i]! - max);
       x[e + i] = v;
@@ -506,123 +375,4 @@ class RowSampler {
     for (let i = 1; i < n; i++) x[c + i] = acc = f32(f32(x[e + i]! * scale) + acc);
     return acc;
   }
-
-  /** The number of the n non-decreasing values at `at` that are below `target` (binary search). */
-  private firstAtLeast(at: number, n: number, target: number): number {
-    const x = this.mem;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (x[at + mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-/**
- * `indices` (ascending) reordered as TopK orders them: value descending, equal values in
- * ascending index. A stable least-significant-digit radix sort (11-bit digits) on a key
- * whose ascending order is descending value; −0 counts as +0, as the comparison does.
- */
-function radixRank(indices: Int32Array, bits: Uint32Array, base: number): Int32Array {
-  const n = indices.length;
-  let keys = new Uint32Array(n);
-  for (let r = 0; r < n; r++) {
-    let b = bits[base + indices[r]!]!;
-    if (b === 0x80000000) b = 0;
-    const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    keys[r] = 0xffffffff - ascending;
-  }
-  let order = indices.slice();
-  let nextKeys = new Uint32Array(n);
-  let nextOrder = new Int32Array(n);
-  const counts = new Int32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    counts.fill(0);
-    for (let r = 0; r < n; r++) counts[(keys[r]! >>> shift) & 2047]!++;
-    if (counts[(keys[0]! >>> shift) & 2047] === n) continue; // one digit for all: nothing moves
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let r = 0; r < n; r++) {
-      const k = keys[r]!;
-      const at = counts[(k >>> shift) & 2047]!++;
-      nextKeys[at] = k;
-      nextOrder[at] = order[r]!;
-    }
-    [keys, nextKeys] = [nextKeys, keys];
-    [order, nextOrder] = [nextOrder, order];
-  }
-  return order;
-}
-
-/** Buckets up to this size are sorted by insertion; larger ones (values bunched together) by radixRank. */
-const INSERTION_BUCKET = 32;
-
-/**
- * radixRank's order (value descending, equal values in ascending index; −0 as +0) in about
- * one pass: one bucket per index by (max − value), linear in the value, so the buckets come
- * in value order; a stable scatter keeps each bucket in ascending index; then each bucket is
- * sorted alone, by insertion (stable, so ties stay in index order), or by radixRank where
- * many values share one (which keeps the whole linear in the row). Rows with an infinite
- * value go to radixRank whole.
- */
-function bucketRank(indices: Int32Array, x: Float32Array, bits: Uint32Array, base: number): Int32Array {
-  const n = indices.length;
-  const values = new Float64Array(n);
-  let max = -Infinity;
-  let min = Infinity;
-  for (let r = 0; r < n; r++) {
-    const v = x[base + indices[r]!]!;
-    values[r] = v;
-    if (v > max) max = v;
-    if (v < min) min = v;
-  }
-  if (n <= 1 || !Number.isFinite(max - min)) return radixRank(indices, bits, base);
-  const scale = max > min ? n / (max - min) : 0;
-  const bucketOf = new Int32Array(n);
-  const starts = new Int32Array(n + 1);
-  for (let r = 0; r < n; r++) {
-    // Monotone in the value: a larger value never lands in a later bucket.
-    const b = Math.min(n - 1, ((max - values[r]!) * scale) | 0);
-    bucketOf[r] = b;
-    starts[b + 1]!++;
-  }
-  for (let b = 0; b < n; b++) starts[b + 1]! += starts[b]!;
-  const order = new Int32Array(n);
-  const sorted = new Float64Array(n);
-  const next = starts.slice(0, n);
-  for (let r = 0; r < n; r++) {
-    const at = next[bucketOf[r]!]!++;
-    order[at] = indices[r]!;
-    sorted[at] = values[r]!;
-  }
-  for (let b = 0; b < n; b++) {
-    const from = starts[b]!;
-    const to = starts[b + 1]!;
-    if (to - from < 2) continue;
-    if (to - from > INSERTION_BUCKET) {
-      order.set(radixRank(order.subarray(from, to), bits, base), from);
-      continue;
-    }
-    for (let r = from + 1; r < to; r++) {
-      const id = order[r]!;
-      const v = sorted[r]!;
-      let at = r;
-      // Strictly larger values move ahead; equal ones keep their (ascending index) order.
-      while (at > from && v > sorted[at - 1]!) {
-        order[at] = order[at - 1]!;
-        sorted[at] = sorted[at - 1]!;
-        at--;
-      }
-      order[at] = id;
-      sorted[at] = v;
-    }
-  }
-  return order;
 }

@@ -9,9 +9,12 @@
  *
  * The figure for the goal: the engine's wasm/cpu sampling of the batch with every stream
  * constrained (sampleConstrainedHost) minus the same sampler on the unconstrained batch, by
- * CPU time, the two alternating in rounds in this process; the path before (sample every row,
- * then draw each constrained row again from a fill-and-scatter masked copy) is timed in the
- * same rounds. The last line prints the worst row of the new path.
+ * CPU time, the two alternating in rounds in this process; the path before (commit 82d2047:
+ * each broad row sampled from a masked copy, free rows in runs shorter than 8 copied too) is
+ * timed in the same rounds, all constrained and every other stream free. The draws are
+ * checked against the path before that (every row sampled, then each constrained row drawn
+ * again from a fill-and-scatter masked copy). The last line prints the worst row of the new
+ * path.
  *
  *   npx tsx bench/ttfa/constraints.ts
  */
@@ -22,7 +25,8 @@ import { loadGpt2Tokenizer } from "../../forge/tokenizer/index.js";
 import type { ForgeTokenizer } from "../../forge/tokenizer/types.js";
 import { SZCP_FORMAT, SZCP_VERSION, type SzcpWorkflow, type ZoneConstraint } from "../../forge/szcp/types.js";
 import { allowedTokens, compileForBackend, constraintNext, HostAutomaton, type TtfaProgram } from "../../forge/ttfa/index.js";
-import { maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../forge/ttfa/mask.js";
+import { allowedBits, allowedList, maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../forge/ttfa/mask.js";
+import { maskedRowCopies, type HostHeap } from "../../forge/ttfa/mask-kernel.js";
 import type { ConstraintTable } from "../../forge/ttfa/constraint.js";
 import { sampleTokensHost, type LogitsHeap } from "../../forge/sampler/host.js";
 import { wasmHeap } from "../../forge/sampler/dispatch.js";
@@ -117,6 +121,57 @@ function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, tabl
   return tokens;
 }
 
+/**
+ * sampleConstrainedHost as it was before the masks moved into the sampler's passes (commit
+ * 82d2047), for the ratio: broad rows sampled from masked copies (maskedRowCopies, in the
+ * heap), 8 per sampler call; free rows in place in runs of ≥ 8, shorter runs copied with the
+ * masked rows; narrow rows from compact rows.
+ */
+function copyPathBefore(logits: Float32Array, width: number, states: Int32Array, table: ConstraintTable, heap: HostHeap): Int32Array {
+  const R = states.length;
+  const byteOffset = logits.byteOffset;
+  const view = () => (logits.buffer !== heap.memory.buffer ? (logits = new Float32Array(heap.memory.buffer, byteOffset, R * width)) : logits);
+  const drawRows = (x: Float32Array, index: Int32Array) => sampleTokensHost(x, width, { temperature: 1 }, 1, index, index, undefined, heap);
+  const tokens = new Int32Array(R);
+  const kind = new Uint8Array(R);
+  const below = (list: Int32Array) => { let n = list.length; while (n > 0 && list[n - 1]! >= width) n--; return n; };
+  for (let r = 0; r < R; r++) {
+    if (states[r] === 0) continue;
+    const n = below(allowedList(table, states[r]!));
+    kind[r] = n === width ? 0 : n * 2 > width ? 2 : 1;
+  }
+  const copied: number[] = [];
+  for (let start = 0; start < R; ) {
+    if (kind[start] !== 0) {
+      if (kind[start] === 2) copied.push(start);
+      start++;
+      continue;
+    }
+    let end = start;
+    while (end < R && kind[end] === 0) end++;
+    if (end - start >= 8 || end - start === R) tokens.set(drawRows(view().subarray(start * width, end * width), Int32Array.from({ length: end - start }, (_, k) => start + k)), start);
+    else for (let r = start; r < end; r++) copied.push(r);
+    start = end;
+  }
+  for (let r = 0; r < R; r++) {
+    if (kind[r] !== 1) continue;
+    const allowed = allowedList(table, states[r]!);
+    const n = below(allowed);
+    if (oldScratch.values.length < n) oldScratch.values = new Float32Array(n);
+    const x = view();
+    for (let k = 0; k < n; k++) oldScratch.values[k] = x[r * width + allowed[k]!]!;
+    tokens[r] = allowed[sampleTokensHost(oldScratch.values.subarray(0, n), n, { temperature: 1 }, 1, [r], [r])[0]!]!;
+  }
+  copied.sort((x, y) => x - y);
+  const everything = new Uint32Array(Math.ceil(width / 32)).fill(0xffffffff);
+  for (let a = 0; a < copied.length; a += 8) {
+    const rows = Int32Array.from(copied.slice(a, a + 8));
+    const drawn = drawRows(maskedRowCopies(view(), width, rows, (r) => (kind[r] === 2 ? allowedBits(table, states[r]!) : everything), heap), rows);
+    rows.forEach((r, k) => (tokens[r] = drawn[k]!));
+  }
+  return tokens;
+}
+
 const allowedCache = new Map<string, Int32Array>();
 function allowedOf(table: ConstraintTable, state: number): Int32Array {
   const key = `${table.columns}:${table.stateCount}:${state}`;
@@ -148,8 +203,8 @@ async function main(): Promise<void> {
   const tokenizers: Array<[string, ForgeTokenizer]> = [["gpt2-8192", await loadGpt2TokenizerCut(8192)], ["gpt2 (50 257)", await loadGpt2Tokenizer()]];
   const rounds = Number(process.env.ROUNDS ?? 40);
   console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (engine columns: median of ${rounds} alternating rounds); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
-  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | **engine: constrained − free sampling** | the path before, same rounds | every other stream free, per constrained stream | masked row in place | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | **engine: constrained − free sampling** | masked copies (before), same rounds | **every other stream free, per constrained stream** | same, masked copies (before) | maskLogitsInPlace per row | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   let worst = { us: -Infinity, what: "" };
   for (const [vocabName, tokenizer] of tokenizers) {
     const V = tokenizer.vocabSize;
@@ -173,7 +228,7 @@ async function main(): Promise<void> {
       const constrainedAs = (which: Int32Array) => () =>
         sampleConstrainedHost(
           heapView(), V, which, table,
-          (x, width, index) => sampleTokensHost(x, width, { temperature: 1 }, 1, index, index, undefined, heap),
+          (x, width, index, masks, out) => sampleTokensHost(x, width, { temperature: 1 }, 1, rows, rows, out, heap, { rows: index, masks }),
           (row, width, r) => sampleTokensHost(row, width, { temperature: 1 }, 1, [r], [r])[0]!,
           heap,
         );
@@ -181,7 +236,12 @@ async function main(): Promise<void> {
       const before = oldEnginePath(logits, V, states, table, rows);
       const same = Array.from(constrained()).every((t, r) => t === before[r]);
       if (!same) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the old one`);
-      const [freeUs, newUs, oldUs, mixedUs] = alternate([free, constrained, () => oldEnginePath(heapView(), V, states, table, rows, heap), constrainedAs(mixedStates)], rounds) as [number, number, number, number];
+      const mixedBefore = Array.from(copyPathBefore(heapView(), V, mixedStates, table, heap!));
+      if (Array.from(constrainedAs(mixedStates)()).some((t, r) => t !== mixedBefore[r])) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the copy path (mixed batch)`);
+      const [freeUs, newUs, oldUs, mixedUs, mixedOldUs] = alternate(
+        [free, constrained, () => copyPathBefore(heapView(), V, states, table, heap!), constrainedAs(mixedStates), () => copyPathBefore(heapView(), V, mixedStates, table, heap!)],
+        rounds,
+      ) as [number, number, number, number, number];
       const work = new Float32Array(B * V);
       // Host: the mask alone (the copy that restores the row each rep is timed separately and subtracted).
       const copyUs = timeUs(() => work.set(logits), REPS);
@@ -217,7 +277,7 @@ async function main(): Promise<void> {
       if (costUs > worst.us) worst = { us: costUs, what: `${vocabName}, ${name}` };
       if (mixedCostUs > worst.us) worst = { us: mixedCostUs, what: `${vocabName}, ${name}, every other stream free` };
       console.log(
-        `| ${vocabName} | ${name} | ${table.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | **${costUs.toFixed(2)}** | ${per(oldUs - freeUs)} | ${((mixedUs - freeUs) / (B / 2)).toFixed(2)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(freeUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
+        `| ${vocabName} | ${name} | ${table.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | **${costUs.toFixed(2)}** | ${per(oldUs - freeUs)} | **${mixedCostUs.toFixed(2)}** | ${((mixedOldUs - freeUs) / (B / 2)).toFixed(2)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(freeUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
       );
     }
   }

@@ -15,10 +15,17 @@
  * backend's heap, see LogitsHeap, so the row is not copied) and its exp values once (the
  * cumulative sums, eight rows per pass); greedy is a max pass and a search for its first
  * occurrence. Top-k and top-p rows go to filtered.ts (sampleFiltered) over the row region.
+ *
+ * Constrained rows (`RowSelection.masks`: a bitset of the allowed tokens per row, forge/ttfa/
+ * mask.ts) are sampled as if their disallowed logits were −∞, with the same draws: plain rows
+ * by the kernel's masked passes (rowrangeMasked, expsumMasked/expsumNearMasked, which apply
+ * the bitset as they read the row, in place; kernel.ts says why the results are bit-identical),
+ * in the same groups of eight as free rows; greedy, top-k and top-p rows from a copy of the
+ * row masked with −∞ in the row region (maskselect), then the usual path.
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
-import { EXP, expScalar, samplerKernel, samplerKernelOn, type SamplerKernel } from "./kernel.js";
+import { EXP, expScalar, LANE_MASK_BYTES, samplerKernel, samplerKernelOn, writeLaneMasks, type SamplerKernel } from "./kernel.js";
 import { expLanes, firstAtLeast, sampleFiltered, type FilteredRow } from "./filtered.js";
 
 const f32 = Math.fround;
@@ -27,11 +34,23 @@ const U_MAX = f32(0.99999994);
 /** Plain rows per samplePlain call: the kernel's cumscale8 runs two groups of four chains. */
 const PLAIN_GROUP = 8;
 
+/** Which rows sampleTokensHost samples, and the constraint masks of those it samples. */
+export interface RowSelection {
+  /** The rows of `logits` to sample (default: all); the tokens of the others are left as they are. */
+  rows?: ArrayLike<number>;
+  /**
+   * Row b's allowed tokens as a bitset (bit v of word v >> 5 set: token v allowed; columns past
+   * the bitset's end are not), or null: row b is free. The row is sampled as if every
+   * disallowed logit were −∞; it must allow at least one column.
+   */
+  masks?: (row: number) => Uint32Array | null;
+}
+
 /**
  * Sample one token per row of `logits` (row-major [batch × vocab] float32; batch =
  * instances.length). `options`: one set for every row, or one per row. Row b draws with
  * counterUniform(seed, instances[b], steps[b]). Returns the tokens (int32 [batch]); `out`,
- * when given, receives them.
+ * when given, receives them. `select`: only some rows, and constraint masks (RowSelection).
  */
 export function sampleTokensHost(
   logits: Float32Array,
@@ -42,6 +61,7 @@ export function sampleTokensHost(
   steps: ArrayLike<number>,
   out?: Int32Array,
   heap?: LogitsHeap,
+  select?: RowSelection,
 ): Int32Array {
   const batch = instances.length;
   if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`sampleTokensHost: vocab must be a positive integer, got ${vocab}`);
@@ -54,25 +74,36 @@ export function sampleTokensHost(
   const shared = perRow ? null : resolveSampling(options as SamplingOptions, vocab);
   const tokens = out ?? new Int32Array(batch);
   if (tokens.length !== batch) throw new Error(`sampleTokensHost: out has ${tokens.length} entries for ${batch} rows`);
+  const only = select?.rows;
+  const count = only === undefined ? batch : only.length;
+  if (only !== undefined)
+    for (let k = 0; k < count; k++) {
+      const b = only[k]!;
+      if (!Number.isInteger(b) || b < 0 || b >= batch) throw new Error(`sampleTokensHost: row ${b} is outside the batch (0..${batch - 1})`);
+    }
+  const masks = select?.masks;
   const rows = rowSampler(vocab, logits, heap);
   // Plain temperature rows go eight at a time through the SIMD module (their cumulative sums
-  // run in the four lanes of two vectors); greedy and filtered rows one by one.
+  // run in the four lanes of two vectors), masked or not; greedy and filtered rows one by one.
   const group = rows.group;
-  for (let b = 0; b < batch; b++) {
+  for (let k = 0; k < count; k++) {
+    const b = only === undefined ? k : only[k]!;
     const sampling = shared ?? resolveSampling((options as readonly SamplingOptions[])[b]!, vocab);
+    const mask = masks === undefined ? null : masks(b);
     if (sampling.greedy) {
-      tokens[b] = rows.argmax(b * vocab);
+      tokens[b] = rows.argmax(b * vocab, mask);
       continue;
     }
     const u = f32(Math.min(Math.max(counterUniform(seed, instances[b]!, steps[b]!), 1e-12), U_MAX));
     if (sampling.topK === null && sampling.topP === null && rows.grouped) {
+      rows.setGroupMask(group.size, mask);
       group.row[group.size] = b;
       group.u[group.size] = u;
       group.temperature[group.size] = sampling.temperature;
       if (++group.size === PLAIN_GROUP) rows.samplePlain(tokens);
       continue;
     }
-    rows.load(b * vocab);
+    rows.load(b * vocab, mask);
     tokens[b] = rows.sample(sampling, u);
   }
   if (group.size > 0) rows.samplePlain(tokens);
@@ -117,6 +148,8 @@ interface PlainGroup {
   row: Int32Array;
   u: Float64Array;
   temperature: Float64Array;
+  /** 1 where the row has a constraint mask (its bitset in the row's bitset slot), else 0. */
+  masked: Uint8Array;
 }
 
 let kernelEnabled = true;
@@ -154,19 +187,31 @@ class RowSampler implements FilteredRow {
   /** The plain rows waiting for samplePlain. */
   readonly group: PlainGroup = {
     size: 0, row: new Int32Array(PLAIN_GROUP), u: new Float64Array(PLAIN_GROUP), temperature: new Float64Array(PLAIN_GROUP),
+    masked: new Uint8Array(PLAIN_GROUP),
   };
   private readonly scales = new Float64Array(PLAIN_GROUP);
   /** Element offset of rowrange's smallest value (past the rows and their sums). */
   private readonly lowest: number;
   /** Element offset of the scratch (0 in the module's own memory). */
   private readonly origin: number;
+  /** Element offset of the kernel's 16 lane masks (writeLaneMasks), past `lowest`. */
+  private readonly laneMasks: number;
+  /**
+   * Element offset of the constraint bitsets: slot r (r < PLAIN_GROUP) for group row r, slot
+   * PLAIN_GROUP for a row masked in the region (load); `bitWords` words each.
+   */
+  private readonly bitSlots: number;
+  private readonly bitWords: number;
 
   constructor(n: number, logits: Float32Array, heap: LogitsHeap | undefined) {
     this.n = n;
     const stride = (this.stride = (n + 7) & ~3); // room for 4 lanes of padding past n
     // Regions 0..7 hold a group's rows, then their cumulative sums (interleaved by four: 4
-    // regions' worth per four rows), then one float for rowrange.
-    const floats = 2 * PLAIN_GROUP * stride + 4;
+    // regions' worth per four rows), then one float for rowrange (4: the lane masks stay
+    // 16-byte aligned), the lane masks and PLAIN_GROUP + 1 bitset slots (a 50 257-token row's
+    // bitset: 6.3 KB).
+    const bitWords = (this.bitWords = (Math.ceil(n / 32) + 3) & ~3);
+    const floats = 2 * PLAIN_GROUP * stride + 4 + LANE_MASK_BYTES / 4 + (PLAIN_GROUP + 1) * bitWords;
     const onHeap = kernelEnabled && heap !== undefined && logits.buffer === heap.memory.buffer ? samplerKernelOn(heap.memory) : null;
     this.kernel = onHeap ?? (kernelEnabled ? samplerKernel() : null);
     this.grouped = this.kernel !== null;
@@ -195,7 +240,11 @@ class RowSampler implements FilteredRow {
     this.origin = origin;
     this.at = { x: origin, e: origin, c: origin };
     this.lowest = origin + 2 * PLAIN_GROUP * stride;
+    this.laneMasks = this.lowest + 4;
+    this.bitSlots = this.laneMasks + LANE_MASK_BYTES / 4;
     this.bind(logits, onHeap ? heap : undefined, byteOffset);
+    // Written per sampler: another sampler on the same heap scratch (another width) lays it out otherwise.
+    if (this.kernel !== null) writeLaneMasks(this.mem.buffer, this.laneMasks * 4);
   }
 
   /** Whether this sampler can take `logits` of width n (same width, same memory, same path). */
@@ -224,9 +273,36 @@ class RowSampler implements FilteredRow {
     }
   }
 
-  /** Copies the row at `offset` of the logits into the row region. */
-  load(offset: number): void {
+  /** Copies the row at `offset` of the logits into the row region; `mask`: then −∞ where it forbids the column. */
+  load(offset: number, mask: Uint32Array | null = null): void {
     this.copyRow(offset, this.at.x);
+    if (mask === null) return;
+    const x = this.mem;
+    const at = this.at.x;
+    const n = this.n;
+    if (this.kernel === null) {
+      for (let i = 0; i < n; i++) if (!allows(mask, i)) x[at + i] = -Infinity;
+      return;
+    }
+    const slot = this.bitSlots + PLAIN_GROUP * this.bitWords;
+    this.copyBits(mask, slot);
+    const n4 = n & ~3;
+    this.kernel.maskselect(at * 4, at * 4, n4, slot * 4, this.laneMasks * 4);
+    for (let i = n4; i < n; i++) if (!allows(mask, i)) x[at + i] = -Infinity;
+  }
+
+  /** Group row r's constraint: its bitset copied into slot r, or none. */
+  setGroupMask(r: number, mask: Uint32Array | null): void {
+    this.group.masked[r] = mask === null ? 0 : 1;
+    if (mask !== null) this.copyBits(mask, this.bitSlots + r * this.bitWords);
+  }
+
+  /** `mask`'s words for the row's columns into the slot at element offset `slot`, zeros past its end. */
+  private copyBits(mask: Uint32Array, slot: number): void {
+    const words = Math.ceil(this.n / 32);
+    const have = Math.min(mask.length, words);
+    this.bits.set(have === mask.length ? mask : mask.subarray(0, have), slot);
+    if (have < words) this.bits.fill(0, slot + have, slot + words);
   }
 
   private copyRow(offset: number, to: number): void {
@@ -266,6 +342,10 @@ class RowSampler implements FilteredRow {
       } else if (this.source < 0) {
         this.copyRow(row * n, at);
         from = at;
+      }
+      if (group.masked[r] === 1) {
+        scales[r] = this.expMasked(from, at, this.bitSlots + r * this.bitWords);
+        continue;
       }
       const max = k.rowrange(from * 4, n, lowest * 4);
       // No lane can fall below the denormal cutoff: the cheaper loop gives the same values.
@@ -317,10 +397,41 @@ class RowSampler implements FilteredRow {
     group.size = 0;
   }
 
-  /** The first largest value's column in the row at `offset` of the logits. */
-  argmax(offset: number): number {
-    if (this.kernel && this.source >= 0) return this.kernel.argmax((this.source + offset) * 4, this.n);
-    this.load(offset);
+  /**
+   * samplePlain's softmax numerator for a masked row: exp(x − max) of the row at element
+   * `from` into the region at `at`, 0 where the bitset at element offset `slot` has a clear
+   * bit, as the plain passes compute them on the row with −∞ there (kernel.ts, the masked
+   * passes); returns 1 / sum.
+   */
+  private expMasked(from: number, at: number, slot: number): number {
+    const k = this.kernel!;
+    const x = this.mem;
+    const bits = this.bits;
+    const n = this.n;
+    const n4 = n & ~3;
+    const lut = this.laneMasks * 4;
+    let max = k.rowrangeMasked(from * 4, n4, slot * 4, lut, this.lowest * 4);
+    let lowest = x[this.lowest]!;
+    // The last n mod 4 columns: f32.max / f32.min as rowrange's tail takes them (a masked one, −∞, changes neither).
+    for (let i = n4; i < n; i++)
+      if ((bits[slot + (i >>> 5)]! >>> (i & 31)) & 1) {
+        max = Math.max(max, x[from + i]!);
+        lowest = Math.min(lowest, x[from + i]!);
+      }
+    // No allowed lane can fall below the denormal cutoff: the cheaper loop, same values.
+    let sum = f32(lowest - max) >= EXP.denormCutoff ? k.expsumNearMasked(from * 4, at * 4, n4, max, slot * 4, lut) : k.expsumMasked(from * 4, at * 4, n4, max, slot * 4, lut);
+    for (let i = n4; i < n; i++) {
+      const v = (bits[slot + (i >>> 5)]! >>> (i & 31)) & 1 ? expScalar(x[from + i]! - max) : 0;
+      x[at + i] = v;
+      sum = f32(sum + v);
+    }
+    return f32(1 / sum);
+  }
+
+  /** The first largest value's column in the row at `offset` of the logits (`mask`: among the columns it allows). */
+  argmax(offset: number, mask: Uint32Array | null = null): number {
+    if (this.kernel && this.source >= 0 && mask === null) return this.kernel.argmax((this.source + offset) * 4, this.n);
+    this.load(offset, mask);
     if (this.kernel) return this.kernel.argmax(this.at.x * 4, this.n);
     const x = this.mem;
     let best = 0;
@@ -375,4 +486,10 @@ class RowSampler implements FilteredRow {
     for (let i = 1; i < n; i++) x[c + i] = acc = f32(f32(x[e + i]! * scale) + acc);
     return acc;
   }
+}
+
+/** Whether bitset `mask` allows column i (columns past its end: no). */
+function allows(mask: Uint32Array, i: number): boolean {
+  const w = i >>> 5;
+  return w < mask.length && ((mask[w]! >>> (i & 31)) & 1) !== 0;
 }

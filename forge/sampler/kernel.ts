@@ -81,6 +81,28 @@ export interface SamplerKernel {
     src: number, stride: number, dst: number, dstStride: number, n4: number,
     s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, s6: number, s7: number,
   ): void;
+  /**
+   * rowrange over the allowed columns of the first n4 (a multiple of 4) float32 at `ptr`: the
+   * largest allowed value, the smallest stored at `out` (−∞ and +∞ when none is allowed).
+   * `bits`: byte address of the bitset (bit i of word i >> 5 set: column i allowed); `lut`:
+   * byte address of LANE_MASKS (writeLaneMasks). See the masked passes' comment below.
+   */
+  rowrangeMasked(ptr: number, n4: number, bits: number, lut: number, out: number): number;
+  /** expsum with 0 stored and added where the bitset's bit is clear (rowrangeMasked's `bits`, `lut`). */
+  expsumMasked(src: number, dst: number, n4: number, max: number, bits: number, lut: number): number;
+  /** expsumNear's arithmetic, masked as expsumMasked: valid when every *allowed* x − max is at least EXP.denormCutoff. */
+  expsumNearMasked(src: number, dst: number, n4: number, max: number, bits: number, lut: number): number;
+  /** dst[i] = src[i] where the bit is set, −∞ where it is clear, for the first n4 (a multiple of 4); dst = src: in place. */
+  maskselect(src: number, dst: number, n4: number, bits: number, lut: number): void;
+}
+
+/** Bytes of the 16 lane masks the masked passes look up by a bitset's nibble (writeLaneMasks). */
+export const LANE_MASK_BYTES = 256;
+
+/** Writes the 16 lane masks at byte address `at` (16-aligned): mask m has lane j all ones when bit j of m is set. */
+export function writeLaneMasks(buffer: ArrayBufferLike, at: number): void {
+  const lut = new Uint32Array(buffer, at, LANE_MASK_BYTES / 4);
+  for (let m = 0; m < 16; m++) for (let j = 0; j < 4; j++) lut[4 * m + j] = (m >> j) & 1 ? 0xffffffff : 0;
 }
 
 /** Instructions used below. */
@@ -91,6 +113,10 @@ const op = {
   i32: (n: number) => [0x41, ...sleb(n)],
   f32: (x: number) => [0x43, ...f32Bytes(x)],
   i32Add: [0x6a],
+  i32And: [0x71],
+  i32Xor: [0x73],
+  i32ShrU: [0x76],
+  i32Load: [0x28, 2, 0],
   call: (f: number) => [0x10, ...uleb(f)],
   f32Eq: [0x5b],
   i32Shl: [0x74],
@@ -128,6 +154,9 @@ const v = {
   eq: op.simd(0x41),
   anyTrue: op.simd(0x53),
   andnot: op.simd(0x4f),
+  and: op.simd(0x4e),
+  or: op.simd(0x50),
+  bitselect: op.simd(0x52),
   shl: op.simd(0xab),
   add: op.simd(0xe4),
   sub: op.simd(0xe5),
@@ -155,18 +184,24 @@ const forLoop = (i: number, start: number[], end: number, step: number, body: nu
 /**
  * `cutoff`: whether lanes below XNNPACK's denormal cutoff are zeroed. Without it (expsumNear)
  * the arithmetic is the same for every x − max ≥ the cutoff, two instructions fewer per four
- * elements; the caller checks the row's range first (rowrange).
+ * elements; the caller checks the row's range first (rowrange). `masked`: the masked form
+ * (params bits, lut; see the masked passes below): the lane mask ANDed into each result.
  */
-function expsumFn(cutoff: boolean): WasmFunction {
-  // params: 0 src, 1 dst, 2 n4, 3 max; locals: 4 i, 5 vmax, 6 vx, 7 vn, 8 vs, 9 vt, 10 vp, 11 vf, 12 vacc, 13 n16
-  const [src, dst, n4, max, i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  // The polynomial's constants, splat once into locals 14… (not rebuilt per iteration).
+function expsumFn(cutoff: boolean, masked = false): WasmFunction {
+  // params: 0 src, 1 dst, 2 n4, 3 max, [4 bits, 5 lut]; locals: i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16 (n32 when masked), word, vmask, constants…
+  const [src, dst, n4, max, bits, lut] = [0, 1, 2, 3, 4, 5];
+  const p = masked ? 6 : 4;
+  const [i, vmax, vx, vn, vs, vt, vp, vf, vacc, nBlock, word, vmask] = Array.from({ length: 12 }, (_, j) => p + j);
+  const block = masked ? 32 : 16;
+  // The polynomial's constants, splat once into locals (not rebuilt per iteration).
   const constants = [EXP.magicBias, EXP.log2e, EXP.minusLn2Hi, EXP.minusLn2Lo, EXP.c5, EXP.c4, EXP.c3, EXP.c2, EXP.c1, EXP.denormCutoff];
-  const k = (c: number) => op.get(14 + constants.indexOf(c));
+  const first = p + 12;
+  const k = (c: number) => op.get(first + constants.indexOf(c));
   const poly = (c: number) => [...k(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
   // Four elements at byte offset `at` from element i; the accumulator takes them in element
   // order, so unrolling changes no sum.
-  const body = (at: number) => [
+  const body = (at: number, mask: number[] = []) => [
+    ...mask,
     ...addr(src, i), ...v.loadAt(at), ...op.get(vmax), ...v.sub, ...op.set(vx),
     ...k(EXP.magicBias), ...op.get(vx), ...k(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn),
     ...op.get(vn), ...op.i32(23), ...v.shl, ...op.set(vs),
@@ -178,21 +213,27 @@ function expsumFn(cutoff: boolean): WasmFunction {
     ...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt),
     ...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf),
     ...(cutoff ? [...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf)] : []),
+    ...(masked ? [...op.get(vf), ...op.get(vmask), ...v.and, ...op.set(vf)] : []),
     ...addr(dst, i), ...op.get(vf), ...v.storeAt(at),
     ...op.get(vacc), ...op.get(vf), ...v.add, ...op.set(vacc),
   ];
+  const setMask = (mask: number[]) => [...mask, ...op.set(vmask)];
+  const mainLoop = masked
+    ? [...wordAt(bits, i), ...op.set(word), ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((j) => body(16 * j, setMask(wordMask(word, lut, j))))]
+    : [...body(0), ...body(16), ...body(32), ...body(48)];
   return {
-    name: cutoff ? "expsum" : "expsumNear",
-    params: [I32, I32, I32, F32],
+    name: `${cutoff ? "expsum" : "expsumNear"}${masked ? "Masked" : ""}`,
+    params: masked ? [I32, I32, I32, F32, I32, I32] : [I32, I32, I32, F32],
     results: [F32],
-    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32, ...constants.map(() => V128)],
+    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32, I32, V128, ...constants.map(() => V128)],
     body: [
       ...op.get(max), ...v.f32x4Splat, ...op.set(vmax),
-      ...constants.flatMap((c, j) => [...v.splat(c), ...op.set(14 + j)]),
-      ...op.get(n4), ...op.i32(-16), 0x71 /* i32.and */, ...op.set(n16),
-      // 16 elements per iteration (fewer loop and address instructions), then 4 at a time.
-      ...forLoop(i, op.i32(0), n16, 16, [...body(0), ...body(16), ...body(32), ...body(48)]),
-      ...forLoop(i, op.get(i), n4, 4, body(0)),
+      ...constants.flatMap((c, j) => [...v.splat(c), ...op.set(first + j)]),
+      ...op.get(n4), ...op.i32(-block), ...op.i32And, ...op.set(nBlock),
+      // 16 elements per iteration (fewer loop and address instructions; masked: 32, one word of
+      // the bitset), then 4 at a time.
+      ...forLoop(i, op.i32(0), nBlock, block, mainLoop),
+      ...forLoop(i, op.get(i), n4, 4, masked ? body(0, setMask(nibbleMask(bits, lut, i))) : body(0)),
       ...op.get(vacc), ...op.get(vacc), ...op.get(vacc), ...v.shuffle2323, ...v.add, ...op.set(vacc),
       ...op.get(vacc), ...v.extract(0), ...op.get(vacc), ...v.extract(1), ...op.f32Add,
     ],
@@ -383,6 +424,111 @@ function divideFn(): WasmFunction {
   };
 }
 
+/*
+ * Masked passes: the plain passes with a constraint's bitset applied as they read the row, so a
+ * constrained row is sampled where it lies instead of from a masked copy (forge/ttfa/mask.ts).
+ * The lane mask for elements i..i+3 is LANE_MASKS[nibble], the nibble being bits i..i+3 of
+ * the bitset (word i >> 5, shifted by i & 31): one scalar load per 32 elements, one v128 load
+ * per 4 (as forge/ttfa/mask-kernel.ts's maskcopy selects).
+ *
+ * Why the draws are those of the sampler on the fully masked row (the tensor path's row with
+ * −∞ where the bit is clear), bit for bit:
+ * - rowrangeMasked feeds pmax the lanes the masked row would have (−∞ where masked), in the
+ *   same order: its maximum is the masked row's, the allowed maximum (up to the sign of a zero
+ *   maximum, which changes no x − max; see rowmaxFn). Its minimum is the allowed minimum, not
+ *   the masked row's −∞: it only chooses between the two expsum loops below.
+ * - On the masked row, x − max = −∞ falls below XNNPACK's denormal cutoff and its exp is
+ *   stored and summed as +0; expsumMasked ANDs the lane mask into the result, so masked lanes
+ *   are +0 too (whatever the polynomial made of the real value there), allowed lanes are
+ *   computed as before, acc + 0 = acc, and the sum, 1 / sum, the stored exp values (zeros
+ *   where masked), cumscale8's sums, the checkpoints and the search are the same operations
+ *   on the same values. expsumNearMasked (no cutoff test) is valid when the *allowed*
+ *   minimum − max is at least the cutoff: then no allowed lane is zeroed by the cutoff, and
+ *   the masked ones are zeroed by the mask.
+ * NaN-free rows, as everywhere here.
+ */
+
+/** The lane mask for the four elements from element `i` (a local) on: `lut` + 16 × nibble, loaded (`inverted`: of the word's complement). */
+const nibbleMask = (bits: number, lut: number, i: number, inverted = false) => [
+  ...op.get(lut),
+  ...op.get(bits), ...op.get(i), ...op.i32(5), ...op.i32ShrU, ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...op.i32Load,
+  ...(inverted ? [...op.i32(-1), ...op.i32Xor] : []),
+  ...op.get(i), ...op.i32(31), ...op.i32And, ...op.i32ShrU, ...op.i32(15), ...op.i32And, ...op.i32(4), ...op.i32Shl,
+  ...op.i32Add, ...v.load,
+];
+/** The lane mask of nibble j (0..7) of the word in local `word`. */
+const wordMask = (word: number, lut: number, j: number) => [
+  ...op.get(lut),
+  ...op.get(word), ...(j === 0 ? [...op.i32(4), ...op.i32Shl] : [...op.i32(4 * j - 4), ...op.i32ShrU]), ...op.i32(0xf0), ...op.i32And,
+  ...op.i32Add, ...v.load,
+];
+/** The bitset's word for elements i..i+31 (i a multiple of 32). */
+const wordAt = (bits: number, i: number) => [...op.get(bits), ...op.get(i), ...op.i32(3), ...op.i32ShrU, ...op.i32Add, ...op.i32Load];
+
+/**
+ * rowrangeMasked's select costs one OR per four elements: the lanes of a masked column are
+ * made NaN (x | all ones) and pmax/pmin keep their accumulator against a NaN second operand
+ * (pmax(a, b) = a < b ? b : a), so a masked column counts as if it were −∞ for the maximum
+ * and +∞ for the minimum. The lane mask is the one of the *inverted* nibble (set where the
+ * column is masked). Operands in the accumulator-first order pick the other zero on a tie of
+ * −0 and +0, which changes no x − max (see rowmaxFn).
+ */
+function rowrangeMaskedFn(): WasmFunction {
+  // params: 0 ptr, 1 n4, 2 bits, 3 lut, 4 out; locals: 5 i, 6 n32, 7 word, 8 m, 9 lo, 10..13 vmax, 14..17 vmin, 18 vx
+  const [ptr, n4, bits, lut, out, i, n32, word, m, lo] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const vmax = [10, 11, 12, 13];
+  const vmin = [14, 15, 16, 17];
+  const vx = 18;
+  const step = (at: number, acc: number, maskedLanes: number[]) => [
+    ...addr(ptr, i), ...v.loadAt(at), ...maskedLanes, ...v.or, ...op.set(vx),
+    ...op.get(vmax[acc]!), ...op.get(vx), ...v.pmax, ...op.set(vmax[acc]!),
+    ...op.get(vmin[acc]!), ...op.get(vx), ...v.pmin, ...op.set(vmin[acc]!),
+  ];
+  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
+    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
+    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
+    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
+  ];
+  return {
+    name: "rowrangeMasked",
+    params: [I32, I32, I32, I32, I32],
+    results: [F32],
+    locals: [I32, I32, I32, F32, F32, ...Array.from({ length: 9 }, () => V128)],
+    body: [
+      ...op.get(n4), ...op.i32(-32), ...op.i32And, ...op.set(n32),
+      ...[0, 1, 2, 3].flatMap((j) => [...v.splat(-Infinity), ...op.set(vmax[j]!), ...v.splat(Infinity), ...op.set(vmin[j]!)]),
+      // 32 elements (one word of the bitset, inverted) per iteration, then 4 at a time.
+      ...forLoop(i, op.i32(0), n32, 32, [
+        ...wordAt(bits, i), ...op.i32(-1), ...op.i32Xor, ...op.set(word),
+        ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((j) => step(16 * j, j & 3, wordMask(word, lut, j))),
+      ]),
+      ...forLoop(i, op.get(i), n4, 4, step(0, 0, nibbleMask(bits, lut, i, true))),
+      // The lanes' extremes (a lane that saw only masked columns holds ∓∞, never NaN).
+      ...reduce(vmax, v.pmax, op.f32Max, m),
+      ...reduce(vmin, v.pmin, op.f32Min, lo),
+      ...op.get(out), ...op.get(lo), ...op.f32Store,
+      ...op.get(m),
+    ],
+  };
+}
+
+function maskselectFn(): WasmFunction {
+  // params: 0 src, 1 dst, 2 n4, 3 bits, 4 lut; locals: 5 i, 6 ninf
+  const [src, dst, n4, bits, lut, i, ninf] = [0, 1, 2, 3, 4, 5, 6];
+  return {
+    name: "maskselect",
+    params: [I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, V128],
+    body: [
+      ...v.splat(-Infinity), ...op.set(ninf),
+      ...forLoop(i, op.i32(0), n4, 4, [
+        ...addr(dst, i), ...addr(src, i), ...v.load, ...op.get(ninf), ...nibbleMask(bits, lut, i), ...v.bitselect, ...v.store,
+      ]),
+    ],
+  };
+}
+
 
 let kernel: SamplerKernel | null | undefined;
 /** Instances on other modules' memories (samplerKernelOn), by memory. */
@@ -393,6 +539,7 @@ function kernelOf(instance: WebAssembly.Instance): SamplerKernel {
   return {
     memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
     expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
+    rowrangeMasked: e.rowrangeMasked, expsumMasked: e.expsumMasked, expsumNearMasked: e.expsumNearMasked, maskselect: e.maskselect,
   };
 }
 
@@ -429,6 +576,9 @@ export function samplerKernelOn(memory: WebAssembly.Memory): SamplerKernel | nul
 
 /** The module's source bytes (for tests: WebAssembly.validate); `importMemory` as samplerKernelOn builds it. */
 export function samplerKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
-  const fns = [expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), divideFn()];
+  const fns = [
+    expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), divideFn(),
+    rowrangeMaskedFn(), expsumFn(true, true), expsumFn(false, true), maskselectFn(),
+  ];
   return assemble([...fns, argmaxFn(fns.findIndex((f) => f.name === "rowmax"))], importMemory);
 }

@@ -6,12 +6,14 @@
  *
  * Each state's mask takes the form its density calls for, built on first use: the ascending
  * list of allowed ids when a state allows at most half the row (a compact row of those
- * logits, O(allowed)), a bitset otherwise (one masked copy of the row in a SIMD pass,
- * forge/ttfa/mask-kernel.ts: a copy plus a select, whatever the share of −∞). Cached per
- * table up to MAX_CACHED_MASK_WORDS; past it, masks are rebuilt per use (slower, same result).
+ * logits, O(allowed)), a bitset otherwise (applied by the sampler's own SIMD passes as they
+ * read the row, forge/sampler/kernel.ts; or, for maskLogitsInPlace, a masked copy in one SIMD
+ * pass, forge/ttfa/mask-kernel.ts). Cached per table up to MAX_CACHED_MASK_WORDS; past it,
+ * masks are rebuilt per use (slower, same result).
  *
  * Forms: `maskLogitsInPlace` on a host Float32Array, `sampleConstrainedHost` (the engine's
- * wasm/cpu path: every row sampled once, constrained ones from their masked or compact row),
+ * wasm/cpu path: every row sampled once, constrained ones from a compact row or in place under
+ * their bitset),
  * and `maskLogitsTensor` on a tfjs tensor (one gather of [S, W] bias rows — 0 or −∞ — by the
  * states, and one add: nothing leaves the device). Columns at or past the vocabulary (a model
  * whose logits are wider than its tokenizer's vocabulary) are never allowed in a constrained
@@ -120,29 +122,15 @@ let keepScratch = new Float32Array(64);
 export type RowDraw = (row: Float32Array, width: number, rowIndex: number) => number;
 
 /**
- * Draws one token per row of `rows` ([rows.length, width], row-major) with the seeded sampler
- * keyed as logits row `rowIndex[k]`; returns the tokens. The engine's sampler on several rows.
+ * Draws one token for each of the rows `rows` of `logits` ([R, width], row-major, read where
+ * they lie) with the seeded sampler keyed as that logits row, as if row r's logits were −∞
+ * wherever `masks(r)` (a bitset: bit v of word v >> 5 set, token v allowed) has a clear bit
+ * (null: the row is free), into `out[r]`. The engine's sampler on several rows
+ * (forge/sampler/host.ts sampleTokensHost with a RowSelection).
  */
-export type RowsDraw = (rows: Float32Array, width: number, rowIndex: Int32Array) => Int32Array;
+export type RowsDraw = (logits: Float32Array, width: number, rows: Int32Array, masks: (row: number) => Uint32Array | null, out: Int32Array) => void;
 
 let compactValues = new Float32Array(256);
-
-/**
- * Masked copies made and sampled per call: the sampler's group of plain rows (8; a call with
- * fewer rows costs it a whole group), 1.6 MB of GPT-2's 50 257 logits, read back from cache
- * (one call for all 64 rows was ≈ 1.6× slower per row, 1 row per call ≈ 7×: bench/ttfa/README.md).
- */
-const BROAD_ROWS_PER_DRAW = 8;
-/** Consecutive free rows sampled in place; a shorter run's rows are copied and sampled with the masked ones (a copy costs less than a short group: bench/ttfa/README.md). */
-const MIN_RUN_IN_PLACE = 8;
-
-let allBitsCache = new Uint32Array(0);
-/** A bitset allowing every column below `width`. */
-function allBits(width: number): Uint32Array {
-  const words = Math.ceil(width / 32);
-  if (allBitsCache.length < words) allBitsCache = new Uint32Array(words).fill(0xffffffff);
-  return allBitsCache;
-}
 
 /** Row r's draw among the `n` allowed tokens below the width, from a compact row of their logits (id order). */
 function drawCompact(logits: Float32Array, width: number, r: number, allowed: Int32Array, n: number, draw: RowDraw): number {
@@ -154,19 +142,17 @@ function drawCompact(logits: Float32Array, width: number, r: number, allowed: In
 }
 
 /**
- * One token per row of `logits` ([R, width], row-major, not modified): rows of a broad state
- * (allowing more than half the columns, but not all) by `drawRows` on their masked copies,
- * BROAD_ROWS_PER_DRAW at a time; runs of at least MIN_RUN_IN_PLACE free rows by `drawRows`
- * on the logits themselves (the rows of shorter runs join the copies, unmasked); a narrow
- * state's row only by `draw` on a compact row of its allowed tokens, in id order: −∞ entries
- * carry no mass, so temperature, top-k and top-p give the masked distribution, at O(allowed)
- * instead of O(vocabulary). The draws are those of the sampler on the fully masked rows
- * (it draws each row independently of the others; test/forge/ttfa/mask.test.ts), at the cost
- * per broad row of a masked copy, and per narrow row of an O(allowed) draw.
+ * One token per row of `logits` ([R, width], row-major, not modified): a narrow state's row
+ * (allowing at most half the columns) by `draw` on a compact row of its allowed tokens, in id
+ * order — −∞ entries carry no mass, so temperature, top-k and top-p give the masked
+ * distribution, at O(allowed) instead of O(vocabulary); every other row (free, or a broad
+ * state's, with its bitset) by one `drawRows` call that samples them where they lie, the
+ * masks applied inside the sampler's passes (no copies). The draws are those of the sampler
+ * on the fully masked rows (it draws each row independently of the others;
+ * test/forge/ttfa/mask.test.ts).
  *
- * `heap`: the memory the logits lie in (the tfjs wasm heap), where the masked copies are then
- * made. The views handed to `drawRows` lie in it too, and any call may grow it: they are
- * fresh views each time, and `drawRows` must read them before allocating there.
+ * `heap`: the memory the logits lie in (the tfjs wasm heap). Any call may grow it: the
+ * logits are read through a fresh view after `drawRows`.
  */
 export function sampleConstrainedHost(logits: Float32Array, width: number, states: ArrayLike<number>, table: ConstraintTable, drawRows: RowsDraw, draw: RowDraw, heap?: HostHeap): Int32Array {
   const R = states.length;
@@ -176,40 +162,28 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
   // A growing heap detaches the views made before: read the logits through a fresh one.
   const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
-  // Each row: 2 broad, 1 narrow, 0 plain (free, or a state that allows every column: its masked row is the row itself).
-  const kind = new Uint8Array(R);
+  // Each row: its bitset when broad, null when plain (free, or a state that allows every
+  // column: its masked row is the row itself); narrow rows are listed apart.
+  const masks: Array<Uint32Array | null> = new Array(R).fill(null);
+  const sampled: number[] = [];
+  const narrow: number[] = [];
   for (let r = 0; r < R; r++) {
     const state = states[r]!;
-    if (state === 0) continue;
-    checkState(table, state);
-    const n = allowedBelow(allowedList(table, state), width);
-    kind[r] = n === width ? 0 : n * 2 > width ? 2 : 1;
-  }
-  // Rows sampled from copies: the broad ones (masked), and the plain rows of runs too short to
-  // sample in place (copied as they are), so that every call but the last fills whole groups.
-  // Narrow rows are not sampled at all but drawn from their compact rows.
-  const copied: number[] = [];
-  for (let start = 0; start < R; ) {
-    if (kind[start] !== 0) {
-      if (kind[start] === 2) copied.push(start);
-      start++;
-      continue;
+    if (state !== 0) {
+      checkState(table, state);
+      const n = allowedBelow(allowedList(table, state), width);
+      if (n * 2 <= width) {
+        narrow.push(r);
+        continue;
+      }
+      if (n < width) masks[r] = allowedBits(table, state);
     }
-    let end = start;
-    while (end < R && kind[end] === 0) end++;
-    if (end - start >= MIN_RUN_IN_PLACE || end - start === R) {
-      const rows = Int32Array.from({ length: end - start }, (_, k) => start + k);
-      tokens.set(drawRows(view().subarray(start * width, end * width), width, rows), start);
-    } else for (let r = start; r < end; r++) copied.push(r);
-    start = end;
+    sampled.push(r);
   }
-  for (let r = 0; r < R; r++) if (kind[r] === 1) tokens[r] = drawCompact(view(), width, r, allowedList(table, states[r]!), allowedBelow(allowedList(table, states[r]!), width), draw);
-  copied.sort((x, y) => x - y);
-  const everything = kind.some((k) => k === 0) ? allBits(width) : null;
-  for (let a = 0; a < copied.length; a += BROAD_ROWS_PER_DRAW) {
-    const rows = Int32Array.from(copied.slice(a, a + BROAD_ROWS_PER_DRAW));
-    const drawn = drawRows(maskedRowCopies(view(), width, rows, (r) => (kind[r] === 2 ? allowedBits(table, states[r]!) : everything!), onHeap), width, rows);
-    rows.forEach((r, k) => (tokens[r] = drawn[k]!));
+  if (sampled.length > 0) drawRows(view(), width, Int32Array.from(sampled), (r) => masks[r]!, tokens);
+  for (const r of narrow) {
+    const allowed = allowedList(table, states[r]!);
+    tokens[r] = drawCompact(view(), width, r, allowed, allowedBelow(allowed, width), draw);
   }
   return tokens;
 }

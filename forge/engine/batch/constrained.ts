@@ -7,9 +7,10 @@
  *   (one gather and one add), then the usual sampler.
  * - wasm / cpu (typed-array sampler): each row sampled once with the same sampler and the
  *   same (seed, instance, step) key: free rows from the untouched logits, a constrained row
- *   from a compact row of its allowed tokens' logits (few allowed: O(allowed)) or from a
- *   masked copy of the row (many allowed: one SIMD pass) — forge/ttfa/mask.ts
- *   sampleConstrainedHost, the same tokens as the sampler on the fully masked rows.
+ *   from a compact row of its allowed tokens' logits (few allowed: O(allowed)) or in place
+ *   under its bitset (many allowed: the sampler's SIMD passes skip the disallowed columns) —
+ *   forge/ttfa/mask.ts sampleConstrainedHost, the same tokens as the sampler on the fully
+ *   masked rows.
  */
 import * as tf from "@tensorflow/tfjs";
 import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";
@@ -45,13 +46,13 @@ export function sampleConstrained(
     }
   }
   // The rows in place (a view of the wasm heap, read before any other tfjs allocation), else a
-  // copy; each row sampled once (forge/ttfa/mask.ts sampleConstrainedHost).
-  // On the wasm heap the sampler reads the rows and the masked copies where they lie.
+  // copy; each row sampled once (forge/ttfa/mask.ts sampleConstrainedHost). On the wasm heap
+  // the sampler reads the rows where they lie, free or masked.
   const data = hostView(logits);
   const heap = wasmHeap();
   const tokens = sampleConstrainedHost(
     data, logits.shape[1], rowStates, table,
-    (rows, w, index) => sampleTokensHost(rows, w, sampling, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!), undefined, heap),
+    (x, w, rows, masks, out) => sampleTokensHost(x, w, sampling, seed, instances, steps, out, heap, { rows, masks }),
     (row, w, r) => sampleTokensHost(row, w, sampling, seed, [instances[r]!], [steps[r]!])[0]!,
     heap,
   );

@@ -68,13 +68,13 @@ describe("constraint masks on logits", () => {
         const want = sampleTokensHost(masked, V, mode, seed, instances, steps);
         const got = sampleConstrainedHost(
           logits, V, states, table,
-          (rows, width, index) => sampleTokensHost(rows, width, mode, seed, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+          (x, width, rows, masks, out) => sampleTokensHost(x, width, mode, seed, instances, steps, out, undefined, { rows, masks }),
           (row, width, r) => sampleTokensHost(row, width, mode, seed, [instances[r]!], [steps[r]!])[0]!,
         );
         expect(Array.from(got), JSON.stringify(mode)).toEqual(Array.from(want));
       }
     }
-    // … so the broad path (a masked copy of the row) is checked on the byte vocabulary with a regex that allows most bytes.
+    // … so the broad path (the row sampled in place under its bitset) is checked on the byte vocabulary with a regex that allows most bytes.
     const broad = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "[^#]{1,4}" } })]), new ByteTokenizer());
     const bt = broad.constraints;
     const width = 200; // logits narrower than the vocabulary: only ids below 200 exist
@@ -87,7 +87,7 @@ describe("constraint masks on logits", () => {
     const want = sampleTokensHost(masked, width, { temperature: 1 }, 5, inst, inst);
     const got = sampleConstrainedHost(
       rows, width, few, bt,
-      (x, w2, index) => sampleTokensHost(x, w2, { temperature: 1 }, 5, index, index),
+      (x, w2, index, masks, out) => sampleTokensHost(x, w2, { temperature: 1 }, 5, inst, inst, out, undefined, { rows: index, masks }),
       (row, w2, r) => sampleTokensHost(row, w2, { temperature: 1 }, 5, [r], [r])[0]!,
     );
     expect(Array.from(got)).toEqual(Array.from(want));
@@ -133,7 +133,7 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
     const modes: SamplingOptions[] = [{ temperature: 1 }, { temperature: 0 }, { temperature: 0.8 }, { temperature: 0.7, topK: 40 }, { temperature: 1.2, topP: 0.9 }];
     let broadRows = 0;
     for (let trial = 0; trial < 12; trial++) {
-      // Trial 0: 20 broad rows, more than one masked-copy chunk (8 rows); trial 1: a run of 10 free rows (sampled in place), 2 narrow, 3 broad, then any.
+      // Trial 0: 20 broad rows, more than one sampler group (8 rows); trial 1: a run of 10 free rows, 2 narrow, 3 broad, then any.
       const R = trial === 0 ? 20 : trial === 1 ? 30 : 1 + Math.floor(rand() * 9);
       const states = Array.from({ length: R }, (_, r) => {
         const u = trial === 0 ? 0.5 : trial === 1 && r < 10 ? 0.1 : trial === 1 && r < 12 ? 0.8 : trial === 1 && r < 15 ? 0.5 : rand();
@@ -149,11 +149,11 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
       const want = oldEnginePath(logits, V, states, table, mode, trial, instances, steps);
       const got = sampleConstrainedHost(
         logits, V, states, table,
-        (rows, width, index) => sampleTokensHost(rows, width, mode, trial, index.map((r) => instances[r]!), index.map((r) => steps[r]!)),
+        (x, width, rows, masks, out) => sampleTokensHost(x, width, mode, trial, instances, steps, out, undefined, { rows, masks }),
         (row, width, r) => sampleTokensHost(row, width, mode, trial, [instances[r]!], [steps[r]!])[0]!,
       );
       expect(Array.from(got), `trial ${trial}: states ${states.join(",")} ${JSON.stringify(mode)}`).toEqual(Array.from(want));
-      // The engine's way on the wasm backend: the logits in the backend's heap, the masked copies made there and sampled in place.
+      // The engine's way on the wasm backend: the logits in the backend's heap, every row sampled there in place, masked or not.
       const heap = wasmHeap();
       expect(heap, "the tfjs wasm backend exposes its heap").toBeDefined();
       const tensor = tf.tensor2d(logits, [R, V]);
@@ -161,7 +161,7 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
       expect(view.buffer).toBe(heap!.memory.buffer);
       const onHeap = sampleConstrainedHost(
         view, V, states, table,
-        (rows, width, index) => sampleTokensHost(rows, width, mode, trial, index.map((r) => instances[r]!), index.map((r) => steps[r]!), undefined, heap),
+        (x, width, rows, masks, out) => sampleTokensHost(x, width, mode, trial, instances, steps, out, heap, { rows, masks }),
         (row, width, r) => sampleTokensHost(row, width, mode, trial, [instances[r]!], [steps[r]!])[0]!,
         heap,
       );
@@ -191,8 +191,8 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
   it("a state outside the table is a TtfaError, and a logits size mismatch too", () => {
     const table = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "\\d" } })]), gpt2).constraints;
     const draw = () => 0;
-    expect(() => sampleConstrainedHost(new Float32Array(4), 4, [table.stateCount], table, () => new Int32Array(1), draw)).toThrow(TtfaError);
-    expect(() => sampleConstrainedHost(new Float32Array(5), 4, [0], table, () => new Int32Array(1), draw)).toThrow(/expected 1 rows × 4/);
+    expect(() => sampleConstrainedHost(new Float32Array(4), 4, [table.stateCount], table, () => {}, draw)).toThrow(TtfaError);
+    expect(() => sampleConstrainedHost(new Float32Array(5), 4, [0], table, () => {}, draw)).toThrow(/expected 1 rows × 4/);
     expect(() => maskLogitsInPlace(new Float32Array(4), 4, [-1], table)).toThrow(TtfaError);
   });
 });

@@ -6,7 +6,7 @@
  * the prefix whose exclusive cumulative mass is < p, and inverts the CDF of the kept
  * probabilities. Top-k selects with a heap (no sort of the vocabulary); top-p sorts only the
  * tokens whose exp(x − max) can still change a float32 sum (by value buckets, see
- * bucketRank): a token below the fourth largest logit by more than 17.5 adds less than half
+ * rankCandidates): a token below the fourth largest logit by more than 17.5 adds less than half
  * a unit in the last place to every partial sum it meets (exp(−17.5) < 2^−25), so the tensor
  * path's sums do not depend on where it sits.
  */
@@ -32,21 +32,64 @@ export interface FilteredRow {
   readonly kernel: SamplerKernel | null;
 }
 
+/** Candidate lists up to this length are ranked by insertion alone. */
+const INSERTION_RANK = 64;
+/** Value buckets up to this size are sorted by insertion; a larger one sends the row to the radix passes. */
+const INSERTION_BUCKET = 32;
+/** Radix digit width of the fallback ranking (three passes cover a 32-bit key). */
+const DIGIT_BITS = 11;
+const DIGITS = 1 << DIGIT_BITS;
+
 /**
- * Top-k / top-p. The tensor path sorts the width-w top (w = k, or the vocabulary), takes
- * its softmax in that order, keeps the prefix whose mass before each token is < p, and
- * inverts the CDF of the kept probabilities.
+ * Scratch of the ranking, grown to the widest row seen and then reused, so that a row
+ * allocates nothing (in the engine's loop an allocation can start a collection of the whole
+ * step's garbage). The candidates' values and indices, twice (a scatter goes from one to the
+ * other), each candidate's value bucket and the buckets' starts, the radix passes' keys and
+ * count tables, and heapTop's heap.
+ */
+const scratch = {
+  values: new Float32Array(0),
+  nextValues: new Float32Array(0),
+  order: new Int32Array(0),
+  nextOrder: new Int32Array(0),
+  bucket: new Int32Array(0),
+  starts: new Int32Array(1),
+  keys: new Uint32Array(0),
+  nextKeys: new Uint32Array(0),
+  counts: new Int32Array(3 * DIGITS),
+  heap: new Int32Array(HEAP_WIDTH),
+  heapValue: new Float64Array(HEAP_WIDTH),
+};
+
+function reserve(n: number): void {
+  if (scratch.values.length >= n) return;
+  scratch.values = new Float32Array(n);
+  scratch.nextValues = new Float32Array(n);
+  scratch.order = new Int32Array(n);
+  scratch.nextOrder = new Int32Array(n);
+  scratch.bucket = new Int32Array(n);
+  scratch.starts = new Int32Array(n + 1);
+  scratch.keys = new Uint32Array(n);
+  scratch.nextKeys = new Uint32Array(n);
+}
+
+/**
+ * Top-k / top-p of the row in the region at row.at.x (already divided by the temperature).
+ * The tensor path sorts the width-w top (w = k, or the vocabulary), takes its softmax in that
+ * order, keeps the prefix whose mass before each token is < p, and inverts the CDF of the
+ * kept probabilities. Overwrites the region.
  */
 export function sampleFiltered(row: FilteredRow, width: number, topP: number | null, u: number): number {
-  const { order, known } = ranked(row, width);
-  // The ranked values, padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
+  reserve(row.n);
+  // The top in TopK order: values in scratch.values, indices in scratch.order, known ≤ width.
+  const known = width <= HEAP_WIDTH ? heapTop(row, width) : ranked(row, width);
+  const { values, order } = scratch;
+  // The ranked values into the region, padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
   const x = row.mem;
   const base = row.at.x;
+  for (let r = 0; r < known; r++) x[base + r] = values[r]!;
   const w4 = width & ~3;
   const lanes = Math.min((known + 3) & ~3, w4);
-  const values = new Float32Array(known);
-  for (let r = 0; r < known; r++) values[r] = x[base + order[r]!]!;
-  x.set(values, base);
   for (let r = known; r < lanes; r++) x[base + r] = -Infinity;
   const max = values[0]!;
   let sum = expLanes(row, base, lanes, max);
@@ -57,52 +100,205 @@ export function sampleFiltered(row: FilteredRow, width: number, topP: number | n
     sum = f32(sum + v);
   }
   const scale = f32(1 / sum);
-  // Kept: the ranks whose exclusive cumulative mass is below p (the tokens past `known`
-  // add nothing to any float32 sum, so the kept ranks that matter end at `known`).
-  const p = topP === null ? Infinity : f32(topP);
+  // The inclusive cumulative sums of the ranked probabilities (in place); kept: the ranks
+  // whose exclusive cumulative mass is below p, i.e. up to the first sum ≥ p (the tokens past
+  // `known` add nothing to any float32 sum, so the kept ranks that matter end at `known`).
   const c = row.at.c;
-  let before = 0;
-  let kept = 0;
-  while (kept < known && before < p) {
-    before = kept === 0 ? f32(x[e]! * scale) : f32(f32(x[e + kept]! * scale) + before);
-    x[c + kept] = before; // inclusive cumsum of the kept probabilities
-    kept++;
+  if (row.kernel) row.kernel.cumscale(e * 4, c * 4, known, scale);
+  else {
+    let acc = f32(x[e]! * scale);
+    x[c] = acc;
+    for (let r = 1; r < known; r++) x[c + r] = acc = f32(f32(x[e + r]! * scale) + acc);
   }
+  const kept = topP === null ? known : Math.min(known, firstAtLeast(x, c, known, f32(topP)) + 1);
   const total = x[c + kept - 1]!;
-  const column = Math.min(firstAtLeast(row.mem, c, kept, f32(u * total)), width - 1);
+  const column = Math.min(firstAtLeast(x, c, kept, f32(u * total)), width - 1);
   if (column >= known) throw new Error("internal: sampled past the ranked tokens");
   return order[column]!;
 }
 
 /**
- * The top of the row in tfjs TopK's order (value descending, index ascending): the
- * first `width` entries, or fewer (`known`) when the rest cannot change the float32
- * sums (see NEGLIGIBLE_BELOW).
+ * The top of the row in tfjs TopK's order (value descending, index ascending) into
+ * scratch.values/order: the first `width` entries, or fewer when the rest cannot change the
+ * float32 sums (see NEGLIGIBLE_BELOW). Returns how many.
+ *
+ * One pass collects the candidates: every token not below the running fourth largest minus
+ * NEGLIGIBLE_BELOW. The running fourth largest never exceeds the row's, so the candidates
+ * hold every token that matters, plus perhaps some negligible ones met early; those rank
+ * below every token that matters (they are smaller than its cut), so they only lengthen the
+ * tail of no-ops.
  */
-function ranked(row: FilteredRow, width: number): { order: Int32Array; known: number } {
-  if (width <= HEAP_WIDTH) return { order: heapTop(row, width), known: width };
+function ranked(row: FilteredRow, width: number): number {
   const x = row.mem;
   const base = row.at.x;
   const n = row.n;
-  const cut = x[base + heapTop(row, 4)[3]!]! - NEGLIGIBLE_BELOW;
-  let count = 0;
-  for (let i = 0; i < n; i++) if (x[base + i]! >= cut) count++;
-  const indices = new Int32Array(count);
-  count = 0;
-  for (let i = 0; i < n; i++) if (x[base + i]! >= cut) indices[count++] = i;
-  const order = bucketRank(indices, row.mem, row.bits, base);
-  const known = Math.min(count, width);
-  return { order: known < count ? order.subarray(0, known) : order, known };
+  const { values, order } = scratch;
+  // The four largest so far (t0 ≥ t1 ≥ t2 ≥ t3, with multiplicity), from −∞.
+  let t0 = -Infinity;
+  let t1 = -Infinity;
+  let t2 = -Infinity;
+  let t3 = -Infinity;
+  let cut = -Infinity;
+  let min = Infinity;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[base + i]!;
+    if (!(v >= cut)) continue;
+    values[m] = v;
+    order[m++] = i;
+    if (v < min) min = v;
+    if (v > t3) {
+      if (v > t1) {
+        t3 = t2;
+        t2 = t1;
+        if (v > t0) {
+          t1 = t0;
+          t0 = v;
+        } else t1 = v;
+      } else if (v > t2) {
+        t3 = t2;
+        t2 = v;
+      } else t3 = v;
+      cut = t3 - NEGLIGIBLE_BELOW;
+    }
+  }
+  rankCandidates(row, m, t0, min);
+  return Math.min(m, width);
 }
 
-/** The best k indices (k ≤ n) in TopK order, by a min-heap of the best seen so far. */
-function heapTop(row: FilteredRow, k: number): Int32Array {
+/**
+ * Sorts the m candidates (scratch.values, indices in scratch.order, ascending) by value
+ * descending, stably (equal values keep ascending index; −0 equals +0), `max` and `min`
+ * being their largest and smallest value. Short lists by insertion. Longer ones in about one
+ * pass: one bucket per candidate by (max − value), linear in the value, so the buckets come
+ * in value order; a stable scatter; then insertion over the whole list, which only moves
+ * values within their bucket. Rows with an infinite value, or a bucket of many values (ties,
+ * bunched values), go to the radix passes, which keep the whole linear in the row.
+ */
+function rankCandidates(row: FilteredRow, m: number, max: number, min: number): void {
+  if (m <= INSERTION_RANK) return insertionRank(m);
+  if (max === min) return; // all equal: index order is the order
+  if (!Number.isFinite(max - min)) return radixRank(row, m);
+  const { values, order, nextValues, nextOrder, bucket, starts } = scratch;
+  const scale = (m - 1) / (max - min);
+  starts.fill(0, 0, m + 1);
+  let largest = 0;
+  for (let r = 0; r < m; r++) {
+    // Monotone in the value: a larger value never lands in a later bucket.
+    const b = Math.min(m - 1, ((max - values[r]!) * scale) | 0);
+    bucket[r] = b;
+    const size = ++starts[b + 1]!;
+    if (size > largest) largest = size;
+  }
+  if (largest > INSERTION_BUCKET) return radixRank(row, m);
+  for (let b = 0; b < m; b++) starts[b + 1]! += starts[b]!;
+  for (let r = 0; r < m; r++) {
+    const at = starts[bucket[r]!]!++;
+    nextValues[at] = values[r]!;
+    nextOrder[at] = order[r]!;
+  }
+  // Strictly larger values move ahead; equal ones keep their (ascending index) order.
+  for (let r = 1; r < m; r++) {
+    const v = nextValues[r]!;
+    if (!(v > nextValues[r - 1]!)) continue;
+    const id = nextOrder[r]!;
+    let at = r;
+    do {
+      nextValues[at] = nextValues[at - 1]!;
+      nextOrder[at] = nextOrder[at - 1]!;
+      at--;
+    } while (at > 0 && v > nextValues[at - 1]!);
+    nextValues[at] = v;
+    nextOrder[at] = id;
+  }
+  swapCandidates();
+}
+
+/** The scatter's lists become scratch.values/order. */
+function swapCandidates(): void {
+  [scratch.values, scratch.nextValues] = [scratch.nextValues, scratch.values];
+  [scratch.order, scratch.nextOrder] = [scratch.nextOrder, scratch.order];
+}
+
+/**
+ * Sorts the m candidates by value descending, equal values by ascending index (so the
+ * candidates may come in any order), by insertion.
+ */
+function insertionRank(m: number): void {
+  const { values, order } = scratch;
+  for (let r = 1; r < m; r++) {
+    const v = values[r]!;
+    const id = order[r]!;
+    let at = r;
+    while (at > 0 && (v > values[at - 1]! || (v === values[at - 1] && id < order[at - 1]!))) {
+      values[at] = values[at - 1]!;
+      order[at] = order[at - 1]!;
+      at--;
+    }
+    values[at] = v;
+    order[at] = id;
+  }
+}
+
+/**
+ * The m candidates (indices ascending) ranked by a stable least-significant-digit radix sort
+ * (11-bit digits) on a key whose ascending order is descending value (−0 counts as +0, as the
+ * comparison does); a pass whose digit is the same for every key moves nothing and is skipped.
+ * Then the values gathered from the row in that order.
+ */
+function radixRank(row: FilteredRow, m: number): void {
+  const bits = row.bits;
+  const base = row.at.x;
+  let { keys, nextKeys, order, nextOrder } = scratch;
+  const counts = scratch.counts;
+  counts.fill(0);
+  for (let r = 0; r < m; r++) {
+    let b = bits[base + order[r]!]!;
+    if (b === 0x80000000) b = 0;
+    const k = (b & 0x80000000 ? b : ~b & 0x7fffffff) >>> 0;
+    keys[r] = k;
+    counts[k & (DIGITS - 1)]!++;
+    counts[DIGITS + ((k >>> DIGIT_BITS) & (DIGITS - 1))]!++;
+    counts[2 * DIGITS + (k >>> (2 * DIGIT_BITS))]!++;
+  }
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = pass * DIGIT_BITS;
+    const from = pass * DIGITS;
+    if (counts[from + ((keys[0]! >>> shift) & (DIGITS - 1))] === m) continue; // one digit for all: nothing moves
+    let sum = 0;
+    for (let d = from; d < from + DIGITS; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let r = 0; r < m; r++) {
+      const k = keys[r]!;
+      const at = counts[from + ((k >>> shift) & (DIGITS - 1))]!++;
+      nextKeys[at] = k;
+      nextOrder[at] = order[r]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [order, nextOrder] = [nextOrder, order];
+  }
+  scratch.keys = keys;
+  scratch.nextKeys = nextKeys;
+  scratch.order = order;
+  scratch.nextOrder = nextOrder;
+  const { values } = scratch;
+  const x = row.mem;
+  for (let r = 0; r < m; r++) values[r] = x[base + order[r]!]!;
+}
+
+/**
+ * The best k indices (k ≤ HEAP_WIDTH, k < n) and their values in TopK order into
+ * scratch.values/order, by a min-heap of the best seen so far; returns k.
+ */
+function heapTop(row: FilteredRow, k: number): number {
   const x = row.mem;
   const base = row.at.x;
   const n = row.n;
   // heap[0] is the worst kept: the lowest value, on ties the highest index.
-  const heap = new Int32Array(k);
-  const value = new Float64Array(k);
+  const { heap, heapValue: value } = scratch;
   for (let i = 0; i < k; i++) {
     const v = x[base + i]!;
     let at = i;
@@ -117,10 +313,11 @@ function heapTop(row: FilteredRow, k: number): Int32Array {
     heap[at] = i;
     value[at] = v;
   }
+  let worst = value[0]!;
   for (let i = k; i < n; i++) {
     const v = x[base + i]!;
     // A later index never beats an equal value: strictly larger only.
-    if (!(v > value[0]!)) continue;
+    if (!(v > worst)) continue;
     let at = 0;
     for (;;) {
       const l = 2 * at + 1;
@@ -136,9 +333,15 @@ function heapTop(row: FilteredRow, k: number): Int32Array {
     }
     heap[at] = i;
     value[at] = v;
+    worst = value[0]!;
   }
-  heap.sort(); // ascending index, then a stable sort by value
-  return radixRank(heap, row.bits, base);
+  const { values, order } = scratch;
+  for (let r = 0; r < k; r++) {
+    order[r] = heap[r]!;
+    values[r] = value[r]!;
+  }
+  insertionRank(k);
+  return k;
 }
 
 /** exp(x − max) of the n4 values at `at` (a multiple of 4) into the e region; the four lanes' sum, reduced as XNNPACK does. */
@@ -165,110 +368,4 @@ export function firstAtLeast(x: Float32Array, at: number, n: number, target: num
     else hi = mid;
   }
   return lo;
-}
-
-/**
- * `indices` (ascending) reordered as TopK orders them: value descending, equal values in
- * ascending index. A stable least-significant-digit radix sort (11-bit digits) on a key
- * whose ascending order is descending value; −0 counts as +0, as the comparison does.
- */
-function radixRank(indices: Int32Array, bits: Uint32Array, base: number): Int32Array {
-  const n = indices.length;
-  let keys = new Uint32Array(n);
-  for (let r = 0; r < n; r++) {
-    let b = bits[base + indices[r]!]!;
-    if (b === 0x80000000) b = 0;
-    const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    keys[r] = 0xffffffff - ascending;
-  }
-  let order = indices.slice();
-  let nextKeys = new Uint32Array(n);
-  let nextOrder = new Int32Array(n);
-  const counts = new Int32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    counts.fill(0);
-    for (let r = 0; r < n; r++) counts[(keys[r]! >>> shift) & 2047]!++;
-    if (counts[(keys[0]! >>> shift) & 2047] === n) continue; // one digit for all: nothing moves
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let r = 0; r < n; r++) {
-      const k = keys[r]!;
-      const at = counts[(k >>> shift) & 2047]!++;
-      nextKeys[at] = k;
-      nextOrder[at] = order[r]!;
-    }
-    [keys, nextKeys] = [nextKeys, keys];
-    [order, nextOrder] = [nextOrder, order];
-  }
-  return order;
-}
-
-/** Buckets up to this size are sorted by insertion; larger ones (values bunched together) by radixRank. */
-const INSERTION_BUCKET = 32;
-
-/**
- * radixRank's order (value descending, equal values in ascending index; −0 as +0) in about
- * one pass: one bucket per index by (max − value), linear in the value, so the buckets come
- * in value order; a stable scatter keeps each bucket in ascending index; then each bucket is
- * sorted alone, by insertion (stable, so ties stay in index order), or by radixRank where
- * many values share one (which keeps the whole linear in the row). Rows with an infinite
- * value go to radixRank whole.
- */
-function bucketRank(indices: Int32Array, x: Float32Array, bits: Uint32Array, base: number): Int32Array {
-  const n = indices.length;
-  const values = new Float64Array(n);
-  let max = -Infinity;
-  let min = Infinity;
-  for (let r = 0; r < n; r++) {
-    const v = x[base + indices[r]!]!;
-    values[r] = v;
-    if (v > max) max = v;
-    if (v < min) min = v;
-  }
-  if (n <= 1 || !Number.isFinite(max - min)) return radixRank(indices, bits, base);
-  const scale = max > min ? n / (max - min) : 0;
-  const bucketOf = new Int32Array(n);
-  const starts = new Int32Array(n + 1);
-  for (let r = 0; r < n; r++) {
-    // Monotone in the value: a larger value never lands in a later bucket.
-    const b = Math.min(n - 1, ((max - values[r]!) * scale) | 0);
-    bucketOf[r] = b;
-    starts[b + 1]!++;
-  }
-  for (let b = 0; b < n; b++) starts[b + 1]! += starts[b]!;
-  const order = new Int32Array(n);
-  const sorted = new Float64Array(n);
-  const next = starts.slice(0, n);
-  for (let r = 0; r < n; r++) {
-    const at = next[bucketOf[r]!]!++;
-    order[at] = indices[r]!;
-    sorted[at] = values[r]!;
-  }
-  for (let b = 0; b < n; b++) {
-    const from = starts[b]!;
-    const to = starts[b + 1]!;
-    if (to - from < 2) continue;
-    if (to - from > INSERTION_BUCKET) {
-      order.set(radixRank(order.subarray(from, to), bits, base), from);
-      continue;
-    }
-    for (let r = from + 1; r < to; r++) {
-      const id = order[r]!;
-      const v = sorted[r]!;
-      let at = r;
-      // Strictly larger values move ahead; equal ones keep their (ascending index) order.
-      while (at > from && v > sorted[at - 1]!) {
-        order[at] = order[at - 1]!;
-        sorted[at] = sorted[at - 1]!;
-        at--;
-      }
-      order[at] = id;
-      sorted[at] = v;
-    }
-  }
-  return order;
 }

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../forge/backend/index.js";
 import { sampleTokens, sampleTokensHost, type SamplingOptions } from "../../../forge/sampler/index.js";
 import { useSamplerKernel } from "../../../forge/sampler/host.js";
+import { wasmHeap } from "../../../forge/sampler/dispatch.js";
+import { seededRandom } from "../../../forge/resources/random.js";
 import { expScalar, samplerKernel, samplerKernelBytes } from "../../../forge/sampler/kernel.js";
 
 beforeAll(async () => {
@@ -193,5 +195,106 @@ describe("sampleTokensHost reuses its scratch between calls", () => {
     expect(Array.from(sampleTokensHost(narrow, 301, {}, 2, instances, instances))).toEqual(narrowReference);
     expect(Array.from(sampleTokensHost(x, 8192, {}, 2, instances, instances))).toEqual(reference);
     logits.dispose();
+  });
+});
+
+describe("constraint masks (RowSelection): the draws of the sampler on the fully masked rows", () => {
+  /** Row b's bitset: free (null), all allowed, random (~60 % allowed), shorter than the row, or a few columns. */
+  function bitsets(B: number, V: number, seed: number): Array<Uint32Array | null> {
+    const random = seededRandom(seed);
+    const words = Math.ceil(V / 32);
+    return Array.from({ length: B }, (_, b) => {
+      const kind = b % 6;
+      if (kind === 0) return null;
+      if (kind === 1) return new Uint32Array(words).fill(0xffffffff);
+      if (kind === 5) {
+        const few = new Uint32Array(words);
+        for (let j = 0; j < 5; j++) {
+          const v = Math.floor(random() * V);
+          few[v >>> 5]! |= 1 << (v & 31);
+        }
+        return few;
+      }
+      const bits = new Uint32Array(kind === 4 ? Math.max(1, words - 3) : words);
+      for (let i = 0; i < bits.length * 32; i++) if (random() < 0.6) bits[i >>> 5]! |= 1 << (i & 31);
+      return bits;
+    });
+  }
+
+  /** Logits with −∞ where the row's bitset forbids the column (the tensor path's masked rows). */
+  function maskedCopy(x: Float32Array, V: number, masks: Array<Uint32Array | null>): Float32Array {
+    const out = x.slice();
+    masks.forEach((bits, b) => {
+      if (bits === null) return;
+      for (let i = 0; i < V; i++) if (!((i >>> 5) < bits.length && (bits[i >>> 5]! >>> (i & 31)) & 1)) out[b * V + i] = -Infinity;
+    });
+    return out;
+  }
+
+  /**
+   * Rows: "near" — normal logits (sd 3), every allowed value within the denormal cutoff of the
+   * allowed maximum (the cheaper exp loop); "far" — a quarter of the columns at −200, so the
+   * allowed minimum is below the cutoff (the loop that zeroes lanes). Disallowed columns hold
+   * the row's largest values too (so the mask decides the maximum).
+   */
+  function logitsFor(B: number, V: number, spread: "near" | "far", seed: number): Float32Array {
+    const random = seededRandom(seed);
+    const x = new Float32Array(B * V);
+    for (let i = 0; i < x.length; i++) {
+      const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      x[i] = spread === "far" && random() < 0.25 ? -200 + g : 3 * g;
+    }
+    for (let b = 0; b < B; b++) x[b * V + ((7 * b) % V)] = 40; // a spike, allowed or not
+    return x;
+  }
+
+  const heapView = (t: tf.Tensor) => (tf.backend() as unknown as { typedArrayFromHeap: (t: tf.Tensor) => Float32Array }).typedArrayFromHeap(t);
+
+  for (const V of [50257, 1003]) {
+    for (const spread of ["near", "far"] as const) {
+      it(`${V} columns, allowed minimum ${spread === "near" ? "within" : "below"} the cutoff: every mode, on the heap, on copied rows and in plain JavaScript`, async () => {
+        const B = 20; // two whole groups of eight and a short one
+        const x = logitsFor(B, V, spread, V + (spread === "far" ? 1 : 0));
+        const masks = bitsets(B, V, V);
+        const masked = maskedCopy(x, V, masks);
+        const instances = Int32Array.from({ length: B }, (_, i) => 5 * i + 1);
+        const steps = Int32Array.from({ length: B }, (_, i) => i);
+        const heap = wasmHeap();
+        expect(heap, "the tfjs wasm backend exposes its heap").toBeDefined();
+        const tensor = tf.tensor2d(x, [B, V]);
+        const maskedTensor = tf.tensor2d(masked, [B, V]);
+        for (const options of V > 2000 ? MODES.filter((m) => m.topK === undefined || m.topK <= 64) : MODES) {
+          const label = `${V} ${spread} ${JSON.stringify(options)}`;
+          const want = sampleTokensHost(masked, V, options, 7, instances, steps);
+          // The reference itself is the tensor sampler's draw on the masked rows.
+          if (V < 2000 || options.topP === undefined) expect(Array.from(want), `${label}: tensor sampler`).toEqual(tf.tidy(() => Array.from(sampleTokens(maskedTensor, options, 7, instances, steps).dataSync())));
+          const select = { masks: (b: number) => masks[b]! };
+          expect(Array.from(sampleTokensHost(x, V, options, 7, instances, steps, undefined, undefined, select)), `${label}: copied rows`).toEqual(Array.from(want));
+          expect(Array.from(sampleTokensHost(heapView(tensor), V, options, 7, instances, steps, undefined, heap, select)), `${label}: on the heap`).toEqual(Array.from(want));
+          if (V < 2000) {
+            useSamplerKernel(false);
+            try {
+              expect(Array.from(sampleTokensHost(x, V, options, 7, instances, steps, undefined, undefined, select)), `${label}: plain JavaScript`).toEqual(Array.from(want));
+            } finally {
+              useSamplerKernel(true);
+            }
+          }
+          await yieldToWorker();
+        }
+        // Only some rows: the others' entries of `out` are left as they were.
+        const rows = [3, 4, 9, 10, 11, 12, 13, 14, 15, 16, 19];
+        const out = new Int32Array(B).fill(-1);
+        sampleTokensHost(heapView(tensor), V, {}, 7, instances, steps, out, heap, { rows, masks: (b) => masks[b]! });
+        const all = sampleTokensHost(masked, V, {}, 7, instances, steps);
+        expect(Array.from(out)).toEqual(Array.from(all, (t, b) => (rows.includes(b) ? t : -1)));
+        expect(Array.from(tensor.dataSync()).every((v, i) => Object.is(v, x[i]!)), "the heap's logits are not modified").toBe(true);
+        tensor.dispose();
+        maskedTensor.dispose();
+      }, 120_000);
+    }
+  }
+
+  it("a row outside the batch is an error", () => {
+    expect(() => sampleTokensHost(new Float32Array(6), 3, {}, 1, [0, 1], [0, 0], undefined, undefined, { rows: [2] })).toThrow(/row 2 is outside the batch/);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Masked row copies for constrained sampling on host logits (forge/ttfa/mask.ts): rows of
- * `logits` copied with −∞ wherever a per-state bitset (bit v set: token v allowed) has a zero,
- * in one WebAssembly SIMD pass (v128.bitselect of the row and −∞ under a lane mask looked up
- * by each 4-bit nibble of the bitset). The sampler then reads the masked rows in place.
+ * Masked row copies of host logits (forge/ttfa/mask.ts maskLogitsInPlace, which the
+ * instruments use): rows of `logits` copied with −∞ wherever a per-state bitset (bit v set:
+ * token v allowed) has a zero, in one WebAssembly SIMD pass (v128.bitselect of the row and −∞
+ * under a lane mask looked up by each 4-bit nibble of the bitset). The engine's sampling no
+ * longer copies: the sampler applies the bitset in its own passes (forge/sampler/kernel.ts,
+ * the masked passes); the heap form below is what it did before, kept for
+ * bench/ttfa/constraints.ts's comparison with that path.
  *
  * Where the logits lie in the tfjs wasm backend's heap, the module is instantiated on that
  * memory (as the sampler's is, forge/sampler/host.ts LogitsHeap) and reads each row where it

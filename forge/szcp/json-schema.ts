@@ -41,7 +41,7 @@
  */
 import { ForgeError } from "../errors.js";
 import { SZCP_LIMITS } from "./limits.js";
-import { compileRegex, epsilonClosure, RegexError, type ByteNfa } from "./regex.js";
+import { compileRegex, RegexError, REGEX_LIMITS, subsetConstruction, type ByteNfa } from "./regex.js";
 
 export const JSON_SCHEMA_LIMITS = {
   /** UTF-16 code units of the schema's JSON text (SZCP_LIMITS.maxJsonSchemaLength). */
@@ -154,54 +154,20 @@ function checkPattern(pattern: string): void {
     if (e instanceof RegexError) throw new JsonSchemaError(`the derived regex does not compile: ${e.reason}; use smaller bounds`, "#");
     throw e;
   }
-  const states = countDfaStates(nfa, JSON_SCHEMA_LIMITS.maxDfaStates);
-  if (states > JSON_SCHEMA_LIMITS.maxDfaStates)
+  const dfa = subsetConstruction(nfa, JSON_SCHEMA_LIMITS.maxDfaStates);
+  if ("over" in dfa && dfa.over === "states")
     throw new JsonSchemaError(`the derived automaton needs more than JSON_SCHEMA_LIMITS.maxDfaStates = ${JSON_SCHEMA_LIMITS.maxDfaStates} states; use smaller maxLength/maxItems or fewer optional properties`, "#");
+  if ("over" in dfa)
+    throw new JsonSchemaError(
+      `building the derived automaton takes more than REGEX_LIMITS.maxSubsetWork = ${REGEX_LIMITS.maxSubsetWork} steps (a pattern with nested or overlapping repetitions such as ([a-z]{0,100}){10}, or large bounds); simplify it`,
+      "#",
+    );
 }
 
-/** States of the subset construction of `nfa`, stopping once over `max` (returns max + 1 then). */
+/** States of the subset construction of `nfa`; max + 1 once over `max` states or over REGEX_LIMITS.maxSubsetWork. */
 export function countDfaStates(nfa: ByteNfa, max: number): number {
-  const closure = epsilonClosure(nfa);
-  const seen = new Set<string>();
-  const queue: number[][] = [];
-  const push = (set: number[]) => {
-    const key = set.join(",");
-    if (set.length === 0 || seen.has(key)) return;
-    seen.add(key);
-    queue.push(set);
-  };
-  push(closure([nfa.start]));
-  // Each byte state's bytes as a list (most are one literal byte), so a step costs what its sets hold, not 256 per state.
-  const lists = nfa.set.map((bytes) => {
-    if (!bytes) return null;
-    const list: number[] = [];
-    for (let b = 0; b < 256; b++) if (bytes[b]) list.push(b);
-    return list;
-  });
-  const targets: number[][] = Array.from({ length: 256 }, () => []);
-  const touched: number[] = [];
-  for (let head = 0; head < queue.length && seen.size <= max; head++) {
-    for (const b of touched) targets[b]!.length = 0;
-    touched.length = 0;
-    for (const s of queue[head]!) {
-      const bytes = lists[s];
-      if (!bytes) continue;
-      for (const b of bytes) {
-        if (targets[b]!.length === 0) touched.push(b);
-        targets[b]!.push(nfa.to[s]!);
-      }
-    }
-    // Bytes with the same targets (a class's members) lead to the same state: one closure per distinct target list.
-    const done = new Set<string>();
-    for (const b of touched) {
-      const seeds = targets[b]!;
-      const key = seeds.join(",");
-      if (done.has(key)) continue;
-      done.add(key);
-      push(closure(seeds));
-    }
-  }
-  return seen.size;
+  const dfa = subsetConstruction(nfa, max);
+  return "over" in dfa ? max + 1 : dfa.count;
 }
 
 /** Regex-escape a literal (our subset: `\` before punctuation). */

@@ -42,6 +42,17 @@ export const REGEX_LIMITS = {
   maxChoiceBytes: SZCP_LIMITS.maxChoiceBytes,
   /** Nesting of groups (the parser recurses). */
   maxDepth: 64,
+  /**
+   * Work of one subset construction (`subsetConstruction`): NFA states summed over the DFA
+   * states' sets, each counted once plus once per byte it reads, closures included. The DFA
+   * state bound alone does not bound the time: `(.{0,100}){10}` (14 characters) built 4 096
+   * states of thousands of NFA states each for 19 s before it was refused, and
+   * `([a-z]{0,100}){40}` as a json_schema `pattern` was accepted after 12 s. A unit costs
+   * ~50 ns: this bound stops any construction within about a second (0.5–0.9 s measured on
+   * a loaded machine), and still admits `(\w+\s?){1,50}` (3 782 states, 10.8 M units); the
+   * constraints the tests and benches compile need under 0.1 M.
+   */
+  maxSubsetWork: 2 ** 24,
 } as const;
 
 /** A regex that does not compile; `offset` is the UTF-16 index in the pattern where it fails. */
@@ -89,6 +100,92 @@ export function epsilonClosure(nfa: ByteNfa): (seeds: number[]) => number[] {
     }
     return out.sort((a, b) => a - b);
   };
+}
+
+/** A DFA over bytes from `subsetConstruction`: `delta[state * 256 + byte]` (−1: dead); state 0 is the start. */
+export interface SubsetDfa {
+  count: number;
+  delta: Int32Array;
+  accept: Uint8Array;
+}
+
+/** Why a subset construction stopped: more than `maxStates` states, or more than `maxWork` work (REGEX_LIMITS.maxSubsetWork). */
+export type SubsetOverflow = { over: "states" | "work" };
+
+/**
+ * The subset construction of `nfa`, bounded in states and in work (see
+ * REGEX_LIMITS.maxSubsetWork); each caller turns an overflow into its own error (the TTFA's
+ * ConstraintError, json_schema's JsonSchemaError). A step costs what its set holds: each
+ * byte state's bytes are a list (most are one literal byte), and bytes with the same targets
+ * share one closure.
+ */
+export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: number = REGEX_LIMITS.maxSubsetWork): SubsetDfa | SubsetOverflow {
+  const closure = epsilonClosure(nfa);
+  const lists = nfa.set.map((bytes) => {
+    if (!bytes) return null;
+    const list: number[] = [];
+    for (let b = 0; b < 256; b++) if (bytes[b]) list.push(b);
+    return list;
+  });
+  const sets: number[][] = [];
+  const ids = new Map<string, number>();
+  const rows: Int32Array[] = [];
+  let work = 0;
+  /** The id of `set`, a new state when unseen; −1 when that would pass maxStates. */
+  const add = (set: number[]): number => {
+    const key = set.join(",");
+    work += set.length;
+    let id = ids.get(key);
+    if (id === undefined) {
+      if (sets.length >= maxStates) return -1;
+      id = sets.length;
+      sets.push(set);
+      ids.set(key, id);
+    }
+    return id;
+  };
+  add(closure([nfa.start]));
+  const targets: number[][] = Array.from({ length: 256 }, () => []);
+  const touched: number[] = [];
+  for (let d = 0; d < sets.length; d++) {
+    if (work > maxWork) return { over: "work" };
+    for (const b of touched) targets[b]!.length = 0;
+    touched.length = 0;
+    for (const s of sets[d]!) {
+      const bytes = lists[s];
+      work++;
+      if (!bytes) continue;
+      work += bytes.length;
+      const to = nfa.to[s]!;
+      for (const b of bytes) {
+        if (targets[b]!.length === 0) touched.push(b);
+        targets[b]!.push(to);
+      }
+    }
+    const row = new Int32Array(256).fill(-1);
+    const memo = new Map<string, number>();
+    for (const b of touched) {
+      const seeds = targets[b]!;
+      const key = seeds.join(",");
+      let id = memo.get(key);
+      if (id === undefined) {
+        const set = closure(seeds);
+        work += seeds.length + set.length;
+        id = add(set);
+        if (id < 0) return { over: "states" };
+        memo.set(key, id);
+      }
+      row[b] = id;
+    }
+    rows.push(row);
+  }
+  if (work > maxWork) return { over: "work" };
+  const count = sets.length;
+  const delta = new Int32Array(count * 256);
+  rows.forEach((row, d) => delta.set(row, d * 256));
+  const accept = new Uint8Array(count);
+  sets.forEach((set, d) => (accept[d] = set.includes(nfa.accept) ? 1 : 0));
+  return { count, delta, accept };
 }
 
 export type RegexNode =

@@ -21,7 +21,7 @@
  * allowed), row 0 being the free state (every token allowed, stays 0), bounded by
  * MAX_CONSTRAINT_TABLE_CELLS. A zone's `constraintStart` is its start state (0 when free).
  */
-import { compileWithEnds, epsilonClosure, RegexError, type ByteNfa } from "../szcp/regex.js";
+import { compileWithEnds, RegexError, REGEX_LIMITS, subsetConstruction, type ByteNfa } from "../szcp/regex.js";
 import type { TokenVocabulary } from "../lzcp/types.js";
 import type { ZoneConstraint } from "../szcp/types.js";
 import { TtfaError } from "./errors.js";
@@ -77,50 +77,17 @@ interface ByteDfa {
   live: Uint8Array;
 }
 
-/** Subset construction, bounded. */
+/** Subset construction, bounded in states (MAX_CONSTRAINT_DFA_STATES) and in work (REGEX_LIMITS.maxSubsetWork). */
 export function determinize(nfa: ByteNfa, where = "constraint"): ByteDfa {
-  const closure = epsilonClosure(nfa);
-  const sets: number[][] = [];
-  const ids = new Map<string, number>();
-  const deltaRows: Int32Array[] = [];
-  const add = (set: number[]): number => {
-    const key = set.join(",");
-    let id = ids.get(key);
-    if (id === undefined) {
-      if (sets.length >= MAX_CONSTRAINT_DFA_STATES)
-        throw new ConstraintError(`the constraint's automaton needs more than MAX_CONSTRAINT_DFA_STATES = ${MAX_CONSTRAINT_DFA_STATES} states; simplify the regex`, where);
-      id = sets.length;
-      sets.push(set);
-      ids.set(key, id);
-    }
-    return id;
-  };
-  add(closure([nfa.start]));
-  for (let d = 0; d < sets.length; d++) {
-    const targets: Array<number[] | undefined> = new Array(256);
-    for (const s of sets[d]!) {
-      const set = nfa.set[s];
-      if (!set) continue;
-      const to = nfa.to[s]!;
-      for (let b = 0; b < 256; b++) if (set[b]) (targets[b] ??= []).push(to);
-    }
-    const row = new Int32Array(256).fill(-1);
-    const memo = new Map<string, number>();
-    for (let b = 0; b < 256; b++) {
-      const t = targets[b];
-      if (!t) continue;
-      const key = t.join(",");
-      let id = memo.get(key);
-      if (id === undefined) memo.set(key, (id = add(closure(t))));
-      row[b] = id;
-    }
-    deltaRows.push(row);
-  }
-  const count = sets.length;
-  const delta = new Int32Array(count * 256);
-  deltaRows.forEach((row, d) => delta.set(row, d * 256));
-  const accept = new Uint8Array(count);
-  sets.forEach((set, d) => (accept[d] = set.includes(nfa.accept) ? 1 : 0));
+  const dfa = subsetConstruction(nfa, MAX_CONSTRAINT_DFA_STATES);
+  if ("over" in dfa)
+    throw new ConstraintError(
+      dfa.over === "states"
+        ? `the constraint's automaton needs more than MAX_CONSTRAINT_DFA_STATES = ${MAX_CONSTRAINT_DFA_STATES} states; simplify the regex`
+        : `building the constraint's automaton takes more than REGEX_LIMITS.maxSubsetWork = ${REGEX_LIMITS.maxSubsetWork} steps (nested or overlapping repetitions such as (a{0,100}){10}); simplify the regex`,
+      where,
+    );
+  const { count, delta, accept } = dfa;
   // Liveness: reverse reachability from the accepting states.
   const reverse: number[][] = Array.from({ length: count }, () => []);
   for (let d = 0; d < count; d++) for (let b = 0; b < 256; b++) { const t = delta[d * 256 + b]!; if (t >= 0) reverse[t]!.push(d); }

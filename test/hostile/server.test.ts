@@ -10,6 +10,7 @@
  *   #16/8. the workflow was compiled twice per request.
  * Request loops are bounded; every request has a timeout.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as forge from "../../forge/index.js";
 import { SZCP_LIMITS, deserializeWorkflow, type SzcpWorkflow } from "../../forge/szcp/index.js";
@@ -257,5 +258,23 @@ describe("issue #16 item 8: one compile per request", () => {
     const after = compileCacheStats();
     expect(after.misses - before.misses).toBe(1);
     expect(after.hits - before.hits).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("session 7: a constrained zone's automaton is bounded in work, not only in states", () => {
+  it("refuses a 14-character regex of nested repetitions in about a second, naming the zone, with the event loop held at most that long (was 19–25 s held)", async () => {
+    const constrained = body((b) => {
+      const zone = b.workflow.zones.findIndex((z: { maxGen: number }) => z.maxGen > 0);
+      b.workflow.zones[zone].constraint = { kind: "regex", pattern: "(.{0,100}){10}" };
+    });
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const answer = await post(constrained, 60_000);
+    delay.disable();
+    expect(answer.status, answer.text).toBe(422);
+    expect(answer.error!.message).toMatch(/zones\[\d+\] \([^)]*\)\.constraint: building the constraint's automaton takes more than REGEX_LIMITS\.maxSubsetWork = 16777216 steps/);
+    expect(answer.text).not.toMatch(/\n\s+at /);
+    // The bound stops the construction within ~1 s (0.5–0.9 s alone); the shared machine adds its stalls.
+    expect(delay.max / 1e6).toBeLessThan(4_000);
   });
 });

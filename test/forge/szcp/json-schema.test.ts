@@ -202,6 +202,14 @@ describe("compileJsonSchema", () => {
     expect(countDfaStates(compileRegex("abc"), 100)).toBe(4);
     expect(countDfaStates(compileRegex("[ab]{0,50}"), 10)).toBe(11);
   });
+
+  it("refuses a pattern with nested repetitions on the work bound within seconds (was accepted after 12 s)", () => {
+    const started = performance.now();
+    const schema = JSON.stringify({ type: "string", pattern: "([a-z]{0,100}){40}" });
+    expect(() => compileJsonSchema(schema)).toThrow(JsonSchemaError);
+    expect(() => compileJsonSchema(schema)).toThrow(/^#: building the derived automaton takes more than REGEX_LIMITS\.maxSubsetWork = 16777216 steps/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
 });
 
 function nest(depth: number): object {

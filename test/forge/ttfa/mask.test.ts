@@ -175,6 +175,40 @@ describe("the engine's host path (sampleConstrainedHost)", () => {
     expect(broadRows).toBeGreaterThan(10);
   });
 
+  it("broad rows sampled in place under their bitsets draw the fully masked rows' tokens at odd widths and past the vocabulary (its extra columns never drawn), every mode, heap and copy", () => {
+    // The byte vocabulary (257 ids) with a regex allowing most bytes: broad states; widths with tail columns (mod 4, mod 32) below and past the vocabulary.
+    const table = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "[^#]{1,4}" } })]), new ByteTokenizer()).constraints;
+    const broad = Array.from({ length: table.stateCount - 1 }, (_, k) => k + 1).filter((s) => allowedTokens(table, s).length * 2 > 257);
+    expect(broad.length).toBeGreaterThanOrEqual(2);
+    const heap = wasmHeap()!;
+    const modes: SamplingOptions[] = [{ temperature: 1 }, { temperature: 0 }, { temperature: 0.6 }, { topK: 7 }, { temperature: 1.4, topP: 0.7 }];
+    for (const width of [203, 257, 301]) {
+      // Free and broad rows interleaved (17: two groups of eight and one more); the columns past the vocabulary hold the largest logits.
+      const states = Array.from({ length: 17 }, (_, r) => (r % 3 === 0 ? 0 : broad[r % broad.length]!));
+      const R = states.length;
+      const logits = Float32Array.from({ length: R * width }, (_, i) => (i % width >= 257 ? 30 : Math.sin(i * 0.91) * 5));
+      const masked = logits.slice();
+      maskLogitsInPlace(masked, width, states, table);
+      const instances = Int32Array.from({ length: R }, (_, r) => 3 * r);
+      const steps = Int32Array.from({ length: R }, (_, r) => r + 1);
+      const tensor = tf.tensor2d(logits, [R, width]);
+      for (const mode of modes) {
+        const want = sampleTokensHost(masked, width, mode, 4, instances, steps);
+        const drawRows = (h: typeof heap | undefined) => (x: Float32Array, w: number, rows: Int32Array, masks: (r: number) => Uint32Array | null, out: Int32Array) =>
+          void sampleTokensHost(x, w, mode, 4, instances, steps, out, h, { rows, masks });
+        const draw = (row: Float32Array, w: number, r: number) => sampleTokensHost(row, w, mode, 4, [instances[r]!], [steps[r]!])[0]!;
+        const copied = sampleConstrainedHost(logits, width, states, table, drawRows(undefined), draw);
+        const view = (tf.backend() as unknown as { typedArrayFromHeap: (t: tf.Tensor) => Float32Array }).typedArrayFromHeap(tensor);
+        const inPlace = sampleConstrainedHost(view, width, states, table, drawRows(heap), draw, heap);
+        const label = `width ${width} ${JSON.stringify(mode)}`;
+        expect(Array.from(copied), label).toEqual(Array.from(want));
+        expect(Array.from(inPlace), `${label}, on the heap`).toEqual(Array.from(want));
+        states.forEach((s, r) => { if (s !== 0) expect(copied[r]!, `${label} row ${r}`).toBeLessThan(257); });
+      }
+      tensor.dispose();
+    }
+  });
+
   it("maskLogitsInPlace gives the same rows as fill-and-scatter for broad and narrow states, at widths below, at and above the vocabulary", () => {
     const program = compileForBackend(workflow([zone({ text: "", constraint: { kind: "regex", pattern: "[a-z ]{1,5}|\\d" } })]), gpt2);
     const table = program.constraints;

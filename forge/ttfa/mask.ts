@@ -163,30 +163,44 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
   const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
   // Each row: its bitset when broad, null when plain (free, or a state that allows every
-  // column: its masked row is the row itself); narrow rows are listed apart.
-  const masks: Array<Uint32Array | null> = new Array(R).fill(null);
-  const sampled: number[] = [];
-  const narrow: number[] = [];
+  // column: its masked row is the row itself); narrow rows are listed apart. Scratch kept
+  // between calls (the engine calls this every step).
+  if (rowScratch.length < R) {
+    rowScratch = new Int32Array(R);
+    narrowScratch = new Int32Array(R);
+  }
+  maskScratch.length = R;
+  let sampled = 0;
+  let narrow = 0;
   for (let r = 0; r < R; r++) {
     const state = states[r]!;
+    maskScratch[r] = null;
     if (state !== 0) {
       checkState(table, state);
       const n = allowedBelow(allowedList(table, state), width);
       if (n * 2 <= width) {
-        narrow.push(r);
+        narrowScratch[narrow++] = r;
         continue;
       }
-      if (n < width) masks[r] = allowedBits(table, state);
+      if (n < width) maskScratch[r] = allowedBits(table, state);
     }
-    sampled.push(r);
+    rowScratch[sampled++] = r;
   }
-  if (sampled.length > 0) drawRows(view(), width, Int32Array.from(sampled), (r) => masks[r]!, tokens);
-  for (const r of narrow) {
+  if (sampled > 0) drawRows(view(), width, rowScratch.subarray(0, sampled), maskOf, tokens);
+  for (let k = 0; k < narrow; k++) {
+    const r = narrowScratch[k]!;
     const allowed = allowedList(table, states[r]!);
     tokens[r] = drawCompact(view(), width, r, allowed, allowedBelow(allowed, width), draw);
   }
+  maskScratch.fill(null); // no bitset kept alive past the call
   return tokens;
 }
+
+/** sampleConstrainedHost's per-row bitsets (null: sampled free), sampled rows and narrow rows. */
+const maskScratch: Array<Uint32Array | null> = [];
+let rowScratch = new Int32Array(64);
+let narrowScratch = new Int32Array(64);
+const maskOf = (r: number): Uint32Array | null => maskScratch[r] ?? null;
 
 /** [S, width] float32 biases (0 allowed, −∞ not) per (table, width), on the current tfjs backend; kept while the table lives. */
 const maskTensors = new WeakMap<ConstraintTable, Map<number, tf.Tensor2D>>();

@@ -11,6 +11,7 @@
  * path's sums do not depend on where it sits.
  */
 import { expScalar, type SamplerKernel } from "./kernel.js";
+import { BOUND_RANK, COUNT_BYTES, sortKernel, type SortKernel } from "./sort-kernel.js";
 
 const f32 = Math.fround;
 /** Tokens more than this below the fourth largest logit cannot change a float32 partial sum (see above). */
@@ -73,6 +74,46 @@ function reserve(n: number): void {
   scratch.nextKeys = new Uint32Array(n);
 }
 
+let sortKernelEnabled = true;
+
+/** Whether sampleFiltered ranks in the sort module (default) or in plain JavaScript (the path without WebAssembly). For tests. */
+export function useSortKernel(enabled: boolean): void {
+  sortKernelEnabled = enabled;
+}
+
+/** The sort module and its memory's layout (byte addresses) for rows up to `capacity` wide. */
+interface SortSpace {
+  kernel: SortKernel;
+  capacity: number;
+  /** The row's copy at byte 0, the keys, the second key buffer, the count tables. */
+  keys: number;
+  tmp: number;
+  counts: number;
+  f32: Float32Array;
+  i32: Int32Array;
+}
+
+let sortSpace: SortSpace | null = null;
+
+/** The sort module with room for a row of n (its memory grown once to the widest row seen), or null without it. */
+function sortSpaceFor(n: number): SortSpace | null {
+  if (!sortKernelEnabled) return null;
+  if (sortSpace !== null && sortSpace.capacity >= n) {
+    if (sortSpace.f32.buffer !== sortSpace.kernel.memory.buffer) return null; // never grown elsewhere; defensive
+    return sortSpace;
+  }
+  const kernel = sortKernel();
+  if (kernel === null) return null;
+  const bytes = 12 * n + COUNT_BYTES;
+  const memory = kernel.memory;
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  sortSpace = {
+    kernel, capacity: n, keys: 4 * n, tmp: 8 * n, counts: 12 * n,
+    f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer),
+  };
+  return sortSpace;
+}
+
 /**
  * Top-k / top-p of the row in the region at row.at.x (already divided by the temperature).
  * The tensor path sorts the width-w top (w = k, or the vocabulary), takes its softmax in that
@@ -80,22 +121,110 @@ function reserve(n: number): void {
  * kept probabilities. Overwrites the region.
  */
 export function sampleFiltered(row: FilteredRow, width: number, topP: number | null, u: number): number {
+  const space = sortSpaceFor(row.n);
+  if (space !== null) return sampleInModule(space, row, width, topP, u);
   reserve(row.n);
   // The top in TopK order: values in scratch.values, indices in scratch.order, known ≤ width.
   const known = width <= HEAP_WIDTH ? heapTop(row, width) : ranked(row, width);
   const { values, order } = scratch;
-  // The ranked values into the region, padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
   const x = row.mem;
   const base = row.at.x;
   for (let r = 0; r < known; r++) x[base + r] = values[r]!;
+  return order[drawRanked(row, width, known, topP, u)]!;
+}
+
+/**
+ * sampleFiltered with the ranking in the sort module: the row copied into its memory, the
+ * candidates' keys collected (top-p: every token that can change a sum; top-k: those, cut
+ * down to the top-digit bins holding the best `width`), sorted, turned back into values and
+ * copied into the region in rank order. The sampled rank's index is its value's occurrence
+ * of that rank among equal values (TopK orders ties by ascending index).
+ */
+function sampleInModule(space: SortSpace, row: FilteredRow, width: number, topP: number | null, u: number): number {
+  const { kernel, keys, tmp, counts, f32: values } = space;
+  const n = row.n;
+  const x = row.mem;
+  const base = row.at.x;
+  values.set(x.subarray(base, base + n), 0);
+  let m = width <= HEAP_WIDTH ? aboveBound(space, n, width) : -1;
+  let sorted: number;
+  if (m >= width) sorted = kernel.sortShort(keys, tmp, m, counts) / 4;
+  else {
+    m = collectCandidates(space, n, width);
+    sorted = kernel.sort(keys, tmp, m, counts) / 4;
+  }
+  const known = Math.min(m, width);
+  x.set(values.subarray(sorted, sorted + known), base);
+  const column = drawRanked(row, width, known, topP, u);
+  const value = values[sorted + column]!;
+  let first = column;
+  while (first > 0 && values[sorted + first - 1] === value) first--;
+  const index = kernel.nth(0, n, value, column - first);
+  if (index < 0) throw new Error("internal: the sampled value is not in the row");
+  return index;
+}
+
+/**
+ * Top-k's candidates by a bound: with the row cut into 4·⌈width/16⌉ disjoint sets (lanes of
+ * blocks), the smallest of the sets' BOUND_RANK-th largest values (sort-kernel's bound, by
+ * SIMD) is at most the row's width-th largest, as at least width values are not below it;
+ * the keys of every value not below it go to the keys buffer, in index order: about twice
+ * width on flat rows. Returns how many, or −1 where the row is too short for the sets,
+ * −2 where a NaN hid the bound.
+ */
+function aboveBound(space: SortSpace, n: number, width: number): number {
+  const blocks = Math.ceil(width / (4 * BOUND_RANK));
+  const vecs = Math.floor(n / (4 * blocks));
+  if (vecs < BOUND_RANK) return -1;
+  const bound = space.kernel.bound(0, blocks, vecs);
+  if (bound !== bound) return -2;
+  return space.kernel.above(0, n, bound, space.keys);
+}
+
+/**
+ * The candidates in the general case: the keys of every token that can change a float32 sum
+ * (the running-cut pass, see ranked); for top-k (width < n) cut down to the top-digit bins
+ * holding the best width (the bins come in key order, so the keys past the bin that completes
+ * width rank below the top width). Leaves the three digits counted; returns how many.
+ */
+function collectCandidates(space: SortSpace, n: number, width: number): number {
+  const { kernel, keys, counts, i32 } = space;
+  const topK = width < n;
+  const m = kernel.collect(0, n, keys, counts, topK ? 0 : 1);
+  if (!topK) return m;
+  let limit = -1; // 0xffffffff unsigned: keeps every key (no NaN is collected)
+  if (m > width) {
+    const table = counts / 4 + 2 * 2048;
+    let seen = 0;
+    for (let d = 0; d < 2048; d++) {
+      seen += i32[table + d]!;
+      if (seen >= width) {
+        if (d < 2047) limit = (d + 1) << 21;
+        break;
+      }
+    }
+  }
+  return kernel.keep(keys, m, limit, counts);
+}
+
+/**
+ * The draw over the ranked values (known of them, in the region at row.at.x; the tensor
+ * path's width-w top beyond them adds nothing to any float32 sum): softmax in rank order with
+ * the four-lane sums, the inclusive cumulative sums, the kept prefix, the inverse CDF.
+ * Returns the sampled rank. Overwrites the region.
+ */
+function drawRanked(row: FilteredRow, width: number, known: number, topP: number | null, u: number): number {
+  const x = row.mem;
+  const base = row.at.x;
+  // Padded with −∞ (exp 0, a no-op in every sum) to whole lanes.
   const w4 = width & ~3;
   const lanes = Math.min((known + 3) & ~3, w4);
   for (let r = known; r < lanes; r++) x[base + r] = -Infinity;
-  const max = values[0]!;
+  const max = x[base]!;
   let sum = expLanes(row, base, lanes, max);
   const e = row.at.e;
   for (let r = w4; r < known; r++) {
-    const v = expScalar(values[r]! - max);
+    const v = expScalar(x[base + r]! - max);
     x[e + r] = v;
     sum = f32(sum + v);
   }
@@ -114,7 +243,7 @@ export function sampleFiltered(row: FilteredRow, width: number, topP: number | n
   const total = x[c + kept - 1]!;
   const column = Math.min(firstAtLeast(x, c, kept, f32(u * total)), width - 1);
   if (column >= known) throw new Error("internal: sampled past the ranked tokens");
-  return order[column]!;
+  return column;
 }
 
 /**

@@ -243,8 +243,6 @@ class RowSampler implements FilteredRow {
     this.laneMasks = this.lowest + 4;
     this.bitSlots = this.laneMasks + LANE_MASK_BYTES / 4;
     this.bind(logits, onHeap ? heap : undefined, byteOffset);
-    // Written per sampler: another sampler on the same heap scratch (another width) lays it out otherwise.
-    if (this.kernel !== null) writeLaneMasks(this.mem.buffer, this.laneMasks * 4);
   }
 
   /** Whether this sampler can take `logits` of width n (same width, same memory, same path). */
@@ -271,6 +269,10 @@ class RowSampler implements FilteredRow {
       this.mem = new Float32Array(this.memory.buffer);
       this.bits = new Uint32Array(this.memory.buffer);
     }
+    // The lane masks, per call: the scratch is the module's between calls (the logprob
+    // instrument writes the module's own memory; another width's sampler lays the heap
+    // scratch out otherwise). 64 words.
+    if (this.kernel !== null) writeLaneMasks(this.bits, this.laneMasks);
   }
 
   /** Copies the row at `offset` of the logits into the row region; `mask`: then −∞ where it forbids the column. */

@@ -99,10 +99,9 @@ export interface SamplerKernel {
 /** Bytes of the 16 lane masks the masked passes look up by a bitset's nibble (writeLaneMasks). */
 export const LANE_MASK_BYTES = 256;
 
-/** Writes the 16 lane masks at byte address `at` (16-aligned): mask m has lane j all ones when bit j of m is set. */
-export function writeLaneMasks(buffer: ArrayBufferLike, at: number): void {
-  const lut = new Uint32Array(buffer, at, LANE_MASK_BYTES / 4);
-  for (let m = 0; m < 16; m++) for (let j = 0; j < 4; j++) lut[4 * m + j] = (m >> j) & 1 ? 0xffffffff : 0;
+/** Writes the 16 lane masks into `words` from element `at` (a multiple of 4): mask m has lane j all ones when bit j of m is set. */
+export function writeLaneMasks(words: Uint32Array, at: number): void {
+  for (let m = 0; m < 16; m++) for (let j = 0; j < 4; j++) words[at + 4 * m + j] = (m >> j) & 1 ? 0xffffffff : 0;
 }
 
 /** Instructions used below. */

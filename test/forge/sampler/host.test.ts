@@ -294,6 +294,19 @@ describe("constraint masks (RowSelection): the draws of the sampler on the fully
     }
   }
 
+  it("draws the same masked tokens after the module's memory was used as scratch in between (the logprob instrument does)", () => {
+    const B = 9;
+    const V = 301;
+    const x = logitsFor(B, V, "near", 77);
+    const masks = bitsets(B, V, 78);
+    const instances = Int32Array.from({ length: B }, (_, i) => i);
+    const want = sampleTokensHost(maskedCopy(x, V, masks), V, {}, 3, instances, instances);
+    const select = { masks: (b: number) => masks[b]! };
+    expect(Array.from(sampleTokensHost(x, V, {}, 3, instances, instances, undefined, undefined, select))).toEqual(Array.from(want));
+    new Uint32Array(samplerKernel()!.memory.buffer).fill(0x7fc00001); // every scratch word overwritten
+    expect(Array.from(sampleTokensHost(x, V, {}, 3, instances, instances, undefined, undefined, select))).toEqual(Array.from(want));
+  });
+
   it("a row outside the batch is an error", () => {
     expect(() => sampleTokensHost(new Float32Array(6), 3, {}, 1, [0, 1], [0, 0], undefined, undefined, { rows: [2] })).toThrow(/row 2 is outside the batch/);
   });

@@ -30,7 +30,7 @@ describe("the sampler kernel's masked passes", () => {
       const random = seededRandom(spread === "near" ? 3 : 4);
       const mem = new Float32Array(k.memory.buffer);
       const u32 = new Uint32Array(k.memory.buffer);
-      writeLaneMasks(k.memory.buffer, lut);
+      writeLaneMasks(u32, lut / 4);
       let nearRows = 0;
       for (const n4 of [4, 28, 32, 36, 100, 1000, 8192, V & ~3]) {
         for (const density of ["random", "full", "empty words", "one column"] as const) {

@@ -156,29 +156,49 @@ function vocabTrie(v: TokenVocabulary): VocabTrie {
 /** Marks the token-level edge into "the zone is over". */
 const FINAL = -2;
 
-/** One constraint's token-level automaton, before global numbering: per DFA state, parallel token / target lists. */
-function tokenLevel(dfa: ByteDfa, trie: VocabTrie, where: string): { order: number[]; edges: Map<number, { tokens: number[]; targets: number[] }> } {
-  const edges = new Map<number, { tokens: number[]; targets: number[] }>();
+/**
+ * One constraint's token-level automaton, before global numbering: the DFA states reachable
+ * through whole tokens in breadth-first order, and for each a row over the vocabulary (the
+ * position of the next state in that order, FINAL, or −1), then the states from which some
+ * token path reaches FINAL. Stops with a ConstraintError once more than `maxStates` states
+ * are reachable (what is left of MAX_CONSTRAINT_TABLE_CELLS): each state costs a walk of the
+ * vocabulary trie and a row, so without it `(\w+\s?){1,50}` (3 777 DFA states) under GPT-2
+ * filled a 2 GB heap in 31 s before the table bound was checked.
+ */
+function tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates: number, where: string): { order: number[]; rows: Int32Array[]; live: Uint8Array } {
+  const position = new Int32Array(dfa.count).fill(-1);
   const order: number[] = [];
-  const queue = [0];
-  edges.set(0, { tokens: [], targets: [] });
+  const reach = (d: number): number => {
+    if (position[d]! < 0) {
+      if (order.length >= maxStates)
+        throw new ConstraintError(
+          `the constraint tables would need more than ${maxStates} states of ${vocabSize + 1} columns for this constraint, over MAX_CONSTRAINT_TABLE_CELLS = ${MAX_CONSTRAINT_TABLE_CELLS}; use fewer or simpler constraints`,
+          where,
+        );
+      position[d] = order.length;
+      order.push(d);
+    }
+    return position[d]!;
+  };
+  reach(0);
+  const rows: Int32Array[] = [];
   const nodeStack: number[] = [];
   const stateStack: number[] = [];
-  while (queue.length) {
-    const d0 = queue.shift()!;
-    order.push(d0);
-    const out = edges.get(d0)!;
+  for (let k = 0; k < order.length; k++) {
+    const row = new Int32Array(vocabSize).fill(-1);
+    rows.push(row);
     for (let c = trie.firstChild[0]!; c >= 0; c = trie.nextSibling[c]!) {
       nodeStack.push(c);
-      stateStack.push(d0);
+      stateStack.push(order[k]!);
     }
     while (nodeStack.length) {
       const node = nodeStack.pop()!;
       const d = dfa.delta[stateStack.pop()! * 256 + trie.byte[node]!]!;
       if (d < 0 || !dfa.live[d]) continue;
-      for (let t = trie.firstToken[node]!; t >= 0; t = trie.tokenNext[t]!) {
-        out.tokens.push(t);
-        out.targets.push(dfa.accept[d] ? FINAL : d);
+      if (trie.firstToken[node]! >= 0) {
+        // A state becomes reachable when a whole token leads to it (not a byte inside one).
+        const target = dfa.accept[d] ? FINAL : reach(d);
+        for (let t = trie.firstToken[node]!; t >= 0; t = trie.tokenNext[t]!) row[t] = target;
       }
       if (dfa.accept[d]) continue; // the end pattern is complete: a token may not run past it
       for (let c = trie.firstChild[node]!; c >= 0; c = trie.nextSibling[c]!) {
@@ -186,30 +206,30 @@ function tokenLevel(dfa: ByteDfa, trie: VocabTrie, where: string): { order: numb
         stateStack.push(d);
       }
     }
-    for (const d of out.targets) if (d >= 0 && !edges.has(d)) { edges.set(d, { tokens: [], targets: [] }); queue.push(d); }
   }
-  // Token-level liveness: a state is kept when some token path from it reaches FINAL.
-  const live = new Set<number>();
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const d of order) {
-      if (live.has(d)) continue;
-      const e = edges.get(d)!;
-      if (e.targets.some((t) => t === FINAL || live.has(t))) { live.add(d); changed = true; }
+  // Token-level liveness: a state is kept when some token path from it reaches FINAL
+  // (reverse reachability over the distinct successors of each state).
+  const S = order.length;
+  const predecessors: number[][] = Array.from({ length: S }, () => []);
+  const live = new Uint8Array(S);
+  const stack: number[] = [];
+  const seen = new Int32Array(S).fill(-1);
+  for (let k = 0; k < S; k++) {
+    const row = rows[k]!;
+    for (let t = 0; t < vocabSize; t++) {
+      const to = row[t]!;
+      if (to === FINAL) {
+        if (!live[k]) { live[k] = 1; stack.push(k); }
+      } else if (to >= 0 && seen[to] !== k) {
+        seen[to] = k;
+        predecessors[to]!.push(k);
+      }
     }
   }
-  if (!live.has(0))
+  while (stack.length) for (const p of predecessors[stack.pop()!]!) if (!live[p]) { live[p] = 1; stack.push(p); }
+  if (!live[0])
     throw new ConstraintError("no token sequence of this tokenizer spells a text the constraint allows followed by the zone's end pattern", where);
-  const kept = order.filter((d) => live.has(d));
-  const filtered = new Map<number, { tokens: number[]; targets: number[] }>();
-  for (const d of kept) {
-    const e = edges.get(d)!;
-    const tokens: number[] = [], targets: number[] = [];
-    e.tokens.forEach((t, i) => { const to = e.targets[i]!; if (to === FINAL || live.has(to)) { tokens.push(t); targets.push(to); } });
-    filtered.set(d, { tokens, targets });
-  }
-  return { order: kept, edges: filtered };
+  return { order, rows, live };
 }
 
 /** A zone's constraint request: its spec, end patterns, and a name for errors. */
@@ -231,7 +251,8 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
   const columns = vocabulary.vocabSize + 1;
   if (zones.every((z) => z.constraint === null)) return { table: freeConstraintTable(vocabulary.vocabSize), start, index };
   const byKey = new Map<string, number>();
-  const compiled: Array<{ info: ConstraintInfo; order: number[]; edges: Map<number, { tokens: number[]; targets: number[] }> }> = [];
+  const maxStates = Math.floor(MAX_CONSTRAINT_TABLE_CELLS / columns);
+  const compiled: Array<{ info: ConstraintInfo; rows: Int32Array[]; live: Uint8Array }> = [];
   let next = 1;
   zones.forEach((z, i) => {
     if (!z.constraint) return;
@@ -246,15 +267,12 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
         throw e;
       }
       const dfa = determinize(nfa, `${z.where}.constraint`);
-      const level = tokenLevel(dfa, vocabTrie(vocabulary), `${z.where}.constraint`);
-      const info: ConstraintInfo = { constraint: z.constraint, ends: [...z.ends], start: next, states: level.order.length };
-      if ((next + info.states) * columns > MAX_CONSTRAINT_TABLE_CELLS)
-        throw new ConstraintError(
-          `the constraint tables would have ${next + info.states} states × ${columns} columns, over MAX_CONSTRAINT_TABLE_CELLS = ${MAX_CONSTRAINT_TABLE_CELLS}; use fewer or simpler constraints`,
-          `${z.where}.constraint`,
-        );
+      const level = tokenLevel(dfa, vocabTrie(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
+      let states = 0;
+      for (const l of level.live) states += l;
+      const info: ConstraintInfo = { constraint: z.constraint, ends: [...z.ends], start: next, states };
       next += info.states;
-      c = compiled.push({ info, ...level }) - 1;
+      c = compiled.push({ info, rows: level.rows, live: level.live }) - 1;
       byKey.set(key, c);
     }
     start[i] = compiled[c]!.info.start;
@@ -263,13 +281,20 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
   const stateCount = next;
   const table = new Int32Array(stateCount * columns).fill(-1);
   table.fill(0, 0, columns);
-  for (const { info, order, edges } of compiled) {
-    const globalOf = new Map<number, number>();
-    order.forEach((d, k) => globalOf.set(d, info.start + k));
-    for (const d of order) {
-      const row = globalOf.get(d)! * columns;
-      const e = edges.get(d)!;
-      e.tokens.forEach((t, k) => { const to = e.targets[k]!; table[row + t] = to === FINAL ? 0 : globalOf.get(to)!; });
+  for (const { info, rows, live } of compiled) {
+    // Kept states are numbered in breadth-first order from the constraint's start.
+    const global = new Int32Array(rows.length).fill(-1);
+    let g = info.start;
+    for (let k = 0; k < rows.length; k++) if (live[k]) global[k] = g++;
+    for (let k = 0; k < rows.length; k++) {
+      if (!live[k]) continue;
+      const row = rows[k]!;
+      const base = global[k]! * columns;
+      for (let t = 0; t < row.length; t++) {
+        const to = row[t]!;
+        if (to === FINAL) table[base + t] = 0;
+        else if (to >= 0 && live[to]) table[base + t] = global[to]!;
+      }
     }
   }
   return { table: { stateCount, columns, next: table, constraints: compiled.map((c) => c.info) }, start, index };

@@ -3,7 +3,7 @@
  * wasm backend the typed-array sampler, reading the logits in the backend's heap) against the
  * sampler of an earlier commit (BEFORE), in one process, alternated.
  *
- *   npx tsx bench/ttfa/sampler.ts     # PAIRS=3 STEPS=100 BATCH=64 ENGINES=tfjs,onnx MODES=t1,top-p BEFORE=1f0b27f
+ *   npx tsx bench/ttfa/sampler.ts     # PAIRS=3 STEPS=100 BATCH=64 ENGINES=tfjs,onnx MODES=t1,top-p BEFORE=d9d7475 TRAINED=1
  *
  * 1. In the loop: the profiled step-by-step wave (profiled-wave.ts: the engine's loop with a
  *    timer per phase) at batch 64 on the benchmark model (setup.ts, vocabulary 8 192), per
@@ -14,8 +14,11 @@
  *    read, sampling, token upload); its share of the step by CPU time (process.cpuUsage; on
  *    a shared machine a phase's wall time also holds other tenants' time) and by wall time.
  *    Both samplers must record the same traces.
- * 2. Alone: each sampler on random logits [BATCH, 8 192] (normal, sd 3) per sampling mode,
- *    CPU ms per call, alternated.
+ * 2. Alone: each sampler on random logits [BATCH, 8 192] (normal, sd 3: nearly flat rows, the
+ *    worst case of top-p) per sampling mode, CPU ms per call, alternated.
+ * 3. Trained (TRAINED=0 leaves it out): the project's own model (models/forge-tiny, vocabulary
+ *    257) on the README's seed example at batch BATCH with its generation_config's top_p 0.9:
+ *    how many tokens top-p keeps per row, and each sampler alone on the logits the run met.
  *
  * BEFORE's forge/sampler is read from git into a temporary folder (its forge/errors.ts too)
  * and imported from there; BEFORE=none leaves it out (then only the shares are printed).
@@ -27,6 +30,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
+import * as forge from "../../forge/index.js";
 import { initBackend } from "../../forge/backend/index.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
 import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
@@ -39,9 +43,10 @@ const PAIRS = Number(process.env.PAIRS ?? 3);
 const STEPS = Number(process.env.STEPS ?? 100);
 const BATCH = Number(process.env.BATCH ?? 64);
 const REPS = Number(process.env.REPS ?? 15);
-const ENGINES = (process.env.ENGINES ?? "tfjs,onnx").split(",");
+const ENGINES = process.env.ENGINES === "none" ? [] : (process.env.ENGINES ?? "tfjs,onnx").split(","); // none: only the alone and trained parts
 const MODE_NAMES = (process.env.MODES ?? "t1,top-p").split(",");
-const BEFORE = process.env.BEFORE ?? "1f0b27f";
+const BEFORE = process.env.BEFORE ?? "d9d7475";
+const TRAINED = process.env.TRAINED !== "0";
 const MODES: Record<string, SamplingOptions> = { t1: {}, "t0.7": { temperature: 0.7 }, "top-p": { topP: 0.9 }, "top-k": { topK: 40 }, greedy: { greedy: true } };
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -139,6 +144,7 @@ for (const engine of ENGINES) {
   }
 }
 
+const aloneRatio: Record<string, number> = {};
 console.log("");
 console.log(`Alone, random logits [${BATCH}, ${model.config.vocabSize}] (sd 3), CPU ms per call (median of ${REPS} rounds, alternated):`);
 console.log("");
@@ -161,12 +167,79 @@ for (const options of Object.values(MODES)) {
     }
   }
   const ms = samplers.map(([name]) => median(times[name]!));
+  if (before && (options.topK !== undefined || options.topP !== undefined)) aloneRatio[JSON.stringify(options)] = ms[1]! / ms[0]!;
   console.log(`| ${JSON.stringify(options)} | ${ms.map((x) => fmt(x, 2)).join(" | ")} |${before ? ` ${fmt(ms[1]! / ms[0]!, 2)}× |` : ""}`);
 }
 logits.dispose();
+
+let trainedLine = "";
+if (TRAINED) {
+  // The project's model on the seed example (as tail.ts runs it), top_p 0.9 as its generation_config.
+  const backend = await forge.makeBackend(undefined, undefined, { engine: "tfjs" });
+  const { sequences, config } = await forge.parseUdplFile("notebooks/seed-example.toml");
+  const program = forge.newProgram(sequences, {}, config);
+  program.run("setup");
+  program.loop("control", (loop) => loop.run("reasoning", { question: "Are you alive?" }), { min: 1, max: 6 });
+  program.run("conclusion");
+  const seedWorkflow = program.compile()();
+  const V = backend.model.config.vocabSize;
+  const topP = { topP: 0.9 };
+  const kept: number[] = [];
+  const batches: Float32Array[] = [];
+  // The engine's sampler, after counting each row's kept tokens (f64 softmax in TopK order: the
+  // prefix whose mass before each token is < 0.9) and keeping some batches to time alone.
+  const recording: typeof sampleOnBackend = (logits, options, seed, instances, steps) => {
+    const x = logits.dataSync() as Float32Array;
+    if (batches.length < 40) batches.push(Float32Array.from(x));
+    for (let b = 0; b < x.length / V; b++) {
+      const row = Array.from(x.subarray(b * V, (b + 1) * V)).sort((p, q) => q - p);
+      const exp = row.map((v) => Math.exp(v - row[0]!));
+      const total = exp.reduce((p, q) => p + q, 0);
+      let before = 0;
+      let count = 0;
+      while (count < V && before < 0.9 * total) before += exp[count++]!;
+      kept.push(count);
+    }
+    return sampleOnBackend(logits, options, seed, instances, steps);
+  };
+  const wave = await profiledWave(backend.model, backend.tokenizer, seedWorkflow, { batchSize: BATCH, seed: 0, maxTokens: STEPS, form: "host", sampling: topP, sampler: recording });
+  kept.sort((p, q) => p - q);
+  const q = (f: number) => kept[Math.min(kept.length - 1, Math.floor(f * kept.length))]!;
+  console.log("");
+  console.log(
+    `Trained: ${backend.model.name} (vocabulary ${V}) on the seed example, batch ${BATCH}, ${wave.steps} steps, top_p 0.9: tokens kept per row ` +
+      `median ${q(0.5)}, p10 ${q(0.1)}, p90 ${q(0.9)}, max ${kept.at(-1)} (of ${V}; ${kept.length} rows).`,
+  );
+  const instancesT = Int32Array.from({ length: BATCH }, (_, i) => i);
+  const times: Record<string, number[]> = Object.fromEntries(samplers.map(([name]) => [name, []]));
+  const tensors = batches.map((x) => tf.tensor2d(x, [x.length / V, V]));
+  for (let r = 0; r < REPS + 2; r++) {
+    for (const [name, sampler] of r % 2 ? samplers : [...samplers].reverse()) {
+      const t0 = cpuNow();
+      for (const t of tensors) {
+        const tokens = sampler(t, topP, 1, instancesT.subarray(0, t.shape[0]), Int32Array.from({ length: t.shape[0] }, (_, i) => i + r));
+        tokens.dataSync();
+        tokens.dispose();
+      }
+      if (r >= 2) times[name]!.push((cpuNow() - t0) / tensors.length);
+    }
+  }
+  for (const t of tensors) t.dispose();
+  const ms = samplers.map(([name]) => median(times[name]!));
+  console.log(
+    `Alone on its logits (${tensors.length} batches, CPU ms per call, median of ${REPS}): ` +
+      samplers.map(([name], i) => `${name} ${fmt(ms[i]!, 3)}`).join(", ") + (before ? ` (before ÷ now ${fmt(ms[1]! / ms[0]!, 2)}×)` : "") + ".",
+  );
+  trainedLine = `trained top-p 0.9 keeps ${q(0.5)} tokens per row (median), alone ${before ? `${fmt(ms[1]! / ms[0]!, 1)}× faster than before` : `${fmt(ms[0]!, 3)} ms`}`;
+}
+
 console.log(`\nload at end ${load()}.`);
-const main = summaries.find((s) => s.engine === ENGINES[0] && s.mode === MODE_NAMES[0] && s.sampler === "now")!;
-console.log(
-  `Sampler share of a batch-${BATCH} step by CPU time (${main.engine}, ${main.mode}): ${fmt(100 * main.cpuShare, 1)} % (${fmt(main.sampleCpuMs, 2)} of ${fmt(main.stepCpuMs, 1)} ms); ` +
-    summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} %`).join(", "),
-);
+const main = summaries.find((s) => s.engine === ENGINES[0] && s.mode === MODE_NAMES[0] && s.sampler === "now");
+const filteredAlone = Object.entries(aloneRatio).map(([mode, r]) => `${mode} ${fmt(r, 2)}×`).join(", ");
+const parts = [
+  ...(main ? [`Sampler share of a batch-${BATCH} step by CPU time (${main.engine}, ${main.mode}): ${fmt(100 * main.cpuShare, 1)} % (${fmt(main.sampleCpuMs, 2)} of ${fmt(main.stepCpuMs, 1)} ms)`] : []),
+  ...summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} %`),
+  ...(filteredAlone ? [`alone, before ÷ now: ${filteredAlone}`] : []),
+  ...(trainedLine ? [trainedLine] : []),
+];
+console.log(`Sampler, batch ${BATCH}: ${parts.join("; ")}.`);

@@ -1,6 +1,7 @@
 /** SFCS: flow control over sequences, compiled to a workflow factory (docs/language.md#sfcs). */
 export {
   newProgram,
+  SFCS_LIMITS,
   Program,
   FlowScope,
   LoopScope,

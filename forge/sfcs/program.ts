@@ -17,7 +17,7 @@ import { buildGraph } from "../rzcp/build.js";
 import { lowerGraph } from "../rzcp/lower.js";
 import type { RzcpGraph } from "../rzcp/types.js";
 import type { SzcpConfig, SzcpExtraction, SzcpWorkflow } from "../szcp/types.js";
-import { RESERVED_EXTRACTION_NAMES } from "../szcp/limits.js";
+import { RESERVED_EXTRACTION_NAMES, SZCP_LIMITS } from "../szcp/limits.js";
 import type { UdplConfig } from "../udpl/types.js";
 import type { ZcpSequence } from "../zcp/types.js";
 import { captureSite } from "./callsite.js";
@@ -32,6 +32,24 @@ import type { BoundResources, FlowOp, LoopOp, RunOp, WhenOp } from "./types.js";
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 export type CallArgs = ResourceMap;
+
+/**
+ * Bounds on what a program records. Every operation lays out at least one zone, so a program
+ * of more operations than SZCP_LIMITS.maxZones can never make a workflow a server accepts;
+ * without the bound, a few `subroutine` calls that each inline the previous program twice
+ * doubled its operations per line and ended in a bare RangeError (2^17 operations). Scopes
+ * nest through the user's callbacks, and each level costs stack frames here and in the
+ * graph's layout: past ~2 000 levels the program died of a stack overflow instead of an
+ * SfcsError at the call.
+ */
+export const SFCS_LIMITS = {
+  /** Operations (run, loop, when, capture, feed) of one program, nested and inlined ones included. */
+  maxOperations: SZCP_LIMITS.maxZones,
+  /** Loops and branches open inside each other. */
+  maxNestingDepth: 256,
+  /** A loop's `min` and `max` (SZCP_LIMITS.maxCount). */
+  maxLoopBound: SZCP_LIMITS.maxCount,
+} as const;
 
 export interface LoopOptions {
   /** Body iterations before the model's jump is honoured. */
@@ -79,6 +97,8 @@ interface ProgramState {
   name: string | undefined;
   /** The program's own scope: the innermost one when no other is open. */
   root: FlowScope;
+  /** Operations recorded in all scopes (SFCS_LIMITS.maxOperations). */
+  operations: number;
 }
 
 /** What every scope offers: the program itself, a loop body, a branch. */
@@ -116,6 +136,7 @@ export class FlowScope {
     const sequence = this.lookup(head, check);
     const { min, max } = this.loopBounds(options, check);
     const bound = this.bind(sequence, options.args, check);
+    this.checkNesting(check);
     check.throwIfAny();
     const scope = new LoopScope(this.state, "loop", site);
     const op: LoopOp = { kind: "loop", head: sequence!, body: scope.ops, min, max, ...bound };
@@ -143,6 +164,7 @@ export class FlowScope {
     const sequence = this.lookup(condition, check);
     if (typeof branches !== "function") check.problem(`when needs a callback (ifBranch, elseBranch) => { … }, got ${describeValue(branches)}`);
     const bound = this.bind(sequence, options?.args, check);
+    this.checkNesting(check);
     check.throwIfAny();
     const ifBranch = new FlowScope(this.state, "ifBranch");
     const elseBranch = new FlowScope(this.state, "elseBranch");
@@ -170,6 +192,7 @@ export class FlowScope {
     if (theirs === this.state) throw new SfcsError([{ message: "a program cannot be its own subroutine", site }]);
     const mismatch = configMismatch(this.state.config, theirs.config);
     if (mismatch) throw new SfcsError([{ message: `the subroutine's config differs: ${mismatch}`, site }]);
+    this.checkOperations(theirs.operations, site);
     for (const open of theirs.open) this.problem(`the subroutine still has a scope open (${formatSite(open.site)})`, site);
     for (const p of theirs.problems) this.state.problems.push({ message: `in subroutine: ${p.message}`, site: p.site });
     for (const e of theirs.extractions) {
@@ -178,7 +201,10 @@ export class FlowScope {
       else if (JSON.stringify(same.tags) !== JSON.stringify(e.tags)) this.problem(`the subroutine's extraction "${e.name}" clashes with one declared at ${formatSite(same.site)}`, site);
     }
     for (const t of theirs.toolsUsed) this.state.toolsUsed.add(t);
-    if (this.checkOpen(site)) this.ops.push(...other.ops);
+    if (this.checkOpen(site)) {
+      for (const op of other.ops) this.ops.push(op);
+      this.state.operations += theirs.operations;
+    }
     return this;
   }
 
@@ -233,7 +259,29 @@ export class FlowScope {
   }
 
   private push(op: FlowOp, site: CallSite): void {
-    if (this.checkOpen(site)) this.ops.push(op);
+    this.checkOperations(1, site);
+    if (this.checkOpen(site)) {
+      this.ops.push(op);
+      this.state.operations++;
+    }
+  }
+
+  /** Throws at the call when `added` more operations would pass SFCS_LIMITS.maxOperations. */
+  private checkOperations(added: number, site: CallSite): void {
+    const total = this.state.operations + added;
+    if (total > SFCS_LIMITS.maxOperations)
+      throw new SfcsError([
+        {
+          message: `the program would have ${total} operations, over SFCS_LIMITS.maxOperations = ${SFCS_LIMITS.maxOperations} (each lays out at least one zone, and a workflow holds at most SZCP_LIMITS.maxZones); a subroutine inlines all of its program's operations`,
+          site,
+        },
+      ]);
+  }
+
+  /** A problem of the call when the scope it opens would nest deeper than SFCS_LIMITS.maxNestingDepth. */
+  private checkNesting(check: CallCheck): void {
+    if (this.state.open.length >= SFCS_LIMITS.maxNestingDepth)
+      check.problem(`loops and branches nest deeper than SFCS_LIMITS.maxNestingDepth = ${SFCS_LIMITS.maxNestingDepth} here`);
   }
 
   /**
@@ -242,11 +290,12 @@ export class FlowScope {
    */
   private atomically(record: () => void): void {
     const { state } = this;
-    const saved = { ops: this.ops.length, problems: state.problems.length, extractions: state.extractions.length, lastCaptureTool: state.lastCaptureTool, toolsUsed: new Set(state.toolsUsed), open: state.open.length };
+    const saved = { ops: this.ops.length, operations: state.operations, problems: state.problems.length, extractions: state.extractions.length, lastCaptureTool: state.lastCaptureTool, toolsUsed: new Set(state.toolsUsed), open: state.open.length };
     try {
       record();
     } catch (err) {
       this.ops.length = Math.min(this.ops.length, saved.ops);
+      state.operations = Math.min(state.operations, saved.operations);
       state.problems.length = Math.min(state.problems.length, saved.problems);
       state.extractions.length = Math.min(state.extractions.length, saved.extractions);
       state.lastCaptureTool = saved.lastCaptureTool;
@@ -334,6 +383,10 @@ export class FlowScope {
       if (v === undefined || v === null) return null;
       if (typeof v !== "number" || !Number.isInteger(v) || v < lowest) {
         check.problem(`loop ${key} must be an integer ≥ ${lowest}, got ${describeValue(v)}`);
+        return null;
+      }
+      if (v > SFCS_LIMITS.maxLoopBound) {
+        check.problem(`loop ${key} = ${v} is over SFCS_LIMITS.maxLoopBound = ${SFCS_LIMITS.maxLoopBound}`);
         return null;
       }
       return v;
@@ -612,6 +665,7 @@ export function newProgram(
     toolsUsed: new Set(),
     name: options.name,
     root: undefined as unknown as FlowScope,
+    operations: 0,
   };
   const program = new Program(state);
   state.root = program;

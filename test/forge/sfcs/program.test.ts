@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { feedbackBuffer, listSampler, ResourceError } from "../../../forge/resources/index.js";
-import { newProgram, SfcsError } from "../../../forge/sfcs/index.js";
+import { newProgram, SFCS_LIMITS, SfcsError, type FlowScope } from "../../../forge/sfcs/index.js";
 import { END, serializeWorkflow } from "../../../forge/szcp/index.js";
 import { parseUdpl, parseUdplFile } from "../../../forge/udpl/index.js";
 
@@ -382,6 +382,60 @@ describe("structural errors name the call site", () => {
     const p = fresh();
     p.run("intro");
     expect(() => p.subroutine(other)).toThrowError(/program\.subroutine\(…\) at .*: the subroutine's config differs: zone_tokens/);
+  });
+});
+
+describe("bounds on what a program records (session 7)", () => {
+  const fresh = () => newProgram(doc.sequences, { topics: TOPICS }, doc.config);
+  it("a subroutine that would pass maxOperations is refused at its call, naming the limit (doubling a program 17 times ended in a bare RangeError)", () => {
+    let p = fresh();
+    p.run("intro");
+    let doublings = 0;
+    const err = sfcsError(() => {
+      for (; doublings < 40; doublings++) {
+        const q = fresh();
+        q.subroutine(p).subroutine(p);
+        p = q;
+      }
+    });
+    expect(doublings).toBe(Math.log2(SFCS_LIMITS.maxOperations)); // 2^14 operations fit, 2^15 do not
+    expect(err.message).toMatch(/^program\.subroutine\(…\) at .*program\.test\.ts:\d+:\d+: the program would have 32768 operations, over SFCS_LIMITS\.maxOperations = 16384/);
+    expect(p.compile()().zones.length).toBe(2 * SFCS_LIMITS.maxOperations); // intro has two zones; the largest program still compiles
+  });
+
+  it("a run past maxOperations is refused at its call, and the program keeps what it had", () => {
+    const p = fresh();
+    for (let i = 0; i < SFCS_LIMITS.maxOperations; i++) p.run("intro");
+    expect(() => p.run("intro")).toThrowError(/^program\.run\("intro"\) at .*: the program would have 16385 operations, over SFCS_LIMITS\.maxOperations = 16384/);
+    expect(() => p.loop("check", (b) => b.run("yes"))).toThrowError(/16385 operations/);
+    expect(p.compile()().zones.length).toBe(2 * SFCS_LIMITS.maxOperations);
+  });
+
+  it("loops nested past maxNestingDepth are refused at the call that would open one more (5 000 levels overflowed the stack)", () => {
+    const p = fresh();
+    let depth = 0;
+    const nest = (scope: FlowScope): void => {
+      depth++;
+      scope.loop("check", (body) => (depth < 5_000 ? nest(body) : body.run("yes")), { max: 2 });
+    };
+    const err = sfcsError(() => nest(p));
+    expect(depth).toBe(SFCS_LIMITS.maxNestingDepth + 1);
+    expect(err.message).toMatch(/^loop\.loop\("check"\) at .*: loops and branches nest deeper than SFCS_LIMITS\.maxNestingDepth = 256 here/);
+    const q = fresh();
+    const deepest = (scope: FlowScope, level: number): void => {
+      if (level === SFCS_LIMITS.maxNestingDepth) scope.run("yes");
+      else scope.when("check", (yes) => deepest(yes, level + 1));
+    };
+    deepest(q, 0);
+    expect(q.compile()().zones.length).toBeGreaterThan(SFCS_LIMITS.maxNestingDepth);
+  });
+
+  it("loop bounds over SZCP_LIMITS.maxCount are refused at the call (were accepted, and refused only by the server)", () => {
+    const p = fresh();
+    expect(() => p.loop("check", (b) => b.run("yes"), { max: 1e15 })).toThrowError(/^program\.loop\("check"\) at .*: loop max = 1000000000000000 is over SFCS_LIMITS\.maxLoopBound = 16777216/);
+    expect(() => p.loop("check", (b) => b.run("yes"), { min: 2 ** 24 + 1 })).toThrowError(/loop min = 16777217 is over SFCS_LIMITS\.maxLoopBound/);
+    p.loop("check", (b) => b.run("yes"), { max: SFCS_LIMITS.maxLoopBound });
+    expect(p.compile()().zones.length).toBeGreaterThan(0);
   });
 });
 

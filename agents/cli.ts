@@ -186,20 +186,23 @@ async function readStdin(): Promise<string> {
 
 export function buildInputs(agent: Agent, flags: CliOptions["flags"], stdinJson: unknown, stdinText: string | null): Inputs {
   const ports: Record<string, PortSpec> = { ...agent.inputs, ...agent.optionalInputs };
+  // Own keys only: `--constructor 5` named Object.prototype's constructor as a port, and a
+  // piped {"__proto__": {…}} became the inputs' prototype, its keys read as inputs.
+  const isPort = (name: string) => Object.hasOwn(ports, name);
   const inputs: Inputs = {};
   if (stdinJson && typeof stdinJson === "object" && !Array.isArray(stdinJson)) {
     // Piping: the previous agent's outputs feed the inputs of the same name.
-    for (const [k, v] of Object.entries(stdinJson)) if (k in ports) inputs[k] = v;
+    for (const [k, v] of Object.entries(stdinJson)) if (isPort(k)) inputs[k] = v;
   }
   for (const [flag, raw] of flags) {
-    const name = flag in ports ? flag : flag.replace(/-/g, "_") in ports ? flag.replace(/-/g, "_") : null;
+    const name = isPort(flag) ? flag : isPort(flag.replace(/-/g, "_")) ? flag.replace(/-/g, "_") : null;
     if (name === null) {
       throw new UsageError(`${agent.name}: unknown flag --${flag} (flags: ${Object.keys(ports).map((p) => "--" + p).join(", ") || "none"})`);
     }
     if (raw === "-") {
       if (stdinText === null) throw new UsageError(`${agent.name} --${name} -: stdin was already read`);
       const obj = stdinJson as Record<string, unknown> | null;
-      inputs[name] = obj && typeof obj === "object" && name in obj ? obj[name] : stdinText.trimEnd();
+      inputs[name] = obj && typeof obj === "object" && Object.hasOwn(obj, name) ? obj[name] : stdinText.trimEnd();
     } else inputs[name] = convertFlag(agent, name, ports[name]!, raw);
   }
   return inputs;

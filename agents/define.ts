@@ -19,7 +19,7 @@ function base(d: Declared) {
   const inputs = d.inputs ?? {};
   const optionalInputs = d.optionalInputs ?? {};
   for (const name of Object.keys(optionalInputs)) {
-    if (name in inputs) throw new AgentError(`agent "${d.name}": "${name}" is both required and optional`, "definition");
+    if (Object.hasOwn(inputs, name)) throw new AgentError(`agent "${d.name}": "${name}" is both required and optional`, "definition");
   }
   return { name: d.name, help: d.help ?? "", inputs, optionalInputs, outputs: d.outputs ?? {} };
 }
@@ -41,7 +41,7 @@ export function defineTemplate(d: Declared & { template: string }): TemplateAgen
   };
   const where = `template agent "${d.name}"`;
   const names = templateRootNames(parseTemplate(d.template, where));
-  const undeclared = [...names].filter((n) => !(n.replace(/^\$/, "") in agent.inputs) && !(n.replace(/^\$/, "") in agent.optionalInputs));
+  const undeclared = [...names].filter((n) => !declaresInput(agent, n.replace(/^\$/, "")));
   if (undeclared.length > 0) {
     throw new AgentError(`${where}: the template reads undeclared input(s) ${undeclared.join(", ")}`, "definition");
   }
@@ -57,7 +57,8 @@ export function defineWorkflow(
 }
 
 export function declaresInput(agent: Agent, name: string): boolean {
-  return name in agent.inputs || name in agent.optionalInputs;
+  // Own keys: `constructor` or `toString` is not a declared input.
+  return Object.hasOwn(agent.inputs, name) || Object.hasOwn(agent.optionalInputs, name);
 }
 
 /** Check and normalise the inputs of one call; throws InputError naming agent and input. */

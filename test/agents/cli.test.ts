@@ -31,6 +31,14 @@ describe("forge-agent CLI (in process)", () => {
     const notify = registry.require("notify");
     expect(buildInputs(notify, [["message", "hi"], ["times", "3"]], null, null)).toEqual({ message: "hi", times: 3 });
     expect(() => buildInputs(notify, [["tone", "x"]], null, null)).toThrow(/notify: unknown flag --tone \(flags: --message, --times, --dryRun\)/);
+    // Inherited names are no ports (session 7: --constructor 5 and --toString were taken, and a
+    // piped {"__proto__": …} became the inputs' prototype, its keys read as inputs).
+    expect(() => buildInputs(notify, [["constructor", "5"]], null, null)).toThrow(/notify: unknown flag --constructor \(flags: --message, --times, --dryRun\)/);
+    expect(() => buildInputs(notify, [["toString", true]], null, null)).toThrow(/notify: unknown flag --toString/);
+    const piped = buildInputs(notify, [], JSON.parse('{"__proto__": {"message": "from the prototype", "times": 9}, "times": 2}'), null);
+    expect(piped).toEqual({ times: 2 });
+    expect(Object.getPrototypeOf(piped)).toBe(Object.prototype);
+    expect((piped as Record<string, unknown>).message).toBeUndefined();
     const help = agentHelp(notify);
     expect(help).toMatch(/--message <string>\s+what to send/);
     expect(help).toMatch(/--times <.*>\s+how often \(default: 1\)/);

@@ -30,6 +30,10 @@ describe("agents defined in TOML / JSON", () => {
     expect(() => agentsFromDefinition({ name: "t", kind: "template", template: "{{x}}" }, "t.toml")).toThrow(
       /t\.toml: template agent "t": the template reads undeclared input\(s\) x/,
     );
+    // An inherited name is not a declared input (session 7: it passed the definition and failed only when run).
+    expect(() => agentsFromDefinition({ name: "t", kind: "template", template: "{{constructor}} {{toString}}" }, "t.toml")).toThrow(
+      /t\.toml: template agent "t": the template reads undeclared input\(s\) constructor, toString/,
+    );
     const dir = mkdtempSync(join(tmpdir(), "forge-def-"));
     writeFileSync(join(dir, "broken.toml"), 'name = "x"\nsteps = [\n');
     expect(() => loadAgentFile(join(dir, "broken.toml"))).toThrow(/broken\.toml: not valid TOML: [\s\S]*2: {2}steps = \[/); // line excerpt

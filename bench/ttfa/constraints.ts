@@ -9,7 +9,8 @@
  *
  * The figure for the goal: the engine's wasm/cpu sampling of the batch with every stream
  * constrained (sampleConstrainedHost) minus the same sampler on the unconstrained batch, by
- * CPU time, the two alternating in rounds in this process; the path before (commit 82d2047:
+ * CPU time, the two alternating in rounds in this process (the median of the rounds'
+ * differences, see alternate); the path before (commit 82d2047:
  * each broad row sampled from a masked copy, free rows in runs shorter than 8 copied too) is
  * timed in the same rounds, all constrained and every other stream free. The draws are
  * checked against the path before that (every row sampled, then each constrained row drawn
@@ -182,10 +183,12 @@ function allowedOf(table: ConstraintTable, state: number): Int32Array {
 
 /**
  * CPU µs per call of each function, alternating in `rounds` rounds (each round: one call of
- * each, in turn); the median round, since on the shared machine a call that loses its core
- * midway inflates the mean.
+ * each, in turn): `median`, the median round, since on the shared machine a call that loses
+ * its core midway inflates the mean; `overFirst`, the median over rounds of each function's
+ * time minus the first function's in the same round (paired: a round's calls run back to
+ * back, so the other tenants' load weighs on both sides of the difference alike).
  */
-function alternate(fs: Array<() => void>, rounds: number): number[] {
+function alternate(fs: Array<() => void>, rounds: number): { median: number[]; overFirst: number[] } {
   for (const f of fs) for (let i = 0; i < 3; i++) f();
   const times = fs.map((): number[] => []);
   for (let k = 0; k < rounds; k++)
@@ -195,7 +198,8 @@ function alternate(fs: Array<() => void>, rounds: number): number[] {
       const c = process.cpuUsage(c0);
       times[i]!.push(c.user + c.system);
     });
-  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]!);
+  const median = (t: number[]) => t.slice().sort((a, b) => a - b)[t.length >> 1]!;
+  return { median: times.map(median), overFirst: times.map((t) => median(t.map((x, k) => x - times[0]![k]!))) };
 }
 
 async function main(): Promise<void> {
@@ -238,10 +242,10 @@ async function main(): Promise<void> {
       if (!same) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the old one`);
       const mixedBefore = Array.from(copyPathBefore(heapView(), V, mixedStates, table, heap!));
       if (Array.from(constrainedAs(mixedStates)()).some((t, r) => t !== mixedBefore[r])) throw new Error(`${vocabName} ${name}: the new path draws other tokens than the copy path (mixed batch)`);
-      const [freeUs, newUs, oldUs, mixedUs, mixedOldUs] = alternate(
+      const { median: [freeUs], overFirst: [, newUs, oldUs, mixedUs, mixedOldUs] } = alternate(
         [free, constrained, () => copyPathBefore(heapView(), V, states, table, heap!), constrainedAs(mixedStates), () => copyPathBefore(heapView(), V, mixedStates, table, heap!)],
         rounds,
-      ) as [number, number, number, number, number];
+      ) as { median: [number, number, number, number, number]; overFirst: [number, number, number, number, number] };
       const work = new Float32Array(B * V);
       // Host: the mask alone (the copy that restores the row each rep is timed separately and subtracted).
       const copyUs = timeUs(() => work.set(logits), REPS);
@@ -272,12 +276,13 @@ async function main(): Promise<void> {
         scoreUs = timeUs(() => new ChoiceScorer(program, (t) => tokenizer.tokenBytes(t)).onStep(view), Math.max(5, REPS / 20));
       }
       const per = (us: number) => (us / B).toFixed(2);
-      const costUs = (newUs - freeUs) / B;
-      const mixedCostUs = (mixedUs - freeUs) / (B / 2);
+      // The paired differences over free sampling (alternate's overFirst).
+      const costUs = newUs / B;
+      const mixedCostUs = mixedUs / (B / 2);
       if (costUs > worst.us) worst = { us: costUs, what: `${vocabName}, ${name}` };
       if (mixedCostUs > worst.us) worst = { us: mixedCostUs, what: `${vocabName}, ${name}, every other stream free` };
       console.log(
-        `| ${vocabName} | ${name} | ${table.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | **${costUs.toFixed(2)}** | ${per(oldUs - freeUs)} | **${mixedCostUs.toFixed(2)}** | ${((mixedOldUs - freeUs) / (B / 2)).toFixed(2)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(freeUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
+        `| ${vocabName} | ${name} | ${table.stateCount - 1} | ${allowedMean.toFixed(0)} | ${assembleMs.toFixed(0)} | **${costUs.toFixed(2)}** | ${per(oldUs)} | **${mixedCostUs.toFixed(2)}** | ${(mixedOldUs / (B / 2)).toFixed(2)} | ${per(hostUs)} | ${per(tensorUs - readUs)} | ${per(walkUs)} | ${per(freeUs)} | ${Number.isNaN(scoreUs) ? "—" : per(scoreUs)} |`,
       );
     }
   }

@@ -432,9 +432,9 @@ function divideFn(): WasmFunction {
  *
  * Why the draws are those of the sampler on the fully masked row (the tensor path's row with
  * −∞ where the bit is clear), bit for bit:
- * - rowrangeMasked feeds pmax the lanes the masked row would have (−∞ where masked), in the
- *   same order: its maximum is the masked row's, the allowed maximum (up to the sign of a zero
- *   maximum, which changes no x − max; see rowmaxFn). Its minimum is the allowed minimum, not
+ * - rowrangeMasked's maximum is the largest allowed value, as rowrange's on the masked row is
+ *   (a −∞ never wins; pmax takes a set's largest value in any order, up to the sign of a zero
+ *   maximum, which changes no x − max: see rowmaxFn). Its minimum is the allowed minimum, not
  *   the masked row's −∞: it only chooses between the two expsum loops below.
  * - On the masked row, x − max = −∞ falls below XNNPACK's denormal cutoff and its exp is
  *   stored and summed as +0; expsumMasked ANDs the lane mask into the result, so masked lanes

@@ -126,16 +126,52 @@ export class Tape {
     } catch (error) {
       throw new AgentError(`cannot open tape "${file}": ${(error as Error).message}`, "tape");
     }
+    // SQLite opens any file lazily: a file that is not a database, or a damaged one, fails here.
+    this.insertEvent = this.reading("open it", () => {
+      try {
+        return this.prepare();
+      } catch (error) {
+        this.db.close();
+        throw error;
+      }
+    });
+    this.insertMany = this.db.transaction((rows: EventParams[]) => {
+      for (const row of rows) this.insertEvent.run(...row);
+    });
+  }
+
+  /** WAL mode, the schema, the insert statement. */
+  private prepare(): Database.Statement {
     this.db.pragma("journal_mode = WAL");
     // NORMAL is durable against a killed process (the OS keeps the WAL); only power loss can drop the tail.
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(SCHEMA);
-    this.insertEvent = this.db.prepare(
+    return this.db.prepare(
       "INSERT INTO events (run_id, path, kind, attempt, at, duration_ms, inputs, outputs, error, status) VALUES (?,?,?,?,?,?,?,?,?,?)",
     );
-    this.insertMany = this.db.transaction((rows: EventParams[]) => {
-      for (const row of rows) this.insertEvent.run(...row);
-    });
+  }
+
+  /**
+   * Runs a read of the tape; a failure of SQLite (a damaged file, not a database) or of a
+   * stored value that does not decode becomes an AgentError naming the tape and what was read,
+   * instead of SQLite's bare "database disk image is malformed".
+   */
+  private reading<T>(what: string, read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof AgentError) throw error;
+      throw new AgentError(`tape "${this.file}": cannot ${what}: ${(error as Error).message} (the file is damaged or not a Forge tape)`, "tape", { cause: error });
+    }
+  }
+
+  /** A stored value, decoded; `where` names it for the error when it does not decode. */
+  private decode(text: string | null, where: string): unknown {
+    try {
+      return decodeValue(text);
+    } catch (error) {
+      throw new AgentError(`tape "${this.file}": ${where} is not a readable value: ${(error as Error).message} (the file is damaged or was written by something else)`, "tape", { cause: error });
+    }
   }
 
   static open(file: string, options: { durability?: TapeDurability } = {}): Tape {
@@ -153,7 +189,7 @@ export class Tape {
 
   startRun(runId: string, agent: string, inputs: Inputs): void {
     this.flush();
-    const existing = this.db.prepare("SELECT agent, status FROM runs WHERE run_id=?").get(runId) as { agent: string; status: string } | undefined;
+    const existing = this.reading(`read run "${runId}"`, () => this.db.prepare("SELECT agent, status FROM runs WHERE run_id=?").get(runId)) as { agent: string; status: string } | undefined;
     if (existing) {
       throw new AgentError(
         `tape "${this.file}" already has a run "${runId}" (agent "${existing.agent}", ${existing.status}): ` +
@@ -182,16 +218,16 @@ export class Tape {
 
   getRun(runId: string): RunRecord | undefined {
     this.flush();
-    const row = this.db.prepare("SELECT * FROM runs WHERE run_id=?").get(runId) as
+    const row = this.reading(`read run "${runId}"`, () => this.db.prepare("SELECT * FROM runs WHERE run_id=?").get(runId)) as
       | { run_id: string; agent: string; inputs: string; status: RunRecord["status"]; outputs: string | null; error: string | null; started_at: number; finished_at: number | null }
       | undefined;
     if (!row) return undefined;
     return {
       runId: row.run_id,
       agent: row.agent,
-      inputs: decodeValue(row.inputs) as Inputs,
+      inputs: this.decode(row.inputs, `run "${runId}" inputs`) as Inputs,
       status: row.status,
-      outputs: row.outputs === null ? undefined : (decodeValue(row.outputs) as Outputs),
+      outputs: row.outputs === null ? undefined : (this.decode(row.outputs, `run "${runId}" outputs`) as Outputs),
       error: row.error ?? undefined,
       startedAt: row.started_at,
       finishedAt: row.finished_at ?? undefined,
@@ -199,7 +235,7 @@ export class Tape {
   }
 
   runs(): RunRecord[] {
-    const ids = this.db.prepare("SELECT run_id FROM runs ORDER BY started_at").all() as Array<{ run_id: string }>;
+    const ids = this.reading("list its runs", () => this.db.prepare("SELECT run_id FROM runs ORDER BY started_at").all()) as Array<{ run_id: string }>;
     return ids.map((r) => this.getRun(r.run_id)!);
   }
 
@@ -234,7 +270,7 @@ export class Tape {
 
   events(runId: string): TapeEvent[] {
     this.flush();
-    const rows = this.db.prepare("SELECT * FROM events WHERE run_id=? ORDER BY seq").all(runId) as EventRow[];
+    const rows = this.reading(`read the events of run "${runId}"`, () => this.db.prepare("SELECT * FROM events WHERE run_id=? ORDER BY seq").all(runId)) as Array<EventRow & { seq: number }>;
     return rows.map((r) => ({
       runId: r.run_id,
       path: r.path,
@@ -242,8 +278,8 @@ export class Tape {
       attempt: r.attempt ?? undefined,
       at: r.at,
       durationMs: r.duration_ms ?? undefined,
-      inputs: r.inputs === null ? undefined : (decodeValue(r.inputs) as Inputs),
-      outputs: r.outputs === null ? undefined : (decodeValue(r.outputs) as Outputs),
+      inputs: r.inputs === null ? undefined : (this.decode(r.inputs, `run "${runId}" event ${r.seq} (step "${r.path}") inputs`) as Inputs),
+      outputs: r.outputs === null ? undefined : (this.decode(r.outputs, `run "${runId}" event ${r.seq} (step "${r.path}") outputs`) as Outputs),
       error: r.error ?? undefined,
       status: r.status ?? undefined,
     }));
@@ -252,14 +288,14 @@ export class Tape {
   /** Settled steps of a run, by path (the last settling event wins). */
   outcomes(runId: string): Map<string, StepOutcome> {
     this.flush();
-    const rows = this.db
-      .prepare("SELECT path, outputs, error, status FROM events WHERE run_id=? AND status IS NOT NULL ORDER BY seq")
-      .all(runId) as Array<Pick<EventRow, "path" | "outputs" | "error" | "status">>;
+    const rows = this.reading(`read the settled steps of run "${runId}"`, () =>
+      this.db.prepare("SELECT seq, path, outputs, error, status FROM events WHERE run_id=? AND status IS NOT NULL ORDER BY seq").all(runId),
+    ) as Array<Pick<EventRow, "path" | "outputs" | "error" | "status"> & { seq: number }>;
     const map = new Map<string, StepOutcome>();
     for (const r of rows) {
       map.set(r.path, {
         status: r.status!,
-        outputs: (decodeValue(r.outputs) as Outputs | undefined) ?? {},
+        outputs: (this.decode(r.outputs, `run "${runId}" event ${r.seq} (step "${r.path}") outputs`) as Outputs | undefined) ?? {},
         error: r.error ?? undefined,
       });
     }
@@ -273,13 +309,15 @@ export class Tape {
    */
   unfinished(runId: string): Map<string, UnfinishedStep> {
     this.flush();
-    const rows = this.db
-      .prepare(
-        `SELECT e.path, e.kind, e.attempt, e.at FROM events e
+    const rows = this.reading(`read the unfinished steps of run "${runId}"`, () =>
+      this.db
+        .prepare(
+          `SELECT e.path, e.kind, e.attempt, e.at FROM events e
          JOIN (SELECT path, MAX(seq) AS seq FROM events WHERE run_id=? AND kind != 'queued' GROUP BY path) last ON e.seq = last.seq
          WHERE e.status IS NULL AND e.kind IN ('started', 'failed', 'retried')`,
-      )
-      .all(runId) as Array<Pick<EventRow, "path" | "kind" | "attempt" | "at">>;
+        )
+        .all(runId),
+    ) as Array<Pick<EventRow, "path" | "kind" | "attempt" | "at">>;
     return new Map(rows.map((r) => [r.path, { attempt: r.attempt ?? undefined, at: r.at, inDoubt: r.kind === "started" }]));
   }
 

@@ -1,4 +1,5 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromArrays, type Table } from "apache-arrow";
@@ -115,6 +116,52 @@ describe("results tape", () => {
     await expect(runAgent(wf, {}, { registry, tape, runId: "r1" })).rejects.toThrow(
       /already has a run "r1" \(agent "once", succeeded\): continue it with resumeRun \(forge-agent --tape … --resume r1\) or give the new run another id \(--run-id\)/,
     );
+    tape.close();
+  });
+});
+
+describe("a damaged tape (session 7)", () => {
+  /** A tape with one run and one settled step, closed. */
+  function written(): string {
+    const file = join(tmp(), "t.sqlite");
+    const tape = Tape.open(file);
+    tape.startRun("r1", "w", { n: 1n });
+    tape.record({ runId: "r1", path: "a", kind: "succeeded", outputs: { y: 1 }, status: "succeeded" });
+    tape.close();
+    return file;
+  }
+  function failure(read: () => unknown): AgentError {
+    try {
+      read();
+    } catch (error) {
+      if (error instanceof AgentError) return error;
+      throw error;
+    }
+    throw new Error("expected an AgentError");
+  }
+
+  it("a file that is not a tape, or a truncated one, is an AgentError naming the file (was SQLite's bare 'file is not a database')", () => {
+    const junk = join(tmp(), "junk.sqlite");
+    writeFileSync(junk, "not a database at all\n".repeat(20));
+    const notDb = failure(() => Tape.open(junk));
+    expect(notDb.message).toBe(`tape "${junk}": cannot open it: file is not a database (the file is damaged or not a Forge tape)`);
+    expect(notDb.kind).toBe("tape");
+    const file = written();
+    truncateSync(file, 3000);
+    const truncated = failure(() => Tape.open(file).getRun("r1"));
+    expect(truncated.message).toMatch(new RegExp(`^tape "${file.replace(/[.\\/]/g, "\\$&")}": cannot (open it|read run "r1"): database disk image is malformed`));
+  });
+
+  it("a stored value that does not decode names the run, the event and the step (was 'Cannot convert zz to a BigInt', a bare SyntaxError)", () => {
+    const file = written();
+    const db = new Database(file);
+    db.prepare("UPDATE runs SET inputs = ? WHERE run_id = 'r1'").run('{"n":{"$bigint":"zz"}}');
+    db.prepare("UPDATE events SET outputs = ? WHERE path = 'a'").run("{not json");
+    db.close();
+    const tape = Tape.open(file);
+    expect(failure(() => tape.getRun("r1")).message).toMatch(/^tape ".*t\.sqlite": run "r1" inputs is not a readable value: Cannot convert zz to a BigInt/);
+    expect(failure(() => tape.outcomes("r1")).message).toMatch(/^tape ".*t\.sqlite": run "r1" event 1 \(step "a"\) outputs is not a readable value: .*JSON/);
+    expect(failure(() => tape.events("r1")).message).toMatch(/run "r1" event 1 \(step "a"\) outputs is not a readable value/);
     tape.close();
   });
 });

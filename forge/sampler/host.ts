@@ -20,8 +20,9 @@
  * mask.ts) are sampled as if their disallowed logits were −∞, with the same draws: plain rows
  * by the kernel's masked passes (rowrangeMasked, expsumMasked/expsumNearMasked, which apply
  * the bitset as they read the row, in place; kernel.ts says why the results are bit-identical),
- * in the same groups of eight as free rows; greedy, top-k and top-p rows from a copy of the
- * row masked with −∞ in the row region (maskselect), then the usual path.
+ * in the same groups of eight as free rows; greedy rows by rowrangeMasked and findMasked
+ * where the row lies; top-k and top-p rows from a copy of the row masked with −∞ in the row
+ * region (maskselect), then the usual path.
  */
 import { counterUniform } from "./philox.js";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./options.js";
@@ -430,9 +431,29 @@ class RowSampler implements FilteredRow {
     return f32(1 / sum);
   }
 
-  /** The first largest value's column in the row at `offset` of the logits (`mask`: among the columns it allows). */
+  /**
+   * The first largest value's column in the row at `offset` of the logits (`mask`: among the
+   * columns it allows, as tfjs ArgMax finds it on the row with −∞ elsewhere: the first allowed
+   * column equal to the allowed maximum).
+   */
   argmax(offset: number, mask: Uint32Array | null = null): number {
     if (this.kernel && this.source >= 0 && mask === null) return this.kernel.argmax((this.source + offset) * 4, this.n);
+    if (this.kernel && mask !== null) {
+      // Where the row lies (copied in first on the copy path), the mask applied as it is read.
+      let from = this.source + offset;
+      if (this.source < 0) this.copyRow(offset, (from = this.at.x));
+      const k = this.kernel;
+      const x = this.mem;
+      const n = this.n;
+      const n4 = n & ~3;
+      const slot = this.bitSlots + PLAIN_GROUP * this.bitWords;
+      this.copyBits(mask, slot);
+      const lut = this.laneMasks * 4;
+      let max = k.rowrangeMasked(from * 4, n4, slot * 4, lut, this.lowest * 4);
+      for (let i = n4; i < n; i++) if (allows(mask, i)) max = Math.max(max, x[from + i]!);
+      for (let i = k.findMasked(from * 4, n4, slot * 4, lut, max); i < n; i++) if (allows(mask, i) && x[from + i] === max) return i;
+      return 0; // no allowed column (a mask must allow one): ArgMax of an all −∞ row
+    }
     this.load(offset, mask);
     if (this.kernel) return this.kernel.argmax(this.at.x * 4, this.n);
     const x = this.mem;

@@ -94,6 +94,12 @@ export interface SamplerKernel {
   expsumNearMasked(src: number, dst: number, n4: number, max: number, bits: number, lut: number): number;
   /** dst[i] = src[i] where the bit is set, −∞ where it is clear, for the first n4 (a multiple of 4); dst = src: in place. */
   maskselect(src: number, dst: number, n4: number, bits: number, lut: number): void;
+  /**
+   * The first group of four (its first element's index) among the first n4 float32 at `ptr`
+   * holding an allowed column equal to `value` (−0 = +0), or n4: with rowrangeMasked's
+   * maximum, a masked argmax (the caller finds the column inside the group).
+   */
+  findMasked(ptr: number, n4: number, bits: number, lut: number, value: number): number;
 }
 
 /** Bytes of the 16 lane masks the masked passes look up by a bitset's nibble (writeLaneMasks). */
@@ -511,6 +517,29 @@ function rowrangeMaskedFn(): WasmFunction {
   };
 }
 
+function findMaskedFn(): WasmFunction {
+  // params: 0 ptr, 1 n4, 2 bits, 3 lut, 4 value; locals: 5 i, 6 vvalue
+  const [ptr, n4, bits, lut, value, i, vvalue] = [0, 1, 2, 3, 4, 5, 6];
+  return {
+    name: "findMasked",
+    params: [I32, I32, I32, I32, F32],
+    results: [I32],
+    locals: [I32, V128],
+    body: [
+      ...op.get(value), ...v.f32x4Splat, ...op.set(vvalue),
+      ...op.i32(0), ...op.set(i),
+      ...op.block, ...op.loop,
+      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
+      // A masked column made NaN (as in rowrangeMasked) equals nothing.
+      ...addr(ptr, i), ...v.load, ...nibbleMask(bits, lut, i, true), ...v.or, ...op.get(vvalue), ...v.eq, ...v.anyTrue, ...op.brIf(1),
+      ...op.get(i), ...op.i32(4), ...op.i32Add, ...op.set(i),
+      ...op.br(0),
+      ...op.end, ...op.end,
+      ...op.get(i),
+    ],
+  };
+}
+
 function maskselectFn(): WasmFunction {
   // params: 0 src, 1 dst, 2 n4, 3 bits, 4 lut; locals: 5 i, 6 ninf
   const [src, dst, n4, bits, lut, i, ninf] = [0, 1, 2, 3, 4, 5, 6];
@@ -539,6 +568,7 @@ function kernelOf(instance: WebAssembly.Instance): SamplerKernel {
     memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
     expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
     rowrangeMasked: e.rowrangeMasked, expsumMasked: e.expsumMasked, expsumNearMasked: e.expsumNearMasked, maskselect: e.maskselect,
+    findMasked: e.findMasked,
   };
 }
 
@@ -577,7 +607,7 @@ export function samplerKernelOn(memory: WebAssembly.Memory): SamplerKernel | nul
 export function samplerKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
   const fns = [
     expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), divideFn(),
-    rowrangeMaskedFn(), expsumFn(true, true), expsumFn(false, true), maskselectFn(),
+    rowrangeMaskedFn(), expsumFn(true, true), expsumFn(false, true), maskselectFn(), findMaskedFn(),
   ];
   return assemble([...fns, argmaxFn(fns.findIndex((f) => f.name === "rowmax"))], importMemory);
 }

@@ -26,7 +26,7 @@ describe("the sampler kernel's masked passes", () => {
   if (k.memory.buffer.byteLength < outAt + 16) k.memory.grow(Math.ceil((outAt + 16 - k.memory.buffer.byteLength) / 65536));
 
   for (const spread of ["near", "far"] as const) {
-    it(`rowrangeMasked, expsumMasked/expsumNearMasked and maskselect match the plain passes on the masked row (allowed minimum ${spread === "near" ? "within" : "below"} the cutoff), bit for bit`, () => {
+    it(`rowrangeMasked, findMasked, expsumMasked/expsumNearMasked and maskselect match the plain passes on the masked row (allowed minimum ${spread === "near" ? "within" : "below"} the cutoff), bit for bit`, () => {
       const random = seededRandom(spread === "near" ? 3 : 4);
       const mem = new Float32Array(k.memory.buffer);
       const u32 = new Uint32Array(k.memory.buffer);
@@ -51,6 +51,11 @@ describe("the sampler kernel's masked passes", () => {
           const maskedMax = k.rowrangeMasked(xAt, n4, bitsAt, lut, outAt);
           expect(maskedMax === max, `${label}: maximum ${maskedMax} vs ${max}`).toBe(true); // === : −0 and +0 alike (see rowmaxFn)
           expect(mem[outAt / 4], `${label}: the allowed minimum`).toBe(lowest);
+          // findMasked: the group of four holding the first allowed column equal to the maximum (the masked argmax).
+          let first = 0;
+          while (!(allowed(first) && mem[xAt / 4 + first] === maskedMax)) first++;
+          expect(k.findMasked(xAt, n4, bitsAt, lut, maskedMax), `${label}: findMasked`).toBe(first & ~3);
+          expect(k.findMasked(xAt, n4, bitsAt, lut, 1e30), `${label}: findMasked, no such value`).toBe(n4);
           const near = f32(lowest - maskedMax) >= EXP.denormCutoff;
           if (near) nearRows++;
           const sum = k.expsum(mAt, fAt, n4, max);

@@ -16,6 +16,11 @@
  *    Both samplers must record the same traces.
  * 2. Alone: each sampler on random logits [BATCH, 8 192] (normal, sd 3: nearly flat rows, the
  *    worst case of top-p) per sampling mode, CPU ms per call, alternated.
+ * 4. Floor of the temperature-1 path (FLOOR=0 leaves it out): the exact passes alone on the
+ *    same random logits, timed from here through kernel.ts's functions (rowrange: max and
+ *    minimum; expsumNear: XNNPACK's exp and lane sums, the cheaper exact form; cumscale8: the
+ *    cumulative sums eight rows at a time), CPU ms per [BATCH, 8 192] batch, against the whole
+ *    sampler and, where the loop ran, each engine's step.
  * 3. Trained (TRAINED=0 leaves it out): the project's own model (models/forge-tiny, vocabulary
  *    257) on the README's seed example at batch BATCH with its generation_config's top_p 0.9:
  *    how many tokens top-p keeps per row, and each sampler alone on the logits the run met.
@@ -34,7 +39,8 @@ import * as forge from "../../forge/index.js";
 import { initBackend } from "../../forge/backend/index.js";
 import { OnnxStepModel } from "../../forge/backend/onnx/model.js";
 import { tfjsStepModel, type StepModel } from "../../forge/model/step-model.js";
-import { sampleOnBackend, type SamplingOptions } from "../../forge/sampler/index.js";
+import { sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../forge/sampler/index.js";
+import { samplerKernel } from "../../forge/sampler/kernel.js";
 import { benchModel, benchWorkflow } from "./setup.js";
 import { loadGpt2Tokenizer8k } from "./gpt2-8k.js";
 import { profiledWave, type ProfiledWave } from "./profiled-wave.js";
@@ -47,6 +53,7 @@ const ENGINES = process.env.ENGINES === "none" ? [] : (process.env.ENGINES ?? "t
 const MODE_NAMES = (process.env.MODES ?? "t1,top-p").split(",");
 const BEFORE = process.env.BEFORE ?? "d9d7475";
 const TRAINED = process.env.TRAINED !== "0";
+const FLOOR = process.env.FLOOR !== "0";
 const MODES: Record<string, SamplingOptions> = { t1: {}, "t0.7": { temperature: 0.7 }, "top-p": { topP: 0.9 }, "top-k": { topK: 40 }, greedy: { greedy: true } };
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -170,6 +177,59 @@ for (const options of Object.values(MODES)) {
   if (before && (options.topK !== undefined || options.topP !== undefined)) aloneRatio[JSON.stringify(options)] = ms[1]! / ms[0]!;
   console.log(`| ${JSON.stringify(options)} | ${ms.map((x) => fmt(x, 2)).join(" | ")} |${before ? ` ${fmt(ms[1]! / ms[0]!, 2)}× |` : ""}`);
 }
+let floorLine = "";
+if (FLOOR) {
+  // The temperature-1 path's exact passes alone, in the SIMD module's own memory: the rows at
+  // 0, the exp values after them, the eight-row cumulative checkpoints after those.
+  const k = samplerKernel();
+  if (k === null) console.log("\nFloor: no WebAssembly SIMD here, left out.");
+  else {
+    const V = model.config.vocabSize;
+    const x = logits.dataSync() as Float32Array;
+    const rowsBytes = 4 * BATCH * V;
+    const bytes = 2 * rowsBytes + 4 * 8 * V + 64;
+    if (k.memory.buffer.byteLength < bytes) k.memory.grow(Math.ceil((bytes - k.memory.buffer.byteLength) / 65536));
+    new Float32Array(k.memory.buffer).set(x, 0);
+    const low = 2 * rowsBytes + 4 * 8 * V;
+    const exps = rowsBytes;
+    const maxima = new Float64Array(BATCH);
+    const passes: Record<string, () => void> = {
+      "max (rowrange)": () => {
+        for (let b = 0; b < BATCH; b++) maxima[b] = k.rowrange(4 * b * V, V, low);
+      },
+      "exp + lane sums (expsumNear)": () => {
+        for (let b = 0; b < BATCH; b++) k.expsumNear(4 * b * V, exps + 4 * b * V, V & ~3, maxima[b]!);
+      },
+      "cumulative sums (cumscale8, 8 rows a call)": () => {
+        for (let b = 0; b + 8 <= BATCH; b += 8) k.cumscale8(exps + 4 * b * V, 4 * V, 2 * rowsBytes, 16 * V, V & ~3, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4);
+      },
+      "whole sampler (sampleTokensHost, rows copied)": () => {
+        sampleTokensHost(x, V, {}, 1, instances, instances);
+      },
+    };
+    passes["max (rowrange)"]!(); // the maxima the exp pass needs
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(passes).map((name) => [name, []]));
+    for (let r = 0; r < REPS + 2; r++)
+      for (const [name, pass] of Object.entries(passes)) {
+        const t0 = cpuNow();
+        for (let c = 0; c < 10; c++) pass();
+        if (r >= 2) times[name]!.push((cpuNow() - t0) / 10);
+      }
+    const ms = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
+    const exp = ms["exp + lane sums (expsumNear)"]!;
+    const floorMs = exp + ms["max (rowrange)"]!;
+    const steps = summaries.filter((s) => s.sampler === "now" && s.mode === "t1");
+    console.log("");
+    console.log(`Floor of the temperature-1 path, [${BATCH}, ${V}], CPU ms per batch (median of ${REPS} rounds of 10):`);
+    console.log("");
+    console.log("| pass | CPU ms |" + steps.map((s) => ` share of a ${s.engine} step (${fmt(s.stepCpuMs, 1)} ms) |`).join(""));
+    console.log("|---|---:|" + steps.map(() => "---:|").join(""));
+    for (const [name, t] of Object.entries(ms)) console.log(`| ${name} | ${fmt(t, 3)} |` + steps.map((s) => ` ${fmt((100 * t) / s.stepCpuMs, 2)} % |`).join(""));
+    console.log(`| max + exp: the floor of exact draws | ${fmt(floorMs, 3)} |` + steps.map((s) => ` ${fmt((100 * floorMs) / s.stepCpuMs, 2)} % |`).join(""));
+    floorLine = `t1 floor (max + exp) ${fmt(floorMs, 3)} ms` + steps.map((s) => `, ${fmt((100 * floorMs) / s.stepCpuMs, 1)} % of a ${s.engine} step`).join("");
+  }
+}
+
 logits.dispose();
 
 let trainedLine = "";
@@ -241,5 +301,6 @@ const parts = [
   ...summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} %`),
   ...(filteredAlone ? [`alone, before ÷ now: ${filteredAlone}`] : []),
   ...(trainedLine ? [trainedLine] : []),
+  ...(floorLine ? [floorLine] : []),
 ];
 console.log(`Sampler, batch ${BATCH}: ${parts.join("; ")}.`);

@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   await tf.setBackend("wasm");
   const tokenizers: Array<[string, ForgeTokenizer]> = [["gpt2-8192", await loadGpt2TokenizerCut(8192)], ["gpt2 (50 257)", await loadGpt2Tokenizer()]];
   const rounds = Number(process.env.ROUNDS ?? 40);
-  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (engine columns: median of ${rounds} alternating rounds); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+  console.log(`Constraint masks, batch ${B}, every stream constrained; µs per stream-step (÷ ${B}) of ${process.env.WALL === "1" ? "wall" : "CPU"} time; ${REPS} reps (engine columns: median of the paired differences over ${rounds} alternating rounds); wasm backend for the tensor forms. ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
   console.log("| vocabulary | constraint | states | allowed (mean) | assemble ms | **engine: constrained − free sampling** | masked copies (before), same rounds | **every other stream free, per constrained stream** | same, masked copies (before) | maskLogitsInPlace per row | tensor bias mask (wasm) | constraint walk in the host step | the sampler alone, per row | choice scoring (first step of a visit) |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   let worst = { us: -Infinity, what: "" };

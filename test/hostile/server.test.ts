@@ -278,3 +278,39 @@ describe("session 7: a constrained zone's automaton is bounded in work, not only
     expect(delay.max / 1e6).toBeLessThan(4_000);
   });
 });
+
+describe("session 7: requests being admitted count against maxQueuedJobs, refused on arrival", () => {
+  it("answers 429 at once to POSTs past the bound while admissions are in flight, naming the limit (they waited for every admission before them)", async () => {
+    const small = await forge.makeServer(backend, { address: "127.0.0.1:0", log: () => {}, limits: { maxQueuedJobs: 3 } });
+    try {
+      // Each admission takes ~0.5–1 s (a regex refused on its work bound): 12 at once queued ~10 s of lane time.
+      const slow = body((b) => {
+        const zone = b.workflow.zones.findIndex((z: { maxGen: number }) => z.maxGen > 0);
+        b.workflow.zones[zone].constraint = { kind: "regex", pattern: "(.{0,100}){10}" };
+      });
+      const send = async () => {
+        const started = performance.now();
+        const response = await fetch(`${small.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: slow, signal: AbortSignal.timeout(60_000) });
+        const text = await response.text();
+        return { status: response.status, ms: performance.now() - started, error: (JSON.parse(text) as { error: Answer["error"] }).error };
+      };
+      const answers = await Promise.all(Array.from({ length: 12 }, send));
+      const refused = answers.filter((a) => a.status === 429);
+      const admitted = answers.filter((a) => a.status === 422);
+      expect(refused.length + admitted.length).toBe(12);
+      expect(admitted.length).toBeGreaterThanOrEqual(3);
+      expect(refused.length).toBeGreaterThanOrEqual(6);
+      for (const a of refused) {
+        expect(a.error).toMatchObject({ code: "queue_full", limit: { name: "limits.maxQueuedJobs", value: 3 } });
+        expect(a.error!.message).toMatch(/requests being admitted, limit 3\); retry later/);
+      }
+      // Refused on arrival: before the slowest admission ended, not after all of them.
+      expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(Math.max(...admitted.map((a) => a.ms)));
+      // The bound frees as admissions end: a job is accepted afterwards.
+      const after = await fetch(`${small.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: body(), signal: AbortSignal.timeout(30_000) });
+      expect(after.status).toBe(202);
+    } finally {
+      await small.close({ mode: "cancel" });
+    }
+  }, 120_000);
+});

@@ -79,6 +79,11 @@ export class JobQueue {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
+  /** Jobs waiting or running (what `limits.maxQueuedJobs` bounds). */
+  get pending(): number {
+    return this.waiting.length + (this.current ? 1 : 0);
+  }
+
   /** Adds a job (already admitted) to the end of the line. Throws 429 / 503 HttpErrors. */
   submit(workflow: SzcpWorkflow, options: WireRequestOptions, owner: string): Job {
     if (!this.accepting) throw new HttpError(503, "shutting_down", "the server is shutting down and accepts no new jobs");

@@ -215,6 +215,31 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     });
   }
 
+  // Admissions in flight count against limits.maxQueuedJobs with the jobs waiting or running,
+  // checked when a POST /jobs arrives, before its body is read: each one waiting for the
+  // admission lane holds its body (up to maxBodyBytes) and will take the lane's time, so
+  // without the bound 1 000 clients held 1 000 bodies and a legitimate client waited behind
+  // every hostile admission, to be told 429 only then.
+  const admitting = new WeakSet<FastifyRequest>();
+  let admissions = 0;
+  const admitted = (request: FastifyRequest) => {
+    if (admitting.delete(request)) admissions--;
+  };
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.method !== "POST" || request.routeOptions.url !== "/jobs") return;
+    const pending = queue.pending;
+    if (pending + admissions >= limits.maxQueuedJobs) {
+      // Read the body away first (bounded), as for a 413, so the client reads the answer.
+      await drainBody(request.raw, MAX_DRAINED_BODY_BYTES, DRAIN_TIMEOUT_MS);
+      const message = `the queue is full (${pending} jobs waiting or running and ${admissions} requests being admitted, limit ${limits.maxQueuedJobs}); retry later`;
+      return reply.code(429).header("connection", "close").send(new HttpError(429, "queue_full", message, { limit: { name: "limits.maxQueuedJobs", value: limits.maxQueuedJobs } }).body());
+    }
+    admitting.add(request);
+    admissions++;
+  });
+  app.addHook("onResponse", async (request) => admitted(request));
+  app.addHook("onRequestAbort", async (request) => admitted(request));
+
   const findJob = (request: FastifyRequest): Job => {
     const { id } = request.params as { id: string };
     const job = /^[0-9a-f-]{36}$/.test(id) ? queue.get(id, principalOf(request)) : undefined;
@@ -238,12 +263,14 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
   app.get("/info", async () => description);
 
   app.post("/jobs", async (request, reply) => {
-    const admitted = await lane.run(async (pause) => {
-      const body = await parseBody(request, pause);
-      await pause();
-      return admitRequestInSlices(body, backend, limits, pause);
-    });
-    const job = queue.submit(admitted.workflow, admitted.options, principalOf(request));
+    const accepted = await lane
+      .run(async (pause) => {
+        const body = await parseBody(request, pause);
+        await pause();
+        return admitRequestInSlices(body, backend, limits, pause);
+      })
+      .finally(() => admitted(request)); // from here on it counts as a job, or not at all
+    const job = queue.submit(accepted.workflow, accepted.options, principalOf(request));
     return reply.code(202).header("location", `/jobs/${job.id}`).send(queue.summary(job));
   });
 

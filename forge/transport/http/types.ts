@@ -92,7 +92,7 @@ export const serverLimitsSchema = z
     maxInstances: limit.meta({ description: "Largest `instances`. Default 4096." }),
     maxTokens: limit.meta({ description: "Largest per-stream `maxTokens`; default (and never above) the model's context length." }),
     maxTotalTokens: limit.meta({ description: "Ceiling on instances × per-stream token cap of one request. Default 8 Mi tokens." }),
-    maxQueuedJobs: limit.meta({ description: "Jobs waiting or running at once (429 above). Default 32." }),
+    maxQueuedJobs: limit.meta({ description: "Jobs waiting or running at once, requests being admitted counted with them (429 above, on arrival). Default 32." }),
     maxRetainedJobs: limit.meta({ description: "Finished jobs kept for their results; the oldest are forgotten first. Default 64." }),
     maxToolTimeoutMs: limit.meta({ description: "Largest `toolTimeoutMs`. Default 120 000." }),
     maxInlineTableRows: limit.meta({

@@ -91,27 +91,62 @@ interface SortSpace {
   counts: number;
   f32: Float32Array;
   i32: Int32Array;
+  /**
+   * Views reused so that a row allocates nothing: of the last row region copied in (its
+   * memory, offset, width), and of the module's memory from each place `sort` may leave the
+   * ranked values.
+   */
+  rowView: { mem: Float32Array | null; base: number; n: number; view: Float32Array };
+  rankedViews: Map<number, Float32Array>;
 }
 
 let sortSpace: SortSpace | null = null;
 
-/** The sort module with room for a row of n (its memory grown once to the widest row seen), or null without it. */
+/** The sort module with room for a row of n (its memory grown to the widest row seen), or null without it. */
 function sortSpaceFor(n: number): SortSpace | null {
   if (!sortKernelEnabled) return null;
-  if (sortSpace !== null && sortSpace.capacity >= n) {
-    if (sortSpace.f32.buffer !== sortSpace.kernel.memory.buffer) return null; // never grown elsewhere; defensive
-    return sortSpace;
-  }
+  if (sortSpace !== null && sortSpace.capacity >= n && sortSpace.f32.buffer === sortSpace.kernel.memory.buffer) return sortSpace;
   const kernel = sortKernel();
   if (kernel === null) return null;
-  const bytes = 12 * n + COUNT_BYTES;
+  const capacity = Math.max(n, sortSpace?.capacity ?? 0);
+  const bytes = 12 * capacity + COUNT_BYTES;
   const memory = kernel.memory;
   if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
   sortSpace = {
-    kernel, capacity: n, keys: 4 * n, tmp: 8 * n, counts: 12 * n,
+    kernel, capacity, keys: 4 * capacity, tmp: 8 * capacity, counts: 12 * capacity,
     f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer),
+    rowView: { mem: null, base: 0, n: 0, view: new Float32Array(0) },
+    rankedViews: new Map(),
   };
   return sortSpace;
+}
+
+/** Copies the row (n at `base` of `mem`) to byte 0 of the module's memory, through a view reused while the row region stays. */
+function copyRowIn(space: SortSpace, mem: Float32Array, base: number, n: number): void {
+  const last = space.rowView;
+  if (last.mem !== mem || last.base !== base || last.n !== n) {
+    last.mem = mem;
+    last.base = base;
+    last.n = n;
+    last.view = mem.subarray(base, base + n);
+  }
+  space.f32.set(last.view, 0);
+}
+
+/**
+ * Copies the first `known` ranked values (at element `sorted` of the module's memory) to
+ * `base` of `mem`, a region of at least n: few by a loop, many as n values through a view
+ * reused per place and width (what lies past `known` is not read).
+ */
+function copyRankedOut(space: SortSpace, sorted: number, known: number, n: number, mem: Float32Array, base: number): void {
+  const values = space.f32;
+  if (known < 256) {
+    for (let r = 0; r < known; r++) mem[base + r] = values[sorted + r]!;
+    return;
+  }
+  let view = space.rankedViews.get(sorted);
+  if (view === undefined || view.length !== n) space.rankedViews.set(sorted, (view = values.subarray(sorted, sorted + n)));
+  mem.set(view, base);
 }
 
 /**
@@ -145,7 +180,7 @@ function sampleInModule(space: SortSpace, row: FilteredRow, width: number, topP:
   const n = row.n;
   const x = row.mem;
   const base = row.at.x;
-  values.set(x.subarray(base, base + n), 0);
+  copyRowIn(space, x, base, n);
   let m = width <= HEAP_WIDTH ? aboveBound(space, n, width) : -1;
   let sorted: number;
   if (m >= width) sorted = kernel.sortShort(keys, tmp, m, counts) / 4;
@@ -154,7 +189,7 @@ function sampleInModule(space: SortSpace, row: FilteredRow, width: number, topP:
     sorted = kernel.sort(keys, tmp, m, counts) / 4;
   }
   const known = Math.min(m, width);
-  x.set(values.subarray(sorted, sorted + known), base);
+  copyRankedOut(space, sorted, known, n, x, base);
   const column = drawRanked(row, width, known, topP, u);
   const value = values[sorted + column]!;
   let first = column;

@@ -133,5 +133,7 @@ describe("top-k / top-p draw the tensor sampler's tokens on hard rows", () => {
   it("a flat row of 50 257 (GPT-2's width; nearly every token ranked)", async () => {
     const V = 50257;
     await expectSameDraws("flat 50 257", normal(4 * V, 0.5, 7), 4, V, [{ topP: 0.9 }, { topK: 40 }, { topK: 1000 }, { topK: 50, topP: 0.95 }]);
+    // Narrower rows again, in the sort module's memory laid out for 50 257.
+    await expectSameDraws("width 8 192 after 50 257", normal(8 * 8192, 1, 8), 8, 8192, [{ topP: 0.9 }, { topK: 40 }, { topK: 300 }]);
   });
 });

@@ -31,23 +31,86 @@ export function defaultHistoryPath(): string {
   return join(data, "forge-kernel", "history.sqlite");
 }
 
-/** IPython's search patterns are globs (`*`, `?`, `[…]`) matched against the whole source. */
-export function globToRegExp(pattern: string): RegExp {
-  let out = "";
+/** Characters of a search pattern (`history_request`'s `pattern`): matching costs pattern × source length. */
+export const MAX_HISTORY_PATTERN_LENGTH = 1024;
+
+/** A compiled glob: `test(text)` says whether it matches the whole text. */
+export interface Glob {
+  test(text: string): boolean;
+}
+
+/**
+ * IPython's search patterns are globs (`*`, `?`, `[…]`, `[!…]`) matched against the whole
+ * source. Matched by the two-pointer wildcard algorithm (every item but `*` is one UTF-16
+ * unit), in time pattern × text: a regular expression of `[\s\S]*` runs backtracked
+ * exponentially, and `*a*a*a*a*a*a*a*a*a*a*b` against a cell of 40 `a`s held the kernel's main
+ * process (and so every reply, interrupts included) for minutes. A pattern longer than
+ * MAX_HISTORY_PATTERN_LENGTH is an error.
+ */
+export function compileGlob(pattern: string): Glob {
+  if (pattern.length > MAX_HISTORY_PATTERN_LENGTH)
+    throw new Error(`the search pattern has ${pattern.length} characters, over MAX_HISTORY_PATTERN_LENGTH = ${MAX_HISTORY_PATTERN_LENGTH}`);
+  const STAR = null;
+  const items: Array<((unit: number) => boolean) | typeof STAR> = [];
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
-    if (ch === "*") out += "[\\s\\S]*";
-    else if (ch === "?") out += "[\\s\\S]";
-    else if (ch === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) out += "\\[";
-      else {
-        out += "[" + pattern.slice(i + 1, close).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
-        i = close;
-      }
-    } else out += ch.replace(/[.+^${}()|\\\]]/g, "\\$&");
+    if (ch === "*") {
+      if (items.length === 0 || items[items.length - 1] !== STAR) items.push(STAR); // ** is *
+    } else if (ch === "?") items.push(() => true);
+    else if (ch === "[" && classEnd(pattern, i) >= 0) {
+      const close = classEnd(pattern, i);
+      items.push(characterClass(pattern.slice(i + 1, close)));
+      i = close;
+    } else {
+      const unit = pattern.charCodeAt(i);
+      items.push((u) => u === unit);
+    }
   }
-  return new RegExp(`^${out}$`);
+  return {
+    test(text: string): boolean {
+      let p = 0;
+      let t = 0;
+      let starItem = -1;
+      let starText = 0;
+      while (t < text.length) {
+        const item = items[p];
+        if (p < items.length && item !== STAR && item!(text.charCodeAt(t))) {
+          p++;
+          t++;
+        } else if (p < items.length && item === STAR) {
+          starItem = p++;
+          starText = t;
+        } else if (starItem >= 0) {
+          p = starItem + 1;
+          t = ++starText;
+        } else return false;
+      }
+      while (p < items.length && items[p] === STAR) p++;
+      return p === items.length;
+    },
+  };
+}
+
+/** The `]` closing the class opened at `open`, −1 when none; as in Python's fnmatch, a `]` first (after `!`) is a member. */
+function classEnd(pattern: string, open: number): number {
+  let j = open + 1;
+  if (pattern[j] === "!") j++;
+  if (pattern[j] === "]") j++;
+  return pattern.indexOf("]", j);
+}
+
+/** `[abc]`, `[a-z]`, `[!…]` (or `[^…]`): one UTF-16 unit in (or not in) the listed ones. */
+function characterClass(body: string): (unit: number) => boolean {
+  const negated = body.startsWith("!") || body.startsWith("^");
+  const members = negated ? body.slice(1) : body;
+  const ranges: Array<[number, number]> = [];
+  for (let i = 0; i < members.length; i++) {
+    if (members[i + 1] === "-" && i + 2 < members.length) {
+      ranges.push([members.charCodeAt(i), members.charCodeAt(i + 2)]);
+      i += 2;
+    } else ranges.push([members.charCodeAt(i), members.charCodeAt(i)]);
+  }
+  return (unit) => ranges.some(([lo, hi]) => unit >= lo && unit <= hi) !== negated;
 }
 
 interface Row {
@@ -101,7 +164,7 @@ export class HistoryStore {
       const stop = q.stop ?? Number.MAX_SAFE_INTEGER;
       return this.db.prepare(`${all} WHERE session = ? AND line >= ? AND line < ? ORDER BY line`).all(session, start, stop) as Row[];
     }
-    const pattern = globToRegExp(q.pattern ?? "*");
+    const pattern = compileGlob(q.pattern ?? "*");
     const matching = (this.db.prepare(`${all} ORDER BY session, line`).all() as Row[]).filter((r) => pattern.test(r.source));
     let result = matching;
     if (q.unique) {

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../kernel/cells/prelude.js";
+import { HistoryStore } from "../../kernel/history/index.js";
 import { KernelClient, ofType, resultText, streamText, type Msg, type StartOptions } from "../kernel/client.js";
 
 const content = (m: Msg) => m.content as Record<string, any>;
@@ -236,4 +237,27 @@ describe("item 11: no stale aborts", () => {
     expect(content(reply).status).toBe("ok");
     expect(resultText(outputs)).toBe("'after'");
   }, 240_000);
+});
+
+describe("session 7: a history search cannot hold the kernel", () => {
+  it("answers a history_request whose glob backtracks exponentially as a regex, and the next request too (was held for minutes)", async () => {
+    // An earlier session's history (the store searches every session) holding a cell of 40 "a"s.
+    const file = join(mkdtempSync(join(tmpdir(), "forge-hostile-history-")), "history.sqlite");
+    const earlier = new HistoryStore(file);
+    earlier.record(1, "a".repeat(40));
+    earlier.record(2, "a".repeat(39) + "b");
+    earlier.close();
+    const kernel = await startKernel({ env: { FORGE_KERNEL_HISTORY: file } });
+    const started = performance.now();
+    const id = kernel.send("shell", "history_request", { output: false, raw: true, hist_access_type: "search", pattern: "*a*a*a*a*a*a*a*a*a*a*b", unique: false });
+    const reply = await kernel.reply(id, 20_000);
+    expect(content(reply)).toMatchObject({ status: "ok" });
+    expect(content(reply).history.map((entry: [number, number, string]) => entry[2])).toEqual(["a".repeat(39) + "b"]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const info = await kernel.reply(kernel.send("shell", "kernel_info_request", {}), 10_000);
+    expect(info.header.msg_type).toBe("kernel_info_reply");
+    const tooLong = await kernel.reply(kernel.send("shell", "history_request", { output: false, raw: true, hist_access_type: "search", pattern: "*".repeat(2000) }), 10_000);
+    expect(content(tooLong)).toMatchObject({ status: "error" });
+    expect(content(tooLong).evalue).toMatch(/history_request failed inside the kernel: the search pattern has 2000 characters, over MAX_HISTORY_PATTERN_LENGTH = 1024/);
+  }, 60_000);
 });

@@ -4,11 +4,16 @@
  * width-w top (w = k, or the vocabulary) in tfjs TopK's order (value descending, then index
  * ascending), takes its softmax in that order (XNNPACK's four-lane sums, kernel.ts), keeps
  * the prefix whose exclusive cumulative mass is < p, and inverts the CDF of the kept
- * probabilities. Top-k selects with a heap (no sort of the vocabulary); top-p sorts only the
- * tokens whose exp(x − max) can still change a float32 sum (by value buckets, see
- * rankCandidates): a token below the fourth largest logit by more than 17.5 adds less than half
- * a unit in the last place to every partial sum it meets (exp(−17.5) < 2^−25), so the tensor
- * path's sums do not depend on where it sits.
+ * probabilities.
+ *
+ * Only the tokens whose exp(x − max) can still change a float32 sum need ranking: a token
+ * below the fourth largest logit by more than 17.5 adds less than half a unit in the last
+ * place to every partial sum it meets (each lane starts with one of the four largest;
+ * exp(−17.5) < 2^−25), so the tensor path's sums do not depend on where it sits, and it is
+ * never the first to reach the CDF's target. The ranking runs in the sort module
+ * (sort-kernel.ts: top-p collects those tokens' keys and radix-sorts them; top-k bounds its
+ * k-th value by SIMD and sorts only the values above the bound), or in JavaScript where the
+ * module is missing (a heap for small k; value buckets, see rankCandidates).
  */
 import { expScalar, type SamplerKernel } from "./kernel.js";
 import { BOUND_RANK, COUNT_BYTES, sortKernel, type SortKernel } from "./sort-kernel.js";
@@ -16,7 +21,7 @@ import { BOUND_RANK, COUNT_BYTES, sortKernel, type SortKernel } from "./sort-ker
 const f32 = Math.fround;
 /** Tokens more than this below the fourth largest logit cannot change a float32 partial sum (see above). */
 const NEGLIGIBLE_BELOW = 17.5;
-/** Up to this width top-k keeps a heap of the best k; above it, the negligible-token cut. */
+/** Up to this width top-k bounds its k-th value (the module) or keeps a heap of the best k (JavaScript); above it, the negligible-token cut. */
 const HEAP_WIDTH = 64;
 
 /**
@@ -170,10 +175,11 @@ export function sampleFiltered(row: FilteredRow, width: number, topP: number | n
 
 /**
  * sampleFiltered with the ranking in the sort module: the row copied into its memory, the
- * candidates' keys collected (top-p: every token that can change a sum; top-k: those, cut
- * down to the top-digit bins holding the best `width`), sorted, turned back into values and
- * copied into the region in rank order. The sampled rank's index is its value's occurrence
- * of that rank among equal values (TopK orders ties by ascending index).
+ * candidates' keys collected (top-k up to HEAP_WIDTH: the values not below a bound of the
+ * k-th, see aboveBound; else every token that can change a sum, for a larger k cut down to
+ * the top-digit bins holding the best `width`), sorted, turned back into values and copied
+ * into the region in rank order. The sampled rank's index is its value's occurrence of that
+ * rank among equal values (TopK orders ties by ascending index).
  */
 function sampleInModule(space: SortSpace, row: FilteredRow, width: number, topP: number | null, u: number): number {
   const { kernel, keys, tmp, counts, f32: values } = space;

@@ -18,7 +18,7 @@
  * tail elements and serves as the test's reference; it is ≈ 20× slower than the module.
  */
 
-import { assemble, f32Bytes, F32, I32, sleb, uleb, V128, vec, type WasmFunction } from "./wasm-assembler.js";
+import { addr, assemble, F32, forLoop, I32, op, V128, v, type WasmFunction } from "./wasm-assembler.js";
 
 const f32 = Math.fround;
 
@@ -109,82 +109,6 @@ export const LANE_MASK_BYTES = 256;
 export function writeLaneMasks(words: Uint32Array, at: number): void {
   for (let m = 0; m < 16; m++) for (let j = 0; j < 4; j++) words[at + 4 * m + j] = (m >> j) & 1 ? 0xffffffff : 0;
 }
-
-/** Instructions used below. */
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  f32: (x: number) => [0x43, ...f32Bytes(x)],
-  i32Add: [0x6a],
-  i32And: [0x71],
-  i32Xor: [0x73],
-  i32ShrU: [0x76],
-  i32Load: [0x28, 2, 0],
-  call: (f: number) => [0x10, ...uleb(f)],
-  f32Eq: [0x5b],
-  i32Shl: [0x74],
-  i32GeU: [0x4f],
-  f32Add: [0x92],
-  f32Mul: [0x94],
-  f32Div: [0x95],
-  f32Gt: [0x5e],
-  f32Max: [0x97],
-  f32Min: [0x96],
-  f32Load: [0x2a, 2, 0],
-  f32Store: [0x38, 2, 0],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (d: number) => [0x0c, ...uleb(d)],
-  brIf: (d: number) => [0x0d, ...uleb(d)],
-  simd: (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm],
-};
-const v = {
-  load: op.simd(0x00, 4, 0),
-  store: op.simd(0x0b, 4, 0),
-  /** v128.load / v128.store at a constant byte offset from the address on the stack. */
-  loadAt: (offset: number) => op.simd(0x00, 4, ...uleb(offset)),
-  storeAt: (offset: number) => op.simd(0x0b, 4, ...uleb(offset)),
-  splat: (x: number) => op.simd(0x0c, ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x)),
-  shuffle2323: op.simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),
-  /** i8x16.shuffle picking 32-bit lanes (0–3: first operand, 4–7: second). */
-  lanes: (a: number, b: number, c: number, d: number) => op.simd(0x0d, ...[a, b, c, d].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
-  replaceLane: (lane: number) => op.simd(0x20, lane),
-  f32x4Splat: op.simd(0x13),
-  extract: (lane: number) => op.simd(0x1f, lane),
-  lt: op.simd(0x43),
-  eq: op.simd(0x41),
-  anyTrue: op.simd(0x53),
-  andnot: op.simd(0x4f),
-  and: op.simd(0x4e),
-  or: op.simd(0x50),
-  bitselect: op.simd(0x52),
-  shl: op.simd(0xab),
-  add: op.simd(0xe4),
-  sub: op.simd(0xe5),
-  mul: op.simd(0xe6),
-  div: op.simd(0xe7),
-  pmin: op.simd(0xea),
-  pmax: op.simd(0xeb),
-};
-
-/** Byte address of element `i` (a local) of the array at `base` (a local). */
-const addr = (base: number, i: number) => [...op.get(base), ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add];
-
-/** `for (i = start; i < end; i += step) body` with i and end locals. */
-const forLoop = (i: number, start: number[], end: number, step: number, body: number[]) => [
-  ...start, ...op.set(i),
-  ...op.block, ...op.loop,
-  ...op.get(i), ...op.get(end), ...op.i32GeU, ...op.brIf(1),
-  ...body,
-  ...op.get(i), ...op.i32(step), ...op.i32Add, ...op.set(i),
-  ...op.br(0),
-  ...op.end, ...op.end,
-];
-
 
 /**
  * `cutoff`: whether lanes below XNNPACK's denormal cutoff are zeroed. Without it (expsumNear)
@@ -285,7 +209,7 @@ function cumscaleGroupsFn(groups: number): WasmFunction {
   const vscale = (g: number) => p + 9 + 2 * g;
   const c = (g: number) => p + 10 + 2 * g;
   const loadRow = (g: number, r: number) => [
-    ...op.get(src), ...op.get(stride), ...op.i32(4 * g + r), 0x6c /* i32.mul */, ...op.i32Add, ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add,
+    ...op.get(src), ...op.get(stride), ...op.i32(4 * g + r), ...op.i32Mul, ...op.i32Add, ...op.get(i), ...op.i32(2), ...op.i32Shl, ...op.i32Add,
     ...v.load, ...op.set(a[r]!),
   ];
   const shuffle = (x: number, y: number, lanes: [number, number, number, number], out: number) => [...op.get(x), ...op.get(y), ...v.lanes(...lanes), ...op.set(out)];
@@ -295,9 +219,9 @@ function cumscaleGroupsFn(groups: number): WasmFunction {
   ];
   // After the last column of each 64: dst + g·dstStride + 16·(i >> 6) = the four chains' sums.
   const checkpoint = (g: number) => [
-    ...op.get(i), ...op.i32(2), 0x76 /* i32.shr_u */, ...op.i32(15), 0x71 /* i32.and */, ...op.i32(15), 0x46 /* i32.eq */, ...op.if,
-    ...op.get(dst), ...op.get(dstStride), ...op.i32(g), 0x6c /* i32.mul */, ...op.i32Add,
-    ...op.get(i), ...op.i32(6), 0x76 /* i32.shr_u */, ...op.i32(4), 0x74 /* i32.shl: ×16 bytes */, ...op.i32Add,
+    ...op.get(i), ...op.i32(2), ...op.i32ShrU, ...op.i32(15), ...op.i32And, ...op.i32(15), ...op.i32Eq, ...op.if,
+    ...op.get(dst), ...op.get(dstStride), ...op.i32(g), ...op.i32Mul, ...op.i32Add,
+    ...op.get(i), ...op.i32(6), ...op.i32ShrU, ...op.i32(4), ...op.i32Shl /* ×16 bytes */, ...op.i32Add,
     ...op.get(c(g)), ...v.store,
     ...op.end,
   ];
@@ -358,8 +282,8 @@ function rowmaxFn(min: boolean): WasmFunction {
     results: [F32],
     locals: [I32, I32, I32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128],
     body: [
-      ...op.get(n), ...op.i32(-4), 0x71 /* i32.and */, ...op.set(n4),
-      ...op.get(n), ...op.i32(-16), 0x71 /* i32.and */, ...op.set(n16),
+      ...op.get(n), ...op.i32(-4), ...op.i32And, ...op.set(n4),
+      ...op.get(n), ...op.i32(-16), ...op.i32And, ...op.set(n16),
       ...op.get(ptr), ...op.f32Load, ...v.f32x4Splat, ...op.set(vmax[0]!),
       ...[1, 2, 3].flatMap((j) => [...op.get(vmax[0]!), ...op.set(vmax[j]!)]),
       ...[0, 1, 2, 3].flatMap((j) => [...op.get(vmax[0]!), ...op.set(vmin[j]!)]),
@@ -392,7 +316,7 @@ function argmaxFn(rowmaxIndex: number): WasmFunction {
     body: [
       ...op.get(ptr), ...op.get(n), ...op.call(rowmaxIndex), ...op.set(m),
       ...op.get(m), ...v.f32x4Splat, ...op.set(vm),
-      ...op.get(n), ...op.i32(-4), 0x71 /* i32.and */, ...op.set(n4),
+      ...op.get(n), ...op.i32(-4), ...op.i32And, ...op.set(n4),
       // The first group of four holding the maximum…
       ...op.i32(0), ...op.set(i),
       ...op.block, ...op.loop,

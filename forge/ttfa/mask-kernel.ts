@@ -18,9 +18,8 @@
  * exactly. Where WebAssembly SIMD is missing the same copy runs in plain JavaScript.
  */
 
-import { assemble, I32, sleb, uleb, V128, type WasmFunction } from "../sampler/wasm-assembler.js";
+import { assemble, I32, op, V128, v, type WasmFunction } from "../sampler/wasm-assembler.js";
 
-const NEG_INF_BITS = [0x00, 0x00, 0x80, 0xff];
 /** Bytes before the bitset: 16 lane masks of 16 bytes (mask n has lane j all ones when bit j of n is set). */
 const LUT_BYTES = 256;
 
@@ -33,35 +32,31 @@ const LUT_BYTES = 256;
  */
 function maskcopyFunction(): WasmFunction {
   const [SRC, DST, BITS, WORDS, LUT, W, NINF] = [0, 1, 2, 3, 4, 5, 6];
-  const get = (l: number) => [0x20, l];
-  const set = (l: number) => [0x21, l];
-  const i32 = (n: number) => [0x41, ...sleb(n)];
-  const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
-  const memarg = (offset: number) => [0x00, ...uleb(offset)];
+  const ALIGN = 0; // the rows need not be 16-byte aligned (an alignment hint of 1 byte)
   const lane = (j: number) => [
-    ...get(DST), // store address
-    ...get(SRC), ...simd(0x00, ...memarg(16 * j)), // v128.load src + 16j
-    ...get(NINF),
+    ...op.get(DST), // store address
+    ...op.get(SRC), ...v.loadAt(16 * j, ALIGN), // src + 16j
+    ...op.get(NINF),
     // lut + 16 × nibble j of the word: the lane mask's address
-    ...get(LUT), ...get(W), ...(j === 0 ? [...i32(4), 0x74] : [...i32(4 * j - 4), 0x76]), ...i32(0xf0), 0x71, 0x6a,
-    ...simd(0x00, ...memarg(0)),
-    ...simd(0x52), // v128.bitselect(value, −∞, mask)
-    ...simd(0x0b, ...memarg(16 * j)), // v128.store dst + 16j
+    ...op.get(LUT), ...op.get(W), ...(j === 0 ? [...op.i32(4), ...op.i32Shl] : [...op.i32(4 * j - 4), ...op.i32ShrU]), ...op.i32(0xf0), ...op.i32And, ...op.i32Add,
+    ...v.loadAt(0, ALIGN),
+    ...v.bitselect, // (value, −∞, mask)
+    ...v.storeAt(16 * j, ALIGN), // dst + 16j
   ];
   const code = [
-    ...simd(0x0c, ...Array.from({ length: 4 }, () => NEG_INF_BITS).flat()), ...set(NINF),
-    0x02, 0x40, // block $done
-    0x03, 0x40, // loop $next
-    ...get(WORDS), 0x45, 0x0d, 0x01, // words == 0 → $done
-    ...get(BITS), 0x28, 0x02, 0x00, ...set(W), // w = bits[0]
+    ...v.splat(-Infinity), ...op.set(NINF),
+    ...op.block, // $done
+    ...op.loop, // $next
+    ...op.get(WORDS), ...op.i32Eqz, ...op.brIf(1), // words == 0 → $done
+    ...op.get(BITS), ...op.i32Load, ...op.set(W), // w = bits[0]
     ...Array.from({ length: 8 }, (_, j) => lane(j)).flat(),
-    ...get(SRC), ...i32(128), 0x6a, ...set(SRC),
-    ...get(DST), ...i32(128), 0x6a, ...set(DST),
-    ...get(BITS), ...i32(4), 0x6a, ...set(BITS),
-    ...get(WORDS), ...i32(1), 0x6b, ...set(WORDS),
-    0x0c, 0x00, // br $next
-    0x0b, // end loop
-    0x0b, // end block
+    ...op.get(SRC), ...op.i32(128), ...op.i32Add, ...op.set(SRC),
+    ...op.get(DST), ...op.i32(128), ...op.i32Add, ...op.set(DST),
+    ...op.get(BITS), ...op.i32(4), ...op.i32Add, ...op.set(BITS),
+    ...op.get(WORDS), ...op.i32(1), ...op.i32Sub, ...op.set(WORDS),
+    ...op.br(0), // $next
+    ...op.end, // loop
+    ...op.end, // block
   ];
   return { name: "maskcopy", params: [I32, I32, I32, I32, I32], results: [], locals: [I32, V128], body: code }; // locals w, −∞ splat
 }

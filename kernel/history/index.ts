@@ -1,2 +1,2 @@
 /** Cell history (history_request: tail, range, search). */
-export { HistoryStore, defaultHistoryPath, compileGlob, MAX_HISTORY_PATTERN_LENGTH, type HistoryEntry, type HistoryQuery } from "./store.js";
+export { HistoryStore, HistoryRequestError, defaultHistoryPath, compileGlob, MAX_HISTORY_PATTERN_LENGTH, type HistoryEntry, type HistoryQuery } from "./store.js";

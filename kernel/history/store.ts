@@ -7,6 +7,21 @@ import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
+import { ForgeError } from "../../forge/errors.js";
+
+/** A history_request the store cannot answer as asked; `field` names the content field. */
+export class HistoryRequestError extends ForgeError {
+  readonly code: string = "history_request_invalid";
+  override readonly name = "HistoryRequestError";
+  override readonly where: string;
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`history_request content.${field}: ${reason}`);
+    this.where = `content.${field}`;
+  }
+}
 
 /** [session, line, source] or, with output, [session, line, [source, output]]. */
 export type HistoryEntry = [number, number, string] | [number, number, [string, string | null]];
@@ -49,7 +64,7 @@ export interface Glob {
  */
 export function compileGlob(pattern: string): Glob {
   if (pattern.length > MAX_HISTORY_PATTERN_LENGTH)
-    throw new Error(`the search pattern has ${pattern.length} characters, over MAX_HISTORY_PATTERN_LENGTH = ${MAX_HISTORY_PATTERN_LENGTH}`);
+    throw new HistoryRequestError("pattern", `the search pattern has ${pattern.length} characters, over MAX_HISTORY_PATTERN_LENGTH = ${MAX_HISTORY_PATTERN_LENGTH}`);
   const STAR = null;
   const items: Array<((unit: number) => boolean) | typeof STAR> = [];
   for (let i = 0; i < pattern.length; i++) {
@@ -146,7 +161,15 @@ export class HistoryStore {
     this.db.prepare("UPDATE history SET output = ? WHERE session = ? AND line = ?").run(output, this.session, line);
   }
 
+  /** The entries `q` asks for; a field of the wrong type is a HistoryRequestError naming it (was SQLite's "Too few parameter values"). */
   query(q: HistoryQuery): HistoryEntry[] {
+    if (q === null || typeof q !== "object") throw new HistoryRequestError("hist_access_type", "the content must be an object");
+    if (!["tail", "range", "search"].includes(q.hist_access_type)) throw new HistoryRequestError("hist_access_type", `must be "tail", "range" or "search", got ${JSON.stringify(q.hist_access_type)}`);
+    for (const field of ["session", "start", "stop", "n"] as const) {
+      const value: unknown = q[field];
+      if (value !== undefined && value !== null && !Number.isSafeInteger(value)) throw new HistoryRequestError(field, `must be an integer, got ${JSON.stringify(value)?.slice(0, 100)}`);
+    }
+    if (q.pattern !== undefined && q.pattern !== null && typeof q.pattern !== "string") throw new HistoryRequestError("pattern", `must be a string, got ${JSON.stringify(q.pattern)?.slice(0, 100)}`);
     const rows = this.rows(q);
     return rows.map((r): HistoryEntry => (q.output ? [r.session, r.line, [r.source, r.output]] : [r.session, r.line, r.source]));
   }

@@ -10,7 +10,7 @@
 import { setAmbientHooks } from "../../forge/session/ambient.js";
 import { kernelOrigin } from "../cells/checker-thread.js";
 import { buildTypeSurfaceInBackground, CellExecutor, checkCompleteness, codePointToUtf16, interruptedError, pagerTarget, preloadModules, quickInfoText, startCellChecker, utf16ToCodePoint, type CellChecker, type CellError, type CellOutcome } from "../cells/index.js";
-import { HistoryStore, type HistoryQuery } from "../history/index.js";
+import { HistoryRequestError, HistoryStore, type HistoryQuery } from "../history/index.js";
 import { captureStreams, CellOutput, installDisplayGlobals, isDisplayHandle, ProgressDisplay, textPlain, type StreamCapture, type SvgRenderer } from "../output/index.js";
 import type { IncomingChannel, JupyterMessage } from "../protocol/index.js";
 import { getHeapStatistics } from "node:v8";
@@ -288,7 +288,7 @@ export class Kernel {
       case "is_complete_request":
         return reply("is_complete_reply", checkCompleteness(String(msg.content.code ?? "")));
       case "history_request":
-        return reply("history_reply", { status: "ok", history: this.history.query(msg.content as unknown as HistoryQuery) });
+        return reply("history_reply", this.historyReply(msg.content));
       case "comm_info_request":
         return reply("comm_info_reply", { status: "ok", comms: {} });
       case "interrupt_request":
@@ -300,6 +300,16 @@ export class Kernel {
         return; // no comm targets: nothing to answer
       default:
         this.log(`unknown message type ${JSON.stringify(msg.header.msg_type)} on ${channel} ignored`);
+    }
+  }
+
+  /** The history asked for; the request's own mistake is an error reply naming the field, without a stack trace. */
+  private historyReply(content: unknown): Record<string, unknown> {
+    try {
+      return { status: "ok", history: this.history.query(content as HistoryQuery) };
+    } catch (error) {
+      if (!(error instanceof HistoryRequestError)) throw error;
+      return { status: "error", ename: error.name, evalue: error.message, traceback: [`${error.name}: ${error.message}`] };
     }
   }
 

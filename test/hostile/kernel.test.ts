@@ -258,6 +258,14 @@ describe("session 7: a history search cannot hold the kernel", () => {
     expect(info.header.msg_type).toBe("kernel_info_reply");
     const tooLong = await kernel.reply(kernel.send("shell", "history_request", { output: false, raw: true, hist_access_type: "search", pattern: "*".repeat(2000) }), 10_000);
     expect(content(tooLong)).toMatchObject({ status: "error" });
-    expect(content(tooLong).evalue).toMatch(/history_request failed inside the kernel: the search pattern has 2000 characters, over MAX_HISTORY_PATTERN_LENGTH = 1024/);
+    expect(content(tooLong)).toMatchObject({
+      ename: "HistoryRequestError",
+      evalue: "history_request content.pattern: the search pattern has 2000 characters, over MAX_HISTORY_PATTERN_LENGTH = 1024",
+      traceback: ["HistoryRequestError: history_request content.pattern: the search pattern has 2000 characters, over MAX_HISTORY_PATTERN_LENGTH = 1024"],
+    });
+    // A field of the wrong type names the field (was SQLite's "Too few parameter values were provided" with a stack trace).
+    const malformed = await kernel.reply(kernel.send("shell", "history_request", { output: false, raw: true, hist_access_type: "range", session: "x", start: {}, stop: [] }), 10_000);
+    expect(content(malformed)).toMatchObject({ status: "error", ename: "HistoryRequestError", evalue: 'history_request content.session: must be an integer, got "x"' });
+    expect(content(malformed).traceback).toHaveLength(1);
   }, 60_000);
 });

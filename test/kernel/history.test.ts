@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileGlob, HistoryStore, MAX_HISTORY_PATTERN_LENGTH } from "../../kernel/history/index.js";
+import { compileGlob, HistoryRequestError, HistoryStore, MAX_HISTORY_PATTERN_LENGTH, type HistoryQuery } from "../../kernel/history/index.js";
 import { seededRandom } from "../../forge/resources/random.js";
 
 describe("history store", () => {
@@ -47,12 +47,19 @@ describe("history store", () => {
     expect(compileGlob("*a*a*a*a*a*a*a*a*a*a*b").test("a".repeat(10_000) + "b")).toBe(true);
     expect(compileGlob("*" + "a*".repeat(200) + "b").test("a".repeat(20_000))).toBe(false);
     expect(performance.now() - started).toBeLessThan(2_000);
-    expect(() => compileGlob("*".repeat(MAX_HISTORY_PATTERN_LENGTH + 1))).toThrow(/over MAX_HISTORY_PATTERN_LENGTH = 1024/);
+    expect(() => compileGlob("*".repeat(MAX_HISTORY_PATTERN_LENGTH + 1))).toThrow(HistoryRequestError);
+    expect(() => compileGlob("*".repeat(MAX_HISTORY_PATTERN_LENGTH + 1))).toThrow(/^history_request content\.pattern: .* over MAX_HISTORY_PATTERN_LENGTH = 1024/);
     const file = join(mkdtempSync(join(tmpdir(), "forge-history-")), "h.sqlite");
     const store = new HistoryStore(file);
     store.record(1, "a".repeat(40));
     store.record(2, "a".repeat(39) + "b");
     expect(store.query({ output: false, hist_access_type: "search", pattern: "*a*a*a*a*a*a*a*a*a*a*b" })).toEqual([[store.session, 2, "a".repeat(39) + "b"]]);
+    // Fields of the wrong type name the field (was SQLite's "Too few parameter values were provided").
+    const bad = (q: object) => () => store.query(q as HistoryQuery);
+    expect(bad({ output: false, hist_access_type: "range", session: "x" })).toThrow('history_request content.session: must be an integer, got "x"');
+    expect(bad({ output: false, hist_access_type: "tail", n: 1.5 })).toThrow("history_request content.n: must be an integer, got 1.5");
+    expect(bad({ output: false, hist_access_type: "search", pattern: 5 })).toThrow("history_request content.pattern: must be a string, got 5");
+    expect(bad({ output: false, hist_access_type: "all" })).toThrow('history_request content.hist_access_type: must be "tail", "range" or "search", got "all"');
     store.close();
   });
 

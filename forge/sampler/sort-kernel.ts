@@ -17,7 +17,7 @@
  * second key buffer (n u32 each), and the count tables (3 × 2048 i32: one per radix digit,
  * digits of 11, 10 and 11 bits from the low end; sortShort uses the first 4 × 256 for bytes).
  */
-import { assemble, F32, I32, sleb, uleb, V128, type WasmFunction } from "./wasm-assembler.js";
+import { addr, assemble, F32, forLoop, I32, op, v, V128, type WasmFunction } from "./wasm-assembler.js";
 
 const F64 = 0x7c;
 
@@ -75,91 +75,29 @@ export interface SortKernel {
   above(row: number, n: number, bound: number, keys: number): number;
 }
 
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n | 0)],
-  f32: (x: number) => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)],
-  f64: (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)],
-  load: (offset = 0) => [0x28, 2, ...uleb(offset)],
-  store: (offset = 0) => [0x36, 2, ...uleb(offset)],
-  f32Load: [0x2a, 2, 0],
-  eqz: [0x45],
-  eq: [0x46],
-  ltS: [0x48],
-  ltU: [0x49],
-  gtU: [0x4b],
-  geU: [0x4f],
-  gtS: [0x4a],
-  f32Eq: [0x5b],
-  f32Gt: [0x5e],
-  f64Ge: [0x66],
-  add: [0x6a],
-  sub: [0x6b],
-  and: [0x71],
-  xor: [0x73],
-  shl: [0x74],
-  shrU: [0x76],
-  f64Sub: [0xa1],
-  promote: [0xbb],
-  reinterpret: [0xbc],
-  select: [0x1b],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  else: [0x05],
-  end: [0x0b],
-  br: (d: number) => [0x0c, ...uleb(d)],
-  brIf: (d: number) => [0x0d, ...uleb(d)],
-  return: [0x0f],
-  memoryFill: [0xfc, ...uleb(11), 0x00],
-  f32Min: [0x96],
-  f32Ge: [0x60],
-  v128Load: (offset = 0) => [0xfd, 0x00, 4, ...uleb(offset)],
-  f32x4Splat: [0xfd, 0x13],
-  f32x4Eq: [0xfd, 0x41],
-  f32x4Ge: [0xfd, 0x46],
-  f32x4Pmax: [0xfd, ...uleb(0xeb)],
-  f32x4Pmin: [0xfd, ...uleb(0xea)],
-  anyTrue: [0xfd, 0x53],
-  v128Or: [0xfd, 0x50],
-  lane: (l: number) => [0xfd, 0x1f, l],
-};
 
 /** `for (i = 0; i < end; i++) body` (i, end: locals). */
-const forEach = (i: number, end: number, body: number[]) => [
-  ...op.i32(0), ...op.set(i),
-  ...op.block, ...op.loop,
-  ...op.get(i), ...op.get(end), ...op.geU, ...op.brIf(1),
-  ...body,
-  ...op.get(i), ...op.i32(1), ...op.add, ...op.set(i),
-  ...op.br(0),
-  ...op.end, ...op.end,
-];
-
-/** Address `base + 4·i` (locals) on the stack. */
-const at4 = (base: number, i: number) => [...op.get(base), ...op.get(i), ...op.i32(2), ...op.shl, ...op.add];
+const forEach = (i: number, end: number, body: number[]) => forLoop(i, op.i32(0), end, 1, body);
 
 /** counts[digit d of key k]++ (counts, k, slot: locals). */
 const count = (counts: number, k: number, slot: number, d: Digit) => [
-  ...op.get(counts), ...op.get(k), ...op.i32(d.shift), ...op.shrU, ...op.i32(d.mask), ...op.and, ...op.i32(2), ...op.shl, ...op.add, ...op.tee(slot),
-  ...op.get(slot), ...op.load(d.table), ...op.i32(1), ...op.add, ...op.store(d.table),
+  ...op.get(counts), ...op.get(k), ...op.i32(d.shift), ...op.i32ShrU, ...op.i32(d.mask), ...op.i32And, ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...op.tee(slot),
+  ...op.get(slot), ...op.i32LoadAt(d.table), ...op.i32(1), ...op.i32Add, ...op.i32StoreAt(d.table),
 ];
 
 /** The key of float32 bits b (local), left on the stack. */
 const keyOf = (b: number) => [
   // −0 → +0
-  ...op.i32(0), ...op.get(b), ...op.get(b), ...op.i32(0x80000000), ...op.eq, ...op.select, ...op.set(b),
+  ...op.i32(0), ...op.get(b), ...op.get(b), ...op.i32(0x80000000), ...op.i32Eq, ...op.select, ...op.set(b),
   ...op.get(b),
-  ...op.get(b), ...op.i32(-1), ...op.xor, ...op.i32(0x7fffffff), ...op.and,
-  ...op.get(b), ...op.i32(0), ...op.ltS,
+  ...op.get(b), ...op.i32(-1), ...op.i32Xor, ...op.i32(0x7fffffff), ...op.i32And,
+  ...op.get(b), ...op.i32(0), ...op.i32LtS,
   ...op.select,
 ];
 
 function collectFn(): WasmFunction {
-  const [row, n, keys, counts, all, i, m, b, k, slot, v, t0, t1, t2, t3, cut] = Array.from({ length: 16 }, (_, j) => j);
-  const setCut = [...op.get(t3), ...op.promote, ...op.f64(NEGLIGIBLE_BELOW), ...op.f64Sub, ...op.set(cut)];
+  const [row, n, keys, counts, all, i, m, b, k, slot, val, t0, t1, t2, t3, cut] = Array.from({ length: 16 }, (_, j) => j);
+  const setCut = [...op.get(t3), ...op.f64PromoteF32, ...op.f64(NEGLIGIBLE_BELOW), ...op.f64Sub, ...op.set(cut)];
   return {
     name: "collect",
     params: [I32, I32, I32, I32, I32],
@@ -170,27 +108,27 @@ function collectFn(): WasmFunction {
       ...op.f32(-Infinity), ...op.tee(t0), ...op.tee(t1), ...op.tee(t2), ...op.set(t3),
       ...op.f64(-Infinity), ...op.set(cut),
       ...forEach(i, n, [
-        ...at4(row, i), ...op.f32Load, ...op.tee(v), ...op.promote, ...op.get(cut), ...op.f64Ge, ...op.if,
-        ...op.get(v), ...op.reinterpret, ...op.set(b),
+        ...addr(row, i), ...op.f32Load, ...op.tee(val), ...op.f64PromoteF32, ...op.get(cut), ...op.f64Ge, ...op.if,
+        ...op.get(val), ...op.i32ReinterpretF32, ...op.set(b),
         ...keyOf(b), ...op.set(k),
-        ...at4(keys, m), ...op.get(k), ...op.store(),
-        ...op.get(m), ...op.i32(1), ...op.add, ...op.set(m),
+        ...addr(keys, m), ...op.get(k), ...op.i32Store,
+        ...op.get(m), ...op.i32(1), ...op.i32Add, ...op.set(m),
         ...count(counts, k, slot, DIGITS[2]!),
         ...op.get(all), ...op.if, ...count(counts, k, slot, DIGITS[0]!), ...count(counts, k, slot, DIGITS[1]!), ...op.end,
         // The four largest so far (t0 ≥ t1 ≥ t2 ≥ t3) and the cut below the fourth.
-        ...op.get(v), ...op.get(t3), ...op.f32Gt, ...op.if,
-        ...op.get(v), ...op.get(t1), ...op.f32Gt, ...op.if,
+        ...op.get(val), ...op.get(t3), ...op.f32Gt, ...op.if,
+        ...op.get(val), ...op.get(t1), ...op.f32Gt, ...op.if,
         ...op.get(t2), ...op.set(t3), ...op.get(t1), ...op.set(t2),
-        ...op.get(v), ...op.get(t0), ...op.f32Gt, ...op.if,
-        ...op.get(t0), ...op.set(t1), ...op.get(v), ...op.set(t0),
+        ...op.get(val), ...op.get(t0), ...op.f32Gt, ...op.if,
+        ...op.get(t0), ...op.set(t1), ...op.get(val), ...op.set(t0),
         ...op.else,
-        ...op.get(v), ...op.set(t1),
+        ...op.get(val), ...op.set(t1),
         ...op.end,
         ...op.else,
-        ...op.get(v), ...op.get(t2), ...op.f32Gt, ...op.if,
-        ...op.get(t2), ...op.set(t3), ...op.get(v), ...op.set(t2),
+        ...op.get(val), ...op.get(t2), ...op.f32Gt, ...op.if,
+        ...op.get(t2), ...op.set(t3), ...op.get(val), ...op.set(t2),
         ...op.else,
-        ...op.get(v), ...op.set(t3),
+        ...op.get(val), ...op.set(t3),
         ...op.end,
         ...op.end,
         ...setCut,
@@ -212,9 +150,9 @@ function keepFn(): WasmFunction {
     body: [
       ...op.get(counts), ...op.i32(0), ...op.i32(COUNT_BYTES), ...op.memoryFill,
       ...forEach(r, m, [
-        ...at4(keys, r), ...op.load(), ...op.tee(k), ...op.get(limit), ...op.ltU, ...op.if,
-        ...at4(keys, j), ...op.get(k), ...op.store(),
-        ...op.get(j), ...op.i32(1), ...op.add, ...op.set(j),
+        ...addr(keys, r), ...op.i32Load, ...op.tee(k), ...op.get(limit), ...op.i32LtU, ...op.if,
+        ...addr(keys, j), ...op.get(k), ...op.i32Store,
+        ...op.get(j), ...op.i32(1), ...op.i32Add, ...op.set(j),
         ...DIGITS.flatMap((digit) => count(counts, k, slot, digit)),
         ...op.end,
       ]),
@@ -232,22 +170,22 @@ function sortFn(name: string, digits: readonly Digit[], countFirst: boolean): Wa
   const pass = (digit: Digit) => [
     ...op.block,
     // A digit every key shares moves nothing.
-    ...op.get(counts), ...op.get(src), ...op.load(), ...op.i32(digit.shift), ...op.shrU, ...op.i32(digit.mask), ...op.and,
-    ...op.i32(2), ...op.shl, ...op.add, ...op.load(digit.table), ...op.get(m), ...op.eq, ...op.brIf(0),
+    ...op.get(counts), ...op.get(src), ...op.i32Load, ...op.i32(digit.shift), ...op.i32ShrU, ...op.i32(digit.mask), ...op.i32And,
+    ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...op.i32LoadAt(digit.table), ...op.get(m), ...op.i32Eq, ...op.brIf(0),
     // Counts → starts.
     ...op.i32(0), ...op.set(sum),
     ...op.i32(digit.mask + 1), ...op.set(size),
     ...forEach(d, size, [
-      ...at4(counts, d), ...op.tee(slot), ...op.load(digit.table), ...op.set(c),
-      ...op.get(slot), ...op.get(sum), ...op.store(digit.table),
-      ...op.get(sum), ...op.get(c), ...op.add, ...op.set(sum),
+      ...addr(counts, d), ...op.tee(slot), ...op.i32LoadAt(digit.table), ...op.set(c),
+      ...op.get(slot), ...op.get(sum), ...op.i32StoreAt(digit.table),
+      ...op.get(sum), ...op.get(c), ...op.i32Add, ...op.set(sum),
     ]),
     // Stable scatter.
     ...forEach(r, m, [
-      ...at4(src, r), ...op.load(), ...op.set(k),
-      ...op.get(counts), ...op.get(k), ...op.i32(digit.shift), ...op.shrU, ...op.i32(digit.mask), ...op.and, ...op.i32(2), ...op.shl, ...op.add, ...op.tee(slot),
-      ...op.get(slot), ...op.load(digit.table), ...op.tee(at), ...op.i32(1), ...op.add, ...op.store(digit.table),
-      ...at4(dst, at), ...op.get(k), ...op.store(),
+      ...addr(src, r), ...op.i32Load, ...op.set(k),
+      ...op.get(counts), ...op.get(k), ...op.i32(digit.shift), ...op.i32ShrU, ...op.i32(digit.mask), ...op.i32And, ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...op.tee(slot),
+      ...op.get(slot), ...op.i32LoadAt(digit.table), ...op.tee(at), ...op.i32(1), ...op.i32Add, ...op.i32StoreAt(digit.table),
+      ...addr(dst, at), ...op.get(k), ...op.i32Store,
     ]),
     ...op.get(src), ...op.get(dst), ...op.set(src), ...op.set(dst),
     ...op.end,
@@ -259,11 +197,11 @@ function sortFn(name: string, digits: readonly Digit[], countFirst: boolean): Wa
     locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     body: [
       ...op.get(keys), ...op.set(src), ...op.get(tmp), ...op.set(dst),
-      ...op.get(m), ...op.i32(INSERTION_SORT), ...op.gtU, ...op.if,
+      ...op.get(m), ...op.i32(INSERTION_SORT), ...op.i32GtU, ...op.if,
       ...(countFirst
         ? [
             ...op.get(counts), ...op.i32(0), ...op.i32(digits.length * 256 * 4), ...op.memoryFill,
-            ...forEach(r, m, [...at4(src, r), ...op.load(), ...op.set(k), ...digits.flatMap((digit) => count(counts, k, slot, digit))]),
+            ...forEach(r, m, [...addr(src, r), ...op.i32Load, ...op.set(k), ...digits.flatMap((digit) => count(counts, k, slot, digit))]),
           ]
         : []),
       ...digits.flatMap(pass),
@@ -271,29 +209,29 @@ function sortFn(name: string, digits: readonly Digit[], countFirst: boolean): Wa
       // Insertion: for r in 1..m, shift the larger keys before it one up.
       ...op.i32(1), ...op.set(r),
       ...op.block, ...op.loop,
-      ...op.get(r), ...op.get(m), ...op.geU, ...op.brIf(1),
-      ...at4(src, r), ...op.load(), ...op.set(k),
+      ...op.get(r), ...op.get(m), ...op.i32GeU, ...op.brIf(1),
+      ...addr(src, r), ...op.i32Load, ...op.set(k),
       ...op.get(r), ...op.set(at),
       ...op.block, ...op.loop,
-      ...op.get(at), ...op.eqz, ...op.brIf(1),
-      ...at4(src, at), ...op.i32(4), ...op.sub, ...op.load(), ...op.tee(c), ...op.get(k), ...op.gtU, ...op.eqz, ...op.brIf(1),
-      ...at4(src, at), ...op.get(c), ...op.store(),
-      ...op.get(at), ...op.i32(1), ...op.sub, ...op.set(at),
+      ...op.get(at), ...op.i32Eqz, ...op.brIf(1),
+      ...addr(src, at), ...op.i32(4), ...op.i32Sub, ...op.i32Load, ...op.tee(c), ...op.get(k), ...op.i32GtU, ...op.i32Eqz, ...op.brIf(1),
+      ...addr(src, at), ...op.get(c), ...op.i32Store,
+      ...op.get(at), ...op.i32(1), ...op.i32Sub, ...op.set(at),
       ...op.br(0),
       ...op.end, ...op.end,
-      ...at4(src, at), ...op.get(k), ...op.store(),
-      ...op.get(r), ...op.i32(1), ...op.add, ...op.set(r),
+      ...addr(src, at), ...op.get(k), ...op.i32Store,
+      ...op.get(r), ...op.i32(1), ...op.i32Add, ...op.set(r),
       ...op.br(0),
       ...op.end, ...op.end,
       ...op.end,
       // Keys back to float32 bits: a key with the top bit set is a negative value's bits as they were.
       ...forEach(r, m, [
-        ...at4(src, r), ...op.tee(slot),
-        ...op.get(slot), ...op.load(), ...op.tee(k),
-        ...op.get(k), ...op.i32(-1), ...op.xor, ...op.i32(0x7fffffff), ...op.and,
-        ...op.get(k), ...op.i32(0), ...op.ltS,
+        ...addr(src, r), ...op.tee(slot),
+        ...op.get(slot), ...op.i32Load, ...op.tee(k),
+        ...op.get(k), ...op.i32(-1), ...op.i32Xor, ...op.i32(0x7fffffff), ...op.i32And,
+        ...op.get(k), ...op.i32(0), ...op.i32LtS,
         ...op.select,
-        ...op.store(),
+        ...op.i32Store,
       ]),
       ...op.get(src),
     ],
@@ -305,18 +243,18 @@ const GROUP = 16;
 
 /** Whether any of the GROUP float32 from element i of `row` compares true with the splat `vs` (locals). */
 const anyLane = (row: number, i: number, vs: number, compare: number[]) => [
-  ...at4(row, i), ...op.v128Load(0), ...op.get(vs), ...compare,
-  ...[1, 2, 3].flatMap((q) => [...at4(row, i), ...op.v128Load(16 * q), ...op.get(vs), ...compare, ...op.v128Or]),
-  ...op.anyTrue,
+  ...addr(row, i), ...v.loadAt(0), ...op.get(vs), ...compare,
+  ...[1, 2, 3].flatMap((q) => [...addr(row, i), ...v.loadAt(16 * q), ...op.get(vs), ...compare, ...v.or]),
+  ...v.anyTrue,
 ];
 
 function nthFn(): WasmFunction {
   const [row, n, value, j, i, n4, vv, end] = [0, 1, 2, 3, 4, 5, 6, 7];
   // Element i: when equal to the value, return i if it is the j-th, else count it.
   const check = [
-    ...at4(row, i), ...op.f32Load, ...op.get(value), ...op.f32Eq, ...op.if,
-    ...op.get(j), ...op.eqz, ...op.if, ...op.get(i), ...op.return, ...op.end,
-    ...op.get(j), ...op.i32(1), ...op.sub, ...op.set(j),
+    ...addr(row, i), ...op.f32Load, ...op.get(value), ...op.f32Eq, ...op.if,
+    ...op.get(j), ...op.i32Eqz, ...op.if, ...op.get(i), ...op.return, ...op.end,
+    ...op.get(j), ...op.i32(1), ...op.i32Sub, ...op.set(j),
     ...op.end,
   ];
   return {
@@ -325,30 +263,30 @@ function nthFn(): WasmFunction {
     results: [I32],
     locals: [I32, I32, V128, I32],
     body: [
-      ...op.get(value), ...op.f32x4Splat, ...op.set(vv),
-      ...op.get(n), ...op.i32(-GROUP), ...op.and, ...op.set(n4),
+      ...op.get(value), ...v.f32x4Splat, ...op.set(vv),
+      ...op.get(n), ...op.i32(-GROUP), ...op.i32And, ...op.set(n4),
       // GROUP at a time, past groups holding no equal value.
       ...op.i32(0), ...op.set(i),
       ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n4), ...op.geU, ...op.brIf(1),
-      ...anyLane(row, i, vv, op.f32x4Eq), ...op.if,
-      ...op.get(i), ...op.i32(GROUP), ...op.add, ...op.set(end),
+      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
+      ...anyLane(row, i, vv, v.eq), ...op.if,
+      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(end),
       ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(end), ...op.geU, ...op.brIf(1),
+      ...op.get(i), ...op.get(end), ...op.i32GeU, ...op.brIf(1),
       ...check,
-      ...op.get(i), ...op.i32(1), ...op.add, ...op.set(i),
+      ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
       ...op.br(0),
       ...op.end, ...op.end,
       ...op.else,
-      ...op.get(i), ...op.i32(GROUP), ...op.add, ...op.set(i),
+      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(i),
       ...op.end,
       ...op.br(0),
       ...op.end, ...op.end,
       // The tail.
       ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n), ...op.geU, ...op.brIf(1),
+      ...op.get(i), ...op.get(n), ...op.i32GeU, ...op.brIf(1),
       ...check,
-      ...op.get(i), ...op.i32(1), ...op.add, ...op.set(i),
+      ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
       ...op.br(0),
       ...op.end, ...op.end,
       ...op.i32(-1),
@@ -360,13 +298,13 @@ function nthFn(): WasmFunction {
 export const BOUND_RANK = 4;
 
 function boundFn(): WasmFunction {
-  const [row, blocks, vecs, b, v, p, x, low] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [row, blocks, vecs, b, q, p, x, low] = [0, 1, 2, 3, 4, 5, 6, 7];
   const top = Array.from({ length: BOUND_RANK }, (_, j) => 8 + j); // the lane sets' largest, descending
   // x into the lanes' top BOUND_RANK: each register keeps the larger, passes the smaller on.
   const insert = top.flatMap((m, j) =>
     j < BOUND_RANK - 1
-      ? [...op.get(m), ...op.get(x), ...op.f32x4Pmax, ...op.get(m), ...op.get(x), ...op.f32x4Pmin, ...op.set(x), ...op.set(m)]
-      : [...op.get(m), ...op.get(x), ...op.f32x4Pmax, ...op.set(m)],
+      ? [...op.get(m), ...op.get(x), ...v.pmax, ...op.get(m), ...op.get(x), ...v.pmin, ...op.set(x), ...op.set(m)]
+      : [...op.get(m), ...op.get(x), ...v.pmax, ...op.set(m)],
   );
   return {
     name: "bound",
@@ -374,23 +312,23 @@ function boundFn(): WasmFunction {
     results: [F32],
     locals: [I32, I32, I32, V128, V128, ...top.map(() => V128)],
     body: [
-      ...op.f32(Infinity), ...op.f32x4Splat, ...op.set(low),
+      ...op.f32(Infinity), ...v.f32x4Splat, ...op.set(low),
       ...op.get(row), ...op.set(p),
       ...forEach(b, blocks, [
-        ...top.flatMap((m) => [...op.f32(-Infinity), ...op.f32x4Splat, ...op.set(m)]),
-        ...op.i32(0), ...op.set(v),
+        ...top.flatMap((m) => [...op.f32(-Infinity), ...v.f32x4Splat, ...op.set(m)]),
+        ...op.i32(0), ...op.set(q),
         ...op.block, ...op.loop,
-        ...op.get(v), ...op.get(vecs), ...op.geU, ...op.brIf(1),
-        ...op.get(p), ...op.v128Load(), ...op.set(x),
+        ...op.get(q), ...op.get(vecs), ...op.i32GeU, ...op.brIf(1),
+        ...op.get(p), ...v.load, ...op.set(x),
         ...insert,
-        ...op.get(p), ...op.i32(16), ...op.add, ...op.set(p),
-        ...op.get(v), ...op.i32(1), ...op.add, ...op.set(v),
+        ...op.get(p), ...op.i32(16), ...op.i32Add, ...op.set(p),
+        ...op.get(q), ...op.i32(1), ...op.i32Add, ...op.set(q),
         ...op.br(0),
         ...op.end, ...op.end,
-        ...op.get(low), ...op.get(top[BOUND_RANK - 1]!), ...op.f32x4Pmin, ...op.set(low),
+        ...op.get(low), ...op.get(top[BOUND_RANK - 1]!), ...v.pmin, ...op.set(low),
       ]),
-      ...op.get(low), ...op.lane(0), ...op.get(low), ...op.lane(1), ...op.f32Min,
-      ...op.get(low), ...op.lane(2), ...op.get(low), ...op.lane(3), ...op.f32Min,
+      ...op.get(low), ...v.extract(0), ...op.get(low), ...v.extract(1), ...op.f32Min,
+      ...op.get(low), ...v.extract(2), ...op.get(low), ...v.extract(3), ...op.f32Min,
       ...op.f32Min,
     ],
   };
@@ -400,17 +338,17 @@ function aboveFn(): WasmFunction {
   const [row, n, bound, keys, i, m, n4, end, b, vb] = Array.from({ length: 10 }, (_, j) => j);
   // Element i: when not below the bound, its key appended.
   const take = [
-    ...at4(row, i), ...op.f32Load, ...op.get(bound), ...op.f32Ge, ...op.if,
-    ...at4(row, i), ...op.load(), ...op.set(b),
-    ...at4(keys, m), ...keyOf(b), ...op.store(),
-    ...op.get(m), ...op.i32(1), ...op.add, ...op.set(m),
+    ...addr(row, i), ...op.f32Load, ...op.get(bound), ...op.f32Ge, ...op.if,
+    ...addr(row, i), ...op.i32Load, ...op.set(b),
+    ...addr(keys, m), ...keyOf(b), ...op.i32Store,
+    ...op.get(m), ...op.i32(1), ...op.i32Add, ...op.set(m),
     ...op.end,
   ];
   const scalarUpTo = (limit: number) => [
     ...op.block, ...op.loop,
-    ...op.get(i), ...op.get(limit), ...op.geU, ...op.brIf(1),
+    ...op.get(i), ...op.get(limit), ...op.i32GeU, ...op.brIf(1),
     ...take,
-    ...op.get(i), ...op.i32(1), ...op.add, ...op.set(i),
+    ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
     ...op.br(0),
     ...op.end, ...op.end,
   ];
@@ -420,16 +358,16 @@ function aboveFn(): WasmFunction {
     results: [I32],
     locals: [I32, I32, I32, I32, I32, V128],
     body: [
-      ...op.get(bound), ...op.f32x4Splat, ...op.set(vb),
-      ...op.get(n), ...op.i32(-GROUP), ...op.and, ...op.set(n4),
+      ...op.get(bound), ...v.f32x4Splat, ...op.set(vb),
+      ...op.get(n), ...op.i32(-GROUP), ...op.i32And, ...op.set(n4),
       ...op.i32(0), ...op.set(i),
       ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n4), ...op.geU, ...op.brIf(1),
-      ...anyLane(row, i, vb, op.f32x4Ge), ...op.if,
-      ...op.get(i), ...op.i32(GROUP), ...op.add, ...op.set(end),
+      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
+      ...anyLane(row, i, vb, v.ge), ...op.if,
+      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(end),
       ...scalarUpTo(end),
       ...op.else,
-      ...op.get(i), ...op.i32(GROUP), ...op.add, ...op.set(i),
+      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(i),
       ...op.end,
       ...op.br(0),
       ...op.end, ...op.end,

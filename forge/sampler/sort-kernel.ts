@@ -75,7 +75,6 @@ export interface SortKernel {
   above(row: number, n: number, bound: number, keys: number): number;
 }
 
-
 /** `for (i = 0; i < end; i++) body` (i, end: locals). */
 const forEach = (i: number, end: number, body: number[]) => forLoop(i, op.i32(0), end, 1, body);
 

@@ -110,6 +110,9 @@ export function writeLaneMasks(words: Uint32Array, at: number): void {
   for (let m = 0; m < 16; m++) for (let j = 0; j < 4; j++) words[at + 4 * m + j] = (m >> j) & 1 ? 0xffffffff : 0;
 }
 
+/** The chains expsumFn interleaves (four groups of four elements). */
+const CHAINS = 4;
+
 /**
  * `cutoff`: whether lanes below XNNPACK's denormal cutoff are zeroed. Without it (expsumNear)
  * the arithmetic is the same for every x − max ≥ the cutoff, two instructions fewer per four
@@ -117,44 +120,70 @@ export function writeLaneMasks(words: Uint32Array, at: number): void {
  * (params bits, lut; see the masked passes below): the lane mask ANDed into each result.
  */
 function expsumFn(cutoff: boolean, masked = false): WasmFunction {
-  // params: 0 src, 1 dst, 2 n4, 3 max, [4 bits, 5 lut]; locals: i, vmax, vx, vn, vs, vt, vp, vf, vacc, n16 (n32 when masked), word, vmask, constants…
+  // params: 0 src, 1 dst, 2 n4, 3 max, [4 bits, 5 lut]; locals: i, vmax, vacc, n16 (n32 when masked), word,
+  // then per chain vx, vn, vs, vt, vp, vf, vmask, then the constants
   const [src, dst, n4, max, bits, lut] = [0, 1, 2, 3, 4, 5];
   const p = masked ? 6 : 4;
-  const [i, vmax, vx, vn, vs, vt, vp, vf, vacc, nBlock, word, vmask] = Array.from({ length: 12 }, (_, j) => p + j);
+  const [i, vmax, vacc, nBlock, word] = [p, p + 1, p + 2, p + 3, p + 4];
+  const chainLocals = 7;
+  const local = (chain: number, j: number) => p + 5 + chainLocals * chain + j;
   const block = masked ? 32 : 16;
   // The polynomial's constants, splat once into locals (not rebuilt per iteration).
   const constants = [EXP.magicBias, EXP.log2e, EXP.minusLn2Hi, EXP.minusLn2Lo, EXP.c5, EXP.c4, EXP.c3, EXP.c2, EXP.c1, EXP.denormCutoff];
-  const first = p + 12;
+  const first = p + 5 + chainLocals * CHAINS;
   const k = (c: number) => op.get(first + constants.indexOf(c));
-  const poly = (c: number) => [...k(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
-  // Four elements at byte offset `at` from element i; the accumulator takes them in element
-  // order, so unrolling changes no sum.
-  const body = (at: number, mask: number[] = []) => [
-    ...mask,
-    ...addr(src, i), ...v.loadAt(at), ...op.get(vmax), ...v.sub, ...op.set(vx),
-    ...k(EXP.magicBias), ...op.get(vx), ...k(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn),
-    ...op.get(vn), ...op.i32(23), ...v.shl, ...op.set(vs),
-    ...op.get(vn), ...k(EXP.magicBias), ...v.sub, ...op.set(vn),
-    ...op.get(vx), ...op.get(vn), ...k(EXP.minusLn2Hi), ...v.mul, ...v.add, ...op.set(vt),
-    ...op.get(vt), ...op.get(vn), ...k(EXP.minusLn2Lo), ...v.mul, ...v.add, ...op.set(vt),
-    ...k(EXP.c4), ...k(EXP.c5), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp),
-    ...poly(EXP.c3), ...poly(EXP.c2), ...poly(EXP.c1),
-    ...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt),
-    ...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf),
-    ...(cutoff ? [...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf)] : []),
-    ...(masked ? [...op.get(vf), ...op.get(vmask), ...v.and, ...op.set(vf)] : []),
-    ...addr(dst, i), ...op.get(vf), ...v.storeAt(at),
-    ...op.get(vacc), ...op.get(vf), ...v.add, ...op.set(vacc),
-  ];
-  const setMask = (mask: number[]) => [...mask, ...op.set(vmask)];
+  /**
+   * The steps of four elements at byte offset `at` from element i, in chain `chain`'s locals
+   * (`mask`: the instructions leaving its lane mask on the stack). Each step is one rounded
+   * operation or two (XNNPACK's order), ending in a local.set.
+   */
+  const steps = (chain: number, at: number, mask: number[] | null): number[][] => {
+    const [vx, vn, vs, vt, vp, vf, vmask] = Array.from({ length: chainLocals }, (_, j) => local(chain, j)) as [number, number, number, number, number, number, number];
+    const poly = (c: number) => [...k(c), ...op.get(vp), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)];
+    return [
+      ...(mask ? [[...mask, ...op.set(vmask)]] : []),
+      [...addr(src, i), ...v.loadAt(at), ...op.get(vmax), ...v.sub, ...op.set(vx)],
+      [...k(EXP.magicBias), ...op.get(vx), ...k(EXP.log2e), ...v.mul, ...v.add, ...op.set(vn)],
+      [...op.get(vn), ...op.i32(23), ...v.shl, ...op.set(vs)],
+      [...op.get(vn), ...k(EXP.magicBias), ...v.sub, ...op.set(vn)],
+      [...op.get(vx), ...op.get(vn), ...k(EXP.minusLn2Hi), ...v.mul, ...v.add, ...op.set(vt)],
+      [...op.get(vt), ...op.get(vn), ...k(EXP.minusLn2Lo), ...v.mul, ...v.add, ...op.set(vt)],
+      [...k(EXP.c4), ...k(EXP.c5), ...op.get(vt), ...v.mul, ...v.add, ...op.set(vp)],
+      poly(EXP.c3), poly(EXP.c2), poly(EXP.c1),
+      [...op.get(vt), ...op.get(vs), ...v.mul, ...op.set(vt)],
+      [...op.get(vs), ...op.get(vt), ...op.get(vp), ...v.mul, ...v.add, ...op.set(vf)],
+      ...(cutoff ? [[...op.get(vf), ...op.get(vx), ...k(EXP.denormCutoff), ...v.lt, ...v.andnot, ...op.set(vf)]] : []),
+      ...(mask ? [[...op.get(vf), ...op.get(vmask), ...v.and, ...op.set(vf)]] : []),
+      [...addr(dst, i), ...op.get(vf), ...v.storeAt(at)],
+    ];
+  };
+  /**
+   * Four groups of four elements side by side: their independent steps interleaved (step s of
+   * every chain, then step s + 1), so the core overlaps the chains instead of waiting on each
+   * one's dependent operations; then the accumulator takes their results in element order, so
+   * the sums are the ones of one group at a time. `masks[c]`: chain c's lane mask, or null.
+   */
+  const interleaved = (at: number, masks: (number[] | null)[]) => {
+    const chains = masks.map((mask, c) => steps(c, at + 16 * c, mask));
+    return [
+      ...chains[0]!.flatMap((_, s) => chains.flatMap((chain) => chain[s]!)),
+      ...chains.flatMap((_, c) => [...op.get(vacc), ...op.get(local(c, 5)), ...v.add, ...op.set(vacc)]),
+    ];
+  };
+  const unmasked = [null, null, null, null];
   const mainLoop = masked
-    ? [...wordAt(bits, i), ...op.set(word), ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((j) => body(16 * j, setMask(wordMask(word, lut, j))))]
-    : [...body(0), ...body(16), ...body(32), ...body(48)];
+    ? [
+        ...wordAt(bits, i), ...op.set(word),
+        ...interleaved(0, [0, 1, 2, 3].map((j) => wordMask(word, lut, j))),
+        ...interleaved(64, [4, 5, 6, 7].map((j) => wordMask(word, lut, j))),
+      ]
+    : interleaved(0, unmasked);
+  const tail = [...steps(0, 0, masked ? nibbleMask(bits, lut, i) : null).flat(), ...op.get(vacc), ...op.get(local(0, 5)), ...v.add, ...op.set(vacc)];
   return {
     name: `${cutoff ? "expsum" : "expsumNear"}${masked ? "Masked" : ""}`,
     params: masked ? [I32, I32, I32, F32, I32, I32] : [I32, I32, I32, F32],
     results: [F32],
-    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, I32, I32, V128, ...constants.map(() => V128)],
+    locals: [I32, V128, V128, I32, I32, ...Array.from({ length: chainLocals * CHAINS }, () => V128), ...constants.map(() => V128)],
     body: [
       ...op.get(max), ...v.f32x4Splat, ...op.set(vmax),
       ...constants.flatMap((c, j) => [...v.splat(c), ...op.set(first + j)]),
@@ -162,7 +191,7 @@ function expsumFn(cutoff: boolean, masked = false): WasmFunction {
       // 16 elements per iteration (fewer loop and address instructions; masked: 32, one word of
       // the bitset), then 4 at a time.
       ...forLoop(i, op.i32(0), nBlock, block, mainLoop),
-      ...forLoop(i, op.get(i), n4, 4, masked ? body(0, setMask(nibbleMask(bits, lut, i))) : body(0)),
+      ...forLoop(i, op.get(i), n4, 4, tail),
       ...op.get(vacc), ...op.get(vacc), ...op.get(vacc), ...v.shuffle2323, ...v.add, ...op.set(vacc),
       ...op.get(vacc), ...v.extract(0), ...op.get(vacc), ...v.extract(1), ...op.f32Add,
     ],

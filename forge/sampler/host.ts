@@ -13,7 +13,8 @@
  * Cost per row: the plain (temperature) path reads the row twice where it lies (max and
  * range, then exp and the lane sums; on the tfjs wasm backend the SIMD module runs on the
  * backend's heap, see LogitsHeap, so the row is not copied) and its exp values once (the
- * cumulative sums, eight rows per pass); greedy is a max pass and a search for its first
+ * cumulative sums, eight rows per pass; at a temperature ≠ 1 the first read divides the row
+ * into the region and finds its range in the same pass); greedy is a max pass and a search for its first
  * occurrence. Top-k and top-p rows go to filtered.ts (sampleFiltered) over the row region.
  *
  * Constrained rows (`RowSelection.masks`: a bitset of the allowed tokens per row, forge/ttfa/
@@ -335,22 +336,32 @@ class RowSampler implements FilteredRow {
       const at = origin + r * stride;
       // The row's values: where the logits lie (read in place), or copied into the region.
       let from = this.source + row * n;
+      const masked = group.masked[r] === 1;
+      let max = NaN; // the row's maximum once known (its minimum at `lowest`)
       if (temperature !== 1) {
-        // logits ÷ temperature into the region (read from where they lie, or copied in first)
+        // logits ÷ temperature into the region (read from where they lie, or copied in first);
+        // a free row's range found in the same pass (as rowrange would find it on the quotients)
         if (this.source < 0) this.copyRow(row * n, (from = at));
         const t = f32(temperature);
-        k.divide(from * 4, at * 4, n4, t);
-        for (let i = n4; i < n; i++) x[at + i] = f32(x[from + i]! / t);
+        if (masked) k.divide(from * 4, at * 4, n4, t);
+        else max = k.dividerange(from * 4, at * 4, n4, t, lowest * 4);
+        for (let i = n4; i < n; i++) {
+          const q = (x[at + i] = f32(x[from + i]! / t));
+          if (!masked) {
+            max = Math.max(max, q);
+            x[lowest] = Math.min(x[lowest]!, q);
+          }
+        }
         from = at;
       } else if (this.source < 0) {
         this.copyRow(row * n, at);
         from = at;
       }
-      if (group.masked[r] === 1) {
+      if (masked) {
         scales[r] = this.expMasked(from, at, this.bitSlots + r * this.bitWords);
         continue;
       }
-      const max = k.rowrange(from * 4, n, lowest * 4);
+      if (temperature === 1) max = k.rowrange(from * 4, n, lowest * 4);
       // No lane can fall below the denormal cutoff: the cheaper loop gives the same values.
       let sum = f32(x[lowest]! - max) >= EXP.denormCutoff ? k.expsumNear(from * 4, at * 4, n4, max) : k.expsum(from * 4, at * 4, n4, max);
       for (let i = n4; i < n; i++) {

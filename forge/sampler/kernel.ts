@@ -65,6 +65,11 @@ export interface SamplerKernel {
   argmax(ptr: number, n: number): number;
   /** dst[i] = src[i] / t for the first n4 (a multiple of 4) float32 (dst = src: in place). */
   divide(src: number, dst: number, n4: number, t: number): void;
+  /**
+   * divide, also finding the quotients' range as rowrange would on dst: returns their largest,
+   * stores their smallest at byte address `out` (−∞ and +∞ when n4 = 0). One pass instead of two.
+   */
+  dividerange(src: number, dst: number, n4: number, t: number, out: number): number;
   /** dst[i] = exp(src[i] − max) for the first n4 (a multiple of 4); returns the lanes' reduced sum. */
   expsum(src: number, dst: number, n4: number, max: number): number;
   /** expsum for rows whose every x − max is at least EXP.denormCutoff (same results there, faster). */
@@ -382,6 +387,45 @@ function divideFn(): WasmFunction {
   };
 }
 
+/**
+ * divide and rowrange in one pass (temperature ≠ 1): each quotient, once stored, goes to four
+ * running maxima and minima as in rowmaxFn (16 elements per iteration, then 4). The same
+ * quotients; the same maximum up to the sign of a zero one and the same minimum (NaN-free rows).
+ */
+function dividerangeFn(): WasmFunction {
+  // params: 0 src, 1 dst, 2 n4, 3 t, 4 out; locals: 5 i, 6 n16, 7 m, 8 lo, 9 vt, 10 vq, 11..14 vmax, 15..18 vmin
+  const [src, dst, n4, t, out, i, n16, m, lo, vt, vq] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const vmax = [11, 12, 13, 14];
+  const vmin = [15, 16, 17, 18];
+  const step = (at: number, acc: number) => [
+    ...addr(dst, i), ...addr(src, i), ...v.loadAt(at), ...op.get(vt), ...v.div, ...op.tee(vq), ...v.storeAt(at),
+    ...op.get(vmax[acc]!), ...op.get(vq), ...v.pmax, ...op.set(vmax[acc]!),
+    ...op.get(vmin[acc]!), ...op.get(vq), ...v.pmin, ...op.set(vmin[acc]!),
+  ];
+  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
+    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
+    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
+    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
+  ];
+  return {
+    name: "dividerange",
+    params: [I32, I32, I32, F32, I32],
+    results: [F32],
+    locals: [I32, I32, F32, F32, ...Array.from({ length: 10 }, () => V128)],
+    body: [
+      ...op.get(t), ...v.f32x4Splat, ...op.set(vt),
+      ...op.get(n4), ...op.i32(-16), ...op.i32And, ...op.set(n16),
+      ...[0, 1, 2, 3].flatMap((j) => [...v.splat(-Infinity), ...op.set(vmax[j]!), ...v.splat(Infinity), ...op.set(vmin[j]!)]),
+      ...forLoop(i, op.i32(0), n16, 16, [...step(0, 0), ...step(16, 1), ...step(32, 2), ...step(48, 3)]),
+      ...forLoop(i, op.get(i), n4, 4, step(0, 0)),
+      ...reduce(vmax, v.pmax, op.f32Max, m),
+      ...reduce(vmin, v.pmin, op.f32Min, lo),
+      ...op.get(out), ...op.get(lo), ...op.f32Store,
+      ...op.get(m),
+    ],
+  };
+}
+
 /*
  * Masked passes: the plain passes with a constraint's bitset applied as they read the row, so a
  * constrained row is sampled where it lies instead of from a masked copy (forge/ttfa/mask.ts).
@@ -521,7 +565,7 @@ function kernelOf(instance: WebAssembly.Instance): SamplerKernel {
     memory: e.memory, rowmax: e.rowmax, rowrange: e.rowrange, argmax: e.argmax, divide: e.divide,
     expsum: e.expsum, expsumNear: e.expsumNear, cumscale: e.cumscale, cumscale8: e.cumscale8,
     rowrangeMasked: e.rowrangeMasked, expsumMasked: e.expsumMasked, expsumNearMasked: e.expsumNearMasked, maskselect: e.maskselect,
-    findMasked: e.findMasked,
+    findMasked: e.findMasked, dividerange: e.dividerange,
   };
 }
 
@@ -560,7 +604,7 @@ export function samplerKernelOn(memory: WebAssembly.Memory): SamplerKernel | nul
 export function samplerKernelBytes(importMemory = false): Uint8Array<ArrayBuffer> {
   const fns = [
     expsumFn(true), expsumFn(false), cumscaleFn(), cumscaleGroupsFn(2), rowmaxFn(false), rowmaxFn(true), divideFn(),
-    rowrangeMaskedFn(), expsumFn(true, true), expsumFn(false, true), maskselectFn(), findMaskedFn(),
+    rowrangeMaskedFn(), expsumFn(true, true), expsumFn(false, true), maskselectFn(), findMaskedFn(), dividerangeFn(),
   ];
   return assemble([...fns, argmaxFn(fns.findIndex((f) => f.name === "rowmax"))], importMemory);
 }

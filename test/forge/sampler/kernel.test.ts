@@ -83,3 +83,30 @@ describe("the sampler kernel's masked passes", () => {
     });
   }
 });
+
+describe("the sampler kernel's dividerange", () => {
+  it("stores divide's quotients and finds rowrange's maximum and minimum of them, bit for bit", () => {
+    const k = samplerKernel()!;
+    const n = 8200;
+    const [xAt, qAt, dAt, outAt] = [0, 4 * n, 8 * n, 12 * n];
+    if (k.memory.buffer.byteLength < outAt + 16) k.memory.grow(Math.ceil((outAt + 16 - k.memory.buffer.byteLength) / 65536));
+    const mem = new Float32Array(k.memory.buffer);
+    const random = seededRandom(11);
+    for (const t of [0.7, 1.3, 1e-3]) {
+      for (let i = 0; i < n; i++) mem[xAt / 4 + i] = f32((random() - 0.5) * 40);
+      mem[xAt / 4 + 5] = -0;
+      for (const n4 of [4, 12, 16, 20, 60, 8192]) {
+        mem.fill(NaN, qAt / 4, qAt / 4 + n4);
+        const max = k.dividerange(xAt, qAt, n4, f32(t), outAt);
+        const lowest = mem[outAt / 4];
+        k.divide(xAt, dAt, n4, f32(t));
+        const quotients = mem.subarray(qAt / 4, qAt / 4 + n4);
+        expect(quotients.every((q, i) => Object.is(q, mem[dAt / 4 + i])), `t ${t}, n4 ${n4}: quotients`).toBe(true);
+        expect(max === k.rowrange(dAt, n4, outAt), `t ${t}, n4 ${n4}: maximum`).toBe(true); // === : −0 and +0 alike (see rowmaxFn)
+        expect(lowest, `t ${t}, n4 ${n4}: minimum`).toBe(mem[outAt / 4]);
+      }
+    }
+    expect(k.dividerange(xAt, qAt, 0, 0.5, outAt)).toBe(-Infinity);
+    expect(mem[outAt / 4]).toBe(Infinity);
+  });
+});

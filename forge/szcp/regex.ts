@@ -107,6 +107,8 @@ export interface SubsetDfa {
   count: number;
   delta: Int32Array;
   accept: Uint8Array;
+  /** The work it took, in REGEX_LIMITS.maxSubsetWork's units. */
+  work: number;
 }
 
 /** Why a subset construction stopped: more than `maxStates` states, or more than `maxWork` work (REGEX_LIMITS.maxSubsetWork). */
@@ -185,7 +187,7 @@ export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: num
   rows.forEach((row, d) => delta.set(row, d * 256));
   const accept = new Uint8Array(count);
   sets.forEach((set, d) => (accept[d] = set.includes(nfa.accept) ? 1 : 0));
-  return { count, delta, accept };
+  return { count, delta, accept, work };
 }
 
 export type RegexNode =

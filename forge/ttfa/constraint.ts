@@ -28,6 +28,13 @@ import { TtfaError } from "./errors.js";
 
 /** DFA states of one constraint (subset construction). */
 export const MAX_CONSTRAINT_DFA_STATES = 4_096;
+/**
+ * Subset-construction work of all of a program's constraints together (each one is also
+ * bounded by REGEX_LIMITS.maxSubsetWork alone): without it, 20 distinct constraints of
+ * ~3.5 M steps each took 3.4 s to compile (now ~1 s at most in all), and a workflow may have
+ * thousands of zones.
+ */
+export const MAX_PROGRAM_SUBSET_WORK = REGEX_LIMITS.maxSubsetWork;
 /** Cells of the shared token table (states × (vocabulary + 1)), as the trigger table is bounded. */
 export const MAX_CONSTRAINT_TABLE_CELLS = 2 ** 25;
 
@@ -75,19 +82,28 @@ interface ByteDfa {
   accept: Uint8Array;
   /** 1 when an accepting state is reachable. */
   live: Uint8Array;
+  /** Subset-construction work it took. */
+  work: number;
 }
 
-/** Subset construction, bounded in states (MAX_CONSTRAINT_DFA_STATES) and in work (REGEX_LIMITS.maxSubsetWork). */
-export function determinize(nfa: ByteNfa, where = "constraint"): ByteDfa {
-  const dfa = subsetConstruction(nfa, MAX_CONSTRAINT_DFA_STATES);
+/**
+ * Subset construction, bounded in states (MAX_CONSTRAINT_DFA_STATES) and in work
+ * (REGEX_LIMITS.maxSubsetWork; `programWorkLeft`: what MAX_PROGRAM_SUBSET_WORK leaves after the
+ * program's other constraints).
+ */
+export function determinize(nfa: ByteNfa, where = "constraint", programWorkLeft = MAX_PROGRAM_SUBSET_WORK): ByteDfa {
+  const programBound = programWorkLeft < REGEX_LIMITS.maxSubsetWork;
+  const dfa = subsetConstruction(nfa, MAX_CONSTRAINT_DFA_STATES, Math.min(REGEX_LIMITS.maxSubsetWork, programWorkLeft));
   if ("over" in dfa)
     throw new ConstraintError(
       dfa.over === "states"
         ? `the constraint's automaton needs more than MAX_CONSTRAINT_DFA_STATES = ${MAX_CONSTRAINT_DFA_STATES} states; simplify the regex`
-        : `building the constraint's automaton takes more than REGEX_LIMITS.maxSubsetWork = ${REGEX_LIMITS.maxSubsetWork} steps (nested or overlapping repetitions such as (a{0,100}){10}); simplify the regex`,
+        : programBound
+          ? `building the automata of the workflow's constraints together takes more than MAX_PROGRAM_SUBSET_WORK = ${MAX_PROGRAM_SUBSET_WORK} steps, passed at this one; use fewer distinct or simpler constraints`
+          : `building the constraint's automaton takes more than REGEX_LIMITS.maxSubsetWork = ${REGEX_LIMITS.maxSubsetWork} steps (nested or overlapping repetitions such as (a{0,100}){10}); simplify the regex`,
       where,
     );
-  const { count, delta, accept } = dfa;
+  const { count, delta, accept, work } = dfa;
   // Liveness: reverse reachability from the accepting states.
   const reverse: number[][] = Array.from({ length: count }, () => []);
   for (let d = 0; d < count; d++) for (let b = 0; b < 256; b++) { const t = delta[d * 256 + b]!; if (t >= 0) reverse[t]!.push(d); }
@@ -95,7 +111,7 @@ export function determinize(nfa: ByteNfa, where = "constraint"): ByteDfa {
   const stack: number[] = [];
   for (let d = 0; d < count; d++) if (accept[d]) { live[d] = 1; stack.push(d); }
   while (stack.length) for (const p of reverse[stack.pop()!]!) if (!live[p]) { live[p] = 1; stack.push(p); }
-  return { count, delta, accept, live };
+  return { count, delta, accept, live, work };
 }
 
 /** The vocabulary as a byte trie (first child / next sibling), tokens hung on the node their bytes end at. */
@@ -254,6 +270,7 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
   const maxStates = Math.floor(MAX_CONSTRAINT_TABLE_CELLS / columns);
   const compiled: Array<{ info: ConstraintInfo; rows: Int32Array[]; live: Uint8Array }> = [];
   let next = 1;
+  let work = 0;
   zones.forEach((z, i) => {
     if (!z.constraint) return;
     const key = JSON.stringify([z.constraint, z.ends]);
@@ -266,7 +283,8 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
         if (e instanceof RegexError) throw new ConstraintError(e.message, `${z.where}.constraint`);
         throw e;
       }
-      const dfa = determinize(nfa, `${z.where}.constraint`);
+      const dfa = determinize(nfa, `${z.where}.constraint`, MAX_PROGRAM_SUBSET_WORK - work);
+      work += dfa.work;
       const level = tokenLevel(dfa, vocabTrie(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
       let states = 0;
       for (const l of level.live) states += l;

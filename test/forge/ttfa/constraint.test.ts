@@ -111,4 +111,15 @@ describe("buildConstraintTable", () => {
       expect(used() - before, name).toBeLessThan(1024 * 1024 * 1024); // garbage not yet collected included
     }
   }, 60_000);
+
+  it("bounds the subset-construction work of all a program's constraints together (20 distinct ones took 3.4 s)", () => {
+    const vocab = vocabularyOf(tk.byte);
+    const zones = Array.from({ length: 20 }, (_, i) => ({ constraint: { kind: "regex", pattern: "([a-z]{0,45}){10}" } as ZoneConstraint, ends: [`[EOS${i}]`], where: `zones[${i}]` }));
+    const started = performance.now();
+    expect(() => buildConstraintTable(zones, vocab)).toThrow(
+      /^zones\[\d+\]\.constraint: building the automata of the workflow's constraints together takes more than MAX_PROGRAM_SUBSET_WORK = 16777216 steps/,
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(buildConstraintTable(zones.slice(0, 3), vocab).table.constraints).toHaveLength(3); // a few of them fit
+  });
 });

@@ -41,7 +41,7 @@
  */
 import { ForgeError } from "../errors.js";
 import { SZCP_LIMITS } from "./limits.js";
-import { compileRegex, RegexError, REGEX_LIMITS, subsetConstruction, type ByteNfa } from "./regex.js";
+import { compileRegex, RegexError, REGEX_LIMITS, subsetConstruction, type ByteNfa, type ConstraintBudget } from "./regex.js";
 
 export const JSON_SCHEMA_LIMITS = {
   /** UTF-16 code units of the schema's JSON text (SZCP_LIMITS.maxJsonSchemaLength). */
@@ -115,11 +115,11 @@ const MAX_DEFAULT_INTEGER = 10n ** BigInt(DIGITS) - 1n;
  * Parse `source` (JSON text of a schema), check it against the supported subset and the
  * bounds, and derive its regex. Throws JsonSchemaError (pointer `#` for the whole schema).
  */
-export function compileJsonSchema(source: string): CompiledJsonSchema {
+export function compileJsonSchema(source: string, budget?: ConstraintBudget): CompiledJsonSchema {
   if (typeof source !== "string") throw new JsonSchemaError("a JSON schema must be a string of JSON text", "#");
   const known = recent.get(source);
   if (known) return { ...known };
-  const compiled = compileUncached(source);
+  const compiled = compileUncached(source, budget);
   // The SZCP schema re-derives every json_schema zone's pattern, and a repeated block repeats its schema: remember a few.
   if (recent.size >= RECENT_SCHEMAS) recent.delete(recent.keys().next().value!);
   recent.set(source, compiled);
@@ -129,7 +129,7 @@ export function compileJsonSchema(source: string): CompiledJsonSchema {
 const RECENT_SCHEMAS = 32;
 const recent = new Map<string, CompiledJsonSchema>();
 
-function compileUncached(source: string): CompiledJsonSchema {
+function compileUncached(source: string, budget?: ConstraintBudget): CompiledJsonSchema {
   if (source.length > JSON_SCHEMA_LIMITS.maxSchemaLength)
     throw new JsonSchemaError(`the schema has ${source.length} characters, over JSON_SCHEMA_LIMITS.maxSchemaLength = ${JSON_SCHEMA_LIMITS.maxSchemaLength}`, "#");
   let root: Json;
@@ -139,22 +139,29 @@ function compileUncached(source: string): CompiledJsonSchema {
     throw new JsonSchemaError(`the schema is not valid JSON: ${(e as Error).message}`, "#");
   }
   const pattern = new SchemaCompiler(root).compile();
-  checkPattern(pattern);
+  checkPattern(pattern, budget);
   return { schema: JSON.stringify(root), pattern };
 }
 
-/** The derived regex compiles (NFA bound), and its byte DFA stays within JSON_SCHEMA_LIMITS.maxDfaStates. */
-function checkPattern(pattern: string): void {
+/** The derived regex compiles (NFA bound), and its byte DFA stays within JSON_SCHEMA_LIMITS.maxDfaStates; work taken from `budget` when given. */
+function checkPattern(pattern: string, budget?: ConstraintBudget): void {
   if (pattern.length > JSON_SCHEMA_LIMITS.maxPatternLength)
     throw new JsonSchemaError(`the derived regex has ${pattern.length} characters, over JSON_SCHEMA_LIMITS.maxPatternLength = ${JSON_SCHEMA_LIMITS.maxPatternLength}; use fewer properties or smaller bounds`, "#");
   let nfa: ByteNfa;
   try {
-    nfa = compileRegex(pattern, JSON_SCHEMA_LIMITS.maxPatternLength);
+    nfa = compileRegex(pattern, JSON_SCHEMA_LIMITS.maxPatternLength, budget);
   } catch (e) {
     if (e instanceof RegexError) throw new JsonSchemaError(`the derived regex does not compile: ${e.reason}; use smaller bounds`, "#");
     throw e;
   }
-  const dfa = subsetConstruction(nfa, JSON_SCHEMA_LIMITS.maxDfaStates);
+  const workLeft = budget ? Math.min(REGEX_LIMITS.maxSubsetWork, budget.subsetWork) : REGEX_LIMITS.maxSubsetWork;
+  const dfa = subsetConstruction(nfa, JSON_SCHEMA_LIMITS.maxDfaStates, workLeft);
+  if (budget) budget.subsetWork -= dfa.work;
+  if ("over" in dfa && dfa.over === "work" && workLeft < REGEX_LIMITS.maxSubsetWork)
+    throw new JsonSchemaError(
+      `checking the workflow's json_schema constraints takes more than SZCP_LIMITS.maxConstraintSubsetWork = ${SZCP_LIMITS.maxConstraintSubsetWork} steps in all, passed at this one; use fewer distinct or simpler schemas`,
+      "#",
+    );
   if ("over" in dfa && dfa.over === "states")
     throw new JsonSchemaError(`the derived automaton needs more than JSON_SCHEMA_LIMITS.maxDfaStates = ${JSON_SCHEMA_LIMITS.maxDfaStates} states; use smaller maxLength/maxItems or fewer optional properties`, "#");
   if ("over" in dfa)

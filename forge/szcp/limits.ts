@@ -53,6 +53,15 @@ export const SZCP_LIMITS = {
   maxJsonSchemaLength: 65_536,
   /** UTF-16 code units of a json_schema zone's derived `constraint.pattern` (forge/szcp/json-schema.ts). */
   maxJsonSchemaPatternLength: 65_536,
+  /**
+   * Automaton states built while checking all of a workflow's regex and json_schema
+   * constraints (each distinct one once). One state costs ~1.2 µs, and each constraint may
+   * build up to REGEX_LIMITS.maxNfaStates = 65 536: without a bound for the whole workflow,
+   * 16 384 zones of distinct regexes took ~75 ms each to check, minutes per request.
+   */
+  maxConstraintNfaStates: 1_048_576,
+  /** Subset-construction work (REGEX_LIMITS.maxSubsetWork's units) of all of a workflow's json_schema constraints. */
+  maxConstraintSubsetWork: 16_777_216,
 } as const;
 
 export type SzcpLimitName = keyof typeof SZCP_LIMITS;

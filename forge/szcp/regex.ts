@@ -112,7 +112,7 @@ export interface SubsetDfa {
 }
 
 /** Why a subset construction stopped: more than `maxStates` states, or more than `maxWork` work (REGEX_LIMITS.maxSubsetWork). */
-export type SubsetOverflow = { over: "states" | "work" };
+export type SubsetOverflow = { over: "states" | "work"; work: number };
 
 /**
  * The subset construction of `nfa`, bounded in states and in work (see
@@ -150,7 +150,7 @@ export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: num
   const targets: number[][] = Array.from({ length: 256 }, () => []);
   const touched: number[] = [];
   for (let d = 0; d < sets.length; d++) {
-    if (work > maxWork) return { over: "work" };
+    if (work > maxWork) return { over: "work", work };
     for (const b of touched) targets[b]!.length = 0;
     touched.length = 0;
     for (const s of sets[d]!) {
@@ -174,14 +174,14 @@ export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: num
         const set = closure(seeds);
         work += seeds.length + set.length;
         id = add(set);
-        if (id < 0) return { over: "states" };
+        if (id < 0) return { over: "states", work };
         memo.set(key, id);
       }
       row[b] = id;
     }
     rows.push(row);
   }
-  if (work > maxWork) return { over: "work" };
+  if (work > maxWork) return { over: "work", work };
   const count = sets.length;
   const delta = new Int32Array(count * 256);
   rows.forEach((row, d) => delta.set(row, d * 256));
@@ -199,15 +199,36 @@ export type RegexNode =
 
 const utf8 = new TextEncoder();
 
-/** Parse `pattern` and build its NFA; throws RegexError. `maxLength`: a larger bound for derived regexes (json_schema zones, forge/szcp/json-schema.ts). */
-export function compileRegex(pattern: string, maxLength: number = REGEX_LIMITS.maxPatternLength): ByteNfa {
+/**
+ * What checking one workflow's constraints may cost in all (SZCP_LIMITS.maxConstraintNfaStates,
+ * maxConstraintSubsetWork), spent by `compileRegex` and json_schema's derivation as they build;
+ * the SZCP schema checks each distinct constraint once (`checked`).
+ */
+export class ConstraintBudget {
+  nfaStates: number = SZCP_LIMITS.maxConstraintNfaStates;
+  subsetWork: number = SZCP_LIMITS.maxConstraintSubsetWork;
+  /** Constraints checked so far (their JSON), with the issue each raised, or null. */
+  readonly checked = new Map<string, { message: string; path: Array<string | number> } | null>();
+}
+
+/**
+ * Parse `pattern` and build its NFA; throws RegexError. `maxLength`: a larger bound for
+ * derived regexes (json_schema zones, forge/szcp/json-schema.ts). With a `budget`, the
+ * states built are taken from it, and running out is a RegexError naming
+ * SZCP_LIMITS.maxConstraintNfaStates.
+ */
+export function compileRegex(pattern: string, maxLength: number = REGEX_LIMITS.maxPatternLength, budget?: ConstraintBudget): ByteNfa {
   if (typeof pattern !== "string") throw new RegexError("a regex must be a string", 0);
   if (pattern.length > maxLength)
     throw new RegexError(`the regex has ${pattern.length} characters, over ${maxLength === REGEX_LIMITS.maxPatternLength ? "REGEX_LIMITS.maxPatternLength" : "the limit"} = ${maxLength}`, 0);
   const ast = new Parser(pattern).parseAll();
-  const b = new NfaBuilder();
-  const [s, e] = b.build(ast, 0);
-  return b.finish(s, e);
+  const b = new NfaBuilder(budget);
+  try {
+    const [s, e] = b.build(ast, 0);
+    return b.finish(s, e);
+  } finally {
+    if (budget) budget.nfaStates -= b.eps.length; // spent, built to the end or not
+  }
 }
 
 /** The NFA of "exactly one of these strings". Throws RegexError on an empty list, an empty or duplicate choice. */
@@ -489,9 +510,16 @@ class NfaBuilder {
   set: Array<Uint8Array | null> = [];
   to: number[] = [];
 
+  constructor(private readonly budget?: ConstraintBudget) {}
+
   state(): number {
     if (this.eps.length >= REGEX_LIMITS.maxNfaStates)
       throw new RegexError(`the automaton would need more than REGEX_LIMITS.maxNfaStates = ${REGEX_LIMITS.maxNfaStates} states; use smaller repetition bounds`, 0);
+    if (this.budget && this.eps.length >= this.budget.nfaStates)
+      throw new RegexError(
+        `checking the workflow's constraints builds more than SZCP_LIMITS.maxConstraintNfaStates = ${SZCP_LIMITS.maxConstraintNfaStates} automaton states in all, passed at this one; use fewer distinct constraints or smaller repetition bounds`,
+        0,
+      );
     this.eps.push([]);
     this.set.push(null);
     this.to.push(-1);

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { END, SZCP_FORMAT, SZCP_VERSION } from "./format.js";
 import { jsonPath, type SzcpIssue } from "./errors.js";
-import { checkChoices, compileRegex, RegexError } from "./regex.js";
+import { checkChoices, compileRegex, ConstraintBudget, RegexError } from "./regex.js";
 import { compileJsonSchema, JsonSchemaError } from "./json-schema.js";
 import { RESERVED_EXTRACTION_NAMES, RESERVED_KEY_NAMES, SZCP_LIMITS, limitLabel, type SzcpLimitName } from "./limits.js";
 
@@ -108,25 +108,53 @@ export const zoneConstraintSchema = z.discriminatedUnion("kind", [
     pattern: z.string().max(SZCP_LIMITS.maxJsonSchemaPatternLength, over("maxJsonSchemaPatternLength", "derived regex too long")),
   }),
 ]).superRefine((c, ctx) => {
+  // Within one workflow (withConstraintBudget), each distinct constraint is checked once and
+  // all of them together spend one budget; a constraint parsed alone gets a fresh one.
+  const budget = activeBudget ?? new ConstraintBudget();
+  const key = JSON.stringify(c);
+  if (!budget.checked.has(key)) budget.checked.set(key, constraintIssue(c, budget));
+  const issue = budget.checked.get(key);
+  if (issue) ctx.addIssue({ code: "custom", ...issue });
+});
+
+/** The problem of one constraint, or null; its work is taken from `budget`. */
+function constraintIssue(c: z.infer<typeof zoneConstraintSchema>, budget: ConstraintBudget): { message: string; path: Array<string | number> } | null {
   if (c.kind === "json_schema") {
     // The pattern is what the masks apply; it must be the schema's own, so an export's schema says what the zone really allowed.
     try {
-      const derived = compileJsonSchema(c.schema).pattern;
-      if (derived !== c.pattern) ctx.addIssue({ code: "custom", message: "the pattern is not the regex derived from the schema (forge/szcp/json-schema.ts compileJsonSchema)", path: ["pattern"] });
+      const derived = compileJsonSchema(c.schema, budget).pattern;
+      if (derived !== c.pattern) return { message: "the pattern is not the regex derived from the schema (forge/szcp/json-schema.ts compileJsonSchema)", path: ["pattern"] };
     } catch (e) {
       if (!(e instanceof JsonSchemaError)) throw e;
-      ctx.addIssue({ code: "custom", message: `JSON schema ${e.message}`, path: ["schema"] });
+      return { message: `JSON schema ${e.message}`, path: ["schema"] };
     }
-    return;
+    return null;
   }
   try {
     if (c.kind === "choices") checkChoices(c.choices);
-    else compileRegex(c.pattern);
+    else compileRegex(c.pattern, undefined, budget);
   } catch (e) {
     if (!(e instanceof RegexError)) throw e;
-    ctx.addIssue({ code: "custom", message: e.message, path: c.kind === "choices" ? ["choices", e.offset] : ["pattern"] });
+    return { message: e.message, path: c.kind === "choices" ? ["choices", e.offset] : ["pattern"] };
   }
-});
+  return null;
+}
+
+let activeBudget: ConstraintBudget | null = null;
+
+/**
+ * Runs a synchronous parse with `budget` as the constraints' budget (see ConstraintBudget):
+ * the schema's refinement has no other way to share state between zones.
+ */
+export function withConstraintBudget<T>(budget: ConstraintBudget, parse: () => T): T {
+  const outer = activeBudget;
+  activeBudget = budget;
+  try {
+    return parse();
+  } finally {
+    activeBudget = outer;
+  }
+}
 
 export const szcpZoneSchema = z.strictObject({
   /** Forced text fed on entering the zone, after placeholder substitution. It includes the

@@ -5,7 +5,8 @@
  */
 import { SzcpError, jsonPath, type SzcpIssue } from "./errors.js";
 import { z } from "zod";
-import { checkWorkflowSemantics, szcpOutlineSchema, szcpSchema, szcpZoneSchema } from "./schema.js";
+import { checkWorkflowSemantics, szcpOutlineSchema, szcpSchema, szcpZoneSchema, withConstraintBudget } from "./schema.js";
+import { ConstraintBudget } from "./regex.js";
 import { SZCP_LIMITS } from "./limits.js";
 import type { EscapeSpec, SzcpConfig, SzcpWorkflow, SzcpZone } from "./types.js";
 
@@ -34,7 +35,7 @@ export function deserializeWorkflow(input: string | unknown): SzcpWorkflow {
 
 /** Schema, then cross-field rules; returns the input typed, or throws SzcpError with paths. */
 export function validateWorkflow(value: unknown): SzcpWorkflow {
-  const parsed = szcpSchema.safeParse(value);
+  const parsed = withConstraintBudget(new ConstraintBudget(), () => szcpSchema.safeParse(value));
   if (!parsed.success) throw new SzcpError(parsed.error.issues.map((issue) => toIssue(issue)));
   const workflow = parsed.data as SzcpWorkflow;
   const semantic = checkWorkflowSemantics(workflow);
@@ -54,12 +55,16 @@ export async function deserializeWorkflowInSlices(value: unknown, pause: () => P
   const zones = (value as { zones?: unknown })?.zones;
   const parsedZones: unknown[] = [];
   if (Array.isArray(zones) && zones.length <= SZCP_LIMITS.maxZones) {
+    // One budget for all the zones' constraints (SZCP_LIMITS.maxConstraintNfaStates, …), and a
+    // turn after each constrained zone: checking one may take up to about a second.
+    const budget = new ConstraintBudget();
     for (let start = 0; start < zones.length; start += sliceZones) {
       await pause();
       for (let i = start; i < Math.min(zones.length, start + sliceZones); i++) {
-        const zone = szcpZoneSchema.safeParse(zones[i]);
+        const zone = withConstraintBudget(budget, () => szcpZoneSchema.safeParse(zones[i]));
         if (zone.success) parsedZones.push(zone.data);
         else issues.push(...zone.error.issues.map((issue) => toIssue(issue, ["zones", i])));
+        if ((zones[i] as { constraint?: unknown } | null)?.constraint) await pause();
       }
     }
   }

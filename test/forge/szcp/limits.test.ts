@@ -111,3 +111,44 @@ describe("sealed workflows", () => {
     expect(workflowHash(sealed)).toBe(workflowHash(base));
   });
 });
+
+describe("the constraints of a workflow are checked within one budget (session 7)", () => {
+  /** n zones, zone i constrained by `constraint(i)`. */
+  const constrained = (n: number, constraint: (i: number) => object) =>
+    edited((w) => (w.zones = Array.from({ length: n }, (_, i) => ({ ...base.zones[0]!, next: i + 1 < n ? i + 1 : -1, loop: null, jump: null, constraint: constraint(i) as SzcpWorkflow["zones"][number]["constraint"] }))));
+
+  it("refuses distinct regexes past maxConstraintNfaStates in all, naming the zone and the limit (64 of ~60 000 states took ~75 ms each, with no bound on their number)", async () => {
+    // Each regex builds ~62 000 states (under REGEX_LIMITS.maxNfaStates alone); 17 of them pass 2^20 together.
+    const w = constrained(64, (i) => ({ kind: "regex", pattern: `(a{1000}){31}${"b".repeat(i + 1)}` }));
+    const started = performance.now();
+    const err = error(w);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(err.limit).toEqual({ name: "maxConstraintNfaStates", value: SZCP_LIMITS.maxConstraintNfaStates });
+    expect(err.path).toMatch(/^\$\.zones\[1[0-9]\]\.constraint\.pattern$/);
+    expect(err.message).toMatch(/checking the workflow's constraints builds more than SZCP_LIMITS\.maxConstraintNfaStates = 1048576 automaton states in all/);
+    const sliced = await deserializeWorkflowInSlices(JSON.parse(JSON.stringify(w)), async () => {}).then(
+      () => null,
+      (e: SzcpError) => e,
+    );
+    expect([sliced?.path, sliced?.limit]).toEqual([err.path, err.limit]);
+  });
+
+  it("checks a constraint repeated over many zones once", () => {
+    const w = constrained(2000, () => ({ kind: "regex", pattern: "(a{1000}){31}" })); // 2000 × 62 000 states if each were built
+    const started = performance.now();
+    expect(deserializeWorkflow(w).zones).toHaveLength(2000);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("refuses distinct json_schemas past maxConstraintSubsetWork in all", () => {
+    // ([a-z]{0,45}){10} as a string pattern: ~3.5 M steps each, under REGEX_LIMITS.maxSubsetWork alone.
+    // Distinct texts (the description differs), one derived pattern.
+    const schema = (i: number) => JSON.stringify({ type: "string", pattern: "([a-z]{0,45}){10}", description: `variant ${i}` });
+    const w = constrained(12, (i) => ({ kind: "json_schema", schema: schema(i), pattern: '"(?:([a-z]{0,45}){10})"' }));
+    const started = performance.now();
+    const err = error(w);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(err.limit).toEqual({ name: "maxConstraintSubsetWork", value: SZCP_LIMITS.maxConstraintSubsetWork });
+    expect(err.message).toMatch(/checking the workflow's json_schema constraints takes more than SZCP_LIMITS\.maxConstraintSubsetWork = 16777216 steps in all/);
+  });
+});

@@ -64,7 +64,7 @@ describe("subsetConstruction", () => {
   it("stops nested repetitions on its work bound within seconds (was 19 s for 14 characters, then refused on states)", () => {
     for (const pattern of ["(.{0,100}){10}", "([a-z]{0,100}){40}"]) {
       const started = performance.now();
-      expect(subsetConstruction(compileRegex(pattern), 4096), pattern).toEqual({ over: "work" });
+      expect(subsetConstruction(compileRegex(pattern), 4096), pattern).toMatchObject({ over: "work" });
       expect(performance.now() - started, pattern).toBeLessThan(5_000);
     }
   });
@@ -72,7 +72,7 @@ describe("subsetConstruction", () => {
   it("builds an ambiguous but legitimate regex inside the bound, and says when states run out", () => {
     const dfa = subsetConstruction(compileRegex("(\\w+\\s?){1,50}"), 4096);
     expect("over" in dfa ? dfa : dfa.count).toBe(3777);
-    expect(subsetConstruction(compileRegex("[ab]{0,50}"), 10)).toEqual({ over: "states" });
+    expect(subsetConstruction(compileRegex("[ab]{0,50}"), 10)).toMatchObject({ over: "states" });
   });
 
   it("matches what the NFA accepts, byte by byte", () => {

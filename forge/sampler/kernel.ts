@@ -125,14 +125,14 @@ const CHAINS = 4;
  * (params bits, lut; see the masked passes below): the lane mask ANDed into each result.
  */
 function expsumFn(cutoff: boolean, masked = false): WasmFunction {
-  // params: 0 src, 1 dst, 2 n4, 3 max, [4 bits, 5 lut]; locals: i, vmax, vacc, n16 (n32 when masked), word,
+  // params: 0 src, 1 dst, 2 n4, 3 max, [4 bits, 5 lut]; locals: i, vmax, vacc, n32, word,
   // then per chain vx, vn, vs, vt, vp, vf, vmask, then the constants
   const [src, dst, n4, max, bits, lut] = [0, 1, 2, 3, 4, 5];
   const p = masked ? 6 : 4;
   const [i, vmax, vacc, nBlock, word] = [p, p + 1, p + 2, p + 3, p + 4];
   const chainLocals = 7;
   const local = (chain: number, j: number) => p + 5 + chainLocals * chain + j;
-  const block = masked ? 32 : 16;
+  const block = 32;
   // The polynomial's constants, splat once into locals (not rebuilt per iteration).
   const constants = [EXP.magicBias, EXP.log2e, EXP.minusLn2Hi, EXP.minusLn2Lo, EXP.c5, EXP.c4, EXP.c3, EXP.c2, EXP.c1, EXP.denormCutoff];
   const first = p + 5 + chainLocals * CHAINS;
@@ -182,7 +182,7 @@ function expsumFn(cutoff: boolean, masked = false): WasmFunction {
         ...interleaved(0, [0, 1, 2, 3].map((j) => wordMask(word, lut, j))),
         ...interleaved(64, [4, 5, 6, 7].map((j) => wordMask(word, lut, j))),
       ]
-    : interleaved(0, unmasked);
+    : [...interleaved(0, unmasked), ...interleaved(64, unmasked)];
   const tail = [...steps(0, 0, masked ? nibbleMask(bits, lut, i) : null).flat(), ...op.get(vacc), ...op.get(local(0, 5)), ...v.add, ...op.set(vacc)];
   return {
     name: `${cutoff ? "expsum" : "expsumNear"}${masked ? "Masked" : ""}`,
@@ -193,8 +193,8 @@ function expsumFn(cutoff: boolean, masked = false): WasmFunction {
       ...op.get(max), ...v.f32x4Splat, ...op.set(vmax),
       ...constants.flatMap((c, j) => [...v.splat(c), ...op.set(first + j)]),
       ...op.get(n4), ...op.i32(-block), ...op.i32And, ...op.set(nBlock),
-      // 16 elements per iteration (fewer loop and address instructions; masked: 32, one word of
-      // the bitset), then 4 at a time.
+      // 32 elements per iteration (fewer loop and address instructions; masked: one word of the
+      // bitset), two rounds of the four interleaved chains, then 4 at a time.
       ...forLoop(i, op.i32(0), nBlock, block, mainLoop),
       ...forLoop(i, op.get(i), n4, 4, tail),
       ...op.get(vacc), ...op.get(vacc), ...op.get(vacc), ...v.shuffle2323, ...v.add, ...op.set(vacc),

@@ -181,7 +181,7 @@ const FINAL = -2;
  * vocabulary trie and a row, so without it `(\w+\s?){1,50}` (3 777 DFA states) under GPT-2
  * filled a 2 GB heap in 31 s before the table bound was checked.
  */
-function tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates: number, where: string): { order: number[]; rows: Int32Array[]; live: Uint8Array } {
+function* tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates: number, where: string): Generator<void, { order: number[]; rows: Int32Array[]; live: Uint8Array }, void> {
   const position = new Int32Array(dfa.count).fill(-1);
   const order: number[] = [];
   const reach = (d: number): number => {
@@ -201,6 +201,7 @@ function tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates:
   const nodeStack: number[] = [];
   const stateStack: number[] = [];
   for (let k = 0; k < order.length; k++) {
+    if (k > 0 && k % STATES_PER_SLICE === 0) yield; // a slice for a server's loop (buildConstraintTableInSlices)
     const row = new Int32Array(vocabSize).fill(-1);
     rows.push(row);
     for (let c = trie.firstChild[0]!; c >= 0; c = trie.nextSibling[c]!) {
@@ -231,6 +232,7 @@ function tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates:
   const stack: number[] = [];
   const seen = new Int32Array(S).fill(-1);
   for (let k = 0; k < S; k++) {
+    if (k > 0 && k % (4 * STATES_PER_SLICE) === 0) yield;
     const row = rows[k]!;
     for (let t = 0; t < vocabSize; t++) {
       const to = row[t]!;
@@ -260,19 +262,114 @@ export interface ConstraintRequest {
  * start state (0 when free) and constraint index (−1 when free). Identical (constraint,
  * ends) pairs are compiled once.
  */
-export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: TokenVocabulary): { table: ConstraintTable; start: Int32Array; index: Int32Array } {
+export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: TokenVocabulary): BuiltConstraints {
+  if (zones.every((z) => z.constraint === null)) return freeConstraints(zones.length, vocabulary);
+  const key = cacheKey(zones);
+  const hit = cachedTables(vocabulary, key);
+  if (hit) return unpack(hit);
+  const builder = tableBuilder(zones, vocabulary);
+  let step: IteratorResult<void, BuiltConstraints>;
+  try {
+    do step = builder.next();
+    while (!step.done);
+  } catch (error) {
+    if (error instanceof ConstraintError) keep(vocabulary, key, { error });
+    throw error;
+  }
+  keep(vocabulary, key, { built: step.value });
+  return step.value;
+}
+
+/**
+ * `buildConstraintTable` for a server's event loop: the same result (kept for the compile
+ * that follows, as the trigger table is), built with `await pause()` between slices of
+ * STATES_PER_SLICE token-level states. A ConstraintError is kept too, and thrown by the
+ * compile's own call. The byte automata are built whole: MAX_PROGRAM_SUBSET_WORK bounds them
+ * to about a second in all.
+ */
+export async function buildConstraintTableInSlices(zones: ConstraintRequest[], vocabulary: TokenVocabulary, pause: () => Promise<void>): Promise<BuiltConstraints> {
+  if (zones.every((z) => z.constraint === null)) return freeConstraints(zones.length, vocabulary);
+  const key = cacheKey(zones);
+  const hit = cachedTables(vocabulary, key);
+  if (hit) return unpack(hit);
+  const builder = tableBuilder(zones, vocabulary);
+  let step: IteratorResult<void, BuiltConstraints>;
+  try {
+    while (!(step = builder.next()).done) await pause();
+  } catch (error) {
+    if (error instanceof ConstraintError) keep(vocabulary, key, { error });
+    throw error;
+  }
+  keep(vocabulary, key, { built: step.value });
+  return step.value;
+}
+
+export interface BuiltConstraints {
+  table: ConstraintTable;
+  start: Int32Array;
+  index: Int32Array;
+}
+
+/** Token-level states walked between two pauses of a sliced build (a few ms each under GPT-2). */
+const STATES_PER_SLICE = 16;
+
+/**
+ * Built tables (or the ConstraintError of a list that does not build), per vocabulary
+ * (weakly) and constraint list (constraints, ends and zone names: a kept error names the
+ * zones). Few and bounded in bytes: a table may hold up to MAX_CONSTRAINT_TABLE_CELLS cells.
+ * Never mutated once built.
+ */
+const CACHE_ENTRIES = 4;
+const CACHE_BYTES = 256 * 1024 * 1024;
+type Kept = { built: BuiltConstraints } | { error: ConstraintError };
+const tableCache = new WeakMap<TokenVocabulary, Map<string, Kept>>();
+
+function cacheKey(zones: ConstraintRequest[]): string {
+  return JSON.stringify(zones.map((z) => (z.constraint ? [z.constraint, z.ends, z.where] : 0)));
+}
+function cachedTables(vocabulary: TokenVocabulary, key: string): Kept | undefined {
+  const lru = tableCache.get(vocabulary);
+  const hit = lru?.get(key);
+  if (hit) {
+    lru!.delete(key); // most recently used last
+    lru!.set(key, hit);
+  }
+  return hit;
+}
+function keep(vocabulary: TokenVocabulary, key: string, kept: Kept): void {
+  let lru = tableCache.get(vocabulary);
+  if (!lru) tableCache.set(vocabulary, (lru = new Map()));
+  lru.delete(key);
+  lru.set(key, kept);
+  const bytes = () => [...lru!.values()].reduce((sum, k) => sum + ("built" in k ? k.built.table.next.byteLength : 0), 0);
+  for (const oldKey of lru.keys()) {
+    if (lru.size <= CACHE_ENTRIES && bytes() <= CACHE_BYTES) break;
+    if (oldKey !== key) lru.delete(oldKey);
+  }
+}
+function unpack(kept: Kept): BuiltConstraints {
+  if ("error" in kept) throw kept.error;
+  return kept.built;
+}
+
+/** A program without constraints: the free row, every zone free. */
+function freeConstraints(zoneCount: number, vocabulary: TokenVocabulary): BuiltConstraints {
+  return { table: freeConstraintTable(vocabulary.vocabSize), start: new Int32Array(zoneCount), index: new Int32Array(zoneCount).fill(-1) };
+}
+
+function* tableBuilder(zones: ConstraintRequest[], vocabulary: TokenVocabulary): Generator<void, BuiltConstraints, void> {
   const Z = zones.length;
   const start = new Int32Array(Z);
   const index = new Int32Array(Z).fill(-1);
   const columns = vocabulary.vocabSize + 1;
-  if (zones.every((z) => z.constraint === null)) return { table: freeConstraintTable(vocabulary.vocabSize), start, index };
   const byKey = new Map<string, number>();
   const maxStates = Math.floor(MAX_CONSTRAINT_TABLE_CELLS / columns);
   const compiled: Array<{ info: ConstraintInfo; rows: Int32Array[]; live: Uint8Array }> = [];
   let next = 1;
   let work = 0;
-  zones.forEach((z, i) => {
-    if (!z.constraint) return;
+  for (let i = 0; i < Z; i++) {
+    const z = zones[i]!;
+    if (!z.constraint) continue;
     const key = JSON.stringify([z.constraint, z.ends]);
     let c = byKey.get(key);
     if (c === undefined) {
@@ -285,7 +382,7 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
       }
       const dfa = determinize(nfa, `${z.where}.constraint`, MAX_PROGRAM_SUBSET_WORK - work);
       work += dfa.work;
-      const level = tokenLevel(dfa, vocabTrie(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
+      const level = yield* tokenLevel(dfa, vocabTrie(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
       let states = 0;
       for (const l of level.live) states += l;
       const info: ConstraintInfo = { constraint: z.constraint, ends: [...z.ends], start: next, states };
@@ -295,19 +392,22 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
     }
     start[i] = compiled[c]!.info.start;
     index[i] = c;
-  });
+  }
   const stateCount = next;
-  const table = new Int32Array(stateCount * columns).fill(-1);
-  table.fill(0, 0, columns);
+  // Zeroed (row 0, the free row, stays so); every other row is a kept state's, filled below
+  // row by row, so the pages of a large table are first touched slice by slice.
+  const table = new Int32Array(stateCount * columns);
   for (const { info, rows, live } of compiled) {
     // Kept states are numbered in breadth-first order from the constraint's start.
     const global = new Int32Array(rows.length).fill(-1);
     let g = info.start;
     for (let k = 0; k < rows.length; k++) if (live[k]) global[k] = g++;
     for (let k = 0; k < rows.length; k++) {
+      if (k > 0 && k % (4 * STATES_PER_SLICE) === 0) yield;
       if (!live[k]) continue;
       const row = rows[k]!;
       const base = global[k]! * columns;
+      table.fill(-1, base, base + columns);
       for (let t = 0; t < row.length; t++) {
         const to = row[t]!;
         if (to === FINAL) table[base + t] = 0;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { allowedTokens, buildConstraintTable, ConstraintError, constraintNext } from "../../../forge/ttfa/constraint.js";
+import { allowedTokens, buildConstraintTable, buildConstraintTableInSlices, ConstraintError, constraintNext } from "../../../forge/ttfa/constraint.js";
 import type { ZoneConstraint } from "../../../forge/szcp/types.js";
 import { vocabularyOf } from "../../../forge/lzcp/vocabulary.js";
 import type { TokenVocabulary } from "../../../forge/lzcp/types.js";
@@ -122,4 +122,28 @@ describe("buildConstraintTable", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(buildConstraintTable(zones.slice(0, 3), vocab).table.constraints).toHaveLength(3); // a few of them fit
   });
+
+  it("builds the same table in slices, pausing between them, and keeps it (or its error) for the compile's own call", async () => {
+    const vocab = vocabularyOf(tk.gpt2);
+    const zones = [
+      { constraint: null, ends: [], where: "zones[0]" },
+      { constraint: { kind: "regex", pattern: "[a-z ]{0,120}" } as ZoneConstraint, ends: ["[EOS]"], where: "zones[1]" },
+      { constraint: { kind: "choices", choices: ["yes", "no"] } as ZoneConstraint, ends: ["[EOS]", "[Jump]"], where: "zones[2]" },
+    ];
+    let pauses = 0;
+    const sliced = await buildConstraintTableInSlices(zones, vocab, async () => void pauses++);
+    expect(pauses).toBeGreaterThanOrEqual(8); // 120+ states in slices of 16
+    const again = buildConstraintTable(zones, vocab);
+    expect(again === sliced).toBe(true); // kept: the compile does not build it again (identity; toBe would diff 25 MB tables)
+    const fresh = buildConstraintTable(zones.map((z) => ({ ...z, where: `${z.where} ` })), vocab); // another key: built anew
+    expect(fresh === sliced).toBe(false);
+    expect(Buffer.from(fresh.table.next.buffer).equals(Buffer.from(sliced.table.next.buffer))).toBe(true);
+    expect(Array.from(fresh.start)).toEqual(Array.from(sliced.start));
+    const bad = [{ constraint: { kind: "regex", pattern: "(.{0,100}){10}" } as ZoneConstraint, ends: ["[EOS]"], where: "zones[7]" }];
+    const kept = await buildConstraintTableInSlices(bad, vocab, async () => {}).catch((e: unknown) => e);
+    expect(kept).toBeInstanceOf(ConstraintError);
+    const started = performance.now();
+    expect(() => buildConstraintTable(bad, vocab)).toThrow(kept as Error);
+    expect(performance.now() - started).toBeLessThan(100); // the kept error, not a second construction
+  }, 60_000);
 });

@@ -40,8 +40,18 @@ export function isDisplayHandle(value: unknown): value is DisplayHandleImpl {
   return value instanceof DisplayHandleImpl;
 }
 
+/**
+ * Characters of stdout/stderr text one cell may publish. A cell that printed 100 MB sent it
+ * as one iopub message (16 s through the kernel; a notebook front-end stalls on far less, and
+ * the .ipynb keeps it); past the bound the rest is counted and a notice says so once.
+ */
+export const MAX_CELL_STREAM_CHARS = 16 * 1024 * 1024;
+
 export class CellOutput {
   private readonly pending = new Set<Promise<void>>();
+  /** Stream characters published so far, and those left out past MAX_CELL_STREAM_CHARS. */
+  private streamed = 0;
+  private leftOut = 0;
 
   constructor(
     private readonly publish: Publish,
@@ -50,8 +60,30 @@ export class CellOutput {
     private readonly reportError: (text: string) => void = (text) => this.stream("stderr", text),
   ) {}
 
-  stream(name: "stdout" | "stderr", text: string): void {
-    if (text !== "") this.publish("stream", { name, text });
+  /** Publishes stream text; `always` (the kernel's own reports, e.g. a stray error) is sent past the bound too. */
+  stream(name: "stdout" | "stderr", text: string, always = false): void {
+    if (text === "") return;
+    if (always) return this.publish("stream", { name, text });
+    const room = MAX_CELL_STREAM_CHARS - this.streamed;
+    if (room <= 0) {
+      this.leftOut += text.length;
+      return;
+    }
+    const shown = text.length > room ? text.slice(0, room) : text;
+    this.streamed += shown.length;
+    this.publish("stream", { name, text: shown });
+    if (shown.length < text.length) {
+      this.leftOut += text.length - shown.length;
+      this.publish("stream", {
+        name: "stderr",
+        text: `\n[output cut: this cell printed more than MAX_CELL_STREAM_CHARS = ${MAX_CELL_STREAM_CHARS} characters; the rest is not shown. Write large results to a file, or show a summary]\n`,
+      });
+    }
+  }
+
+  /** Stream characters left out past MAX_CELL_STREAM_CHARS so far. */
+  get charactersLeftOut(): number {
+    return this.leftOut;
   }
 
   /** Show a value or a promise of a bundle; returns at once with the display's handle. */

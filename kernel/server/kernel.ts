@@ -210,7 +210,7 @@ export class Kernel {
 
   private reportStray(what: string, reason: unknown): void {
     const text = reason instanceof Error ? (reason.stack ?? reason.message) : textPlain(reason);
-    this.currentOutput.stream("stderr", `${what} (not fatal; from a cell that already finished or a background task):\n${text}\n`);
+    this.currentOutput.stream("stderr", `${what} (not fatal; from a cell that already finished or a background task):\n${text}\n`, true);
   }
 
   private svgRenderer(): SvgRenderer | null {
@@ -353,6 +353,7 @@ export class Kernel {
         outcome = { status: "error", error: { ename: "DisplayError", evalue: (e as Error).message, traceback: [`DisplayError: showing the result failed: ${(e as Error).message}`] } };
       }
     }
+    if (output.charactersLeftOut > 0) output.stream("stderr", `[${output.charactersLeftOut} more characters of this cell's output were not shown]\n`, true);
     const interruption = this.lastInterruption;
     this.lastInterruption = null;
     if (interruption) outcome = { status: "error", error: this.describeInterruption(outcome, interruption) };

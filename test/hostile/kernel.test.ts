@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../kernel/cells/prelude.js";
 import { HistoryStore } from "../../kernel/history/index.js";
+import { MAX_CELL_STREAM_CHARS } from "../../kernel/output/index.js";
 import { KernelClient, ofType, resultText, streamText, type Msg, type StartOptions } from "../kernel/client.js";
 
 const content = (m: Msg) => m.content as Record<string, any>;
@@ -268,4 +269,22 @@ describe("session 7: a history search cannot hold the kernel", () => {
     expect(content(malformed)).toMatchObject({ status: "error", ename: "HistoryRequestError", evalue: 'history_request content.session: must be an integer, got "x"' });
     expect(content(malformed).traceback).toHaveLength(1);
   }, 60_000);
+});
+
+describe("session 7: a cell's printed output is bounded", () => {
+  it("a 100 MB print reaches the front-end as 16 MiB and a notice, and the next cell runs (was one 100 MB message, 16 s)", async () => {
+    const kernel = await startKernel();
+    await kernel.execute("1", WARM);
+    const started = performance.now();
+    const { reply, outputs } = await kernel.execute("console.log('x'.repeat(100_000_000)); 'done'", { timeoutMs: 60_000 });
+    const ms = performance.now() - started;
+    expect(content(reply).status).toBe("ok");
+    expect(streamText(outputs, "stdout").length).toBe(MAX_CELL_STREAM_CHARS);
+    expect(streamText(outputs, "stderr")).toMatch(/output cut: this cell printed more than MAX_CELL_STREAM_CHARS = 16777216 characters/);
+    expect(streamText(outputs, "stderr")).toMatch(/\[83222785 more characters of this cell's output were not shown\]/); // 100 000 001 − 16 777 216
+    expect(resultText(outputs)).toBe("'done'");
+    console.log(`[hostile] 100 MB print answered in ${(ms / 1000).toFixed(1)} s`);
+    const next = await kernel.execute("2 + 2", { timeoutMs: 30_000 });
+    expect(resultText(next.outputs)).toBe("4");
+  }, 240_000);
 });

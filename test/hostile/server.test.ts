@@ -343,3 +343,24 @@ describe("session 7: a constrained zone's token table is built in slices at admi
     }
   }, 180_000);
 });
+
+describe("session 7: a refused JSON body says why and where", () => {
+  it("names a __proto__ or constructor.prototype key's path, and a syntax error's position (both were 'Body is not valid JSON')", async () => {
+    const proto = await post(`{"workflow": {"meta": {"__proto__": {"polluted": true}}}, "options": {}}`);
+    expect(proto.status).toBe(400);
+    expect(proto.error).toMatchObject({
+      code: "invalid_request",
+      path: "$.workflow.meta.__proto__",
+      message: 'the request body holds the key "__proto__" at $.workflow.meta.__proto__, which this server refuses (prototype poisoning)',
+    });
+    const ctor = await post(`{"workflow": {}, "options": {"x": [1, {"constructor": {"prototype": {}}}]}}`);
+    expect(ctor.error).toMatchObject({ path: "$.options.x[1].constructor.prototype" });
+    const deep = await post(`{"workflow": ${'{"a":'.repeat(100_000)}{"__proto__":1}${"}".repeat(100_000)}}`);
+    expect(deep.error!.path).toMatch(/^\$\.workflow\.a\.a.*….*\.a\.__proto__$/);
+    expect(deep.error!.path!.length).toBeLessThan(600);
+    const syntax = await post(`{"workflow": {"a": 1,, "b": 2}}`);
+    expect(syntax.status).toBe(400);
+    expect(syntax.error!.message).toMatch(/^the request body is not valid JSON: .*position 21/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

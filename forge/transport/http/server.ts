@@ -172,7 +172,7 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     if (!(request.body instanceof JsonBytes)) return request.body;
     const text = request.body.bytes.toString("utf8");
     await pause();
-    return new Promise((resolve, reject) => parseJson(request, text, (err: Error | null, value?: unknown) => (err ? reject(err) : resolve(value))));
+    return new Promise((resolve, reject) => parseJson(request, text, (err: Error | null, value?: unknown) => (err ? reject(bodyError(text, err)) : resolve(value))));
   };
   // Every route registered, in OpenAPI spelling (/jobs/{id}); the tests hold openapi.json to it.
   const routes: string[] = [];
@@ -433,6 +433,46 @@ function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): P
     raw.on("data", onData).once("end", done).once("close", done).once("error", done);
     raw.resume();
   });
+}
+
+/**
+ * What was wrong with a JSON body fastify's parser refused: its one message ("Body is not
+ * valid JSON") covered both a syntax error and valid JSON holding a `__proto__` or
+ * `constructor.prototype` key (refused against prototype poisoning). Parsed again here (a
+ * refused body only, up to maxBodyBytes): the syntax error with its position, or the path of
+ * the first forbidden key.
+ */
+function bodyError(text: string, err: Error): Error {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (syntax) {
+    return new HttpError(400, "invalid_request", `the request body is not valid JSON: ${(syntax as Error).message}`);
+  }
+  const found = forbiddenKeyPath(value);
+  if (found === null) return err;
+  const path = found.length > 500 ? `${found.slice(0, 250)}…${found.slice(-250)}` : found;
+  return new HttpError(400, "invalid_request", `the request body holds the key ${path.endsWith(".__proto__") ? '"__proto__"' : '"constructor.prototype"'} at ${path}, which this server refuses (prototype poisoning)`, { path });
+}
+
+/** JSON path of the first `__proto__` key or `constructor` object with a `prototype` key in `root` (breadth first, no recursion), or null. */
+function forbiddenKeyPath(root: unknown): string | null {
+  const queue: Array<[unknown, string]> = [[root, "$"]];
+  for (let head = 0; head < queue.length; head++) {
+    const [value, path] = queue[head]!;
+    if (value === null || typeof value !== "object") continue;
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => queue.push([item, `${path}[${i}]`]));
+      continue;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const at = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+      if (key === "__proto__") return `${path}.__proto__`;
+      if (key === "constructor" && child !== null && typeof child === "object" && Object.hasOwn(child, "prototype")) return `${at}.prototype`;
+      queue.push([child, at]);
+    }
+  }
+  return null;
 }
 
 function parseWait(query: unknown): boolean {

@@ -44,6 +44,8 @@ export interface ProfiledWave {
    */
   phaseCpuMs: Record<Phase, number>;
   cpuMs: number;
+  /** The "sample" phase of each sampled step: start (performance.now()), wall and CPU ms (to tell a steady cost from a few long ones). */
+  sampleSteps: { at: number; ms: number; cpuMs: number }[];
   traces: StreamTrace[];
 }
 
@@ -69,11 +71,13 @@ export async function profiledWave(
   const cpuStart = cpuNow();
   let mark = start;
   let cpuMark = cpuStart;
+  const sampleSteps: { at: number; ms: number; cpuMs: number }[] = [];
   const lap = (phase: Phase): void => {
     const now = performance.now();
     const cpu = cpuNow();
     phaseMs[phase] += now - mark;
     phaseCpuMs[phase] += cpu - cpuMark;
+    if (phase === "sample") sampleSteps.push({ at: mark, ms: now - mark, cpuMs: cpu - cpuMark });
     mark = now;
     cpuMark = cpu;
   };
@@ -175,6 +179,6 @@ export async function profiledWave(
   }
   const traces = Array.from({ length: b }, (_, s) => recorder.take(s, s));
   lap("finish");
-  return { form: options.form, steps, tokens, generated, ms: performance.now() - start, phaseMs, phaseCpuMs, cpuMs: cpuNow() - cpuStart, traces };
+  return { form: options.form, steps, tokens, generated, ms: performance.now() - start, phaseMs, phaseCpuMs, cpuMs: cpuNow() - cpuStart, sampleSteps, traces };
 }
 

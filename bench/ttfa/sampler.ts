@@ -12,8 +12,10 @@
  *    as main.ts samples; top-p: top_p 0.9, as forge-tiny's generation_config), PAIRS pairs of
  *    runs, the two samplers in alternating order. The "sample" phase is ms per step (logits
  *    read, sampling, token upload); its share of the step by CPU time (process.cpuUsage; on
- *    a shared machine a phase's wall time also holds other tenants' time) and by wall time.
- *    Both samplers must record the same traces.
+ *    a shared machine a phase's wall time also holds other tenants' time) and by wall time;
+ *    beside the mean, the median step's phase (on the ONNX engine a few steps per run carry
+ *    the tail of a garbage collection that ONNX Runtime's output copies caused during decode:
+ *    onnx-sample-phase.ts). Both samplers must record the same traces.
  * 2. Alone: each sampler on random logits [BATCH, 8 192] (normal, sd 3: nearly flat rows, the
  *    worst case of top-p) per sampling mode, CPU ms per call, alternated.
  * 4. Floor of the temperature-1 path (FLOOR=0 leaves it out): the exact passes alone on the
@@ -96,6 +98,8 @@ interface Summary {
   mode: string;
   sampler: string;
   sampleCpuMs: number;
+  /** The sample phase of the median step (CPU): without the few steps a garbage collection's tail lands in (ONNX engine, onnx-sample-phase.ts). */
+  medianStepCpuMs: number;
   stepCpuMs: number;
   cpuShare: number;
   wallShare: number;
@@ -110,8 +114,8 @@ for (const engine of ENGINES) {
     console.log("");
     console.log(`${engine} engine, ${modeName} ${JSON.stringify(sampling)}:`);
     console.log("");
-    console.log("| pair | sampler | by CPU time: sample ms / step | step ms | share | wall: sample ms / step | step ms | share | load | same traces |");
-    console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---|");
+    console.log("| pair | sampler | by CPU time: sample ms / step | median step's | step ms | share | wall: sample ms / step | step ms | share | load | same traces |");
+    console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
     const wave = (sampler: typeof sampleOnBackend) =>
       profiledWave(stepModel, tokenizer, workflow, { batchSize: BATCH, seed: 1, maxTokens: STEPS, form: "host", sampling, sampler });
     for (const [, sampler] of samplers) await wave(sampler); // warm-up
@@ -124,7 +128,7 @@ for (const engine of ENGINES) {
       for (const [name, p] of done) {
         runs[name]!.push(p);
         console.log(
-          `| ${pair} | ${name} | ${fmt(p.phaseCpuMs.sample / (p.steps - 1), 2)} | ${fmt(p.cpuMs / p.steps, 1)} | ${fmt((100 * p.phaseCpuMs.sample) / p.cpuMs, 1)} % | ` +
+          `| ${pair} | ${name} | ${fmt(p.phaseCpuMs.sample / (p.steps - 1), 2)} | ${fmt(median(p.sampleSteps.map((x) => x.cpuMs)), 2)} | ${fmt(p.cpuMs / p.steps, 1)} | ${fmt((100 * p.phaseCpuMs.sample) / p.cpuMs, 1)} % | ` +
             `${fmt(p.phaseMs.sample / (p.steps - 1), 2)} | ${fmt(p.ms / p.steps, 1)} | ${fmt((100 * p.phaseMs.sample) / p.ms, 1)} % | ${load()} | ${same ? "yes" : "NO"} |`,
         );
       }
@@ -135,13 +139,14 @@ for (const engine of ENGINES) {
       const summary: Summary = {
         engine, mode: modeName, sampler: name,
         sampleCpuMs: median(ps.map((p) => p.phaseCpuMs.sample / (p.steps - 1))),
+        medianStepCpuMs: median(ps.map((p) => median(p.sampleSteps.map((x) => x.cpuMs)))),
         stepCpuMs: median(ps.map((p) => p.cpuMs / p.steps)),
         cpuShare: median(ps.map((p) => p.phaseCpuMs.sample / p.cpuMs)),
         wallShare: median(ps.map((p) => p.phaseMs.sample / p.ms)),
       };
       summaries.push(summary);
       console.log(
-        `Medians, ${name}: ${fmt(summary.sampleCpuMs, 2)} ms of CPU per step, ${fmt(100 * summary.cpuShare, 1)} % of a step by CPU time (${fmt(100 * summary.wallShare, 1)} % by wall).`,
+        `Medians, ${name}: ${fmt(summary.sampleCpuMs, 2)} ms of CPU per step (the median step's ${fmt(summary.medianStepCpuMs, 2)}), ${fmt(100 * summary.cpuShare, 1)} % of a step by CPU time (${fmt(100 * summary.wallShare, 1)} % by wall).`,
       );
     }
     if (before) {
@@ -297,8 +302,8 @@ console.log(`\nload at end ${load()}.`);
 const main = summaries.find((s) => s.engine === ENGINES[0] && s.mode === MODE_NAMES[0] && s.sampler === "now");
 const filteredAlone = Object.entries(aloneRatio).map(([mode, r]) => `${mode} ${fmt(r, 2)}×`).join(", ");
 const parts = [
-  ...(main ? [`Sampler share of a batch-${BATCH} step by CPU time (${main.engine}, ${main.mode}): ${fmt(100 * main.cpuShare, 1)} % (${fmt(main.sampleCpuMs, 2)} of ${fmt(main.stepCpuMs, 1)} ms)`] : []),
-  ...summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} %`),
+  ...(main ? [`Sampler share of a batch-${BATCH} step by CPU time (${main.engine}, ${main.mode}): ${fmt(100 * main.cpuShare, 1)} % (${fmt(main.sampleCpuMs, 2)} of ${fmt(main.stepCpuMs, 1)} ms; median step ${fmt(main.medianStepCpuMs, 2)} ms)`] : []),
+  ...summaries.filter((s) => s.sampler === "now" && s !== main).map((s) => `${s.engine} ${s.mode} ${fmt(100 * s.cpuShare, 1)} % (median step ${fmt(s.medianStepCpuMs, 2)} ms)`),
   ...(filteredAlone ? [`alone, before ÷ now: ${filteredAlone}`] : []),
   ...(trainedLine ? [trainedLine] : []),
   ...(floorLine ? [floorLine] : []),

@@ -45,6 +45,10 @@ describe("profiledWave", { timeout: 120_000 }, () => {
       expect(wave.steps).toBe(run.meta.steps);
       expect(wave.tokens).toBe(3 * CAP);
       expect(wave.generated).toBeGreaterThan(0);
+      // One sample-phase record per sampled step (every step but the first), summing to the phase.
+      expect(wave.sampleSteps).toHaveLength(wave.steps - 1);
+      expect(wave.sampleSteps.reduce((sum, x) => sum + x.ms, 0)).toBeCloseTo(wave.phaseMs.sample, 6);
+      for (let i = 1; i < wave.sampleSteps.length; i++) expect(wave.sampleSteps[i]!.at).toBeGreaterThan(wave.sampleSteps[i - 1]!.at);
     }
     const yielding = await profiledWave(model, tokenizer, workflow, { batchSize: 3, seed: 5, maxTokens: CAP, form: "host", yieldIntervalMs: 0 });
     expect(tokensOf(yielding.traces)).toEqual(tokensOf(run.streams));

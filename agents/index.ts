@@ -49,7 +49,7 @@ export {
   type GraphEdge,
 } from "./workflow/index.js";
 export * as expressions from "./expressions/index.js";
-export { Tape, type TapeEvent, type TapeEventKind, type StepOutcome, type RunRecord, type TapeDurability, type UnfinishedStep } from "./tape/index.js";
+export { MAX_TAPE_VALUE_CHARS, Tape, type TapeEvent, type TapeEventKind, type StepOutcome, type RunRecord, type TapeDurability, type UnfinishedStep } from "./tape/index.js";
 export {
   createDefaultRegistry,
   extractionsToTable,

@@ -109,6 +109,14 @@ type EventParams = [string, string, string, number | null, number, number | null
 
 const GROUP_LIMIT = 1024;
 
+/**
+ * Characters of one stored value (inputs, outputs, error, step path) a read accepts. A tape
+ * is a file anyone can hand over: one row claiming 1 GB would be read into one string and
+ * parsed as JSON (several GB of heap) before anything could say what was wrong. Far above
+ * what a run records (an Arrow table of thousands of streams is a few MB of base64).
+ */
+export const MAX_TAPE_VALUE_CHARS = 64 * 1024 * 1024;
+
 export class Tape {
   readonly file: string;
   readonly durability: TapeDurability;
@@ -216,8 +224,29 @@ export class Tape {
       .run(ok ? "succeeded" : "failed", ok ? encodeValue(result.outputs) : null, ok ? null : result.error, Date.now(), runId);
   }
 
+  /**
+   * Refuses to read a run whose stored values pass MAX_TAPE_VALUE_CHARS, naming the row and
+   * the column: their lengths are asked of SQLite first, so nothing oversized is loaded.
+   */
+  private checkSizes(runId: string, table: "runs" | "events"): void {
+    const columns = { runs: ["inputs", "outputs", "error"], events: ["path", "inputs", "outputs", "error"] } as const;
+    const lengths = columns[table].map((c) => `length(${c}) AS ${c}`).join(", ");
+    const over = columns[table].map((c) => `length(${c}) > ${MAX_TAPE_VALUE_CHARS}`).join(" OR ");
+    const row = this.reading(`read the sizes of run "${runId}"`, () =>
+      this.db.prepare(`SELECT ${table === "events" ? "seq" : "NULL AS seq"}, ${lengths} FROM ${table} WHERE run_id=? AND (${over}) LIMIT 1`).get(runId),
+    ) as (Record<string, number | null> & { seq: number | null }) | undefined;
+    if (!row) return;
+    const column = columns[table].find((c) => (row[c] ?? 0) > MAX_TAPE_VALUE_CHARS)!;
+    const where = table === "runs" ? `run "${runId}" ${column}` : `run "${runId}" event ${row.seq} ${column}`;
+    throw new AgentError(
+      `tape "${this.file}": ${where} holds ${row[column]} characters, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; not read (the file is damaged or was written by something else)`,
+      "tape",
+    );
+  }
+
   getRun(runId: string): RunRecord | undefined {
     this.flush();
+    this.checkSizes(runId, "runs");
     const row = this.reading(`read run "${runId}"`, () => this.db.prepare("SELECT * FROM runs WHERE run_id=?").get(runId)) as
       | { run_id: string; agent: string; inputs: string; status: RunRecord["status"]; outputs: string | null; error: string | null; started_at: number; finished_at: number | null }
       | undefined;
@@ -256,6 +285,13 @@ export class Tape {
       e.error ?? null,
       e.status ?? null,
     ];
+    // What a read would refuse is not written: a resumed run could not read it back.
+    for (const [column, value] of [["path", row[1]], ["inputs", row[6]], ["outputs", row[7]], ["error", row[8]]] as const)
+      if (value !== null && value.length > MAX_TAPE_VALUE_CHARS)
+        throw new AgentError(
+          `tape "${this.file}": step "${e.path.slice(0, 200)}" ${column} are ${value.length} characters as stored, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; the tape cannot keep them (write large results to a file and pass its path)`,
+          "tape",
+        );
     if (this.durability === "event") {
       this.insertEvent.run(...row);
       return;
@@ -270,6 +306,7 @@ export class Tape {
 
   events(runId: string): TapeEvent[] {
     this.flush();
+    this.checkSizes(runId, "events");
     const rows = this.reading(`read the events of run "${runId}"`, () => this.db.prepare("SELECT * FROM events WHERE run_id=? ORDER BY seq").all(runId)) as Array<EventRow & { seq: number }>;
     return rows.map((r) => ({
       runId: r.run_id,
@@ -288,6 +325,7 @@ export class Tape {
   /** Settled steps of a run, by path (the last settling event wins). */
   outcomes(runId: string): Map<string, StepOutcome> {
     this.flush();
+    this.checkSizes(runId, "events");
     const rows = this.reading(`read the settled steps of run "${runId}"`, () =>
       this.db.prepare("SELECT seq, path, outputs, error, status FROM events WHERE run_id=? AND status IS NOT NULL ORDER BY seq").all(runId),
     ) as Array<Pick<EventRow, "path" | "outputs" | "error" | "status"> & { seq: number }>;
@@ -309,6 +347,7 @@ export class Tape {
    */
   unfinished(runId: string): Map<string, UnfinishedStep> {
     this.flush();
+    this.checkSizes(runId, "events");
     const rows = this.reading(`read the unfinished steps of run "${runId}"`, () =>
       this.db
         .prepare(

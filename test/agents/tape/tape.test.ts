@@ -8,6 +8,7 @@ import {
   AgentError,
   AgentRegistry,
   FakeClock,
+  MAX_TAPE_VALUE_CHARS,
   Tape,
   defineProc,
   defineWorkflow,
@@ -162,6 +163,26 @@ describe("a damaged tape (session 7)", () => {
     expect(failure(() => tape.getRun("r1")).message).toMatch(/^tape ".*t\.sqlite": run "r1" inputs is not a readable value: Cannot convert zz to a BigInt/);
     expect(failure(() => tape.outcomes("r1")).message).toMatch(/^tape ".*t\.sqlite": run "r1" event 1 \(step "a"\) outputs is not a readable value: .*JSON/);
     expect(failure(() => tape.events("r1")).message).toMatch(/run "r1" event 1 \(step "a"\) outputs is not a readable value/);
+    tape.close();
+  });
+
+  it("a stored value over MAX_TAPE_VALUE_CHARS is refused by its length, naming the run, the event and the column, before it is loaded", () => {
+    const file = written();
+    const db = new Database(file);
+    db.prepare("UPDATE events SET outputs = ? WHERE path = 'a'").run(`{"y":"${"x".repeat(MAX_TAPE_VALUE_CHARS)}"}`);
+    db.close();
+    const tape = Tape.open(file);
+    const started = performance.now();
+    for (const read of [() => tape.outcomes("r1"), () => tape.events("r1"), () => tape.unfinished("r1")])
+      expect(failure(read).message).toBe(
+        `tape "${file}": run "r1" event 1 outputs holds ${MAX_TAPE_VALUE_CHARS + 8} characters, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; not read (the file is damaged or was written by something else)`,
+      );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(tape.getRun("r1")?.inputs).toEqual({ n: 1n }); // the run's own row is fine
+    // Nor is such a value written: a resumed run could not read it back.
+    expect(failure(() => tape.record({ runId: "r1", path: "b", kind: "succeeded", outputs: { y: "x".repeat(MAX_TAPE_VALUE_CHARS) }, status: "succeeded" })).message).toMatch(
+      /^tape ".*": step "b" outputs are 67108872 characters as stored, over MAX_TAPE_VALUE_CHARS = 67108864; the tape cannot keep them/,
+    );
     tape.close();
   });
 });

@@ -80,4 +80,4 @@ export {
   SandboxError,
   type SandboxLimits,
 } from "./sandbox/index.js";
-export { forgeSession, createForgeRegistry } from "./wiring.js";
+export { forgeSession, createForgeRegistry, confineExports, type ForgeRegistryOptions } from "./wiring.js";

@@ -4,7 +4,11 @@
  * datasets module. Kept apart from builtins.ts so the agents' core never imports the engine.
  */
 import type { ResourceMap, Session, WorkflowFactory as ProgramFactory } from "../forge/index.js";
-import type { BuiltinOptions, ForgeSession, SzcpFactory } from "./builtins.js";
+import { existsSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import type { BuiltinOptions, DatasetExporter, ForgeSession, SzcpFactory } from "./builtins.js";
+import { AgentError } from "./errors.js";
 import { createDefaultRegistry } from "./builtins.js";
 import type { AgentRegistry } from "./registry.js";
 import { exportTable } from "../datasets/index.js";
@@ -19,11 +23,55 @@ export function forgeSession(session: Session): ForgeSession {
   };
 }
 
-/** The built-in registry on a real session, with programs by name and the Arrow/JSONL exporter. */
-export function createForgeRegistry(session: Session, programs: Record<string, ProgramFactory> = {}, extra: BuiltinOptions = {}): AgentRegistry {
+export interface ForgeRegistryOptions extends BuiltinOptions {
+  /**
+   * Folders the default exporter may write into (default: the working folder and the OS
+   * temporary folder). An agent file is untrusted input: without a bound, a workflow step
+   * `datasets.export` with `path = "../../.bashrc"` (or an absolute path, or a link inside a
+   * folder) overwrote any file the process could write.
+   */
+  exportRoots?: readonly string[];
+}
+
+/** The built-in registry on a real session, with programs by name and the Arrow/JSONL exporter (confined to `exportRoots`). */
+export function createForgeRegistry(session: Session, programs: Record<string, ProgramFactory> = {}, extra: ForgeRegistryOptions = {}): AgentRegistry {
   // The agents' step inputs are untyped JSON; the program's factory checks them as resources.
   const factories: Record<string, SzcpFactory> = Object.fromEntries(
     Object.entries(programs).map(([name, factory]) => [name, (args?: Record<string, unknown>) => factory(args as ResourceMap | undefined)]),
   );
-  return createDefaultRegistry({ exporter: exportTable, ...extra, session: forgeSession(session), programs: factories });
+  const { exportRoots, ...options } = extra;
+  const exporter = confineExports(exportTable, exportRoots ?? [process.cwd(), tmpdir()]);
+  return createDefaultRegistry({ exporter, ...options, session: forgeSession(session), programs: factories });
+}
+
+/**
+ * `exporter`, writing only below `roots`: the target's real path (links followed, through its
+ * nearest existing folder) must lie inside one root's real path, else an AgentError (kind
+ * "input") names the path and the roots.
+ */
+export function confineExports(exporter: DatasetExporter, roots: readonly string[]): DatasetExporter {
+  const realRoots = roots.map((root) => realpathSync(resolve(root)));
+  return (table, options) => {
+    const target = realTarget(options.path);
+    if (!realRoots.some((root) => target === root || target.startsWith(root.endsWith(sep) ? root : root + sep)))
+      throw new AgentError(
+        `datasets.export: path ${JSON.stringify(options.path)} (${target}) is outside the folders exports may write to (${realRoots.join(", ")}); ` +
+          "an agent file is untrusted input: to allow another folder, pass createForgeRegistry(session, programs, { exportRoots: [...] })",
+        "input",
+      );
+    return exporter(table, options);
+  };
+}
+
+/** The real path `path` would be written at: its nearest existing folder resolved (links followed), the rest appended. */
+function realTarget(path: string): string {
+  let existing = resolve(path);
+  const rest: string[] = [];
+  while (!existsSync(existing)) {
+    const up = dirname(existing);
+    if (up === existing) break;
+    rest.unshift(basename(existing));
+    existing = up;
+  }
+  return join(realpathSync(existing), ...rest);
 }

@@ -2,13 +2,15 @@
  * The built-ins on the real parts: forge.sample on a real engine session (random-weight
  * model), datasets.export through the datasets layer, read back by an independent reader.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { tableFromArrays } from "apache-arrow";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import * as forge from "../../forge/index.js";
-import { createForgeRegistry, defineWorkflow, runAgent } from "../../agents/index.js";
+import { confineExports, createForgeRegistry, defineWorkflow, runAgent } from "../../agents/index.js";
+import { exportTable } from "../../datasets/index.js";
 import { randomByteModel } from "../forge/engine/helpers.js";
 
 const UDPL = `
@@ -51,5 +53,31 @@ describe("forge.sample → datasets.export on the real engine", { timeout: 120_0
     const frame = pl.readIPC(readFileSync(outputs.path as string));
     expect(frame.height).toBe(5);
     expect(frame.getColumn("answer").toArray()).toHaveLength(5);
+  });
+});
+
+describe("datasets.export through createForgeRegistry writes only inside its export folders (session 7)", () => {
+  const table = tableFromArrays({ answer: ["a", "b"] });
+  it("refuses a path outside them — by .., by an absolute path, by a link — naming the path and the folders; writes inside", async () => {
+    const root = mkdtempSync(join(tmpdir(), "forge-export-root-"));
+    const outside = mkdtempSync(join(tmpdir(), "forge-export-outside-"));
+    symlinkSync(outside, join(root, "link"));
+    const exporter = confineExports(exportTable, [root]);
+    for (const path of [join(root, "..", "escaped.arrow"), join(outside, "x.arrow"), join(root, "link", "through-link.arrow")]) {
+      await expect(async () => exporter(table, { path })).rejects.toThrow(/^datasets\.export: path .* is outside the folders exports may write to \(.*forge-export-root-.*\); an agent file is untrusted input/);
+    }
+    expect(readdirSync(outside)).toEqual([]); // nothing written there
+    expect(existsSync(join(root, "..", "escaped.arrow"))).toBe(false);
+    const written = await exporter(table, { path: join(root, "sub", "..", "ok.arrow") });
+    expect(pl.readIPC(readFileSync(written.path)).height).toBe(2); // an independent reader
+  });
+
+  it("by default allows the working folder and the temporary folder only, as a workflow step (before: any path)", async () => {
+    const registry = createForgeRegistry(forge.makeSession(await forge.makeBackend(randomByteModel(3), new forge.ByteTokenizer())));
+    const step = (path: string) => runAgent("datasets.export", { table, path }, { registry });
+    // A folder that does not exist outside both (before the fix the write was attempted there).
+    await expect(step("/forge-no-such-folder/x.arrow")).rejects.toThrow(/datasets\.export: path "\/forge-no-such-folder\/x\.arrow" .* is outside the folders exports may write to/);
+    const dir = mkdtempSync(join(tmpdir(), "forge-export-default-"));
+    expect((await step(join(dir, "ok.arrow"))).outputs.rows).toBe(2);
   });
 });

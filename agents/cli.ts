@@ -9,6 +9,7 @@
  *   --tape <file.sqlite> record the run                   --resume <runId>  continue a run from the tape
  *   --run-id <id>        name the run on the tape          --concurrency <n> default workflow parallelism
  *   --stdin              read a JSON object of inputs from stdin; a flag value `-` reads that one input from stdin
+ *                        (at most MAX_STDIN_BYTES = 16 MiB; more is a usage error)
  *   --allow-env NAME[,NAME]  let templates read these environment variables as `{{$NAME}}` (repeatable);
  *                        no other variable is readable (an agent file is untrusted input)
  *   --rerun-in-doubt     with --resume: run side-effecting steps that were in flight at the crash
@@ -149,7 +150,7 @@ function generalHelp(registry: AgentRegistry): string {
     "  --allow-env NAME[,NAME]      let templates read these environment variables as {{$NAME}} (repeatable);",
     "                               no other variable is readable, so an agent file cannot read your secrets",
     "  --dry-run                    pass dryRun to agents that declare it",
-    "  --stdin                      read a JSON object of inputs from stdin (a flag value - reads one input)",
+    "  --stdin                      read a JSON object of inputs from stdin, at most 16 MiB (a flag value - reads one input)",
     "  --concurrency <n>            default workflow parallelism",
     "",
     "Agents:",
@@ -178,10 +179,28 @@ function convertFlag(agent: Agent, name: string, port: PortSpec, raw: string | t
   throw new UsageError(`${agent.name} --${name}: ${asText.error.issues.map((i) => i.message).join("; ")} (got "${raw}")`);
 }
 
-async function readStdin(): Promise<string> {
+/**
+ * Most bytes `--stdin` (or a flag value `-`) reads: 16 MiB, the order of the HTTP server's
+ * body limit (limits.maxBodyBytes, 4 MiB) with room for a piped table. Stdin is whatever the
+ * previous command writes; unbounded, `yes | forge-agent x --stdin` grew the process until
+ * the machine ran out of memory.
+ */
+export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
+
+/** Stdin as UTF-8, at most `limit` bytes; past it a UsageError naming the limit (reading stops). */
+export async function readStdin(stream: NodeJS.ReadableStream = process.stdin, limit = MAX_STDIN_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  let total = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    total += bytes.length;
+    if (total > limit) {
+      // Leaving the loop stops the stream; the writer gets EPIPE rather than an endless wait.
+      throw new UsageError(`stdin: more than ${limit} bytes (MAX_STDIN_BYTES); pass a smaller input, or a file path as a flag`);
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, total).toString("utf8");
 }
 
 export function buildInputs(agent: Agent, flags: CliOptions["flags"], stdinJson: unknown, stdinText: string | null): Inputs {

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCliArgs, buildInputs, agentHelp } from "../../agents/cli.js";
+import { parseCliArgs, buildInputs, agentHelp, MAX_STDIN_BYTES } from "../../agents/cli.js";
 import { AgentRegistry, loadAgentModule } from "../../agents/index.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -68,6 +68,28 @@ describe("forge-agent CLI (real processes)", () => {
     const viaDash = forgeAgent(["notify", "--message", "-"], "from stdin\n");
     expect(JSON.parse(viaDash.stdout)).toEqual({ sent: true, message: "from stdin x1" });
   });
+
+  it("reads at most MAX_STDIN_BYTES from stdin: past it one line naming the limit, exit 2", () => {
+    // Real pipes into the real executable: an endless writer (`yes`) and one byte over the bound.
+    const agent = `"${process.execPath}" "${BIN}" --module "${MODULE}"`;
+    const sh = (cmd: string) => spawnSync("/bin/sh", ["-c", cmd], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const expected = `forge-agent: stdin: more than ${MAX_STDIN_BYTES} bytes (MAX_STDIN_BYTES); pass a smaller input, or a file path as a flag`;
+    for (const cmd of [
+      `yes '{"words": ["a"]}' | ${agent} shout --stdin`,
+      `head -c ${MAX_STDIN_BYTES + 1} /dev/zero | ${agent} shout --stdin`,
+      `head -c ${MAX_STDIN_BYTES + 1} /dev/zero | ${agent} notify --message -`,
+    ]) {
+      const r = sh(cmd);
+      expect(r.signal, cmd).toBeNull(); // not killed by the timeout
+      expect(r.status, cmd).toBe(2);
+      expect(r.stderr.trim(), cmd).toBe(expected);
+    }
+    // Exactly the limit is read: a JSON object padded with spaces to MAX_STDIN_BYTES bytes.
+    const json = '{"words": ["at", "the", "limit"], "separator": "_"}';
+    const atLimit = sh(`{ printf '%s' '${json}'; head -c ${MAX_STDIN_BYTES - json.length} /dev/zero | tr '\\0' ' '; } | ${agent} shout --stdin`);
+    expect(atLimit.stderr).toBe("");
+    expect(JSON.parse(atLimit.stdout)).toEqual({ text: "AT_THE_LIMIT!" });
+  }, 120_000);
 
   it("passes --dry-run to agents that support it", () => {
     expect(JSON.parse(forgeAgent(["notify", "--message", "m", "--dry-run"]).stdout).sent).toBe(false);

@@ -364,3 +364,36 @@ describe("session 7: a refused JSON body says why and where", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe("session 7: GET /jobs/{id}/result is serialized in slices", () => {
+  it("keeps the event loop and a concurrent /health well under 0.3 s while a 24 MB result goes out (one JSON.stringify held it 0.3–0.9 s)", async () => {
+    // A batch-256 run of 256 instances with top-20 logprobs: 16.5 MB of JSON (24 MB with arrays=list).
+    const big = JSON.stringify({ workflow: seedExample(32).factory(), options: { batchSize: 256, instances: 256, maxTokens: 256, seed: 3, logprobs: { top: 20 } } });
+    const answer = await post(big, 120_000);
+    expect(answer.status, answer.text).toBe(202);
+    const resultUrl = `${server.url}/jobs/${answer.id}/result`;
+    const reference = await (await fetch(`${resultUrl}?wait=true&arrays=list`, { signal: AbortSignal.timeout(120_000) })).text();
+    expect(reference.length).toBeGreaterThan(10_000_000);
+    // The body is the run's JSON: decoded by the client's reader, the streams are all there.
+    const run = forge.decodeRun(JSON.parse(await (await fetch(resultUrl, { signal: AbortSignal.timeout(60_000) })).text()));
+    expect(run.streams.length).toBe(256);
+    expect(run.streams.every((s) => s.logprobs !== undefined && s.tokens.length > 0)).toBe(true);
+    for (let round = 0; round < 2; round++) {
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const text = fetch(`${resultUrl}?arrays=list`, { signal: AbortSignal.timeout(60_000) }).then((r) => r.text());
+      await new Promise((resolve) => setImmediate(resolve)); // the result request is in
+      const started = performance.now();
+      const health = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(60_000) });
+      const healthMs = performance.now() - started;
+      expect(health.status).toBe(200);
+      expect(await text).toBe(reference); // same bytes every time
+      delay.disable();
+      console.log(`[hostile] result ${(reference.length / 1e6).toFixed(1)} MB: longest event-loop delay ${(delay.max / 1e6).toFixed(0)} ms, /health ${healthMs.toFixed(0)} ms`);
+      // Slices of 10 ms; the rest is GC (up to ~35 ms here), this process's own client reading
+      // the body, and the shared machine's stalls.
+      expect(delay.max / 1e6).toBeLessThan(300);
+      expect(healthMs).toBeLessThan(300);
+    }
+  }, 240_000);
+});

@@ -32,7 +32,8 @@ import { DRAIN_TIMEOUT_MS, MAX_DRAINED_BODY_BYTES, resolveLimits } from "./limit
 import { admitRequestInSlices } from "./request.js";
 import { AdmissionLane } from "./lane.js";
 import { registeredResultTables, type ResultTables } from "./tables.js";
-import { encodeRun, type ArrayEncoding } from "../../run/codec.js";
+import type { ArrayEncoding } from "../../run/codec.js";
+import { runJsonStream } from "./result-json.js";
 import { vocabularyOf } from "../../lzcp/vocabulary.js";
 import type { HttpServerOptions, JobEvent, ServerInfo, ServerLimits } from "./types.js";
 
@@ -307,7 +308,8 @@ export async function startHttpServer(backend: ForgeBackend, options: HttpServer
     if (arrays !== "base64" && arrays !== "list")
       throw new HttpError(400, "invalid_request", `query arrays must be "base64" or "list", got ${JSON.stringify(arrays)}`);
     const job = await finishedJob(request);
-    return reply.header("content-type", "application/json").send(JSON.stringify(encodeRun(job.run!, arrays as ArrayEncoding)));
+    // In slices (runJsonStream): one JSON.stringify of a large run held the loop up to a second.
+    return reply.header("content-type", "application/json").send(runJsonStream(job.run!, arrays as ArrayEncoding));
   });
 
   app.get("/jobs/:id/result.arrow", async (request, reply) => {

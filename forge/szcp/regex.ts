@@ -122,6 +122,22 @@ export type SubsetOverflow = { over: "states" | "work"; work: number };
  * share one closure.
  */
 export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: number = REGEX_LIMITS.maxSubsetWork): SubsetDfa | SubsetOverflow {
+  const steps = subsetConstructionSteps(nfa, maxStates, maxWork);
+  let step: IteratorResult<void, SubsetDfa | SubsetOverflow>;
+  do step = steps.next();
+  while (!step.done);
+  return step.value;
+}
+
+/** Work between two pauses of `subsetConstructionSteps` (a few ms). */
+export const SUBSET_WORK_PER_SLICE = 1 << 16;
+
+/**
+ * `subsetConstruction` as a generator that yields about every SUBSET_WORK_PER_SLICE units of
+ * work, so a server can build a constraint's automaton between turns of its event loop (the
+ * work bound allows about a second in one piece). Same states, same numbering.
+ */
+export function* subsetConstructionSteps(nfa: ByteNfa, maxStates: number, maxWork: number = REGEX_LIMITS.maxSubsetWork): Generator<void, SubsetDfa | SubsetOverflow, void> {
   const closure = epsilonClosure(nfa);
   const lists = nfa.set.map((bytes) => {
     if (!bytes) return null;
@@ -149,8 +165,13 @@ export function subsetConstruction(nfa: ByteNfa, maxStates: number, maxWork: num
   add(closure([nfa.start]));
   const targets: number[][] = Array.from({ length: 256 }, () => []);
   const touched: number[] = [];
+  let pauseAt = SUBSET_WORK_PER_SLICE;
   for (let d = 0; d < sets.length; d++) {
     if (work > maxWork) return { over: "work", work };
+    if (work >= pauseAt) {
+      pauseAt = work + SUBSET_WORK_PER_SLICE;
+      yield;
+    }
     for (const b of touched) targets[b]!.length = 0;
     touched.length = 0;
     for (const s of sets[d]!) {

@@ -21,7 +21,7 @@
  * allowed), row 0 being the free state (every token allowed, stays 0), bounded by
  * MAX_CONSTRAINT_TABLE_CELLS. A zone's `constraintStart` is its start state (0 when free).
  */
-import { compileWithEnds, RegexError, REGEX_LIMITS, subsetConstruction, type ByteNfa } from "../szcp/regex.js";
+import { compileWithEnds, RegexError, REGEX_LIMITS, subsetConstructionSteps, type ByteNfa } from "../szcp/regex.js";
 import type { TokenVocabulary } from "../lzcp/types.js";
 import type { ZoneConstraint } from "../szcp/types.js";
 import { TtfaError } from "./errors.js";
@@ -92,8 +92,17 @@ interface ByteDfa {
  * program's other constraints).
  */
 export function determinize(nfa: ByteNfa, where = "constraint", programWorkLeft = MAX_PROGRAM_SUBSET_WORK): ByteDfa {
+  const steps = determinizeSteps(nfa, where, programWorkLeft);
+  let step: IteratorResult<void, ByteDfa>;
+  do step = steps.next();
+  while (!step.done);
+  return step.value;
+}
+
+/** `determinize` yielding between slices of its subset construction (subsetConstructionSteps), for a sliced build. */
+function* determinizeSteps(nfa: ByteNfa, where: string, programWorkLeft: number): Generator<void, ByteDfa, void> {
   const programBound = programWorkLeft < REGEX_LIMITS.maxSubsetWork;
-  const dfa = subsetConstruction(nfa, MAX_CONSTRAINT_DFA_STATES, Math.min(REGEX_LIMITS.maxSubsetWork, programWorkLeft));
+  const dfa = yield* subsetConstructionSteps(nfa, MAX_CONSTRAINT_DFA_STATES, Math.min(REGEX_LIMITS.maxSubsetWork, programWorkLeft));
   if ("over" in dfa)
     throw new ConstraintError(
       dfa.over === "states"
@@ -126,12 +135,17 @@ interface VocabTrie {
 
 const tries = new WeakMap<TokenVocabulary, VocabTrie>();
 
-function vocabTrie(v: TokenVocabulary): VocabTrie {
+/** Tokens sorted, or inserted into the trie, between two pauses of a sliced build (a few ms under GPT-2). */
+const TOKENS_PER_SLICE = 4096;
+
+/** The vocabulary trie, sliced: its sort (~0.1 s under GPT-2) as sorted runs merged in slices, then the insertion. */
+function* vocabTrieSteps(v: TokenVocabulary): Generator<void, VocabTrie, void> {
   const cached = tries.get(v);
   if (cached) return cached;
   const V = v.vocabSize;
   const bytesOf = (t: number) => v.bytes.subarray(v.offsets[t]!, v.offsets[t + 1]!);
-  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => {
+  // A total order (ties broken by id), so any correct sort gives the same order as one Array.sort.
+  const order = yield* sortInSlices(V, (a, b) => {
     const x = bytesOf(a), y = bytesOf(b);
     const n = Math.min(x.length, y.length);
     for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
@@ -144,7 +158,9 @@ function vocabTrie(v: TokenVocabulary): VocabTrie {
   let nodes = 1;
   const path = [0]; // path[d] = node at depth d for the previous token
   let prev: Uint8Array = new Uint8Array(0);
-  for (const t of order) {
+  for (let o = 0; o < V; o++) {
+    if (o > 0 && o % TOKENS_PER_SLICE === 0) yield;
+    const t = order[o]!;
     const bytes = bytesOf(t);
     let lcp = 0;
     while (lcp < bytes.length && lcp < prev.length && bytes[lcp] === prev[lcp]) lcp++;
@@ -167,6 +183,32 @@ function vocabTrie(v: TokenVocabulary): VocabTrie {
   const trie = { byte: byte.slice(0, nodes), firstChild: firstChild.slice(0, nodes), nextSibling: nextSibling.slice(0, nodes), firstToken: firstToken.slice(0, nodes), tokenNext };
   tries.set(v, trie);
   return trie;
+}
+
+/** 0 … n−1 sorted by `compare`: runs of TOKENS_PER_SLICE by Array.sort, then bottom-up merges, yielding between slices. */
+function* sortInSlices(n: number, compare: (a: number, b: number) => number): Generator<void, Int32Array, void> {
+  let from = new Int32Array(n);
+  for (let lo = 0; lo < n; lo += TOKENS_PER_SLICE) {
+    const run = Array.from({ length: Math.min(TOKENS_PER_SLICE, n - lo) }, (_, i) => lo + i).sort(compare);
+    from.set(run, lo);
+    yield;
+  }
+  let to = new Int32Array(n);
+  let merged = 0;
+  for (let width = TOKENS_PER_SLICE; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+      let i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        to[k++] = compare(from[j]!, from[i]!) < 0 ? from[j++]! : from[i++]!;
+        if (++merged % TOKENS_PER_SLICE === 0) yield;
+      }
+      while (i < mid) to[k++] = from[i++]!;
+      while (j < hi) to[k++] = from[j++]!;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /** Marks the token-level edge into "the zone is over". */
@@ -284,8 +326,8 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
  * `buildConstraintTable` for a server's event loop: the same result (kept for the compile
  * that follows, as the trigger table is), built with `await pause()` between slices of
  * STATES_PER_SLICE token-level states. A ConstraintError is kept too, and thrown by the
- * compile's own call. The byte automata are built whole: MAX_PROGRAM_SUBSET_WORK bounds them
- * to about a second in all.
+ * compile's own call. The byte automata (subset construction, SUBSET_WORK_PER_SLICE steps a
+ * slice) and the vocabulary trie (TOKENS_PER_SLICE tokens a slice) are sliced too.
  */
 export async function buildConstraintTableInSlices(zones: ConstraintRequest[], vocabulary: TokenVocabulary, pause: () => Promise<void>): Promise<BuiltConstraints> {
   if (zones.every((z) => z.constraint === null)) return freeConstraints(zones.length, vocabulary);
@@ -380,9 +422,9 @@ function* tableBuilder(zones: ConstraintRequest[], vocabulary: TokenVocabulary):
         if (e instanceof RegexError) throw new ConstraintError(e.message, `${z.where}.constraint`);
         throw e;
       }
-      const dfa = determinize(nfa, `${z.where}.constraint`, MAX_PROGRAM_SUBSET_WORK - work);
+      const dfa = yield* determinizeSteps(nfa, `${z.where}.constraint`, MAX_PROGRAM_SUBSET_WORK - work);
       work += dfa.work;
-      const level = yield* tokenLevel(dfa, vocabTrie(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
+      const level = yield* tokenLevel(dfa, yield* vocabTrieSteps(vocabulary), vocabulary.vocabSize, maxStates - next, `${z.where}.constraint`);
       let states = 0;
       for (const l of level.live) states += l;
       const info: ConstraintInfo = { constraint: z.constraint, ends: [...z.ends], start: next, states };

@@ -397,3 +397,20 @@ describe("session 7: GET /jobs/{id}/result is serialized in slices", () => {
     }
   }, 240_000);
 });
+
+describe("session 7: a constrained zone's byte automaton is built in slices at admission", () => {
+  it("holds the event loop well under its build time while a regex is refused on its work bound (one piece of 0.7–1.2 s before)", async () => {
+    const constrained = body((b) => {
+      const zone = b.workflow.zones.findIndex((z: { maxGen: number }) => z.maxGen > 0);
+      b.workflow.zones[zone].constraint = { kind: "regex", pattern: "(.{0,90}){10}" }; // not kept by another test
+    });
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const answer = await post(constrained, 60_000);
+    delay.disable();
+    expect(answer.status, answer.text).toBe(422);
+    expect(answer.error!.message).toMatch(/REGEX_LIMITS\.maxSubsetWork = 16777216 steps/);
+    console.log(`[hostile] refused regex: admission ${answer.ms.toFixed(0)} ms, longest event-loop delay ${(delay.max / 1e6).toFixed(0)} ms`);
+    expect(delay.max / 1e6).toBeLessThan(400); // ~80 ms measured; the shared machine adds its stalls
+  }, 60_000);
+});

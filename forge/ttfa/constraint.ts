@@ -305,21 +305,16 @@ export interface ConstraintRequest {
  * ends) pairs are compiled once.
  */
 export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: TokenVocabulary): BuiltConstraints {
-  if (zones.every((z) => z.constraint === null)) return freeConstraints(zones.length, vocabulary);
-  const key = cacheKey(zones);
-  const hit = cachedTables(vocabulary, key);
-  if (hit) return unpack(hit);
-  const builder = tableBuilder(zones, vocabulary);
+  const build = startBuild(zones, vocabulary);
+  if ("ready" in build) return build.ready;
   let step: IteratorResult<void, BuiltConstraints>;
   try {
-    do step = builder.next();
+    do step = build.builder.next();
     while (!step.done);
   } catch (error) {
-    if (error instanceof ConstraintError) keep(vocabulary, key, { error });
-    throw error;
+    return build.failed(error);
   }
-  keep(vocabulary, key, { built: step.value });
-  return step.value;
+  return build.done(step.value);
 }
 
 /**
@@ -330,20 +325,40 @@ export function buildConstraintTable(zones: ConstraintRequest[], vocabulary: Tok
  * slice) and the vocabulary trie (TOKENS_PER_SLICE tokens a slice) are sliced too.
  */
 export async function buildConstraintTableInSlices(zones: ConstraintRequest[], vocabulary: TokenVocabulary, pause: () => Promise<void>): Promise<BuiltConstraints> {
-  if (zones.every((z) => z.constraint === null)) return freeConstraints(zones.length, vocabulary);
-  const key = cacheKey(zones);
-  const hit = cachedTables(vocabulary, key);
-  if (hit) return unpack(hit);
-  const builder = tableBuilder(zones, vocabulary);
+  const build = startBuild(zones, vocabulary);
+  if ("ready" in build) return build.ready;
   let step: IteratorResult<void, BuiltConstraints>;
   try {
-    while (!(step = builder.next()).done) await pause();
+    while (!(step = build.builder.next()).done) await pause();
   } catch (error) {
-    if (error instanceof ConstraintError) keep(vocabulary, key, { error });
-    throw error;
+    return build.failed(error);
   }
-  keep(vocabulary, key, { built: step.value });
-  return step.value;
+  return build.done(step.value);
+}
+
+/**
+ * What both builds start from: the free or kept result when there is one, else the table's
+ * builder with how to keep its outcome (the table, or its ConstraintError, for the next call).
+ */
+function startBuild(
+  zones: ConstraintRequest[],
+  vocabulary: TokenVocabulary,
+): { ready: BuiltConstraints } | { builder: ReturnType<typeof tableBuilder>; done(built: BuiltConstraints): BuiltConstraints; failed(error: unknown): never } {
+  if (zones.every((z) => z.constraint === null)) return { ready: freeConstraints(zones.length, vocabulary) };
+  const key = cacheKey(zones);
+  const hit = cachedTables(vocabulary, key);
+  if (hit) return { ready: unpack(hit) };
+  return {
+    builder: tableBuilder(zones, vocabulary),
+    done(built) {
+      keep(vocabulary, key, { built });
+      return built;
+    },
+    failed(error) {
+      if (error instanceof ConstraintError) keep(vocabulary, key, { error });
+      throw error;
+    },
+  };
 }
 
 export interface BuiltConstraints {

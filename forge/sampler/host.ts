@@ -462,6 +462,8 @@ class RowSampler implements FilteredRow {
       const lut = this.laneMasks * 4;
       let max = k.rowrangeMasked(from * 4, n4, slot * 4, lut, this.lowest * 4);
       for (let i = n4; i < n; i++) if (allows(mask, i)) max = Math.max(max, x[from + i]!);
+      // Every allowed value −∞: the masked row is all −∞, and ArgMax of it is column 0, allowed or not.
+      if (max === -Infinity) return 0;
       for (let i = k.findMasked(from * 4, n4, slot * 4, lut, max); i < n; i++) if (allows(mask, i) && x[from + i] === max) return i;
       return 0; // no allowed column (a mask must allow one): ArgMax of an all −∞ row
     }

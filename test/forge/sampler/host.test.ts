@@ -307,6 +307,35 @@ describe("constraint masks (RowSelection): the draws of the sampler on the fully
     expect(Array.from(sampleTokensHost(x, V, {}, 3, instances, instances, undefined, undefined, select))).toEqual(Array.from(want));
   });
 
+  it("greedy on a row whose allowed logits are all −∞: ArgMax of the masked row (column 0), as the tensor sampler draws, on the heap and on copied rows", () => {
+    // Widths 2, 64 and 97 (tails of 0 and 1 columns); the allowed columns hold −∞, the others finite values.
+    for (const V of [2, 64, 97]) {
+      const B = 3;
+      const x = Float32Array.from({ length: B * V }, (_, i) => (i % 7) - 3);
+      const masks = Array.from({ length: B }, (_, b) => {
+        const bits = new Uint32Array(Math.ceil(V / 32));
+        for (const v of [V - 1, (5 * b + 1) % V]) {
+          bits[v >>> 5]! |= 1 << (v & 31);
+          x[b * V + v] = -Infinity;
+        }
+        return bits;
+      });
+      const masked = maskedCopy(x, V, masks);
+      const instances = Int32Array.from({ length: B }, (_, i) => i);
+      const reference = tf.tidy(() => Array.from(sampleTokens(tf.tensor2d(masked, [B, V]), { greedy: true }, 1, instances, instances).dataSync()));
+      expect(reference, "the tensor sampler: ArgMax of an all −∞ row").toEqual([0, 0, 0]);
+      const select = { masks: (b: number) => masks[b]! };
+      expect(Array.from(sampleTokensHost(x, V, { greedy: true }, 1, instances, instances, undefined, undefined, select)), `${V}: copied rows`).toEqual(reference);
+      const heap = wasmHeap()!;
+      const tensor = tf.tensor2d(x, [B, V]);
+      try {
+        expect(Array.from(sampleTokensHost(heapView(tensor), V, { greedy: true }, 1, instances, instances, undefined, heap, select)), `${V}: on the heap`).toEqual(reference);
+      } finally {
+        tensor.dispose();
+      }
+    }
+  });
+
   it("a row outside the batch is an error", () => {
     expect(() => sampleTokensHost(new Float32Array(6), 3, {}, 1, [0, 1], [0, 0], undefined, undefined, { rows: [2] })).toThrow(/row 2 is outside the batch/);
   });

@@ -4,7 +4,7 @@
  * datasets module. Kept apart from builtins.ts so the agents' core never imports the engine.
  */
 import type { ResourceMap, Session, WorkflowFactory as ProgramFactory } from "../forge/index.js";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { BuiltinOptions, DatasetExporter, ForgeSession, SzcpFactory } from "./builtins.js";
@@ -63,11 +63,24 @@ export function confineExports(exporter: DatasetExporter, roots: readonly string
   };
 }
 
-/** The real path `path` would be written at: its nearest existing folder resolved (links followed), the rest appended. */
-function realTarget(path: string): string {
+/** Links followed by hand (dangling ones, which realpath refuses) before a path is refused: Linux's own bound. */
+const MAX_EXPORT_LINK_HOPS = 40;
+
+/**
+ * The real path `path` would be written at: its nearest existing entry resolved (links
+ * followed), the rest appended. A dangling link is followed to its target too: writing
+ * through it creates that target, wherever it points.
+ */
+function realTarget(path: string, hops = 0): string {
   let existing = resolve(path);
   const rest: string[] = [];
-  while (!existsSync(existing)) {
+  for (;;) {
+    const entry = lstatSync(existing, { throwIfNoEntry: false });
+    if (entry?.isSymbolicLink() && !existsSync(existing)) {
+      if (hops >= MAX_EXPORT_LINK_HOPS) throw new AgentError(`datasets.export: path ${JSON.stringify(path)} goes through more than ${MAX_EXPORT_LINK_HOPS} links`, "input");
+      return realTarget(join(resolve(dirname(existing), readlinkSync(existing)), ...rest), hops + 1);
+    }
+    if (entry !== undefined) break;
     const up = dirname(existing);
     if (up === existing) break;
     rest.unshift(basename(existing));

@@ -72,6 +72,18 @@ describe("datasets.export through createForgeRegistry writes only inside its exp
     expect(pl.readIPC(readFileSync(written.path)).height).toBe(2); // an independent reader
   });
 
+  it("refuses a dangling link inside the folder to a file outside (the write would create the link's target)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "forge-export-root-"));
+    const outside = mkdtempSync(join(tmpdir(), "forge-export-outside-"));
+    symlinkSync(join(outside, "created.arrow"), join(root, "dangling.arrow")); // its target does not exist yet
+    const exporter = confineExports(exportTable, [root]);
+    await expect(async () => exporter(table, { path: join(root, "dangling.arrow") })).rejects.toThrow(/^datasets\.export: path .*dangling\.arrow.* is outside the folders exports may write to/);
+    expect(readdirSync(outside)).toEqual([]); // nothing created there
+    symlinkSync(join(root, "loop-b"), join(root, "loop-a"));
+    symlinkSync(join(root, "loop-a"), join(root, "loop-b"));
+    await expect(async () => exporter(table, { path: join(root, "loop-a") })).rejects.toThrow(/^datasets\.export: path .*loop-a.* goes through more than 40 links/);
+  });
+
   it("by default allows the working folder and the temporary folder only, as a workflow step (before: any path)", async () => {
     const registry = createForgeRegistry(forge.makeSession(await forge.makeBackend(randomByteModel(3), new forge.ByteTokenizer())));
     const step = (path: string) => runAgent("datasets.export", { table, path }, { registry });

@@ -207,7 +207,17 @@ export class Tape {
     }
     this.db
       .prepare("INSERT INTO runs (run_id, agent, inputs, status, started_at) VALUES (?,?,?,'running',?)")
-      .run(runId, agent, encodeValue(inputs), Date.now());
+      .run(runId, agent, this.storable(runId, "inputs", encodeValue(inputs)), Date.now());
+  }
+
+  /** A run's own value as stored, refused past MAX_TAPE_VALUE_CHARS as record() refuses a step's: getRun could not read it back. */
+  private storable(runId: string, column: string, text: string): string {
+    if (text.length > MAX_TAPE_VALUE_CHARS)
+      throw new AgentError(
+        `tape "${this.file}": run "${runId.slice(0, 200)}" ${column} are ${text.length} characters as stored, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; the tape cannot keep them (write large results to a file and pass its path)`,
+        "tape",
+      );
+    return text;
   }
 
   /** Mark a resumed run as running again (its earlier events stay). */
@@ -221,7 +231,14 @@ export class Tape {
     this.flush();
     this.db
       .prepare("UPDATE runs SET status=?, outputs=?, error=?, finished_at=? WHERE run_id=?")
-      .run(ok ? "succeeded" : "failed", ok ? encodeValue(result.outputs) : null, ok ? null : result.error, Date.now(), runId);
+      .run(
+        ok ? "succeeded" : "failed",
+        ok ? this.storable(runId, "outputs", encodeValue(result.outputs)) : null,
+        // An error message is cut to the bound rather than refused: the failure stays recorded.
+        ok ? null : result.error.slice(0, MAX_TAPE_VALUE_CHARS),
+        Date.now(),
+        runId,
+      );
   }
 
   /**

@@ -185,4 +185,16 @@ describe("a damaged tape (session 7)", () => {
     );
     tape.close();
   });
+
+  it("a run's own inputs or outputs over MAX_TAPE_VALUE_CHARS are not written either: the run (and the tape's list of runs) stays readable", () => {
+    const tape = Tape.open(join(tmp(), "t.sqlite"));
+    const big = "x".repeat(MAX_TAPE_VALUE_CHARS);
+    expect(failure(() => tape.startRun("in", "a", { big })).message).toMatch(/^tape ".*": run "in" inputs are 67108874 characters as stored, over MAX_TAPE_VALUE_CHARS = 67108864; the tape cannot keep them/);
+    expect(tape.getRun("in")).toBeUndefined();
+    tape.startRun("out", "a", { n: 1 });
+    expect(failure(() => tape.finishRun("out", { outputs: { big } })).message).toMatch(/^tape ".*": run "out" outputs are 67108874 characters as stored, over MAX_TAPE_VALUE_CHARS = 67108864; the tape cannot keep them/);
+    tape.finishRun("out", { error: big + "!" }); // an error message is cut to the bound instead: the failure is still recorded
+    expect(tape.runs().map((r) => [r.runId, r.status, r.error?.length])).toEqual([["out", "failed", MAX_TAPE_VALUE_CHARS]]);
+    tape.close();
+  });
 });

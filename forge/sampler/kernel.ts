@@ -288,6 +288,17 @@ function cumscaleGroupsFn(groups: number): WasmFunction {
 }
 
 /**
+ * Four vector accumulators (locals `acc`) folded into one scalar local `into`: the vectors
+ * pairwise by `combine` (pmax / pmin), then the four lanes by `scalar` (f32.max / f32.min).
+ * For max and min the order does not change the result (NaN-free rows).
+ */
+const reduceLanes = (acc: number[], combine: number[], scalar: number[], into: number) => [
+  ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
+  ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
+  ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
+];
+
+/**
  * rowmax, or with `min` rowrange (which also stores the row's smallest value at byte address
  * `out`). Four running maxima (and minima) take the 16-element iterations, so the pmax steps
  * do not wait on each other; the maximum of the four is the row's maximum whatever the order
@@ -305,11 +316,6 @@ function rowmaxFn(min: boolean): WasmFunction {
     ...addr(ptr, i), ...v.loadAt(at), ...(min ? [...op.tee(vmin[3]! + 1)] : []), ...op.get(vmax[acc]!), ...v.pmax, ...op.set(vmax[acc]!),
     ...(min ? [...op.get(vmin[acc]!), ...op.get(vmin[3]! + 1), ...v.pmin, ...op.set(vmin[acc]!)] : []),
   ];
-  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
-    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
-    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
-    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
-  ];
   return {
     name: min ? "rowrange" : "rowmax",
     params: min ? [I32, I32, I32] : [I32, I32],
@@ -323,8 +329,8 @@ function rowmaxFn(min: boolean): WasmFunction {
       ...[0, 1, 2, 3].flatMap((j) => [...op.get(vmax[0]!), ...op.set(vmin[j]!)]),
       ...forLoop(i, op.i32(0), n16, 16, [...step(0, 0), ...step(16, 1), ...step(32, 2), ...step(48, 3)]),
       ...forLoop(i, op.get(i), n4, 4, step(0, 0)),
-      ...reduce(vmax, v.pmax, op.f32Max, m),
-      ...(min ? reduce(vmin, v.pmin, op.f32Min, lo) : []),
+      ...reduceLanes(vmax, v.pmax, op.f32Max, m),
+      ...(min ? reduceLanes(vmin, v.pmin, op.f32Min, lo) : []),
       ...forLoop(i, op.get(n4), n, 1, [
         ...op.get(m), ...addr(ptr, i), ...op.f32Load, ...op.f32Max, ...op.set(m),
         ...(min ? [...op.get(lo), ...addr(ptr, i), ...op.f32Load, ...op.f32Min, ...op.set(lo)] : []),
@@ -402,11 +408,6 @@ function dividerangeFn(): WasmFunction {
     ...op.get(vmax[acc]!), ...op.get(vq), ...v.pmax, ...op.set(vmax[acc]!),
     ...op.get(vmin[acc]!), ...op.get(vq), ...v.pmin, ...op.set(vmin[acc]!),
   ];
-  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
-    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
-    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
-    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
-  ];
   return {
     name: "dividerange",
     params: [I32, I32, I32, F32, I32],
@@ -418,8 +419,8 @@ function dividerangeFn(): WasmFunction {
       ...[0, 1, 2, 3].flatMap((j) => [...v.splat(-Infinity), ...op.set(vmax[j]!), ...v.splat(Infinity), ...op.set(vmin[j]!)]),
       ...forLoop(i, op.i32(0), n16, 16, [...step(0, 0), ...step(16, 1), ...step(32, 2), ...step(48, 3)]),
       ...forLoop(i, op.get(i), n4, 4, step(0, 0)),
-      ...reduce(vmax, v.pmax, op.f32Max, m),
-      ...reduce(vmin, v.pmin, op.f32Min, lo),
+      ...reduceLanes(vmax, v.pmax, op.f32Max, m),
+      ...reduceLanes(vmin, v.pmin, op.f32Min, lo),
       ...op.get(out), ...op.get(lo), ...op.f32Store,
       ...op.get(m),
     ],
@@ -486,11 +487,6 @@ function rowrangeMaskedFn(): WasmFunction {
     ...op.get(vmax[acc]!), ...op.get(vx), ...v.pmax, ...op.set(vmax[acc]!),
     ...op.get(vmin[acc]!), ...op.get(vx), ...v.pmin, ...op.set(vmin[acc]!),
   ];
-  const reduce = (acc: number[], combine: number[], scalar: number[], into: number) => [
-    ...op.get(acc[0]!), ...op.get(acc[1]!), ...combine, ...op.get(acc[2]!), ...op.get(acc[3]!), ...combine, ...combine, ...op.set(acc[0]!),
-    ...op.get(acc[0]!), ...v.extract(0), ...op.get(acc[0]!), ...v.extract(1), ...scalar,
-    ...op.get(acc[0]!), ...v.extract(2), ...op.get(acc[0]!), ...v.extract(3), ...scalar, ...scalar, ...op.set(into),
-  ];
   return {
     name: "rowrangeMasked",
     params: [I32, I32, I32, I32, I32],
@@ -506,8 +502,8 @@ function rowrangeMaskedFn(): WasmFunction {
       ]),
       ...forLoop(i, op.get(i), n4, 4, step(0, 0, nibbleMask(bits, lut, i, true))),
       // The lanes' extremes (a lane that saw only masked columns holds ∓∞, never NaN).
-      ...reduce(vmax, v.pmax, op.f32Max, m),
-      ...reduce(vmin, v.pmin, op.f32Min, lo),
+      ...reduceLanes(vmax, v.pmax, op.f32Max, m),
+      ...reduceLanes(vmin, v.pmin, op.f32Min, lo),
       ...op.get(out), ...op.get(lo), ...op.f32Store,
       ...op.get(m),
     ],

@@ -247,6 +247,37 @@ const anyLane = (row: number, i: number, vs: number, compare: number[]) => [
   ...v.anyTrue,
 ];
 
+/** `while (i < limit) { each; i++ }` (locals; i goes on from where it is). */
+const scalarUpTo = (i: number, limit: number, each: number[]) => [
+  ...op.block, ...op.loop,
+  ...op.get(i), ...op.get(limit), ...op.i32GeU, ...op.brIf(1),
+  ...each,
+  ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
+  ...op.br(0),
+  ...op.end, ...op.end,
+];
+
+/**
+ * The scan nth and above share: elements i = 0..n − 1 of `row` by `each`, skipping the
+ * GROUP-element groups in which no lane compares true with the splat `vs` (anyLane); the
+ * last n mod GROUP elements one by one. Locals i, n4, end are its own.
+ */
+const scanGroups = (row: number, n: number, i: number, n4: number, end: number, vs: number, compare: number[], each: number[]) => [
+  ...op.get(n), ...op.i32(-GROUP), ...op.i32And, ...op.set(n4),
+  ...op.i32(0), ...op.set(i),
+  ...op.block, ...op.loop,
+  ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
+  ...anyLane(row, i, vs, compare), ...op.if,
+  ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(end),
+  ...scalarUpTo(i, end, each),
+  ...op.else,
+  ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(i),
+  ...op.end,
+  ...op.br(0),
+  ...op.end, ...op.end,
+  ...scalarUpTo(i, n, each),
+];
+
 function nthFn(): WasmFunction {
   const [row, n, value, j, i, n4, vv, end] = [0, 1, 2, 3, 4, 5, 6, 7];
   // Element i: when equal to the value, return i if it is the j-th, else count it.
@@ -263,31 +294,8 @@ function nthFn(): WasmFunction {
     locals: [I32, I32, V128, I32],
     body: [
       ...op.get(value), ...v.f32x4Splat, ...op.set(vv),
-      ...op.get(n), ...op.i32(-GROUP), ...op.i32And, ...op.set(n4),
       // GROUP at a time, past groups holding no equal value.
-      ...op.i32(0), ...op.set(i),
-      ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
-      ...anyLane(row, i, vv, v.eq), ...op.if,
-      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(end),
-      ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(end), ...op.i32GeU, ...op.brIf(1),
-      ...check,
-      ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
-      ...op.br(0),
-      ...op.end, ...op.end,
-      ...op.else,
-      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(i),
-      ...op.end,
-      ...op.br(0),
-      ...op.end, ...op.end,
-      // The tail.
-      ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n), ...op.i32GeU, ...op.brIf(1),
-      ...check,
-      ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
-      ...op.br(0),
-      ...op.end, ...op.end,
+      ...scanGroups(row, n, i, n4, end, vv, v.eq, check),
       ...op.i32(-1),
     ],
   };
@@ -343,14 +351,6 @@ function aboveFn(): WasmFunction {
     ...op.get(m), ...op.i32(1), ...op.i32Add, ...op.set(m),
     ...op.end,
   ];
-  const scalarUpTo = (limit: number) => [
-    ...op.block, ...op.loop,
-    ...op.get(i), ...op.get(limit), ...op.i32GeU, ...op.brIf(1),
-    ...take,
-    ...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i),
-    ...op.br(0),
-    ...op.end, ...op.end,
-  ];
   return {
     name: "above",
     params: [I32, I32, F32, I32],
@@ -358,19 +358,7 @@ function aboveFn(): WasmFunction {
     locals: [I32, I32, I32, I32, I32, V128],
     body: [
       ...op.get(bound), ...v.f32x4Splat, ...op.set(vb),
-      ...op.get(n), ...op.i32(-GROUP), ...op.i32And, ...op.set(n4),
-      ...op.i32(0), ...op.set(i),
-      ...op.block, ...op.loop,
-      ...op.get(i), ...op.get(n4), ...op.i32GeU, ...op.brIf(1),
-      ...anyLane(row, i, vb, v.ge), ...op.if,
-      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(end),
-      ...scalarUpTo(end),
-      ...op.else,
-      ...op.get(i), ...op.i32(GROUP), ...op.i32Add, ...op.set(i),
-      ...op.end,
-      ...op.br(0),
-      ...op.end, ...op.end,
-      ...scalarUpTo(n),
+      ...scanGroups(row, n, i, n4, end, vb, v.ge, take),
       ...op.get(m),
     ],
   };

@@ -5,7 +5,7 @@
  * and then end with the zone's end pattern: its advance pattern, or — at a jump site — the
  * control pattern. So the language of the zone is `C · (advance | control)`, compiled here:
  *
- * 1. byte level: the Thompson NFA of that language (forge/zcp/regex.ts) determinized by
+ * 1. byte level: the Thompson NFA of that language (forge/szcp/regex.ts) determinized by
  *    subset construction (at most MAX_CONSTRAINT_DFA_STATES states per constraint), states
  *    from which no accepting state is reachable dropped;
  * 2. token level: for every DFA state reachable from the start through whole tokens, every
@@ -223,7 +223,7 @@ const FINAL = -2;
  * vocabulary trie and a row, so without it `(\w+\s?){1,50}` (3 777 DFA states) under GPT-2
  * filled a 2 GB heap in 31 s before the table bound was checked.
  */
-function* tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates: number, where: string): Generator<void, { order: number[]; rows: Int32Array[]; live: Uint8Array }, void> {
+function* tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates: number, where: string): Generator<void, { rows: Int32Array[]; live: Uint8Array }, void> {
   const position = new Int32Array(dfa.count).fill(-1);
   const order: number[] = [];
   const reach = (d: number): number => {
@@ -289,7 +289,7 @@ function* tokenLevel(dfa: ByteDfa, trie: VocabTrie, vocabSize: number, maxStates
   while (stack.length) for (const p of predecessors[stack.pop()!]!) if (!live[p]) { live[p] = 1; stack.push(p); }
   if (!live[0])
     throw new ConstraintError("no token sequence of this tokenizer spells a text the constraint allows followed by the zone's end pattern", where);
-  return { order, rows, live };
+  return { rows, live };
 }
 
 /** A zone's constraint request: its spec, end patterns, and a name for errors. */

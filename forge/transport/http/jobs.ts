@@ -87,7 +87,7 @@ export class JobQueue {
   /** Adds a job (already admitted) to the end of the line. Throws 429 / 503 HttpErrors. */
   submit(workflow: SzcpWorkflow, options: WireRequestOptions, owner: string): Job {
     if (!this.accepting) throw new HttpError(503, "shutting_down", "the server is shutting down and accepts no new jobs");
-    const pending = this.waiting.length + (this.current ? 1 : 0);
+    const pending = this.pending;
     if (pending >= this.limits.maxQueuedJobs)
       throw new HttpError(429, "queue_full", `the queue is full (${pending} jobs waiting or running, limit ${this.limits.maxQueuedJobs}); retry later`);
     const job = new Job(workflow, options, owner);

@@ -11,9 +11,9 @@
  * The bytes are those of `JSON.stringify(encodeRun(run, arrays))`.
  */
 import { Readable } from "node:stream";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { encodeRun, type ArrayEncoding } from "../../run/codec.js";
 import type { Run } from "../../run/types.js";
+import { nextTurn } from "./lane.js";
 
 /** Characters gathered before a chunk goes to the socket. */
 export const RESULT_CHUNK_CHARS = 64 * 1024;

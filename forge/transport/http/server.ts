@@ -478,8 +478,7 @@ function forbiddenKeyPath(root: unknown): string | null {
     parents.push(parent);
     keys.push(key);
   };
-  const pathOf = (at: number, last: string[]): string => {
-    const parts = last;
+  const pathOf = (at: number, parts: string[]): string => {
     for (let i = at; i > 0; i = parents[i]!) {
       const key = keys[i]!;
       parts.push(typeof key === "number" ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);

@@ -4,11 +4,12 @@
  * datasets module. Kept apart from builtins.ts so the agents' core never imports the engine.
  */
 import type { ResourceMap, Session, WorkflowFactory as ProgramFactory } from "../forge/index.js";
-import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import type { BuiltinOptions, DatasetExporter, ForgeSession, SzcpFactory } from "./builtins.js";
 import { AgentError } from "./errors.js";
+import { realPath, within } from "./sandbox/sandbox.js";
 import { createDefaultRegistry } from "./builtins.js";
 import type { AgentRegistry } from "./registry.js";
 import { exportTable } from "../datasets/index.js";
@@ -45,15 +46,16 @@ export function createForgeRegistry(session: Session, programs: Record<string, P
 }
 
 /**
- * `exporter`, writing only below `roots`: the target's real path (links followed, through its
- * nearest existing folder) must lie inside one root's real path, else an AgentError (kind
- * "input") names the path and the roots.
+ * `exporter`, writing only below `roots`: the target's real path (sandbox.ts realPath: links
+ * followed through its nearest existing folder, a dangling link to its target, since writing
+ * through it creates that target) must lie inside one root's real path, else an AgentError
+ * (kind "input") names the path and the roots.
  */
 export function confineExports(exporter: DatasetExporter, roots: readonly string[]): DatasetExporter {
   const realRoots = roots.map((root) => realpathSync(resolve(root)));
   return (table, options) => {
-    const target = realTarget(options.path);
-    if (!realRoots.some((root) => target === root || target.startsWith(root.endsWith(sep) ? root : root + sep)))
+    const target = exportTarget(options.path);
+    if (!within(target, realRoots))
       throw new AgentError(
         `datasets.export: path ${JSON.stringify(options.path)} (${target}) is outside the folders exports may write to (${realRoots.join(", ")}); ` +
           "an agent file is untrusted input: to allow another folder, pass createForgeRegistry(session, programs, { exportRoots: [...] })",
@@ -63,28 +65,15 @@ export function confineExports(exporter: DatasetExporter, roots: readonly string
   };
 }
 
-/** Links followed by hand (dangling ones, which realpath refuses) before a path is refused: Linux's own bound. */
+/** Links a path may go through before it is refused: Linux's own bound (ELOOP). */
 const MAX_EXPORT_LINK_HOPS = 40;
 
-/**
- * The real path `path` would be written at: its nearest existing entry resolved (links
- * followed), the rest appended. A dangling link is followed to its target too: writing
- * through it creates that target, wherever it points.
- */
-function realTarget(path: string, hops = 0): string {
-  let existing = resolve(path);
-  const rest: string[] = [];
-  for (;;) {
-    const entry = lstatSync(existing, { throwIfNoEntry: false });
-    if (entry?.isSymbolicLink() && !existsSync(existing)) {
-      if (hops >= MAX_EXPORT_LINK_HOPS) throw new AgentError(`datasets.export: path ${JSON.stringify(path)} goes through more than ${MAX_EXPORT_LINK_HOPS} links`, "input");
-      return realTarget(join(resolve(dirname(existing), readlinkSync(existing)), ...rest), hops + 1);
-    }
-    if (entry !== undefined) break;
-    const up = dirname(existing);
-    if (up === existing) break;
-    rest.unshift(basename(existing));
-    existing = up;
+/** The real path an export to `path` would write at; a link loop is an AgentError. */
+function exportTarget(path: string): string {
+  try {
+    return realPath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw new AgentError(`datasets.export: path ${JSON.stringify(path)} goes through more than ${MAX_EXPORT_LINK_HOPS} links`, "input");
+    throw error;
   }
-  return join(realpathSync(existing), ...rest);
 }

@@ -103,7 +103,8 @@ export function realPath(p: string, depth = 0): string {
   }
 }
 
-function within(real: string, roots: string[]): boolean {
+/** Whether the real path `real` is one of `roots` or lies below one. */
+export function within(real: string, roots: readonly string[]): boolean {
   return roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
 }
 

@@ -2,7 +2,7 @@
  * The built-ins on the real parts: forge.sample on a real engine session (random-weight
  * model), datasets.export through the datasets layer, read back by an independent reader.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { tableFromArrays } from "apache-arrow";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +82,17 @@ describe("datasets.export through createForgeRegistry writes only inside its exp
     symlinkSync(join(root, "loop-b"), join(root, "loop-a"));
     symlinkSync(join(root, "loop-a"), join(root, "loop-b"));
     await expect(async () => exporter(table, { path: join(root, "loop-a") })).rejects.toThrow(/^datasets\.export: path .*loop-a.* goes through more than 40 links/);
+  });
+
+  it("refuses a relative dangling link reached through a link out of the folder (its target resolved from where it really lies)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "forge-export-root-"));
+    const outside = mkdtempSync(join(tmpdir(), "forge-export-outside-"));
+    mkdirSync(join(outside, "sub"));
+    symlinkSync(join(outside, "sub"), join(root, "l"));
+    symlinkSync("../escaped", join(outside, "sub", "d")); // dangling: root/l/d would create outside/escaped
+    const exporter = confineExports(exportTable, [root]);
+    await expect(async () => exporter(table, { path: join(root, "l", "d") })).rejects.toThrow(/is outside the folders exports may write to/);
+    expect(existsSync(join(outside, "escaped"))).toBe(false);
   });
 
   it("by default allows the working folder and the temporary folder only, as a workflow step (before: any path)", async () => {

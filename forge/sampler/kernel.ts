@@ -459,8 +459,8 @@ const nibbleMask = (bits: number, lut: number, i: number, inverted = false) => [
   ...op.get(i), ...op.i32(31), ...op.i32And, ...op.i32ShrU, ...op.i32(15), ...op.i32And, ...op.i32(4), ...op.i32Shl,
   ...op.i32Add, ...v.load,
 ];
-/** The lane mask of nibble j (0..7) of the word in local `word`. */
-const wordMask = (word: number, lut: number, j: number) => [
+/** The lane mask of nibble j (0..7) of the word in local `word` (lut: the byte address of writeLaneMasks's masks). */
+export const wordMask = (word: number, lut: number, j: number) => [
   ...op.get(lut),
   ...op.get(word), ...(j === 0 ? [...op.i32(4), ...op.i32Shl] : [...op.i32(4 * j - 4), ...op.i32ShrU]), ...op.i32(0xf0), ...op.i32And,
   ...op.i32Add, ...v.load,

@@ -19,9 +19,7 @@
  */
 
 import { assemble, I32, op, V128, v, type WasmFunction } from "../sampler/wasm-assembler.js";
-
-/** Bytes before the bitset: 16 lane masks of 16 bytes (mask n has lane j all ones when bit j of n is set). */
-const LUT_BYTES = 256;
+import { LANE_MASK_BYTES as LUT_BYTES, wordMask, writeLaneMasks } from "../sampler/kernel.js";
 
 
 /**
@@ -37,9 +35,7 @@ function maskcopyFunction(): WasmFunction {
     ...op.get(DST), // store address
     ...op.get(SRC), ...v.loadAt(16 * j, ALIGN), // src + 16j
     ...op.get(NINF),
-    // lut + 16 × nibble j of the word: the lane mask's address
-    ...op.get(LUT), ...op.get(W), ...(j === 0 ? [...op.i32(4), ...op.i32Shl] : [...op.i32(4 * j - 4), ...op.i32ShrU]), ...op.i32(0xf0), ...op.i32And, ...op.i32Add,
-    ...v.loadAt(0, ALIGN),
+    ...wordMask(W, LUT, j), // the lane mask of nibble j of the word
     ...v.bitselect, // (value, −∞, mask)
     ...v.storeAt(16 * j, ALIGN), // dst + 16j
   ];
@@ -78,10 +74,8 @@ interface Module {
 
 let compiled: Module | null | undefined;
 
-function writeLut(buffer: ArrayBuffer, byteAddress: number): void {
-  const lut = new Uint32Array(buffer, byteAddress, LUT_BYTES / 4);
-  for (let n = 0; n < 16; n++) for (let j = 0; j < 4; j++) lut[4 * n + j] = (n >> j) & 1 ? 0xffffffff : 0;
-}
+/** The 16 lane masks at `byteAddress` (a multiple of 16) of `buffer`. */
+const writeLut = (buffer: ArrayBuffer, byteAddress: number) => writeLaneMasks(new Uint32Array(buffer), byteAddress / 4);
 
 function simdModule(): Module | null {
   if (compiled !== undefined) return compiled;

@@ -50,7 +50,7 @@ function tokensOut(batch: number): Int32Array {
  * The logits' values without a copy where the backend allows it: on wasm a view of the
  * backend's heap (valid until the next tfjs allocation, so read at once), else dataSync.
  */
-function hostView(logits: tf.Tensor2D): Float32Array {
+export function hostView(logits: tf.Tensor2D): Float32Array {
   const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
   if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function" && logits.dtype === "float32") return backend.typedArrayFromHeap(logits);
   return logits.dataSync() as Float32Array;

@@ -16,11 +16,9 @@
  * module is missing (a heap for small k; value buckets, see rankCandidates).
  */
 import { expScalar, type SamplerKernel } from "./kernel.js";
-import { BOUND_RANK, COUNT_BYTES, sortKernel, type SortKernel } from "./sort-kernel.js";
+import { BOUND_RANK, COUNT_BYTES, NEGLIGIBLE_BELOW, sortKernel, type SortKernel } from "./sort-kernel.js";
 
 const f32 = Math.fround;
-/** Tokens more than this below the fourth largest logit cannot change a float32 partial sum (see above). */
-const NEGLIGIBLE_BELOW = 17.5;
 /** Up to this width top-k bounds its k-th value (the module) or keeps a heap of the best k (JavaScript); above it, the negligible-token cut. */
 const HEAP_WIDTH = 64;
 

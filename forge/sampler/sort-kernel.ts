@@ -25,8 +25,11 @@ const F64 = 0x7c;
 export const COUNT_BYTES = 3 * 2048 * 4;
 /** Lists up to this length are sorted by insertion (no count tables to clear and sum). */
 export const INSERTION_SORT = 64;
-/** The running cut of `collect`: tokens this far below the running fourth largest are left out. */
-const NEGLIGIBLE_BELOW = 17.5;
+/**
+ * Tokens more than this below the fourth largest logit cannot change a float32 partial sum
+ * (filtered.ts says why): `collect`'s running cut, and filtered.ts's JavaScript ranking's.
+ */
+export const NEGLIGIBLE_BELOW = 17.5;
 
 /** A radix digit: its shift, mask and count table (byte offset from the tables' start). */
 interface Digit {

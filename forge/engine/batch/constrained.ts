@@ -14,16 +14,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hostSampling, sampleOnBackend, sampleTokensHost, type SamplingOptions } from "../../sampler/index.js";
-import { wasmHeap } from "../../sampler/dispatch.js";
+import { hostView, wasmHeap } from "../../sampler/dispatch.js";
 import { anyConstrained, maskForSampling, sampleConstrainedHost } from "../../ttfa/mask.js";
 import type { TtfaProgram } from "../../ttfa/index.js";
-
-/** The logits' values without a copy where the backend allows it (as the sampler's dispatch reads them). */
-function hostView(logits: tf.Tensor2D): Float32Array {
-  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
-  if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function" && logits.dtype === "float32") return backend.typedArrayFromHeap(logits);
-  return logits.dataSync() as Float32Array;
-}
 
 /** One token per logits row ([R, V] → int32 [R]); `rowStates`, `instances`, `steps` per row. The caller keeps `logits`. */
 export function sampleConstrained(

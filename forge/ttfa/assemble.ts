@@ -9,7 +9,7 @@ import type { SzcpWorkflow } from "../szcp/types.js";
 import type { ForgeTokenizer } from "../tokenizer/types.js";
 import { TtfaError } from "./errors.js";
 import { buildTriggerTable } from "./trigger.js";
-import { buildConstraintTable } from "./constraint.js";
+import { buildConstraintTable, constraintRequests } from "./constraint.js";
 import { cachedProgram } from "./compile-cache.js";
 import { TTFA_FORMAT, TTFA_VERSION, type TtfaProgram } from "./types.js";
 
@@ -63,13 +63,8 @@ export function assembleProgram(lzcp: LzcpWorkflow): TtfaProgram {
     tags.set(zone.tagMask, z * T);
   });
 
-  // A constrained zone ends with its advance pattern, or at a jump site the control pattern.
   const constrained = buildConstraintTable(
-    lzcp.zones.map((zone, z) => ({
-      constraint: zone.constraint,
-      ends: zone.jump === null ? [lzcp.patterns[zone.advance]!] : [lzcp.patterns[zone.advance]!, lzcp.patterns[lzcp.control]!],
-      where: `zones[${z}] (${zone.sequence} block ${zone.block} zone ${zone.zone})`,
-    })),
+    constraintRequests(lzcp.zones, (z) => lzcp.patterns[lzcp.zones[z]!.advance]!, lzcp.patterns[lzcp.control]!),
     lzcp.vocabulary,
   );
   const escape = lzcp.escape;

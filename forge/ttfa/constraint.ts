@@ -300,6 +300,24 @@ export interface ConstraintRequest {
 }
 
 /**
+ * Each zone's request as assembly makes it (forge/ttfa/assemble.ts), and a server before the
+ * compile (forge/transport/http/request.ts), which must agree or its sliced build only misses
+ * the cache: a constrained zone ends with its advance pattern, at a jump site also with the
+ * control pattern. `advanceOf(z)`: zone z's advance pattern.
+ */
+export function constraintRequests(
+  zones: readonly { constraint?: ZoneConstraint | null; jump: unknown; sequence: string; block: number; zone: number }[],
+  advanceOf: (z: number) => string,
+  control: string,
+): ConstraintRequest[] {
+  return zones.map((zone, z) => ({
+    constraint: zone.constraint ?? null,
+    ends: zone.jump === null ? [advanceOf(z)] : [advanceOf(z), control],
+    where: `zones[${z}] (${zone.sequence} block ${zone.block} zone ${zone.zone})`,
+  }));
+}
+
+/**
  * Compile every zone's constraint into one shared table; returns the table and each zone's
  * start state (0 when free) and constraint index (−1 when free). Identical (constraint,
  * ends) pairs are compiled once.

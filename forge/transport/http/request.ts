@@ -12,7 +12,7 @@ import { issuePath } from "../../engine/options.js";
 import { resolveSampling } from "../../sampler/index.js";
 import { vocabularyOf } from "../../lzcp/vocabulary.js";
 import { buildTriggerTableInSlices } from "../../ttfa/trigger.js";
-import { buildConstraintTableInSlices, type ConstraintRequest } from "../../ttfa/constraint.js";
+import { buildConstraintTableInSlices, constraintRequests } from "../../ttfa/constraint.js";
 import { HttpError } from "./errors.js";
 import type { Pause } from "./lane.js";
 import { submitBodySchema, type ServerLimits, type WireRequestOptions } from "./types.js";
@@ -117,19 +117,9 @@ export async function admitRequestInSlices(body: unknown, backend: ForgeBackend,
   await pause();
   // So are the constrained zones' token tables (seconds under GPT-2 for a few hundred states);
   // a ConstraintError is kept and thrown by the compile, in its place among the checks.
-  await buildConstraintTableInSlices(constraintRequests(workflow), vocabularyOf(backend.tokenizer), pause).catch(() => undefined);
+  await buildConstraintTableInSlices(constraintRequests(workflow.zones, (z) => workflow.zones[z]!.advance, workflow.config.controlToken), vocabularyOf(backend.tokenizer), pause).catch(() => undefined);
   await pause();
   return checkForBackend(workflow, parsed, backend, limits);
-}
-
-/** The zones' constraint requests as assembly makes them (forge/ttfa/assemble.ts); another form only misses the cache. */
-function constraintRequests(workflow: SzcpWorkflow): ConstraintRequest[] {
-  const control = workflow.config.controlToken;
-  return workflow.zones.map((zone, z) => ({
-    constraint: zone.constraint ?? null,
-    ends: zone.jump === null ? [zone.advance] : [zone.advance, control],
-    where: `zones[${z}] (${zone.sequence} block ${zone.block} zone ${zone.zone})`,
-  }));
 }
 
 /** The trigger patterns in the order lowering lists them (forge/lzcp/lower.ts); another order only misses the cache. */

@@ -25,6 +25,7 @@ import { compileWithEnds, RegexError, REGEX_LIMITS, subsetConstructionSteps, typ
 import type { TokenVocabulary } from "../lzcp/types.js";
 import type { ZoneConstraint } from "../szcp/types.js";
 import { TtfaError } from "./errors.js";
+import { TableCache } from "./table-cache.js";
 
 /** DFA states of one constraint (subset construction). */
 export const MAX_CONSTRAINT_DFA_STATES = 4_096;
@@ -364,16 +365,16 @@ function startBuild(
 ): { ready: BuiltConstraints } | { builder: ReturnType<typeof tableBuilder>; done(built: BuiltConstraints): BuiltConstraints; failed(error: unknown): never } {
   if (zones.every((z) => z.constraint === null)) return { ready: freeConstraints(zones.length, vocabulary) };
   const key = cacheKey(zones);
-  const hit = cachedTables(vocabulary, key);
+  const hit = tableCache.get(vocabulary, key);
   if (hit) return { ready: unpack(hit) };
   return {
     builder: tableBuilder(zones, vocabulary),
     done(built) {
-      keep(vocabulary, key, { built });
+      tableCache.set(vocabulary, key, { built });
       return built;
     },
     failed(error) {
-      if (error instanceof ConstraintError) keep(vocabulary, key, { error });
+      if (error instanceof ConstraintError) tableCache.set(vocabulary, key, { error });
       throw error;
     },
   };
@@ -397,30 +398,10 @@ const STATES_PER_SLICE = 16;
 const CACHE_ENTRIES = 4;
 const CACHE_BYTES = 256 * 1024 * 1024;
 type Kept = { built: BuiltConstraints } | { error: ConstraintError };
-const tableCache = new WeakMap<TokenVocabulary, Map<string, Kept>>();
+const tableCache = new TableCache<Kept>(CACHE_ENTRIES, CACHE_BYTES, (kept) => ("built" in kept ? kept.built.table.next.byteLength : 0));
 
 function cacheKey(zones: ConstraintRequest[]): string {
   return JSON.stringify(zones.map((z) => (z.constraint ? [z.constraint, z.ends, z.where] : 0)));
-}
-function cachedTables(vocabulary: TokenVocabulary, key: string): Kept | undefined {
-  const lru = tableCache.get(vocabulary);
-  const hit = lru?.get(key);
-  if (hit) {
-    lru!.delete(key); // most recently used last
-    lru!.set(key, hit);
-  }
-  return hit;
-}
-function keep(vocabulary: TokenVocabulary, key: string, kept: Kept): void {
-  let lru = tableCache.get(vocabulary);
-  if (!lru) tableCache.set(vocabulary, (lru = new Map()));
-  lru.delete(key);
-  lru.set(key, kept);
-  const bytes = () => [...lru!.values()].reduce((sum, k) => sum + ("built" in k ? k.built.table.next.byteLength : 0), 0);
-  for (const oldKey of lru.keys()) {
-    if (lru.size <= CACHE_ENTRIES && bytes() <= CACHE_BYTES) break;
-    if (oldKey !== key) lru.delete(oldKey);
-  }
 }
 function unpack(kept: Kept): BuiltConstraints {
   if ("error" in kept) throw kept.error;

@@ -12,6 +12,7 @@
  */
 import type { TokenVocabulary } from "../lzcp/types.js";
 import { TtfaError } from "./errors.js";
+import { TableCache } from "./table-cache.js";
 import type { ByteAutomaton, TriggerTable } from "./types.js";
 
 const utf8 = new TextEncoder();
@@ -128,36 +129,13 @@ export function scanBytes(automaton: ByteAutomaton, bytes: ArrayLike<number>): A
  */
 export const TRIGGER_CACHE_ENTRIES = 8;
 export const TRIGGER_CACHE_BYTES = 256 * 1024 * 1024;
-const tableCache = new WeakMap<object, { tables: Map<string, TriggerTable>; bytes: number }>();
-const tableBytes = (t: TriggerTable): number => t.next.byteLength + t.match.byteLength + t.bytes.delta.byteLength;
+const tableCache = new TableCache<TriggerTable>(TRIGGER_CACHE_ENTRIES, TRIGGER_CACHE_BYTES, (t) => t.next.byteLength + t.match.byteLength + t.bytes.delta.byteLength);
 
 function cachedTable(tokens: TokenByteSource, key: string): TriggerTable | undefined {
-  const lru = tableCache.get(tokens);
-  const hit = lru?.tables.get(key);
-  if (hit && hit.vocabSize === tokens.vocabSize) {
-    lru!.tables.delete(key); // most recently used last
-    lru!.tables.set(key, hit);
-    return hit;
-  }
-  return undefined;
+  const hit = tableCache.get(tokens, key);
+  return hit && hit.vocabSize === tokens.vocabSize ? hit : undefined;
 }
 
-function keepTable(tokens: TokenByteSource, key: string, table: TriggerTable): void {
-  const bytes = tableBytes(table);
-  if (bytes > TRIGGER_CACHE_BYTES) return;
-  let lru = tableCache.get(tokens);
-  if (!lru) tableCache.set(tokens, (lru = { tables: new Map(), bytes: 0 }));
-  const old = lru.tables.get(key);
-  if (old) lru.bytes -= tableBytes(old);
-  lru.tables.delete(key);
-  lru.tables.set(key, table);
-  lru.bytes += bytes;
-  for (const [oldKey, oldTable] of lru.tables) {
-    if (lru.tables.size <= TRIGGER_CACHE_ENTRIES && lru.bytes <= TRIGGER_CACHE_BYTES) break;
-    lru.tables.delete(oldKey);
-    lru.bytes -= tableBytes(oldTable);
-  }
-}
 
 export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): TriggerTable {
   const key = JSON.stringify(patterns);
@@ -166,7 +144,7 @@ export function buildTriggerTable(patterns: string[], tokens: TokenByteSource): 
   const builder = tableBuilder(patterns, tokens, Number.MAX_SAFE_INTEGER);
   let step = builder.next();
   while (!step.done) step = builder.next();
-  keepTable(tokens, key, step.value);
+  tableCache.set(tokens, key, step.value);
   return step.value;
 }
 
@@ -184,7 +162,7 @@ export async function buildTriggerTableInSlices(patterns: string[], tokens: Toke
     await pause();
     step = builder.next();
   }
-  keepTable(tokens, key, step.value);
+  tableCache.set(tokens, key, step.value);
   return step.value;
 }
 

@@ -19,6 +19,7 @@
 import { pathToFileURL } from "node:url";
 import { Table } from "apache-arrow";
 import { createDefaultRegistry } from "./builtins.js";
+import { declaresInput } from "./define.js";
 import { AgentError, errorMessage } from "./errors.js";
 import { loadAgentModule, type AgentRegistry } from "./registry.js";
 import { resumeRun, runAgent } from "./run.js";
@@ -205,9 +206,9 @@ export async function readStdin(stream: NodeJS.ReadableStream = process.stdin, l
 
 export function buildInputs(agent: Agent, flags: CliOptions["flags"], stdinJson: unknown, stdinText: string | null): Inputs {
   const ports: Record<string, PortSpec> = { ...agent.inputs, ...agent.optionalInputs };
-  // Own keys only: `--constructor 5` named Object.prototype's constructor as a port, and a
-  // piped {"__proto__": {…}} became the inputs' prototype, its keys read as inputs.
-  const isPort = (name: string) => Object.hasOwn(ports, name);
+  // Own keys only (declaresInput): `--constructor 5` named Object.prototype's constructor as a
+  // port, and a piped {"__proto__": {…}} became the inputs' prototype, its keys read as inputs.
+  const isPort = (name: string) => declaresInput(agent, name);
   const inputs: Inputs = {};
   if (stdinJson && typeof stdinJson === "object" && !Array.isArray(stdinJson)) {
     // Piping: the previous agent's outputs feed the inputs of the same name.

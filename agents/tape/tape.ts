@@ -207,14 +207,17 @@ export class Tape {
     }
     this.db
       .prepare("INSERT INTO runs (run_id, agent, inputs, status, started_at) VALUES (?,?,?,'running',?)")
-      .run(runId, agent, this.storable(runId, "inputs", encodeValue(inputs)), Date.now());
+      .run(runId, agent, this.storable(`run "${runId.slice(0, 200)}"`, "inputs", encodeValue(inputs)), Date.now());
   }
 
-  /** A run's own value as stored, refused past MAX_TAPE_VALUE_CHARS as record() refuses a step's: getRun could not read it back. */
-  private storable(runId: string, column: string, text: string): string {
+  /**
+   * A value as stored, refused past MAX_TAPE_VALUE_CHARS (a read would refuse it, so a resumed
+   * run could not read it back). `owner`: `run "id"` or `step "path"`, for the message.
+   */
+  private storable(owner: string, column: string, text: string): string {
     if (text.length > MAX_TAPE_VALUE_CHARS)
       throw new AgentError(
-        `tape "${this.file}": run "${runId.slice(0, 200)}" ${column} are ${text.length} characters as stored, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; the tape cannot keep them (write large results to a file and pass its path)`,
+        `tape "${this.file}": ${owner} ${column} are ${text.length} characters as stored, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; the tape cannot keep them (write large results to a file and pass its path)`,
         "tape",
       );
     return text;
@@ -233,7 +236,7 @@ export class Tape {
       .prepare("UPDATE runs SET status=?, outputs=?, error=?, finished_at=? WHERE run_id=?")
       .run(
         ok ? "succeeded" : "failed",
-        ok ? this.storable(runId, "outputs", encodeValue(result.outputs)) : null,
+        ok ? this.storable(`run "${runId.slice(0, 200)}"`, "outputs", encodeValue(result.outputs)) : null,
         // An error message is cut to the bound rather than refused: the failure stays recorded.
         ok ? null : result.error.slice(0, MAX_TAPE_VALUE_CHARS),
         Date.now(),
@@ -304,11 +307,7 @@ export class Tape {
     ];
     // What a read would refuse is not written: a resumed run could not read it back.
     for (const [column, value] of [["path", row[1]], ["inputs", row[6]], ["outputs", row[7]], ["error", row[8]]] as const)
-      if (value !== null && value.length > MAX_TAPE_VALUE_CHARS)
-        throw new AgentError(
-          `tape "${this.file}": step "${e.path.slice(0, 200)}" ${column} are ${value.length} characters as stored, over MAX_TAPE_VALUE_CHARS = ${MAX_TAPE_VALUE_CHARS}; the tape cannot keep them (write large results to a file and pass its path)`,
-          "tape",
-        );
+      if (value !== null) this.storable(`step "${e.path.slice(0, 200)}"`, column, value);
     if (this.durability === "event") {
       this.insertEvent.run(...row);
       return;

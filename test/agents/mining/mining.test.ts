@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../forge/resources/random.js";
 import {
   AgentRegistry,
   createWorkflowLibrary,
@@ -10,15 +11,8 @@ import {
   type ExecutionLogEntry,
 } from "../../../agents/index.js";
 
-/** Deterministic PRNG (mulberry32) so the synthetic log is the same every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so the synthetic log is the same every run: the resources' seeded generator (mulberry32). */
+const rng = seededRandom;
 
 const P1 = ["fetch", "transform", "store", "notify"];
 const P2 = ["search", "aggregate", "format"];

@@ -3,6 +3,7 @@
  * elsewhere): a small builder for hand-written ones and a seeded generator of random
  * programs with scripted token streams for the differential test.
  */
+import { seededRandom } from "../../../forge/resources/random.js";
 import { SZCP_FORMAT, SZCP_VERSION, type EscapeSpec, type SzcpWorkflow, type SzcpZone } from "../../../forge/szcp/types.js";
 
 export const ZONE_TOKENS = ["[Prompt]", "[Answer]", "[EOS]"];
@@ -47,14 +48,7 @@ export function workflow(zones: SzcpZone[], options: { escape?: EscapeSpec | nul
 
 /** Small seeded PRNG (mulberry32) so every random program is reproducible from its seed. */
 export function rng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),

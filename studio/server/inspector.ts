@@ -22,8 +22,6 @@ export const MAX_STREAM_TOKENS = 100_000;
 /** Most decisions of one stream sent to the page. */
 export const MAX_STREAM_DECISIONS = 10_000;
 
-export type { DecisionView, StreamTokens };
-
 export interface ZoneView {
   id: number;
   sequence: string;

@@ -9,15 +9,15 @@ import type { StepCache, StepModel } from "../../forge/model/step-model.js";
 
 /**
  * `steps` decode steps of `batch` rows on `cache`, every row starting at position `start` with
- * token `firstToken`; `active`, when given, is passed to every decode. Returns the tokens emitted.
+ * token `firstToken`, every row active. Returns the tokens emitted.
  */
-export function decodeSteps(model: StepModel, cache: StepCache, batch: number, steps: number, options: { start?: number; firstToken?: number; active?: Uint8Array } = {}): number {
+export function decodeSteps(model: StepModel, cache: StepCache, batch: number, steps: number, options: { start?: number; firstToken?: number } = {}): number {
   const instances = Int32Array.from({ length: batch }, (_, i) => i);
   const positions = new Int32Array(batch).fill(options.start ?? 0);
   const stepIds = new Int32Array(batch).fill(options.start ?? 0);
   let tokens: Int32Array = new Int32Array(batch).fill(options.firstToken ?? 0);
   for (let s = 0; s < steps; s++) {
-    const logits = model.decode(cache, tokens, positions, options.active);
+    const logits = model.decode(cache, tokens, positions);
     const next = sampleOnBackend(logits, {}, 1, instances, stepIds);
     logits.dispose();
     tokens = next.dataSync() as Int32Array;
@@ -29,10 +29,10 @@ export function decodeSteps(model: StepModel, cache: StepCache, batch: number, s
 }
 
 /** `decodeSteps` from an empty cache of `steps` columns, disposed afterwards. */
-export function rawDecodeLoop(model: StepModel, batch: number, steps: number, active?: Uint8Array): number {
+export function rawDecodeLoop(model: StepModel, batch: number, steps: number): number {
   const cache = model.createCache(batch, steps);
   try {
-    return decodeSteps(model, cache, batch, steps, { active });
+    return decodeSteps(model, cache, batch, steps);
   } finally {
     cache.dispose();
   }

@@ -57,8 +57,6 @@ async function timed<T>(f: () => Promise<T> | T): Promise<{ value: T; wall: numb
   return { value, wall: (performance.now() - t0) / 1000, cpu: (cu.user + cu.system) / 1e6, load: load() };
 }
 
-const rawLoop = (model: StepModel, batch: number, steps: number) => rawDecodeLoop(model, batch, steps, new Uint8Array(batch).fill(1));
-
 const tokensOf = (run: Run) => run.streams.reduce((n, s) => n + s.tokens.length, 0);
 
 await initBackend("wasm");
@@ -85,7 +83,7 @@ console.log(
 // Warm-up: first calls compile kernels and plan memory; the first request compiles the
 // workflow's trigger tables for this tokenizer.
 for (const e of engines) {
-  rawLoop(e.step, 2, 2);
+  rawDecodeLoop(e.step, 2, 2);
   await e.backend.run(workflow, { batchSize: 1, seed: 1, prefill: false, maxTokens: 2 });
 }
 
@@ -99,8 +97,8 @@ interface Row {
 const rows: Row[] = [];
 for (const batch of BATCHES) {
   for (const e of engines) {
-    rawLoop(e.step, batch, 2); // warm-up at this batch size
-    const raw = await timed(() => rawLoop(e.step, batch, RAW_STEPS));
+    rawDecodeLoop(e.step, batch, 2); // warm-up at this batch size
+    const raw = await timed(() => rawDecodeLoop(e.step, batch, RAW_STEPS));
     const step = await timed(() => e.backend.run(workflow, { batchSize: batch, seed: 1, prefill: false, maxTokens: RAW_STEPS }));
     const seed = await timed(() => e.backend.run(workflow, { batchSize: batch, seed: 1, maxTokens: FORGE_MAX_TOKENS }));
     const row: Row = {

@@ -29,7 +29,7 @@ import { allowedTokens, compileForBackend, constraintNext, HostAutomaton, type T
 import { allowedBits, allowedList, maskLogitsInPlace, maskLogitsTensor, sampleConstrainedHost } from "../../forge/ttfa/mask.js";
 import { maskedRowCopies, type HostHeap } from "../../forge/ttfa/mask-kernel.js";
 import type { ConstraintTable } from "../../forge/ttfa/constraint.js";
-import { sampleTokensHost, type LogitsHeap } from "../../forge/sampler/host.js";
+import { sampleTokensHost } from "../../forge/sampler/host.js";
 import { wasmHeap } from "../../forge/sampler/dispatch.js";
 import { ChoiceScorer } from "../../forge/ttfa/choices.js";
 import { loadGpt2TokenizerCut } from "./gpt2-8k.js";
@@ -94,10 +94,8 @@ function timeUs(f: () => void, reps: number): number {
 
 /** The wasm/cpu engine path before sampleConstrainedHost (commit 1f0b27f's drawConstrained and maskLogitsInPlace loops, removed since), for the ratio: every row sampled, then each constrained row drawn again (few allowed: compact row; many: a copy masked by fill and scatter). */
 const oldScratch = { values: new Float32Array(256), row: new Float32Array(0), keep: new Float32Array(64) };
-function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array, heap?: LogitsHeap): Int32Array {
-  const [byteOffset, length] = [logits.byteOffset, logits.length];
-  const tokens = sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows, undefined, heap);
-  if (heap && logits.buffer !== heap.memory.buffer) logits = new Float32Array(heap.memory.buffer, byteOffset, length); // the heap grew
+function oldEnginePath(logits: Float32Array, V: number, states: Int32Array, table: ConstraintTable, rows: Int32Array): Int32Array {
+  const tokens = sampleTokensHost(logits, V, { temperature: 1 }, 1, rows, rows);
   for (let r = 0; r < states.length; r++) {
     const allowed = allowedOf(table, states[r]!);
     const n = allowed.length;

@@ -308,16 +308,15 @@ for (let r = 0; r < 25; r++) {
   if (r >= 3) alonePhase.push((cpuNow() - t0) / tensors.length);
 }
 for (const t of tensors) t.dispose();
-const p = (xs: number[]) => median(xs);
 const plainCpu = median(plain.map((x) => x.cpu));
 console.log("");
 console.log(`session.run allocated ${fmt(median(runBytes) / 1e6, 2)} MB of ArrayBuffers per call (median of ${runBytes.length}) (its outputs are returned as fresh copies, though pre-allocated).`);
 console.log(`Logits' heap addresses in the loop: ${[...offsets].slice(0, 6).map((o) => `${o} (mod 64: ${o % 64})`).join(", ")}${offsets.size > 6 ? ` … (${offsets.size})` : ""}.`);
 console.log(
   `Engine's sampler in the loop (profiled-wave's sample phase, median of ${RUNS}): ${fmt(plainCpu)} ms CPU per step (${fmt(median(plain.map((x) => x.wall)))} wall), step ${fmt(median(plain.map((x) => x.stepCpu)), 2)} ms. ` +
-    `Alone on ${tensors.length} of the loop's batches: sampleTokensHost in place ${fmt(p(aloneHost))} ms CPU, sampleOnBackend + dispose ${fmt(p(alonePhase))} ms. Load at end ${load()}.`,
+    `Alone on ${tensors.length} of the loop's batches: sampleTokensHost in place ${fmt(median(aloneHost))} ms CPU, sampleOnBackend + dispose ${fmt(median(alonePhase))} ms. Load at end ${load()}.`,
 );
 console.log(
-  `ONNX sample phase, CPU ms per step: in the loop ${fmt(plainCpu)}, alone ${fmt(p(alonePhase))} (sampleTokensHost ${fmt(p(aloneHost))}); parts (counters ${fmt(med("counters", "cpu"))} each): ` +
+  `ONNX sample phase, CPU ms per step: in the loop ${fmt(plainCpu)}, alone ${fmt(median(alonePhase))} (sampleTokensHost ${fmt(median(aloneHost))}); parts (counters ${fmt(med("counters", "cpu"))} each): ` +
     PARTS.filter((x) => x !== "counters").map((x) => `${x} ${fmt(med(x, "cpu"))}`).join(", ") + ".",
 );

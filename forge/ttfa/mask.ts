@@ -162,24 +162,21 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
   // A growing heap detaches the views made before: read the logits through a fresh one.
   const view = () => (onHeap && logits.buffer !== onHeap.memory.buffer ? (logits = new Float32Array(onHeap.memory.buffer, byteOffset, R * width)) : logits);
   const tokens = new Int32Array(R);
-  // Each row: its bitset when broad, null when plain (free, or a state that allows every
-  // column: its masked row is the row itself); narrow rows are listed apart. Scratch kept
-  // between calls (the engine calls this every step).
-  if (rowScratch.length < R) {
-    rowScratch = new Int32Array(R);
-    narrowScratch = new Int32Array(R);
-  }
+  // Each row: drawn at once when narrow; else its bitset when broad, null when plain (free, or
+  // a state that allows every column: its masked row is the row itself), all sampled in one
+  // call after. Scratch kept between calls (the engine calls this every step).
+  if (rowScratch.length < R) rowScratch = new Int32Array(R);
   maskScratch.length = R;
   let sampled = 0;
-  let narrow = 0;
   for (let r = 0; r < R; r++) {
     const state = states[r]!;
     maskScratch[r] = null;
     if (state !== 0) {
       checkState(table, state);
-      const n = allowedBelow(allowedList(table, state), width);
+      const allowed = allowedList(table, state);
+      const n = allowedBelow(allowed, width);
       if (n * 2 <= width) {
-        narrowScratch[narrow++] = r;
+        tokens[r] = drawCompact(view(), width, r, allowed, n, draw);
         continue;
       }
       if (n < width) maskScratch[r] = allowedBits(table, state);
@@ -187,19 +184,13 @@ export function sampleConstrainedHost(logits: Float32Array, width: number, state
     rowScratch[sampled++] = r;
   }
   if (sampled > 0) drawRows(view(), width, rowScratch.subarray(0, sampled), maskOf, tokens);
-  for (let k = 0; k < narrow; k++) {
-    const r = narrowScratch[k]!;
-    const allowed = allowedList(table, states[r]!);
-    tokens[r] = drawCompact(view(), width, r, allowed, allowedBelow(allowed, width), draw);
-  }
   maskScratch.fill(null); // no bitset kept alive past the call
   return tokens;
 }
 
-/** sampleConstrainedHost's per-row bitsets (null: sampled free), sampled rows and narrow rows. */
+/** sampleConstrainedHost's per-row bitsets (null: sampled free) and sampled rows. */
 const maskScratch: Array<Uint32Array | null> = [];
 let rowScratch = new Int32Array(64);
-let narrowScratch = new Int32Array(64);
 const maskOf = (r: number): Uint32Array | null => maskScratch[r] ?? null;
 
 /** [S, width] float32 biases (0 allowed, −∞ not) per (table, width), on the current tfjs backend; kept while the table lives. */

@@ -151,7 +151,7 @@ function generalHelp(registry: AgentRegistry): string {
     "  --allow-env NAME[,NAME]      let templates read these environment variables as {{$NAME}} (repeatable);",
     "                               no other variable is readable, so an agent file cannot read your secrets",
     "  --dry-run                    pass dryRun to agents that declare it",
-    "  --stdin                      read a JSON object of inputs from stdin, at most 16 MiB (a flag value - reads one input)",
+    `  --stdin                      read a JSON object of inputs from stdin, at most ${MAX_STDIN_BYTES / 2 ** 20} MiB (a flag value - reads one input)`,
     "  --concurrency <n>            default workflow parallelism",
     "",
     "Agents:",

@@ -69,11 +69,11 @@ export function compileGlob(pattern: string): Glob {
   const items: Array<((unit: number) => boolean) | typeof STAR> = [];
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
+    const close = ch === "[" ? classEnd(pattern, i) : -1; // −1: not a class (a literal "[")
     if (ch === "*") {
       if (items.length === 0 || items[items.length - 1] !== STAR) items.push(STAR); // ** is *
     } else if (ch === "?") items.push(() => true);
-    else if (ch === "[" && classEnd(pattern, i) >= 0) {
-      const close = classEnd(pattern, i);
+    else if (close >= 0) {
       items.push(characterClass(pattern.slice(i + 1, close)));
       i = close;
     } else {

@@ -56,8 +56,8 @@ export class CellOutput {
   constructor(
     private readonly publish: Publish,
     private readonly svgRenderer: () => SvgRenderer | null,
-    /** Where failures of asynchronous output go (a display whose bundle rejected). */
-    private readonly reportError: (text: string) => void = (text) => this.stream("stderr", text),
+    /** Where failures of asynchronous output go (a display whose bundle rejected): the kernel's own report, sent past the bound too. */
+    private readonly reportError: (text: string) => void = (text) => this.stream("stderr", text, true),
   ) {}
 
   /** Publishes stream text; `always` (the kernel's own reports, e.g. a stray error) is sent past the bound too. */

@@ -1,9 +1,10 @@
 /**
- * A minimal WebAssembly assembler for the host-side SIMD kernels: the sampler's
- * (forge/sampler/kernel.ts) and the constraint masks' (forge/ttfa/mask-kernel.ts). Both are
- * written as instruction bytes in TypeScript, so no build step or binary asset is needed, and
- * both may be instantiated on another module's memory (the tfjs wasm backend's heap) to read
- * the logits where the model wrote them.
+ * A minimal WebAssembly assembler for the host-side kernels: the sampler's
+ * (forge/sampler/kernel.ts), its ranking module (forge/sampler/sort-kernel.ts) and the
+ * constraint masks' (forge/ttfa/mask-kernel.ts). All are written as instruction bytes in
+ * TypeScript, so no build step or binary asset is needed; the sampler's and the masks' may be
+ * instantiated on another module's memory (the tfjs wasm backend's heap) to read the logits
+ * where the model wrote them.
  */
 
 /** Value types. */

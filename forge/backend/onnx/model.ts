@@ -366,9 +366,10 @@ function parseProvider(value: string | undefined): OnnxProvider {
   throw new ModelUsageError(`environment variable ${ONNX_PROVIDER_ENV}: unknown provider "${value}"; expected cpu, cuda or auto`);
 }
 
-function parseArena(value: string | undefined, fallback: boolean): boolean {
+/** $FORGE_ONNX_ARENA: "0" off, "1" or unset on (the default). */
+function parseArena(value: string | undefined): boolean {
   const v = (value ?? "").trim();
-  if (v === "") return fallback;
+  if (v === "") return true;
   if (v === "1") return true;
   if (v === "0") return false;
   throw new ModelUsageError(`environment variable ${ONNX_ARENA_ENV}: expected 0 or 1, got "${value}"`);
@@ -453,7 +454,7 @@ export class OnnxStepModel implements StepModel<OnnxKvCache> {
     const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
     native.initOrt();
     const provider = options.provider ?? parseProvider(process.env[ONNX_PROVIDER_ENV]);
-    const arena = options.arena ?? parseArena(process.env[ONNX_ARENA_ENV], true);
+    const arena = options.arena ?? parseArena(process.env[ONNX_ARENA_ENV]);
     const open = (device: "cpu" | "cuda"): NativeSession => {
       const session = new native.binding.InferenceSession();
       try {
